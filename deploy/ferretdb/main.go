@@ -1,0 +1,50 @@
+// Command serah-ferretdb runs FerretDB v1 (SQLite backend) as a local
+// MongoDB-wire server for development and tests.
+//
+// Why a wrapper instead of `go install .../cmd/ferretdb`: the module as served
+// by the Go proxy lacks the generated build/version/version.txt, so the stock
+// binary panics at start-up. FerretDB's embeddable package skips that check.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
+	sqliteDir := flag.String("sqlite-dir", "data", "directory holding the SQLite databases")
+	flag.Parse()
+
+	if err := os.MkdirAll(*sqliteDir, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "cannot create %s: %v\n", *sqliteDir, err)
+		os.Exit(1)
+	}
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + *sqliteDir + "/",
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot start FerretDB: %v\n", err)
+		os.Exit(1)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(os.Stderr, "serah-ferretdb listening on %s\n", *listen)
+	if err := f.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "FerretDB stopped: %v\n", err)
+		os.Exit(1)
+	}
+}
