@@ -1,0 +1,116 @@
+"""The whole Serah stack on one machine: Kafka, the store, the three workers
+(each its own process and consumer group) and the gateway. Used by
+``serah run`` and by the end-to-end tests, so both start it the same way."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from deploy.local import procs
+from deploy.local.kafka import KafkaNode, start_kafka
+from deploy.local.store import Store, start_store
+from deploy.local.tools import free_port, wait_for_port
+from deploy.topics import ensure_topics
+from events import labels
+
+WORKERS = ("allocation", "handover", "audit")
+
+
+def ensure_dev_keys(data: Path) -> str:
+    """A label signing key for this clone, made once, kept in .serah/ (git-ignored)."""
+    path = data / "label-signing-keys"
+    if not path.exists():
+        path.write_text(labels.format_keyring({"K1": secrets.token_bytes(32)}))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def public_keyring(signing: str) -> str:
+    ring = labels.parse_keyring(signing)
+    return labels.format_keyring({kid: labels.public_key(seed) for kid, seed in ring.items()})
+
+
+@dataclass
+class Stack:
+    data: Path
+    gateway_port: int = 8000
+    partitions: int = 6
+    mongo_db: str = "serah"
+    signing_keys: str | None = None
+    kafka: KafkaNode | None = None
+    store: Store | None = None
+    services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def start_infra(self, kafka_port: int | None = None, mongo_port: int | None = None) -> None:
+        self.kafka = start_kafka(self.data / "kafka", kafka_port)
+        self.store = start_store(self.data / "store", mongo_port)
+        ensure_topics(self.kafka.bootstrap, self.partitions)
+
+    def env(self) -> dict[str, str]:
+        assert self.kafka and self.store
+        signing = self.signing_keys or ensure_dev_keys(self.data)
+        return {
+            **os.environ,
+            "SERAH_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            "SERAH_MONGO_URL": self.store.url,
+            "SERAH_MONGO_DB": self.mongo_db,
+            "SERAH_TOPIC_PARTITIONS": str(self.partitions),
+            "SERAH_LABEL_PUBLIC_KEYS": public_keyring(signing),
+            "SERAH_LABEL_SIGNING_KEYS": signing,
+            "SERAH_PORT": str(self.gateway_port),
+            "SERAH_PUBLIC_BASE_URL": self.url,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def start_services(self) -> None:
+        env = self.env()
+        logs = self.data / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        worker_env = {k: v for k, v in env.items() if k != "SERAH_LABEL_SIGNING_KEYS"}  # workers only verify
+        for name in WORKERS:
+            self.services[name] = procs.start([sys.executable, "-m", f"services.{name}"], logs / f"{name}.log", worker_env)
+        self.services["gateway"] = procs.start([sys.executable, "-m", "services.gateway"], logs / "gateway.log", env)
+        wait_for_port(self.gateway_port, 60, self.services["gateway"], what=f"gateway (log: {logs / 'gateway.log'})")
+
+    def wait_healthy(self, timeout_s: float = 180) -> dict[str, object]:
+        deadline = time.monotonic() + timeout_s
+        last: object = None
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                r = httpx.get(f"{self.url}/healthz", timeout=5)
+                last = r.json()
+                if r.status_code == 200:
+                    return r.json()  # type: ignore[no-any-return]
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.5)
+        raise TimeoutError(f"the stack did not become healthy within {timeout_s:.0f}s; last /healthz: {last}")
+
+    def check_alive(self) -> None:
+        for name, proc in self.services.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {proc.returncode}; see {self.data / 'logs' / (name + '.log')}")
+
+    def stop(self) -> None:
+        for name in ("gateway", *WORKERS):
+            if name in self.services:
+                procs.stop(self.services[name])
+        if self.store:
+            self.store.stop()
+        if self.kafka:
+            self.kafka.stop()
+
+

@@ -1,0 +1,246 @@
+"""Every command and event Serah puts on Kafka, with what it means and who sends it.
+
+Commands are imperative and go to the one service that owns the decision.
+Events are past-tense facts, emitted by that service on ``serah.events``.
+Within a version, changes only add optional fields; a breaking change is a new
+type with ``.v2`` and an upcaster in ``events.codec``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from events import topics
+
+SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
+OFFICE_CODE = r"^\d{2}(\.\d{2})?$"
+CONSIGNMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class Condition(StrEnum):
+    """BMN condition: baik, rusak ringan, rusak berat."""
+
+    B = "B"
+    RR = "RR"
+    RB = "RB"
+
+
+class RejectionReason(StrEnum):
+    """Why a command was not accepted. Stable codes: clients switch on them."""
+
+    UNKNOWN_LAPTOP = "unknown_laptop"
+    LABEL_MALFORMED = "label_malformed"
+    LABEL_UNKNOWN_KEY = "label_unknown_key"
+    LABEL_FORGED = "label_forged"
+    LABEL_REVOKED = "label_revoked"
+    LABEL_ASSET_MISMATCH = "label_asset_mismatch"
+    ALREADY_REGISTERED = "already_registered"
+    SERIAL_CONFLICT = "serial_conflict"
+    UNKNOWN_OFFICE = "unknown_office"
+    ALREADY_ALLOCATED = "already_allocated"
+    NOT_ALLOCATED = "not_allocated"
+    ALREADY_DISPATCHED = "already_dispatched"
+    NOT_DISPATCHED = "not_dispatched"
+    ALREADY_RECEIVED = "already_received"
+    INVALID_COMMAND = "invalid_command"
+
+
+class Payload(BaseModel):
+    """Base of every ``data`` body. Unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    TYPE: ClassVar[str]
+    KIND: ClassVar[Literal["command", "event"]]
+    TOPIC: ClassVar[str] = topics.EVENTS
+
+
+class Specs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu: str = Field(min_length=1, max_length=128)
+    ram_gb: int = Field(ge=1, le=4096)
+    storage_gb: int = Field(ge=1, le=1_000_000)
+
+
+class LabelRef(BaseModel):
+    """Which label a laptop currently carries: its generation and signing key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    generation: int = Field(ge=1, le=999)
+    key_id: str = Field(pattern=r"^[A-Z0-9]{1,8}$")
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+
+
+class Bmn(BaseModel):
+    """State-property (Barang Milik Negara) bookkeeping fields, when known."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kode_barang: str | None = Field(default=None, pattern=r"^\d{10}$")
+    nup: int | None = Field(default=None, ge=1, le=999_999)
+    acquisition_year: int | None = Field(default=None, ge=1990, le=2100)
+    acquisition_value: int | None = Field(default=None, ge=0, le=10_000_000_000, description="Rupiah")
+    condition: Condition = Condition.B
+
+
+class LaptopDescription(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    serial: str = Field(pattern=SERIAL)
+    brand: str = Field(min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=128)
+    specs: Specs
+    warranty_end: date | None = None
+    bmn: Bmn = Field(default_factory=Bmn)
+
+
+# --- commands -------------------------------------------------------------
+
+
+class RegisterLaptop(Payload):
+    """Register a laptop with the label the gateway signed for it. Sent by the gateway."""
+
+    TYPE = "id.serah.command.register-laptop.v1"
+    KIND = "command"
+    TOPIC = topics.ALLOCATION_COMMANDS
+
+    laptop: LaptopDescription
+    label: LabelRef
+
+
+class AllocateLaptop(Payload):
+    """Plan a laptop for a recipient office (and optionally a consignment)."""
+
+    TYPE = "id.serah.command.allocate-laptop.v1"
+    KIND = "command"
+    TOPIC = topics.ALLOCATION_COMMANDS
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    consignment_id: str | None = Field(default=None, pattern=CONSIGNMENT_ID)
+
+
+class DispatchLaptop(Payload):
+    """A warehouse scan: this laptop leaves now. ``label`` is the QR text as scanned."""
+
+    TYPE = "id.serah.command.dispatch-laptop.v1"
+    KIND = "command"
+    TOPIC = topics.ALLOCATION_COMMANDS
+
+    label: str = Field(min_length=1, max_length=512)
+    location: Location | None = None
+
+
+class ReceiveLaptop(Payload):
+    """A recipient-office scan: this laptop arrived, in this condition."""
+
+    TYPE = "id.serah.command.receive-laptop.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    label: str = Field(min_length=1, max_length=512)
+    condition: Condition = Condition.B
+    note: str = Field(default="", max_length=1000)
+    location: Location | None = None
+
+
+# --- events ---------------------------------------------------------------
+
+
+class LaptopRegistered(Payload):
+    """A laptop entered the inventory with its first signed label. Emitted by allocation."""
+
+    TYPE = "id.serah.laptop.registered.v1"
+    KIND = "event"
+
+    laptop: LaptopDescription
+    label: LabelRef
+
+
+class LaptopAllocated(Payload):
+    """A laptop was planned for a recipient office. Emitted by allocation."""
+
+    TYPE = "id.serah.laptop.allocated.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    office_name: str
+    consignment_id: str | None = None
+
+
+class LaptopDispatched(Payload):
+    """A laptop was scanned out of the warehouse towards its office; it is in transit.
+    Emitted by allocation."""
+
+    TYPE = "id.serah.laptop.dispatched.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    consignment_id: str | None = None
+    location: Location | None = None
+
+
+class LaptopReceived(Payload):
+    """The recipient office scanned the laptop in; responsibility moved to the office.
+    Emitted by handover."""
+
+    TYPE = "id.serah.laptop.received.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    condition: Condition
+    note: str = ""
+    location: Location | None = None
+
+
+class ScanRejected(Payload):
+    """A command did not fit the laptop's state or carried a bad label. Nothing changed;
+    the rejection is kept so auditors see every attempt. Emitted by the deciding service."""
+
+    TYPE = "id.serah.scan.rejected.v1"
+    KIND = "event"
+
+    command_type: str
+    reason: RejectionReason
+    detail: str = Field(description="One human sentence saying what is wrong and what to do.")
+
+
+class MessageDeadLettered(Payload):
+    """A message no service could read (not JSON, not a CloudEvent, unknown type) or
+    whose handling failed for a reason retrying cannot fix. Emitted by any service."""
+
+    TYPE = "id.serah.message.dead-lettered.v1"
+    KIND = "event"
+    TOPIC = topics.DEAD_LETTERS
+
+    topic: str
+    partition: int
+    offset: int
+    service: str
+    reason: str
+    detail: str
+    payload: str = Field(description="The original bytes, decoded as UTF-8 with replacement, cut to 64 KiB.")
+
+
+COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
+EVENTS: tuple[type[Payload], ...] = (
+    LaptopRegistered,
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopReceived,
+    ScanRejected,
+    MessageDeadLettered,
+)
+BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

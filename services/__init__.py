@@ -1,0 +1,1 @@
+"""Serah's deployables: gateway (HTTP), allocation, handover, audit (faust workers)."""

@@ -1,0 +1,1 @@
+"""Allocation service: the inventory, allocation to offices, and dispatch scans."""

@@ -1,0 +1,1 @@
+"""The allocation service's connections to the outside: MongoDB and Kafka."""

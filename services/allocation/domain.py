@@ -1,0 +1,132 @@
+"""Allocation rules, in business words.
+
+- A laptop is registered once, with its first signed label. Registering the same
+  serial again is refused as ``already_registered``; a different serial that
+  maps to the same asset id is refused as ``serial_conflict``.
+- A registered laptop can be allocated to any recipient office in the official
+  list (``unknown_office`` otherwise), and re-allocated while it is still in the
+  warehouse. Once dispatched it cannot be re-allocated (``already_dispatched``).
+- A dispatch scan must carry a genuine, current label of this laptop (label_*
+  reasons), the laptop must be known (``unknown_laptop``) and allocated
+  (``not_allocated``), and not already on its way or delivered
+  (``already_dispatched`` / ``already_received``). Then it is in transit to its
+  allocated office.
+- Nothing is ever changed by a refusal; every refusal is recorded as an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from events import labels, offices
+from events.catalog import (
+    AllocateLaptop,
+    DispatchLaptop,
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopReceived,
+    LaptopRegistered,
+    Payload,
+    RegisterLaptop,
+    RejectionReason,
+    ScanRejected,
+)
+from events.envelope import Envelope
+
+Status = Literal["unregistered", "registered", "allocated", "dispatched", "received"]
+
+
+@dataclass(frozen=True)
+class Laptop:
+    asset_id: str
+    status: Status = "unregistered"
+    serial: str | None = None
+    label_generation: int = 0
+    office_code: str | None = None
+    consignment_id: str | None = None
+
+
+def evolve(laptop: Laptop, event: Envelope) -> Laptop:
+    data = event.data
+    if event.type == LaptopRegistered.TYPE:
+        return replace(
+            laptop, status="registered", serial=data["laptop"]["serial"], label_generation=data["label"]["generation"]
+        )
+    if event.type == LaptopAllocated.TYPE:
+        return replace(
+            laptop, status="allocated", office_code=data["office_code"], consignment_id=data.get("consignment_id")
+        )
+    if event.type == LaptopDispatched.TYPE:
+        return replace(laptop, status="dispatched")
+    if event.type == LaptopReceived.TYPE:
+        return replace(laptop, status="received")
+    return laptop  # rejections and facts this service does not track change nothing
+
+
+def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
+    laptop = Laptop(asset_id)
+    for event in history:
+        laptop = evolve(laptop, event)
+    return laptop
+
+
+def register(laptop: Laptop, command: RegisterLaptop) -> Payload:
+    if laptop.status != "unregistered":
+        if laptop.serial == command.laptop.serial:
+            return _refuse(command, RejectionReason.ALREADY_REGISTERED, f"{laptop.asset_id} is already registered.")
+        return _refuse(
+            command,
+            RejectionReason.SERIAL_CONFLICT,
+            f"serial {command.laptop.serial} maps to asset id {laptop.asset_id}, which already belongs to serial "
+            f"{laptop.serial}. Check the serial number; if both are right, contact the operator.",
+        )
+    return LaptopRegistered(laptop=command.laptop, label=command.label)
+
+
+def allocate(laptop: Laptop, command: AllocateLaptop) -> Payload:
+    if laptop.status == "unregistered":
+        return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+    if laptop.status in ("dispatched", "received"):
+        return _refuse(
+            command,
+            RejectionReason.ALREADY_DISPATCHED,
+            f"{laptop.asset_id} has left the warehouse; it can no longer be re-allocated.",
+        )
+    office = offices.get(command.office_code)
+    if office is None:
+        return _refuse(
+            command,
+            RejectionReason.UNKNOWN_OFFICE,
+            f"{command.office_code} is not an official region code; see GET /api/v1/offices.",
+        )
+    return LaptopAllocated(office_code=office.code, office_name=office.name, consignment_id=command.consignment_id)
+
+
+def dispatch(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> Payload:
+    try:
+        claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
+        if laptop.status == "unregistered":
+            return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+        labels.check_current(claim, laptop.asset_id, laptop.label_generation)
+    except labels.LabelError as exc:
+        return _refuse(command, exc.reason, exc.detail)
+    if laptop.status == "registered":
+        return _refuse(
+            command,
+            RejectionReason.NOT_ALLOCATED,
+            f"{laptop.asset_id} is not allocated to any office; put it back on the shelf.",
+        )
+    if laptop.status == "dispatched":
+        return _refuse(command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} was already dispatched.")
+    if laptop.status == "received":
+        return _refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
+    assert laptop.office_code is not None  # allocated implies an office
+    return LaptopDispatched(
+        office_code=laptop.office_code, consignment_id=laptop.consignment_id, location=command.location
+    )
+
+
+def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
+    return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)

@@ -1,0 +1,37 @@
+"""Allocation worker (faust app ``serah-allocation``, its own consumer group).
+
+In:  ``serah.allocation.commands`` — RegisterLaptop, AllocateLaptop, DispatchLaptop;
+     ``serah.events`` — LaptopReceived, so a delivered laptop cannot be dispatched again.
+Out: ``serah.events`` — the decisions (accepted facts and ScanRejected);
+     ``serah.deadletters`` — messages it could not read, with the reason.
+Key: the asset id everywhere, so a laptop's messages stay in order.
+Failures: transient ones (Kafka, MongoDB away, a version race) are retried in
+place; anything else is dead-lettered and the stream moves on. Handlers are
+idempotent, so faust's at-least-once redelivery changes nothing.
+Run: ``python -m services.allocation worker`` (``serah run`` starts it for you).
+"""
+
+from __future__ import annotations
+
+import faust
+
+from events import topics
+from services.allocation import handlers
+from services.allocation.adapters import mongo
+from services.allocation.bootstrap import bootstrap
+from services.allocation.config import AllocationSettings
+from services.common import worker
+from services.common.mongo import connect
+
+SERVICE = "allocation"
+
+
+def build_app(settings: AllocationSettings) -> faust.App:
+    app = worker.new_app(SERVICE, settings)
+    publisher = worker.KafkaPublisher(app)
+    _, db = connect(settings.mongo_url, settings.mongo_db)
+    rt = bootstrap(settings, publisher, mongo.laptop_store(db))
+    worker.agent_over(app, SERVICE, topics.ALLOCATION_COMMANDS, lambda env: handlers.handle(env, rt), publisher)
+    worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt), publisher)
+    worker.add_heartbeat(app, SERVICE, db)
+    return app

@@ -1,0 +1,1 @@
+"""The audit service's connections to the outside: MongoDB and Kafka."""

@@ -1,0 +1,88 @@
+"""Audit rules, in business words.
+
+- Every event any service emits is recorded exactly once, in the order the
+  laptop's partition delivered it, as the next link of that laptop's chain:
+  each link's hash covers the event's canonical JSON and the previous link's
+  hash, so changing, removing, reordering or inserting an event breaks every
+  later hash. The first link's previous hash is 64 zeros.
+- A laptop's current view (what the gateway shows) is a fold over its recorded
+  events, so it can be rebuilt from the log at any time and must equal the live one.
+- Status moves registered → allocated → in_transit → received; rejections do
+  not move it but are counted, so a laptop with many refused scans stands out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from events import codec
+from events.catalog import (
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopReceived,
+    LaptopRegistered,
+    ScanRejected,
+)
+from events.envelope import Envelope
+
+GENESIS = "0" * 64
+
+
+def canonical(event: Envelope) -> bytes:
+    """The bytes a link's hash covers: the CloudEvent as JSON with sorted keys."""
+    return orjson.dumps(codec.to_json(event), option=orjson.OPT_SORT_KEYS)
+
+
+def link_hash(prev_hash: str, event: Envelope) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(event)).hexdigest()
+
+
+def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "asset_id": asset_id,
+        "status": "unknown",
+        "serial": None,
+        "brand": None,
+        "model": None,
+        "label_generation": None,
+        "label_key_id": None,
+        "office_code": None,
+        "office_name": None,
+        "consignment_id": None,
+        "condition": None,
+        "rejections": 0,
+        "events": 0,
+        "last_event_at": None,
+    }
+    for e in events:
+        d = e.data
+        v["events"] += 1
+        v["last_event_at"] = codec.format_time(e.time)
+        if e.type == LaptopRegistered.TYPE:
+            v.update(
+                status="registered",
+                serial=d["laptop"]["serial"],
+                brand=d["laptop"]["brand"],
+                model=d["laptop"]["model"],
+                label_generation=d["label"]["generation"],
+                label_key_id=d["label"]["key_id"],
+                condition=d["laptop"].get("bmn", {}).get("condition", "B"),
+            )
+        elif e.type == LaptopAllocated.TYPE:
+            v.update(
+                status="allocated",
+                office_code=d["office_code"],
+                office_name=d["office_name"],
+                consignment_id=d.get("consignment_id"),
+            )
+        elif e.type == LaptopDispatched.TYPE:
+            v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
+        elif e.type == LaptopReceived.TYPE:
+            v.update(status="received", condition=d["condition"])
+        elif e.type == ScanRejected.TYPE:
+            v["rejections"] += 1
+    return v

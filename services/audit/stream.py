@@ -1,0 +1,58 @@
+"""Audit worker (faust app ``serah-audit``, its own consumer group).
+
+In:  ``serah.events`` — every fact, from every service;
+     ``serah.deadletters`` — kept for operators.
+Out: MongoDB only: ``event_log`` (chained per laptop), ``laptop_views``,
+     ``dead_letters``; unreadable events go to ``serah.deadletters``.
+Key: the asset id, so each laptop's chain is appended in partition order.
+Failures: transient ones retried in place (holding the partition keeps chains
+in order); recording is idempotent by event id.
+Run: ``python -m services.audit`` (``serah run`` starts it for you).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from events import codec, topics
+from events.codec import DecodeError
+from services.audit import handlers
+from services.audit.bootstrap import bootstrap
+from services.audit.config import AuditSettings
+from services.common import worker
+from services.common.mongo import connect
+
+SERVICE = "audit"
+
+
+def build_app(settings: AuditSettings) -> faust.App:
+    app = worker.new_app(SERVICE, settings)
+    publisher = worker.KafkaPublisher(app)
+    _, db = connect(settings.mongo_url, settings.mongo_db)
+    rt = bootstrap(db)
+
+    @app.task
+    async def prepare_indexes() -> None:
+        await rt.log.ensure_indexes()  # type: ignore[attr-defined]
+        await rt.views.ensure_indexes()  # type: ignore[attr-defined]
+
+    worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.record_event(env, rt), publisher)
+
+    # Dead letters are kept, never dead-lettered again (that would loop).
+    @app.agent(worker.raw_topic(app, topics.DEAD_LETTERS), name="audit_keep_dead_letters")
+    async def keep_dead_letters(stream: Any) -> None:
+        async for event in stream.events():
+            msg = event.message
+            raw = event.value or b""
+            try:
+                letter = codec.decode(raw)
+            except DecodeError:
+                key = f"raw-{msg.partition}-{msg.offset}"
+                await worker.retrying(lambda: rt.dead_letters.keep_unreadable(key, raw), what="unreadable dead letter")
+            else:
+                await worker.retrying(lambda: handlers.keep_dead_letter(letter, rt), what="dead letter")
+
+    worker.add_heartbeat(app, SERVICE, db)
+    return app

@@ -1,0 +1,1 @@
+"""The ``serah`` command line."""

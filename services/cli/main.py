@@ -1,0 +1,105 @@
+"""``serah``: run the whole stack locally, manage topics and schemas.
+
+Every sub-command imports what it needs when it runs, so ``serah --help`` is
+instant and nothing connects at import time."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Serah: laptop handover tracking.", no_args_is_help=True, add_completion=False)
+schemas_app = typer.Typer(help="JSON Schemas of the event contract.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@app.command()
+def run(
+    port: int = typer.Option(8000, help="Gateway port on 127.0.0.1."),
+    partitions: int = typer.Option(6, help="Partitions per topic (set once, at first start)."),
+) -> None:
+    """Start Kafka, the store, the three workers and the gateway; stop all on Ctrl-C."""
+    from deploy.local.stack import Stack
+    from deploy.local.tools import MissingTool, data_dir
+
+    stack = Stack(data_dir(), gateway_port=port, partitions=partitions)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    code = 0
+    try:
+        typer.echo("serah: starting Kafka and the store…")
+        stack.start_infra()
+        assert stack.kafka and stack.store
+        typer.echo(f"serah: Kafka on {stack.kafka.bootstrap}, store ({stack.store.kind}) at {stack.store.url}")
+        if stop.is_set():
+            return
+        typer.echo("serah: starting allocation, handover, audit and the gateway…")
+        stack.start_services()
+        health = stack.wait_healthy()
+        typer.echo(json.dumps(health["workers"]))
+        typer.echo(f"serah: ready at {stack.url}  (API docs: {stack.url}/docs). Ctrl-C stops everything.")
+        while not stop.wait(1.0):
+            stack.check_alive()
+    except MissingTool as exc:
+        typer.echo(f"serah: {exc}", err=True)
+        code = 1
+    except (RuntimeError, TimeoutError) as exc:
+        typer.echo(f"serah: {exc}", err=True)
+        code = 1
+    finally:
+        typer.echo("serah: stopping…")
+        stack.stop()
+        typer.echo("serah: stopped.")
+    raise typer.Exit(code)
+
+
+@app.command()
+def topics(
+    bootstrap: str = typer.Option("127.0.0.1:9092", envvar="SERAH_KAFKA_BOOTSTRAP"),
+    partitions: int = typer.Option(6, envvar="SERAH_TOPIC_PARTITIONS"),
+) -> None:
+    """Create Serah's Kafka topics if they are missing."""
+    from deploy.topics import ensure_topics
+
+    created = ensure_topics(bootstrap, partitions)
+    typer.echo(f"created: {', '.join(created) or 'nothing (all present)'}")
+
+
+@app.command()
+def keygen(key_id: str = typer.Argument("K1", help="Key id: 1-8 of A-Z0-9.")) -> None:
+    """Print a new label signing key (for SERAH_LABEL_SIGNING_KEYS) and its public key."""
+    import secrets
+
+    from events import labels
+
+    seed = secrets.token_bytes(32)
+    typer.echo(f"SERAH_LABEL_SIGNING_KEYS={labels.format_keyring({key_id: seed})}")
+    typer.echo(f"SERAH_LABEL_PUBLIC_KEYS={labels.format_keyring({key_id: labels.public_key(seed)})}")
+
+
+@schemas_app.command("write")
+def schemas_write() -> None:
+    """Regenerate schemas/ from events/."""
+    from events.schemas import all_schemas
+
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for old in SCHEMA_DIR.glob("*.json"):
+        old.unlink()
+    for name, schema in all_schemas().items():
+        (SCHEMA_DIR / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+    typer.echo(f"wrote {len(all_schemas())} schemas to {SCHEMA_DIR}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

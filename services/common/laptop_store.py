@@ -1,0 +1,117 @@
+"""Each worker keeps, per laptop, one MongoDB document holding every event it
+decided or learnt about that laptop, in order, plus a summary for queries.
+
+That document is the service's commit point: appending events to it is one
+single-document update guarded by a version number, which both MongoDB and
+FerretDB do atomically. Because the events are kept, a redelivered command
+finds the events it caused and re-publishes them instead of deciding twice;
+and the state is always a fold over the history, so it can be rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from events import codec
+from events.envelope import Envelope
+
+
+class VersionConflict(Exception):
+    """Someone else appended first; reload and decide again."""
+
+
+@dataclass
+class LaptopDoc:
+    asset_id: str
+    version: int = 0
+    history: list[Envelope] = field(default_factory=list)
+
+    def find(self, event_id: str) -> Envelope | None:
+        return next((e for e in self.history if e.id == event_id), None)
+
+    def replay_of(self, command: Envelope) -> list[Envelope]:
+        """The events an earlier delivery of this same command produced, if any.
+        Event ids are derived from the command (codec.event_id), so no index is needed."""
+        found = []
+        while (e := self.find(codec.event_id(command.type, command.subject, command.id, len(found)))) is not None:
+            found.append(e)
+        return found
+
+
+class LaptopStore(Protocol):
+    async def load(self, asset_id: str) -> LaptopDoc | None: ...
+
+    async def append(
+        self, asset_id: str, expected_version: int, events: Sequence[Envelope], summary: dict[str, Any]
+    ) -> None: ...
+
+    async def find_by(self, **summary_fields: Any) -> list[LaptopDoc]: ...
+
+
+class MongoLaptopStore:
+    def __init__(self, collection: AsyncCollection) -> None:  # type: ignore[type-arg]
+        self._c = collection
+
+    async def load(self, asset_id: str) -> LaptopDoc | None:
+        doc = await self._c.find_one({"_id": asset_id})
+        if doc is None:
+            return None
+        return LaptopDoc(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
+
+    async def append(
+        self, asset_id: str, expected_version: int, events: Sequence[Envelope], summary: dict[str, Any]
+    ) -> None:
+        new = [codec.to_json(e) for e in events]
+        if expected_version == 0:
+            try:
+                await self._c.insert_one({"_id": asset_id, "version": 1, "history": new, "summary": summary})
+            except DuplicateKeyError:
+                raise VersionConflict(asset_id) from None
+            return
+        result = await self._c.update_one(
+            {"_id": asset_id, "version": expected_version},
+            {"$push": {"history": {"$each": new}}, "$set": {"version": expected_version + 1, "summary": summary}},
+        )
+        if result.matched_count != 1:
+            raise VersionConflict(asset_id)
+
+    async def find_by(self, **summary_fields: Any) -> list[LaptopDoc]:
+        query = {f"summary.{k}": v for k, v in summary_fields.items()}
+        return [
+            LaptopDoc(d["_id"], d["version"], [codec.from_json(e) for e in d["history"]])
+            async for d in self._c.find(query)
+        ]
+
+
+class FakeLaptopStore:
+    """In-memory twin of MongoLaptopStore; tests/contract runs both through one suite."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    async def load(self, asset_id: str) -> LaptopDoc | None:
+        doc = self.docs.get(asset_id)
+        if doc is None:
+            return None
+        return LaptopDoc(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
+
+    async def append(
+        self, asset_id: str, expected_version: int, events: Sequence[Envelope], summary: dict[str, Any]
+    ) -> None:
+        current = self.docs.get(asset_id)
+        if (current["version"] if current else 0) != expected_version:
+            raise VersionConflict(asset_id)
+        history = (current["history"] if current else []) + [codec.to_json(e) for e in events]
+        self.docs[asset_id] = {"version": expected_version + 1, "history": history, "summary": dict(summary)}
+
+    async def find_by(self, **summary_fields: Any) -> list[LaptopDoc]:
+        out = []
+        for asset_id, d in self.docs.items():
+            if all(d["summary"].get(k) == v for k, v in summary_fields.items()):
+                out.append(LaptopDoc(asset_id, d["version"], [codec.from_json(e) for e in d["history"]]))
+        return out

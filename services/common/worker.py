@@ -1,0 +1,209 @@
+"""What every faust worker does the same way: build the app, publish events,
+dead-letter what cannot be handled, retry what can, and report a heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from aiokafka.errors import KafkaError
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, OperationFailure
+
+from events import codec
+from events.catalog import BY_TYPE, MessageDeadLettered
+from events.codec import DecodeError
+from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
+from services.common.laptop_store import VersionConflict
+from services.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+# Failures that retrying can fix: the broker or the store is away for a moment,
+# or another writer won a race. Anything else is a bug or poison: dead-letter it.
+TRANSIENT = (KafkaError, ConnectionFailure, VersionConflict, asyncio.TimeoutError)
+HEARTBEAT_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 10.0
+
+
+def new_app(service: str, settings: CommonSettings) -> faust.App:
+    brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(","))
+    return faust.App(
+        f"serah-{service}",  # also the consumer group id
+        broker=brokers,
+        store="memory://",  # state of record is MongoDB, never faust tables
+        autodiscover=False,
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_partitions=settings.topic_partitions,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+    )
+
+
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+class KafkaPublisher:
+    """Publishes envelopes keyed by subject and waits for the broker's ack."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        for envelope in envelopes:
+            await self._app.producer.send_and_wait(
+                BY_TYPE[envelope.type].TOPIC,
+                envelope.subject.encode(),
+                codec.encode(envelope),
+                partition=None,
+                timestamp=None,
+                headers=[("content-type", CONTENT_TYPE.encode())],
+            )
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.sent: list[Envelope] = []
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        self.sent.extend(envelopes)
+
+
+async def process_safely(
+    *,
+    service: str,
+    raw: bytes | None,
+    key: bytes | None,
+    topic: str,
+    partition: int,
+    offset: int,
+    handle: Callable[[Envelope], Awaitable[Any]],
+    publisher: Any,
+) -> None:
+    """Decode, handle, and never let an exception reach faust (which would ack
+    the message and drop it silently). Transient failures are retried in place,
+    holding the partition, so order per laptop is kept and nothing is skipped."""
+
+    async def dead_letter(reason: str, detail: str) -> None:
+        body = MessageDeadLettered(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            service=service,
+            reason=reason,
+            detail=detail[:2000],
+            payload=(raw or b"").decode("utf-8", "replace")[:65536],
+        )
+        subject = _safe_subject(key)
+        envelope = codec.make(
+            body,
+            subject=subject,
+            source=f"/serah/{service}",
+            time=datetime.now(UTC),
+            id=f"dl-{service}-{topic}-{partition}-{offset}",
+        )
+        await retrying(lambda: publisher.publish([envelope]), what="dead-letter")
+
+    try:
+        envelope = codec.decode(raw or b"")
+    except DecodeError as exc:
+        log.warning("dead-lettering %s[%d]@%d: %s", topic, partition, offset, exc)
+        await dead_letter(exc.reason, exc.detail)
+        return
+    try:
+        await retrying(lambda: handle(envelope), what=f"{envelope.type} {envelope.subject}")
+    except Exception as exc:  # noqa: BLE001 - anything non-transient is poison for this message
+        log.exception("handler failed on %s[%d]@%d", topic, partition, offset)
+        await dead_letter("handler_failed", f"{type(exc).__name__}: {exc}")
+
+
+def _safe_subject(key: bytes | None) -> str:
+    text = (key or b"").decode("ascii", "replace")
+    return text if re.match(SAFE_ID, text) else "unknown"
+
+
+async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:
+    delay = 0.05
+    while True:
+        try:
+            return await call()
+        except TRANSIENT as exc:
+            if not isinstance(exc, VersionConflict):
+                log.warning("transient failure on %s, retrying in %.2fs: %r", what, delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        except OperationFailure as exc:
+            # Raised by a store that is up but not ready (e.g. a replica set electing).
+            if exc.code in (11600, 11602, 91, 189, 10107, 13435):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+                continue
+            raise
+
+
+def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+    """Every few seconds, write this worker's liveness for the gateway's /healthz."""
+
+    @app.timer(interval=HEARTBEAT_SECONDS, on_leader=False)
+    async def heartbeat() -> None:
+        assigned = len(app.consumer.assignment()) if app.consumer else 0
+        try:
+            await db.worker_status.update_one(
+                {"_id": f"{service}:{socket.gethostname()}:{os.getpid()}"},
+                {
+                    "$set": {
+                        "service": service,
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "at": datetime.now(UTC),
+                        "assigned_partitions": assigned,
+                    }
+                },
+                upsert=True,
+            )
+        except ConnectionFailure as exc:
+            log.warning("heartbeat not written: %r", exc)
+
+
+def agent_over(
+    app: faust.App,
+    service: str,
+    topic_name: str,
+    handle: Callable[[Envelope], Awaitable[Any]],
+    publisher: Any,
+) -> None:
+    """A thin agent: bytes in, process_safely, nothing else."""
+    topic = raw_topic(app, topic_name)
+
+    async def agent(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            await process_safely(
+                service=service,
+                raw=event.value,
+                key=event.key,
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                handle=handle,
+                publisher=publisher,
+            )
+
+    agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
+    app.agent(topic, name=agent.__name__)(agent)
+
+
+def run_worker(app: faust.App) -> None:
+    """Runs until SIGINT/SIGTERM; faust's worker shuts the app down cleanly."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()

@@ -1,0 +1,1 @@
+"""The gateway's connections to the outside: Kafka, MongoDB views, QR rendering."""

@@ -1,0 +1,159 @@
+"""Commands out, decisions back, and what /healthz needs to know about Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from kafka import TopicPartition as SyncTopicPartition
+from kafka.admin import KafkaAdminClient, OffsetSpec
+
+from events import codec, topics
+from events.catalog import BY_TYPE
+from events.envelope import CONTENT_TYPE, Envelope
+
+log = logging.getLogger(__name__)
+
+
+class CommandBus:
+    """Sends commands keyed by asset id. ``send`` returns once the broker has
+    the command durably (idempotent producer, acks=all): that is the moment a
+    scan counts as acknowledged and can no longer be lost."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=1)
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(self, command: Envelope) -> None:
+        await self._producer.send_and_wait(
+            BY_TYPE[command.type].TOPIC,
+            codec.encode(command),
+            key=command.subject.encode(),
+            headers=[("content-type", CONTENT_TYPE.encode())],
+        )
+
+
+class DecisionWaiter:
+    """Follows ``serah.events`` from the moment the gateway starts and hands the
+    first event a command caused to the request waiting for it. Partitions are
+    assigned by hand (no consumer group): every gateway instance sees every
+    decision, and nothing rebalances under a waiting request."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        self._waiting: dict[tuple[str, str], list[asyncio.Future[Envelope]]] = defaultdict(list)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, timeout_s: float = 60) -> None:
+        await self._consumer.start()
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not (partitions := self._consumer.partitions_for_topic(topics.EVENTS)):
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"topic {topics.EVENTS} not found; run `serah topics` or start with `serah run`")
+            await self._consumer._client.force_metadata_update()  # noqa: SLF001 - no public API for this
+            await asyncio.sleep(0.2)
+        tps = [TopicPartition(topics.EVENTS, p) for p in sorted(partitions)]
+        self._consumer.assign(tps)
+        await self._consumer.seek_to_end(*tps)
+        for tp in tps:  # resolve positions now, so every later decision is seen
+            await self._consumer.position(tp)
+        self._task = asyncio.create_task(self._run(), name="decision-waiter")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self._consumer.stop()
+
+    def expect(self, command: Envelope) -> asyncio.Future[Envelope]:
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._waiting[(command.id, command.subject)].append(future)
+        return future
+
+    def forget(self, command: Envelope, future: asyncio.Future[Envelope]) -> None:
+        key = (command.id, command.subject)
+        if future in self._waiting.get(key, []):
+            self._waiting[key].remove(future)
+            if not self._waiting[key]:
+                del self._waiting[key]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=1000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep following; log and retry
+                log.exception("decision waiter: fetch failed")
+                await asyncio.sleep(1)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self._deliver(record.value)
+
+    def _deliver(self, raw: bytes | None) -> None:
+        try:
+            peek: dict[str, Any] = orjson.loads(raw or b"")
+            key = (peek.get("causationid"), peek.get("subject"))
+        except (orjson.JSONDecodeError, AttributeError):
+            return
+        futures = self._waiting.pop(key, None)  # type: ignore[arg-type]
+        if not futures:
+            return
+        try:
+            envelope = codec.from_json(peek)
+        except codec.DecodeError:
+            return
+        for future in futures:
+            if not future.done():
+                future.set_result(envelope)
+
+
+class KafkaProbe:
+    """Synchronous admin look-ups for /healthz, run in a thread."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._admin: KafkaAdminClient | None = None
+
+    def _client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self._bootstrap, client_id="serah-gateway-health", request_timeout_ms=3000
+            )
+        return self._admin
+
+    def brokers(self) -> int:
+        return len(self._client().describe_cluster()["brokers"])
+
+    def lag(self, group: str, topic_names: list[str]) -> int:
+        admin = self._client()
+        committed = admin.list_group_offsets(group).get(group, {})
+        parts = [
+            SyncTopicPartition(t, p["partition_index"])
+            for t in topic_names
+            for d in admin.describe_topics([t])
+            for p in d["partitions"]
+        ]
+        ends = admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in parts})
+        total = 0
+        for tp in parts:
+            done = committed.get(tp)
+            total += ends[tp].offset - (done.offset if done is not None and done.offset >= 0 else 0)
+        return total
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()

@@ -1,0 +1,241 @@
+"""The REST API (``/api/v1``). OpenAPI at /openapi.json, browsable at /docs."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from events import codec, labels, offices
+from events.catalog import (
+    AllocateLaptop,
+    DispatchLaptop,
+    LabelRef,
+    LaptopDescription,
+    ReceiveLaptop,
+    RegisterLaptop,
+)
+from events.envelope import SAFE_ID
+from services.gateway.adapters import qr
+from services.gateway.bootstrap import Gateway
+from services.gateway.commands import command, decision_response, submit
+from services.gateway.errors import ApiError
+from services.gateway.models import (
+    AllocationRequest,
+    DecisionResponse,
+    DispatchScanRequest,
+    HistoryEntry,
+    LaptopPublic,
+    OfficePublic,
+    Problem,
+    PublicKey,
+    ReceiptScanRequest,
+    RegisterLaptopRequest,
+    ScanRequest,
+)
+
+router = APIRouter(prefix="/api/v1")
+AssetId = Annotated[str, Path(pattern=labels.ASSET_ID.pattern, examples=["SRHPPSKGESNAC"])]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 404, 409, 413, 422)
+}
+
+
+def gateway(request: Request) -> Gateway:
+    return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+GW = Annotated[Gateway, Depends(gateway)]
+
+
+@router.post(
+    "/laptops",
+    status_code=201,
+    response_model=DecisionResponse,
+    responses=ERRORS,
+    summary="Register a laptop and issue its signed label",
+)
+async def register_laptop(body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
+    asset_id = labels.asset_id_for_serial(body.serial)
+    laptop = LaptopDescription(
+        serial=body.serial,
+        brand=body.brand,
+        model=body.model,
+        specs=body.specs,
+        warranty_end=body.warranty_end,
+        **({"bmn": body.bmn} if body.bmn else {}),
+    )
+    cmd = command(
+        RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id)),
+        # Deterministic: posting the same laptop again replays the first registration.
+        command_id=f"register-{asset_id}",
+        subject=asset_id,
+        actor="operator",
+        gw=gw,
+    )
+    return await submit(gw, cmd, accepted_status=201)
+
+
+@router.get("/laptops/{asset_id}", response_model=LaptopPublic, responses=ERRORS, summary="A laptop's current state")
+async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
+    view = await _view(gw, asset_id)
+    return LaptopPublic(
+        asset_id=asset_id,
+        serial=view.get("serial"),
+        brand=view.get("brand"),
+        model=view.get("model"),
+        status=view["status"],
+        office_code=view.get("office_code"),
+        office_name=view.get("office_name"),
+        consignment_id=view.get("consignment_id"),
+        condition=view.get("condition"),
+        label_url=_label_url(gw, asset_id, view),
+        qr_svg_url=f"/api/v1/laptops/{asset_id}/qr.svg",
+        qr_png_url=f"/api/v1/laptops/{asset_id}/qr.png",
+        rejections=view.get("rejections", 0),
+        last_event_at=view.get("last_event_at"),
+    )
+
+
+@router.get(
+    "/laptops/{asset_id}/history",
+    response_model=list[HistoryEntry],
+    responses=ERRORS,
+    summary="Every event of a laptop, in order, with its chain hashes",
+)
+async def laptop_history(asset_id: AssetId, gw: GW) -> list[HistoryEntry]:
+    links = await gw.reads.history(asset_id)
+    if not links:
+        raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
+    return [_entry(link) for link in links]
+
+
+@router.get("/laptops/{asset_id}/qr.svg", responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS})
+async def laptop_qr_svg(asset_id: AssetId, gw: GW) -> Response:
+    url = _label_url(gw, asset_id, await _view(gw, asset_id))
+    return Response(qr.svg(url), media_type="image/svg+xml")
+
+
+@router.get("/laptops/{asset_id}/qr.png", responses={200: {"content": {"image/png": {}}}, **ERRORS})
+async def laptop_qr_png(asset_id: AssetId, gw: GW, scale: Annotated[int, Query(ge=1, le=40)] = 8) -> Response:
+    url = _label_url(gw, asset_id, await _view(gw, asset_id))
+    return Response(qr.png(url, scale), media_type="image/png")
+
+
+@router.post(
+    "/laptops/{asset_id}/allocation",
+    response_model=DecisionResponse,
+    responses=ERRORS,
+    summary="Allocate a laptop to a recipient office",
+)
+async def allocate_laptop(
+    asset_id: AssetId,
+    body: AllocationRequest,
+    gw: GW,
+    idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None,
+) -> JSONResponse:
+    cmd = command(
+        AllocateLaptop(office_code=body.office_code, consignment_id=body.consignment_id),
+        command_id=idempotency_key or f"alloc-{uuid.uuid4()}",
+        subject=asset_id,
+        actor="operator",
+        gw=gw,
+    )
+    return await submit(gw, cmd)
+
+
+@router.post("/scans/dispatch", response_model=DecisionResponse, responses=ERRORS, summary="A warehouse dispatch scan")
+async def dispatch_scan(body: DispatchScanRequest, gw: GW) -> JSONResponse:
+    data = DispatchLaptop(label=body.label, location=body.location)
+    return await submit(gw, _scan_command(gw, body, data))
+
+
+@router.post("/scans/receipt", response_model=DecisionResponse, responses=ERRORS, summary="A recipient-office receipt scan")
+async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
+    data = ReceiveLaptop(label=body.label, condition=body.condition, note=body.note, location=body.location)
+    return await submit(gw, _scan_command(gw, body, data))
+
+
+@router.get(
+    "/scans/{scan_id}",
+    response_model=DecisionResponse,
+    responses={202: {"model": DecisionResponse}, **ERRORS},
+    summary="The decision on a scan sent earlier (for 202 answers and offline sync)",
+)
+async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) -> JSONResponse:
+    links = await gw.reads.caused_by(scan_id)
+    if not links:
+        raise ApiError(
+            404, "unknown_scan", f"No decision for scan {scan_id} yet: if you just sent it, ask again in a moment."
+        )
+    first = links[0]
+    return decision_response(scan_id, first["asset_id"], codec.from_json(first["event"]))
+
+
+@router.get("/offices", response_model=list[OfficePublic], summary="Recipient offices (Kesbangpol), by region code")
+async def list_offices(province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None) -> list[OfficePublic]:
+    return [
+        _office(o) for o in offices.all_offices() if province is None or o.province_code == province
+    ]
+
+
+@router.get("/offices/{code}", response_model=OfficePublic, responses=ERRORS)
+async def get_office(code: Annotated[str, Path(pattern=r"^\d{2}(\.\d{2})?$")]) -> OfficePublic:
+    office = offices.get(code)
+    if office is None:
+        raise ApiError(404, "unknown_office", f"{code} is not an official region code; see /api/v1/offices.")
+    return _office(office)
+
+
+@router.get("/label-keys", response_model=list[PublicKey], summary="Public keys that verify labels offline")
+async def label_keys(gw: GW) -> list[PublicKey]:
+    return [
+        PublicKey(key_id=kid, public_key=base64.urlsafe_b64encode(raw).decode().rstrip("="), active=kid == gw.issuer.active_key_id)
+        for kid, raw in gw.issuer.public_keys().items()
+    ]
+
+
+def _scan_command(gw: GW, body: ScanRequest, data: Any) -> Any:
+    try:
+        claim = labels.parse(body.label)
+    except labels.LabelError as exc:
+        # Nothing to key it by: an unreadable label names no laptop.
+        raise ApiError(422, exc.reason.value, exc.detail) from None
+    return command(data, command_id=body.scan_id, subject=claim.asset_id, actor=body.actor, gw=gw, time=body.scanned_at)
+
+
+async def _view(gw: Gateway, asset_id: str) -> dict[str, Any]:
+    view = await gw.reads.laptop(asset_id)
+    if view is None or view.get("status") in (None, "unknown"):
+        raise ApiError(404, "unknown_laptop", f"{asset_id} is not registered: check the asset id or register it.")
+    return view
+
+
+def _label_url(gw: Gateway, asset_id: str, view: dict[str, Any]) -> str | None:
+    if not view.get("label_generation"):
+        return None
+    ref = LabelRef(generation=view["label_generation"], key_id=view.get("label_key_id") or gw.issuer.active_key_id)
+    return gw.issuer.url(asset_id, ref)
+
+
+def _entry(link: dict[str, Any]) -> HistoryEntry:
+    e = link["event"]
+    return HistoryEntry(
+        seq=link["seq"],
+        hash=link["hash"],
+        prev_hash=link["prev_hash"],
+        id=e["id"],
+        type=e["type"],
+        time=e["time"],
+        actor=e.get("actor", "system"),
+        scan_id=e.get("causationid"),
+        source=e["source"],
+        data=e["data"],
+    )
+
+
+def _office(o: offices.Office) -> OfficePublic:
+    return OfficePublic(code=o.code, name=o.name, region_name=o.region_name, level=o.level, province_code=o.province_code)

@@ -1,0 +1,50 @@
+"""Builds the gateway's dependencies. Called from the app's lifespan, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from events.envelope import utcnow
+from services.common.mongo import connect
+from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
+from services.gateway.adapters.mongo import ReadModels
+from services.gateway.config import GatewaySettings
+from services.gateway.identity import LabelIssuer
+
+
+@dataclass
+class Gateway:
+    settings: GatewaySettings
+    bus: CommandBus
+    waiter: DecisionWaiter
+    reads: ReadModels
+    probe: KafkaProbe
+    issuer: LabelIssuer
+    clock: Callable[[], datetime] = utcnow
+
+    async def start(self) -> None:
+        from deploy.topics import ensure_topics
+
+        await asyncio.to_thread(ensure_topics, self.settings.kafka_bootstrap, self.settings.topic_partitions)
+        await self.bus.start()
+        await self.waiter.start()
+
+    async def stop(self) -> None:
+        await self.waiter.stop()
+        await self.bus.stop()
+        await asyncio.to_thread(self.probe.close)
+
+
+def bootstrap(settings: GatewaySettings) -> Gateway:
+    _, db = connect(settings.mongo_url, settings.mongo_db)
+    return Gateway(
+        settings=settings,
+        bus=CommandBus(settings.kafka_bootstrap),
+        waiter=DecisionWaiter(settings.kafka_bootstrap),
+        reads=ReadModels(db),
+        probe=KafkaProbe(settings.kafka_bootstrap),
+        issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
+    )

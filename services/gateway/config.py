@@ -1,0 +1,23 @@
+from pydantic import SecretStr
+
+from events import labels
+from services.common.settings import CommonSettings
+
+
+class GatewaySettings(CommonSettings):
+    """SERAH_* variables; see deploy/env.template."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # What label QR codes point at; the host phones will open.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # KID:base64url(32-byte Ed25519 seed),… — the first key signs new labels.
+    label_signing_keys: SecretStr = SecretStr("")
+    # How long an HTTP scan waits for the deciding service before answering 202.
+    decision_timeout_s: float = 5.0
+    max_body_bytes: int = 64 * 1024
+    # A worker whose heartbeat is older than this is reported dead.
+    worker_stale_s: float = 20.0
+
+    def signing_keys(self) -> dict[str, bytes]:
+        return labels.parse_keyring(self.label_signing_keys.get_secret_value())

@@ -1,0 +1,74 @@
+"""GET /healthz: 200 when Kafka, the store and every worker are ready, else 503
+with the reasons. Each worker reports liveness by heartbeat; its consumer lag is
+read from Kafka (committed offsets of its group vs. the log ends)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from events import topics
+from services.gateway.adapters.mongo import age_seconds
+from services.gateway.bootstrap import Gateway
+
+router = APIRouter()
+
+# Which topics each worker's consumer group reads (see each stream.py).
+WORKER_TOPICS = {
+    "allocation": [topics.ALLOCATION_COMMANDS, topics.EVENTS],
+    "handover": [topics.HANDOVER_COMMANDS, topics.EVENTS],
+    "audit": [topics.EVENTS, topics.DEAD_LETTERS],
+}
+PROBE_TIMEOUT_S = 4.0
+
+
+@router.get("/healthz", tags=["operations"], summary="Readiness of Kafka, the store and each worker")
+async def healthz(request: Request) -> JSONResponse:
+    gw: Gateway = request.app.state.gateway
+    reasons: list[str] = []
+    body: dict[str, Any] = {}
+
+    try:
+        brokers = await asyncio.wait_for(asyncio.to_thread(gw.probe.brokers), PROBE_TIMEOUT_S)
+        body["kafka"] = {"ok": True, "brokers": brokers}
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with the reason
+        body["kafka"] = {"ok": False, "error": repr(exc)}
+        reasons.append("Kafka is not reachable")
+
+    heartbeats: list[dict[str, Any]] = []
+    try:
+        await asyncio.wait_for(gw.reads.ping(), PROBE_TIMEOUT_S)
+        heartbeats = await gw.reads.heartbeats()
+        body["store"] = {"ok": True}
+    except Exception as exc:  # noqa: BLE001
+        body["store"] = {"ok": False, "error": repr(exc)}
+        reasons.append("the store is not reachable")
+
+    now = gw.clock()
+    workers: dict[str, Any] = {}
+    for name, names in WORKER_TOPICS.items():
+        live = [
+            h
+            for h in heartbeats
+            if h.get("service") == name and age_seconds(h["at"], now) < gw.settings.worker_stale_s
+        ]
+        ready = [h for h in live if h.get("assigned_partitions", 0) > 0]
+        info: dict[str, Any] = {"alive": bool(live), "ready": bool(ready), "instances": len(live)}
+        if body["kafka"]["ok"]:
+            try:
+                info["lag"] = await asyncio.wait_for(
+                    asyncio.to_thread(gw.probe.lag, f"serah-{name}", names), PROBE_TIMEOUT_S
+                )
+            except Exception as exc:  # noqa: BLE001
+                info["lag_error"] = repr(exc)
+        if not ready:
+            reasons.append(f"the {name} worker is {'starting (no partitions yet)' if live else 'not running'}")
+        workers[name] = info
+    body["workers"] = workers
+    body["status"] = "ok" if not reasons else "unavailable"
+    if reasons:
+        body["reasons"] = reasons
+    return JSONResponse(body, status_code=200 if not reasons else 503)

@@ -1,0 +1,1 @@
+"""Handover service: receipt scans at the recipient office (and, later, the BAST)."""

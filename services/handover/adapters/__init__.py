@@ -1,0 +1,1 @@
+"""The handover service's connections to the outside: MongoDB and Kafka."""

@@ -1,0 +1,92 @@
+"""Handover rules, in business words.
+
+- The handover service learns what it needs from the event stream: which
+  laptops exist and which label each currently carries (LaptopRegistered),
+  where each is going (LaptopAllocated, LaptopDispatched).
+- A receipt scan must carry a genuine, current label of this laptop (label_*
+  reasons). The laptop must be known (``unknown_laptop``) and dispatched
+  (``not_dispatched``: a laptop cannot be received before it left the
+  warehouse), and not already received (``already_received``; the same scan id
+  sent again is not a second receipt but a replay of the first).
+- Accepted, the laptop is received by the office it was dispatched to, in the
+  condition the official recorded (B, RR or RB) with an optional note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from events import labels
+from events.catalog import (
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopReceived,
+    LaptopRegistered,
+    Payload,
+    ReceiveLaptop,
+    RejectionReason,
+    ScanRejected,
+)
+from events.envelope import Envelope
+
+Status = Literal["unknown", "in_warehouse", "in_transit", "received"]
+
+
+@dataclass(frozen=True)
+class Laptop:
+    asset_id: str
+    status: Status = "unknown"
+    label_generation: int = 0
+    office_code: str | None = None
+    consignment_id: str | None = None
+
+
+def evolve(laptop: Laptop, event: Envelope) -> Laptop:
+    data = event.data
+    if event.type == LaptopRegistered.TYPE:
+        return replace(laptop, status="in_warehouse", label_generation=data["label"]["generation"])
+    if event.type == LaptopAllocated.TYPE:
+        return replace(laptop, office_code=data["office_code"], consignment_id=data.get("consignment_id"))
+    if event.type == LaptopDispatched.TYPE:
+        return replace(
+            laptop, status="in_transit", office_code=data["office_code"], consignment_id=data.get("consignment_id")
+        )
+    if event.type == LaptopReceived.TYPE:
+        return replace(laptop, status="received")
+    return laptop
+
+
+def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
+    laptop = Laptop(asset_id)
+    for event in history:
+        laptop = evolve(laptop, event)
+    return laptop
+
+
+def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, bytes]) -> Payload:
+    try:
+        claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
+        if laptop.status == "unknown":
+            return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+        labels.check_current(claim, laptop.asset_id, laptop.label_generation)
+    except labels.LabelError as exc:
+        return _refuse(command, exc.reason, exc.detail)
+    if laptop.status == "in_warehouse":
+        return _refuse(
+            command,
+            RejectionReason.NOT_DISPATCHED,
+            f"{laptop.asset_id} has not been dispatched from the warehouse yet; it cannot be received. "
+            "Contact the warehouse.",
+        )
+    if laptop.status == "received":
+        return _refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
+    assert laptop.office_code is not None  # in transit implies a destination
+    return LaptopReceived(
+        office_code=laptop.office_code, condition=command.condition, note=command.note, location=command.location
+    )
+
+
+def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
+    return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
