@@ -2,16 +2,19 @@
 
 A label is a URL, so any phone camera opens the laptop's page:
 
-    <BASE>/L/<ASSET>/<GEN>/<KID>/<SIG>
+    <BASE>/L/<ASSET>/<GEN><KID>/<SIG>        e.g. …/L/SRHD1M743J0FY/1K1/IPRUA37…
 
 - ASSET: the asset id, ``SRH`` + 10 Crockford base-32 characters.
 - GEN: the label generation (1 for the first label; re-issuing after loss or
   damage increments it, so a revoked label's signature never matches again).
-- KID: the signing key's id; keys rotate, old keys keep verifying while trusted.
+- KID: the signing key's id (a letter, then up to 7 letters/digits, so it
+  parses unambiguously after GEN); keys rotate, old keys keep verifying while trusted.
 - SIG: Ed25519 over ``SERAH1|ASSET|GEN|KID``, RFC 4648 base-32 without padding.
 
 Everything after the base is upper-case letters, digits and ``/``, so the QR
 encoder can use alphanumeric mode: a smaller code that scans when printed small.
+With a public base URL of at most 31 characters the label fits a version-6
+QR code at error correction M, which scans printed 20 mm wide.
 A signature proves the label is genuine, not that a scan is fresh; freshness
 comes from the scan id and time.
 """
@@ -33,8 +36,9 @@ from events.catalog import RejectionReason
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ASSET_ID = re.compile(r"^SRH[0-9A-HJKMNP-TV-Z]{10}$")
-KEY_ID = re.compile(r"^[A-Z0-9]{1,8}$")
-_PATH = re.compile(r"/L/(?P<asset>[^/]+)/(?P<gen>[^/]+)/(?P<kid>[^/]+)/(?P<sig>[^/?#]+)/?$", re.IGNORECASE)
+KEY_ID = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+_PATH = re.compile(r"/L/(?P<asset>[^/]+)/(?P<gen>[0-9]*)(?P<kid>[^/]*)/(?P<sig>[^/?#]+)/?$", re.IGNORECASE)
+MAX_BASE_URL_CHARS = 31
 SIGNATURE_CHARS = 103  # 64 bytes in base-32 without padding
 
 
@@ -81,7 +85,7 @@ def public_key(seed: bytes) -> bytes:
 
 def format_label(base_url: str, asset_id: str, generation: int, key_id: str, signature: bytes) -> str:
     sig = base64.b32encode(signature).decode().rstrip("=")
-    return f"{base_url.rstrip('/')}/L/{asset_id}/{generation}/{key_id}/{sig}"
+    return f"{base_url.rstrip('/')}/L/{asset_id}/{generation}{key_id}/{sig}"
 
 
 def parse(text: str) -> LabelClaim:
@@ -91,7 +95,7 @@ def parse(text: str) -> LabelClaim:
     if not match:
         raise LabelError(
             RejectionReason.LABEL_MALFORMED,
-            "This is not a Serah label: expected …/L/<asset>/<generation>/<key>/<signature>. Scan the label again.",
+            "This is not a Serah label: expected …/L/<asset>/<generation><key>/<signature>. Scan the label again.",
         )
     asset, gen, kid, sig = (match[g].upper() for g in ("asset", "gen", "kid", "sig"))
     if not ASSET_ID.match(asset):
@@ -153,7 +157,7 @@ def parse_keyring(text: str) -> dict[str, bytes]:
     for item in filter(None, (p.strip() for p in text.split(","))):
         kid, sep, b64 = item.partition(":")
         if not sep or not KEY_ID.match(kid):
-            raise ValueError(f"key ring entry {item[:12]!r}…: expected KID:base64 with KID of A-Z0-9")
+            raise ValueError(f"key ring entry {item[:12]!r}…: expected KID:base64, KID a letter then A-Z0-9")
         raw = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
         if len(raw) != 32:
             raise ValueError(f"key {kid}: expected 32 bytes, got {len(raw)}")

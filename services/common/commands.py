@@ -7,6 +7,7 @@ them again with the same ids, which readers dedupe."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,9 @@ class Runtime:
     source: str  # CloudEvents source of this service, e.g. /serah/allocation
     clock: Callable[[], datetime]
     public_keys: dict[str, bytes]
+    # How long a command may wait for this service's view to catch up before a
+    # refusal that might only mean "not learnt yet" stands (see run_command).
+    settle_s: float = 3.0
 
 
 # decide(doc or None, command envelope, typed command) -> facts to record
@@ -39,17 +43,33 @@ Decide = Callable[[LaptopDoc | None, Envelope, Any], list[Payload]]
 Summarise = Callable[[LaptopDoc], dict[str, Any]]
 
 
-async def run_command(command: Envelope, decide: Decide, summarise: Summarise, rt: Runtime) -> list[Envelope]:
-    doc = await rt.store.load(command.subject)
-    if doc is not None and (earlier := doc.replay_of(command)):
-        await rt.publisher.publish(earlier)
-        return earlier
-
-    try:
-        body = codec.payload(command)
-        facts = decide(doc, command, body)
-    except DecodeError as exc:
-        facts = [reject(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
+async def run_command(
+    command: Envelope,
+    decide: Decide,
+    summarise: Summarise,
+    rt: Runtime,
+    *,
+    unsettled: frozenset[RejectionReason] = frozenset(),
+) -> list[Envelope]:
+    """``unsettled``: refusals that may only mean this service has not yet read
+    a fact another service already published (e.g. the handover service has
+    not yet seen the dispatch of a laptop scanned at receipt a moment later).
+    Such a refusal is re-decided for up to ``rt.settle_s`` before it stands."""
+    deadline = asyncio.get_running_loop().time() + rt.settle_s
+    while True:
+        doc = await rt.store.load(command.subject)
+        if doc is not None and (earlier := doc.replay_of(command)):
+            await rt.publisher.publish(earlier)
+            return earlier
+        try:
+            body = codec.payload(command)
+            facts = decide(doc, command, body)
+        except DecodeError as exc:
+            facts = [reject(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
+        waiting = any(isinstance(f, ScanRejected) and f.reason in unsettled for f in facts)
+        if not waiting or asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(0.1)
 
     now = rt.clock()
     events = [

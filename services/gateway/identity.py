@@ -13,7 +13,8 @@ class LabelIssuer:
         self._keys = signing_keys
         self.active_key_id = next(iter(signing_keys))
         # Upper-case scheme and host keep the whole URL in the QR alphanumeric set.
-        self._base = public_base_url.rstrip("/").upper() if public_base_url.count("/") <= 2 else public_base_url
+        base = public_base_url.rstrip("/")
+        self._base = base.upper() if base.count("/") <= 2 else base
 
     def issue(self, asset_id: str, generation: int = 1) -> LabelRef:
         return LabelRef(generation=generation, key_id=self.active_key_id)

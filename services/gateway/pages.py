@@ -33,11 +33,11 @@ dt{{font-weight:600;margin-top:.5rem}} .en{{color:#555;font-size:.9em}}</style><
     return HTMLResponse(html, status_code=200 if ok else 400)
 
 
-@router.get("/L/{asset}/{generation}/{key_id}/{signature}")
-@router.get("/l/{asset}/{generation}/{key_id}/{signature}")
-async def label_page(request: Request, asset: str, generation: str, key_id: str, signature: str) -> HTMLResponse:
+@router.get("/L/{asset}/{key}/{signature}")
+@router.get("/l/{asset}/{key}/{signature}")
+async def label_page(request: Request, asset: str, key: str, signature: str) -> HTMLResponse:
     gw: Gateway = request.app.state.gateway
-    text = f"/L/{asset}/{generation}/{key_id}/{signature}"
+    text = f"/L/{asset}/{key}/{signature}"
     try:
         claim = labels.parse(text)
         labels.verify(claim, gw.issuer.public_keys())

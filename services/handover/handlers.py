@@ -22,7 +22,10 @@ async def receive_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
         laptop = domain.fold(env.subject, doc.history if doc else [])
         return [domain.receive(laptop, body, rt.public_keys)]
 
-    return await run_command(command, decide, summarise, rt)
+    # The dispatch is decided by allocation and learnt here from serah.events, a
+    # different topic: give that a moment before calling a receipt premature.
+    unsettled = frozenset({RejectionReason.NOT_DISPATCHED, RejectionReason.UNKNOWN_LAPTOP})
+    return await run_command(command, decide, summarise, rt, unsettled=unsettled)
 
 
 async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelope]:

@@ -1,0 +1,55 @@
+"""Small builders for commands, events and labels used by unit tests."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from events import codec, labels
+from events.catalog import (
+    AllocateLaptop,
+    DispatchLaptop,
+    LabelRef,
+    LaptopDescription,
+    Payload,
+    ReceiveLaptop,
+    RegisterLaptop,
+    Specs,
+)
+from events.envelope import Envelope
+
+SEED = secrets.token_bytes(32)
+KEYS = {"K1": labels.public_key(SEED)}
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def new_asset() -> tuple[str, str]:
+    serial = "SN" + uuid.uuid4().hex[:10].upper()
+    return serial, labels.asset_id_for_serial(serial)
+
+
+def label_for(asset: str, gen: int = 1, kid: str = "K1", seed: bytes = SEED) -> str:
+    return labels.format_label("HTTPS://SERAH.ID", asset, gen, kid, labels.sign(seed, asset, gen, kid))
+
+
+def cmd(body: Payload, asset: str, command_id: str | None = None, actor: str = "tester") -> Envelope:
+    return codec.make(body, subject=asset, source="/test", time=NOW, id=command_id or f"c-{uuid.uuid4()}", actor=actor)
+
+
+def register(serial: str, asset: str, gen: int = 1) -> Envelope:
+    laptop = LaptopDescription(serial=serial, brand="HP", model="ProBook 440", specs=Specs(cpu="i5", ram_gb=8, storage_gb=256))
+    return cmd(RegisterLaptop(laptop=laptop, label=LabelRef(generation=gen, key_id="K1")), asset, f"register-{asset}")
+
+
+def allocate(asset: str, office: str = "32.73", consignment: str | None = None) -> Envelope:
+    return cmd(AllocateLaptop(office_code=office, consignment_id=consignment), asset)
+
+
+def dispatch(asset: str, scan_id: str | None = None, label: str | None = None) -> Envelope:
+    return cmd(DispatchLaptop(label=label or label_for(asset)), asset, scan_id)
+
+
+def receive(asset: str, scan_id: str | None = None, label: str | None = None, **kw: Any) -> Envelope:
+    return cmd(ReceiveLaptop(label=label or label_for(asset), **kw), asset, scan_id)

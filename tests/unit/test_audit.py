@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import asyncio
+
+from events import codec
+from events.catalog import LaptopRegistered
+from services.audit import domain, handlers
+from services.audit.bootstrap import bootstrap_fake
+from tests.builders import NOW, new_asset
+from services.common.commands import Runtime
+from services.allocation import handlers as allocation
+from services.allocation.bootstrap import bootstrap as allocation_bootstrap
+from services.allocation.config import AllocationSettings
+from services.common.laptop_store import FakeLaptopStore
+from services.common.worker import FakePublisher
+from events import labels
+from tests.builders import KEYS, allocate, dispatch, register
+
+
+def journey() -> tuple[str, list[codec.Envelope]]:
+    rt: Runtime = allocation_bootstrap(
+        AllocationSettings(label_public_keys=labels.format_keyring(KEYS)), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+    )
+    serial, asset = new_asset()
+    events = []
+    for c in (register(serial, asset), dispatch(asset), allocate(asset), dispatch(asset)):
+        events += asyncio.run(allocation.handle(c, rt))
+    return asset, events
+
+
+def test_each_event_is_recorded_once_as_the_next_link_of_its_laptops_chain() -> None:
+    rt = bootstrap_fake()
+    asset, events = journey()
+    for e in events + events:  # everything delivered twice
+        asyncio.run(handlers.record_event(e, rt))
+    chain = asyncio.run(rt.log.chain(asset))
+    assert [link["seq"] for link in chain] == [1, 2, 3, 4]
+    assert [link["_id"] for link in chain] == [e.id for e in events]
+    prev = domain.GENESIS
+    for link, event in zip(chain, events, strict=True):
+        assert link["prev_hash"] == prev
+        assert link["hash"] == domain.link_hash(prev, event)
+        prev = link["hash"]
+
+
+def test_the_view_follows_the_lifecycle_and_counts_rejections() -> None:
+    rt = bootstrap_fake()
+    asset, events = journey()
+    for e in events:
+        asyncio.run(handlers.record_event(e, rt))
+    view = rt.views.views[asset]
+    assert view["status"] == "in_transit"
+    assert view["office_code"] == "32.73"
+    assert view["rejections"] == 1
+    assert view["seq"] == 4
+
+
+def test_changing_any_event_changes_its_link_hash() -> None:
+    _, events = journey()
+    original = domain.link_hash(domain.GENESIS, events[0])
+    data = dict(events[0].data)
+    data["laptop"] = {**data["laptop"], "serial": "TAMPERED"}
+    assert domain.link_hash(domain.GENESIS, events[0].model_copy(update={"data": data})) != original
+    assert domain.link_hash("1" * 64, events[0]) != original
+    assert events[0].type == LaptopRegistered.TYPE
+
+
+def test_a_rebuilt_view_equals_the_live_one() -> None:
+    rt = bootstrap_fake()
+    asset, events = journey()
+    for e in events:
+        asyncio.run(handlers.record_event(e, rt))
+    live = dict(rt.views.views[asset])
+    live.pop("seq")
+    assert domain.view(asset, events) == live

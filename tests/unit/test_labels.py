@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from events import labels
+from events.catalog import RejectionReason
+from services.gateway.adapters import qr
+from services.gateway.identity import LabelIssuer
+
+SEED = secrets.token_bytes(32)
+OTHER = secrets.token_bytes(32)
+KEYS = {"K1": labels.public_key(SEED)}
+ASSET = labels.asset_id_for_serial("5CG1234XYZ")
+
+
+def label(asset: str = ASSET, gen: int = 1, kid: str = "K1", seed: bytes = SEED, base: str = "HTTPS://SERAH.ID") -> str:
+    return labels.format_label(base, asset, gen, kid, labels.sign(seed, asset, gen, kid))
+
+
+def reason_of(text: str, subject: str = ASSET, keys: dict[str, bytes] = KEYS) -> RejectionReason | None:
+    try:
+        labels.check_scan(text, subject, keys)
+    except labels.LabelError as exc:
+        return exc.reason
+    return None
+
+
+def test_a_genuine_label_verifies_and_names_its_laptop() -> None:
+    claim = labels.check_scan(label(), ASSET, KEYS)
+    assert (claim.asset_id, claim.generation, claim.key_id) == (ASSET, 1, "K1")
+
+
+def test_the_asset_id_is_derived_from_the_serial_and_case_insensitive() -> None:
+    assert labels.asset_id_for_serial(" 5cg1234xyz ") == ASSET
+    assert labels.asset_id_for_serial("5CG1234XYA") != ASSET
+    assert labels.ASSET_ID.match(ASSET)
+
+
+def test_flipping_any_character_of_the_signature_is_caught() -> None:
+    text = label()
+    head, sig = text.rsplit("/", 1)
+    for i, ch in enumerate(sig):
+        other = "A" if ch != "A" else "B"
+        tampered = f"{head}/{sig[:i]}{other}{sig[i + 1:]}"
+        assert reason_of(tampered) in (RejectionReason.LABEL_FORGED, RejectionReason.LABEL_MALFORMED), i
+
+
+def test_a_truncated_label_is_malformed() -> None:
+    text = label()
+    for cut in (1, 10, 50, len(text) - 20):
+        assert reason_of(text[:-cut]) == RejectionReason.LABEL_MALFORMED
+
+
+def test_a_label_signed_by_an_unknown_key_is_refused_as_such() -> None:
+    assert reason_of(label(kid="K9", seed=OTHER)) == RejectionReason.LABEL_UNKNOWN_KEY
+
+
+def test_another_keys_signature_under_a_trusted_key_id_is_forged() -> None:
+    assert reason_of(label(seed=OTHER)) == RejectionReason.LABEL_FORGED
+
+
+def test_a_valid_signature_moved_to_another_asset_is_forged() -> None:
+    other = labels.asset_id_for_serial("OTHER-SERIAL")
+    genuine = label()
+    moved = genuine.replace(ASSET, other)
+    assert reason_of(moved, subject=other) == RejectionReason.LABEL_FORGED
+
+
+def test_a_genuine_label_sent_for_another_laptop_is_a_mismatch() -> None:
+    assert reason_of(label(), subject=labels.asset_id_for_serial("X1")) == RejectionReason.LABEL_ASSET_MISMATCH
+
+
+def test_an_older_generation_is_revoked() -> None:
+    claim = labels.check_scan(label(gen=1), ASSET, KEYS)
+    with pytest.raises(labels.LabelError) as exc:
+        labels.check_current(claim, ASSET, current_generation=2)
+    assert exc.value.reason == RejectionReason.LABEL_REVOKED
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "hello", "https://serah.id/L/", "https://serah.id/L/SRH/1K1/AAAA", "/L/SRHD1M743J0FY/0K1/" + "A" * 103,
+     "/L/SRHD1M743J0FY/1k-1/" + "A" * 103, "/L/SRHD1M743J0FY/1K1/" + "1" * 103, "/L/SRHD1M743J0FY/K1/" + "A" * 103,
+     "/L/SRHD1M743J0FY/11/" + "A" * 103, "\x00" * 600],
+)
+def test_garbage_is_malformed_not_a_crash(text: str) -> None:
+    assert reason_of(text) == RejectionReason.LABEL_MALFORMED
+
+
+def test_lower_case_labels_still_verify() -> None:
+    assert reason_of(label().lower()) is None
+
+
+def test_the_label_qr_is_small_enough_to_print_20mm_wide() -> None:
+    base = "https://serah.kemendagri.go.id/"
+    assert len(base.rstrip("/")) <= labels.MAX_BASE_URL_CHARS
+    issuer = LabelIssuer({"K1": SEED, "KEY2": OTHER}, base)
+    url = issuer.url(ASSET, issuer.issue(ASSET, generation=9))
+    assert qr.version(url) <= 6
+
+
+def test_a_key_ring_round_trips_and_rejects_bad_entries() -> None:
+    ring = {"K1": SEED, "K2": OTHER}
+    assert labels.parse_keyring(labels.format_keyring(ring)) == ring
+    for bad in ("K1", "k1:AAAA", "K1:AAAA", "1K:" + "A" * 43):
+        with pytest.raises(ValueError):
+            labels.parse_keyring(bad)

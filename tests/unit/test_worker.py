@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pymongo.errors import AutoReconnect
+
+from events import codec
+from events.catalog import MessageDeadLettered
+from events.envelope import Envelope
+from services.common.worker import FakePublisher, process_safely
+from tests.builders import allocate, new_asset
+
+
+def process(raw: bytes, handle: Any, publisher: FakePublisher) -> None:
+    asyncio.run(
+        process_safely(service="t", raw=raw, key=b"SRHD1M743J0FY", topic="topic", partition=1, offset=7, handle=handle,
+                       publisher=publisher)
+    )
+
+
+async def never(_: Envelope) -> None:
+    raise AssertionError("must not be called")
+
+
+def test_unreadable_messages_are_dead_lettered_with_their_reason_and_bytes() -> None:
+    publisher = FakePublisher()
+    process(b"\xff not json", never, publisher)
+    [letter] = publisher.sent
+    assert letter.type == MessageDeadLettered.TYPE
+    assert letter.subject == "SRHD1M743J0FY"
+    assert letter.data["reason"] == "not_json"
+    assert letter.data["offset"] == 7 and "not json" in letter.data["payload"]
+
+
+def test_a_handler_bug_is_dead_lettered_not_swallowed() -> None:
+    publisher = FakePublisher()
+
+    async def boom(_: Envelope) -> None:
+        raise ZeroDivisionError("bug")
+
+    process(codec.encode(allocate(new_asset()[1])), boom, publisher)
+    [letter] = publisher.sent
+    assert letter.data["reason"] == "handler_failed" and "ZeroDivisionError" in letter.data["detail"]
+
+
+def test_a_transient_store_failure_is_retried_until_it_succeeds() -> None:
+    publisher = FakePublisher()
+    calls = []
+
+    async def flaky(envelope: Envelope) -> None:
+        calls.append(envelope.id)
+        if len(calls) < 3:
+            raise AutoReconnect("store restarting")
+
+    process(codec.encode(allocate(new_asset()[1])), flaky, publisher)
+    assert len(calls) == 3 and publisher.sent == []
