@@ -162,7 +162,7 @@ async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
 @router.get(
     "/scans/{scan_id}",
     response_model=DecisionResponse,
-    responses={202: {"model": DecisionResponse}, **ERRORS},
+    responses=ERRORS,
     summary="The decision on a scan sent earlier (for 202 answers and offline sync)",
 )
 async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) -> JSONResponse:
@@ -172,7 +172,7 @@ async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) ->
             404, "unknown_scan", f"No decision for scan {scan_id} yet: if you just sent it, ask again in a moment."
         )
     first = links[0]
-    return decision_response(scan_id, first["asset_id"], codec.from_json(first["event"]))
+    return decision_response(scan_id, first["asset_id"], codec.from_json(first["event"]), as_record=True)
 
 
 @router.get("/offices", response_model=list[OfficePublic], summary="Recipient offices (Kesbangpol), by region code")

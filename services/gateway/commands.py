@@ -64,8 +64,24 @@ async def submit(gw: Gateway, cmd: Envelope, accepted_status: int = 200) -> JSON
     return decision_response(cmd.id, cmd.subject, event, accepted_status)
 
 
-def decision_response(scan_id: str, asset_id: str, event: Envelope, accepted_status: int = 200) -> JSONResponse:
+def decision_response(
+    scan_id: str, asset_id: str, event: Envelope, accepted_status: int = 200, *, as_record: bool = False
+) -> JSONResponse:
+    """The answer to a command. ``as_record``: the answer to "what happened to
+    scan X?", which is a 200 whatever the decision was."""
     status_url = f"/api/v1/scans/{scan_id}"
+    if as_record:
+        rejected = event.type == ScanRejected.TYPE
+        record = DecisionResponse(
+            decision="rejected" if rejected else "accepted",
+            scan_id=scan_id,
+            asset_id=asset_id,
+            reason=event.data["reason"] if rejected else None,
+            detail=event.data["detail"] if rejected else None,
+            event=event_public(event),
+            status_url=status_url,
+        )
+        return JSONResponse(record.model_dump(mode="json"))
     if event.type == ScanRejected.TYPE:
         reason = RejectionReason(event.data["reason"])
         return problem(

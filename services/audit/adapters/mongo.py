@@ -16,6 +16,7 @@ from services.common.laptop_store import VersionConflict
 
 
 class EventLog(Protocol):
+    async def ensure_indexes(self) -> None: ...
     async def get(self, event_id: str) -> dict[str, Any] | None: ...
     async def head(self, asset_id: str) -> tuple[int, str]: ...
     async def append(self, asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> bool: ...
@@ -90,6 +91,9 @@ class MongoViews:
 class FakeEventLog:
     def __init__(self) -> None:
         self.entries: dict[str, dict[str, Any]] = {}
+
+    async def ensure_indexes(self) -> None:
+        pass  # uniqueness is enforced in append()
 
     async def get(self, event_id: str) -> dict[str, Any] | None:
         return self.entries.get(event_id)

@@ -1,0 +1,124 @@
+"""One suite, run against the in-memory fakes and the real MongoDB adapters on
+the session's MongoDB-wire server, so the fakes the unit tests use cannot drift."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from deploy.local.stack import Stack
+from services.audit.adapters import mongo as audit_mongo
+from services.audit.domain import GENESIS
+from services.common.laptop_store import FakeLaptopStore, MongoLaptopStore, VersionConflict
+from services.common.mongo import connect
+from tests.builders import allocate, new_asset
+
+
+@pytest.fixture(params=["fake", "mongo"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield request.param
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def with_db(backend: str, request: pytest.FixtureRequest, make: Any, fake: Any) -> Any:
+    if backend == "fake":
+        return lambda: fake()
+    infra: Stack = request.getfixturevalue("infra")
+    assert infra.store is not None
+    name = f"contract_{uuid.uuid4().hex[:8]}"
+
+    def factory() -> Any:  # a client per event loop: asyncio.run makes a new loop each call
+        _, db = connect(infra.store.url, infra.mongo_db)  # type: ignore[union-attr]
+        return make(db, name)
+
+    return factory
+
+
+@pytest.fixture
+def laptop_store(backend: str, request: pytest.FixtureRequest) -> Any:
+    fake = FakeLaptopStore()
+    return with_db(backend, request, lambda db, name: MongoLaptopStore(db[name]), lambda: fake)
+
+
+@pytest.fixture
+def event_log(backend: str, request: pytest.FixtureRequest) -> Any:
+    fake = audit_mongo.FakeEventLog()
+
+    def make(db: Any, name: str) -> Any:
+        log = audit_mongo.MongoEventLog(db)
+        log._c = db[name]  # noqa: SLF001 - a fresh collection per test
+        return log
+
+    return with_db(backend, request, make, lambda: fake)
+
+
+def test_a_new_laptop_document_is_created_at_version_one(laptop_store: Any) -> None:
+    _, asset = new_asset()
+    event = allocate(asset)
+
+    async def go() -> Any:
+        store = laptop_store()
+        assert await store.load(asset) is None
+        await store.append(asset, 0, [event], {"status": "x"})
+        return await store.load(asset)
+
+    doc = run(go())
+    assert doc.version == 1 and doc.history == [event]
+
+
+def test_appends_are_guarded_by_version(laptop_store: Any) -> None:
+    _, asset = new_asset()
+    a, b, c = allocate(asset), allocate(asset), allocate(asset)
+
+    async def go() -> Any:
+        store = laptop_store()
+        await store.append(asset, 0, [a], {})
+        with pytest.raises(VersionConflict):
+            await store.append(asset, 0, [b], {})  # a second creator loses
+        await store.append(asset, 1, [b, c], {"status": "s"})
+        with pytest.raises(VersionConflict):
+            await store.append(asset, 1, [c], {})  # a stale writer loses
+        return await store.load(asset)
+
+    doc = run(go())
+    assert doc.version == 2 and [e.id for e in doc.history] == [a.id, b.id, c.id]
+
+
+def test_documents_can_be_found_by_summary(laptop_store: Any) -> None:
+    _, asset = new_asset()
+    marker = uuid.uuid4().hex
+
+    async def go() -> Any:
+        store = laptop_store()
+        await store.append(asset, 0, [allocate(asset)], {"status": marker})
+        return await store.find_by(status=marker)
+
+    assert [d.asset_id for d in run(go())] == [asset]
+
+
+def test_the_event_log_records_each_event_once_and_refuses_a_fork(event_log: Any) -> None:
+    _, asset = new_asset()
+    a, b = allocate(asset), allocate(asset)
+
+    async def go() -> Any:
+        log = event_log()
+        await log.ensure_indexes()
+        assert await log.head(asset) == (0, GENESIS)
+        assert await log.append(asset, 1, GENESIS, "1" * 64, a) is True
+        assert await log.append(asset, 1, GENESIS, "1" * 64, a) is False  # same event again
+        with pytest.raises(VersionConflict):
+            await log.append(asset, 1, GENESIS, "2" * 64, b)  # another event at the same place
+        assert await log.append(asset, 2, "1" * 64, "3" * 64, b) is True
+        return await log.head(asset), await log.chain(asset), await log.get(b.id)
+
+    head, chain, got = run(go())
+    assert head == (2, "3" * 64)
+    assert [link["_id"] for link in chain] == [a.id, b.id]
+    assert got["prev_hash"] == "1" * 64

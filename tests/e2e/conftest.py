@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy.local.stack import Stack
+from tests.conftest import new_serial
+
+
+@pytest.fixture(scope="session")
+def api(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.url, timeout=30) as client:
+        yield client
+
+
+def register(api: httpx.Client, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "serial": new_serial(),
+        "brand": "Lenovo",
+        "model": "ThinkPad E14 Gen 5",
+        "specs": {"cpu": "Intel Core i5-1335U", "ram_gb": 16, "storage_gb": 512},
+        **overrides,
+    }
+    r = api.post("/api/v1/laptops", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def label_of(api: httpx.Client, asset_id: str) -> str:
+    r = api.get(f"/api/v1/laptops/{asset_id}")
+    assert r.status_code == 200, r.text
+    return r.json()["label_url"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def registered(api: httpx.Client) -> tuple[str, str]:
+    """A freshly registered laptop: (asset_id, label text)."""
+    asset = register(api)["asset_id"]
+    from tests.conftest import eventually
+
+    label = eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json().get("label_url"), what="laptop view")
+    return asset, label
