@@ -47,6 +47,7 @@ class RejectionReason(StrEnum):
     NOT_DISPATCHED = "not_dispatched"
     ALREADY_RECEIVED = "already_received"
     INVALID_COMMAND = "invalid_command"
+    LABEL_GENERATIONS_EXHAUSTED = "label_generations_exhausted"
 
 
 class Payload(BaseModel):
@@ -234,6 +235,47 @@ class MessageDeadLettered(Payload):
     payload: str = Field(description="The original bytes, decoded as UTF-8 with replacement, cut to 64 KiB.")
 
 
+# --- issue 3: label revocation and re-issue ---
+
+
+class LabelReissueReason(StrEnum):
+    """Why a laptop needs a new label. The old label is revoked either way."""
+
+    LOST = "lost"
+    DAMAGED = "damaged"
+    STOLEN = "stolen"
+    ILLEGIBLE = "illegible"
+    COMPROMISED = "compromised"
+    OTHER = "other"
+
+
+class ReissueLabel(Payload):
+    """Revoke the laptop's current label and issue the next generation, signed with
+    ``key_id`` (the gateway's active key). Sent by the gateway; decided by allocation,
+    which owns the inventory and knows the current generation."""
+
+    TYPE = "id.serah.command.reissue-label.v1"
+    KIND = "command"
+    TOPIC = topics.ALLOCATION_COMMANDS
+
+    key_id: str = Field(pattern=r"^[A-Z][A-Z0-9]{0,7}$")
+    reason: LabelReissueReason
+    note: str = Field(default="", max_length=1000)
+
+
+class LabelReissued(Payload):
+    """The laptop got a new label; every earlier generation is revoked from now on and
+    is refused wherever it is scanned (``label_revoked``). Emitted by allocation."""
+
+    TYPE = "id.serah.label.reissued.v1"
+    KIND = "event"
+
+    label: LabelRef
+    revoked_generation: int = Field(ge=1, le=999)
+    reason: LabelReissueReason
+    note: str = ""
+
+
 COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
 EVENTS: tuple[type[Payload], ...] = (
     LaptopRegistered,
@@ -243,4 +285,7 @@ EVENTS: tuple[type[Payload], ...] = (
     ScanRejected,
     MessageDeadLettered,
 )
+# issue 3: label revocation and re-issue
+COMMANDS = COMMANDS + (ReissueLabel,)
+EVENTS = EVENTS + (LabelReissued,)
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

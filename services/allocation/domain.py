@@ -11,6 +11,12 @@
   (``not_allocated``), and not already on its way or delivered
   (``already_dispatched`` / ``already_received``). Then it is in transit to its
   allocated office.
+- A registered laptop's label can be revoked and re-issued at any point of its
+  life (lost, damaged, …; the reason is required): the next generation is
+  signed with the active key and every earlier generation is revoked at once,
+  so scanning it gives ``label_revoked``. An unknown laptop has no label to
+  re-issue (``unknown_laptop``); generation 999 is the last one
+  (``label_generations_exhausted``).
 - Nothing is ever changed by a refusal; every refusal is recorded as an event.
 """
 
@@ -24,12 +30,15 @@ from events import labels, offices
 from events.catalog import (
     AllocateLaptop,
     DispatchLaptop,
+    LabelRef,
+    LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
     Payload,
     RegisterLaptop,
+    ReissueLabel,
     RejectionReason,
     ScanRejected,
 )
@@ -44,6 +53,7 @@ class Laptop:
     status: Status = "unregistered"
     serial: str | None = None
     label_generation: int = 0
+    label_key_id: str | None = None
     office_code: str | None = None
     consignment_id: str | None = None
 
@@ -52,8 +62,14 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     data = event.data
     if event.type == LaptopRegistered.TYPE:
         return replace(
-            laptop, status="registered", serial=data["laptop"]["serial"], label_generation=data["label"]["generation"]
+            laptop,
+            status="registered",
+            serial=data["laptop"]["serial"],
+            label_generation=data["label"]["generation"],
+            label_key_id=data["label"]["key_id"],
         )
+    if event.type == LabelReissued.TYPE:
+        return replace(laptop, label_generation=data["label"]["generation"], label_key_id=data["label"]["key_id"])
     if event.type == LaptopAllocated.TYPE:
         return replace(
             laptop, status="allocated", office_code=data["office_code"], consignment_id=data.get("consignment_id")
@@ -125,6 +141,23 @@ def dispatch(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, 
     assert laptop.office_code is not None  # allocated implies an office
     return LaptopDispatched(
         office_code=laptop.office_code, consignment_id=laptop.consignment_id, location=command.location
+    )
+
+
+def reissue_label(laptop: Laptop, command: ReissueLabel) -> Payload:
+    if laptop.status == "unregistered":
+        return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+    if laptop.label_generation >= 999:
+        return _refuse(
+            command,
+            RejectionReason.LABEL_GENERATIONS_EXHAUSTED,
+            f"{laptop.asset_id} has used all 999 label generations; contact the operator.",
+        )
+    return LabelReissued(
+        label=LabelRef(generation=laptop.label_generation + 1, key_id=command.key_id),
+        revoked_generation=laptop.label_generation,
+        reason=command.reason,
+        note=command.note,
     )
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.catalog import AllocateLaptop, DispatchLaptop, LaptopReceived, RegisterLaptop, RejectionReason
+from events.catalog import (
+    AllocateLaptop,
+    DispatchLaptop,
+    LaptopReceived,
+    RegisterLaptop,
+    ReissueLabel,
+    RejectionReason,
+)
 from events.envelope import Envelope
 from services.allocation import domain
 from services.common.commands import Runtime, learn, reject, run_command
@@ -18,6 +25,7 @@ def summarise(doc: LaptopDoc) -> dict[str, Any]:
         "serial": laptop.serial,
         "office_code": laptop.office_code,
         "consignment_id": laptop.consignment_id,
+        "label_generation": laptop.label_generation,
     }
 
 
@@ -39,6 +47,12 @@ async def dispatch_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
     )
 
 
+async def reissue_label(command: Envelope, rt: Runtime) -> list[Envelope]:
+    return await run_command(
+        command, lambda doc, env, body: [domain.reissue_label(_laptop(doc, env), body)], summarise, rt
+    )
+
+
 async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelope]:
     detail = f"{command.type} is not a command the allocation service handles."
     return await run_command(
@@ -50,6 +64,7 @@ COMMANDS = {
     RegisterLaptop.TYPE: register_laptop,
     AllocateLaptop.TYPE: allocate_laptop,
     DispatchLaptop.TYPE: dispatch_laptop,
+    ReissueLabel.TYPE: reissue_label,
 }
 
 

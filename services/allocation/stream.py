@@ -1,6 +1,7 @@
 """Allocation worker (faust app ``serah-allocation``, its own consumer group).
 
-In:  ``serah.allocation.commands`` — RegisterLaptop, AllocateLaptop, DispatchLaptop;
+In:  ``serah.allocation.commands`` — RegisterLaptop, AllocateLaptop, DispatchLaptop,
+     ReissueLabel;
      ``serah.events`` — LaptopReceived, so a delivered laptop cannot be dispatched again.
 Out: ``serah.events`` — the decisions (accepted facts and ScanRejected);
      ``serah.deadletters`` — messages it could not read, with the reason.

@@ -21,6 +21,7 @@ import orjson
 
 from events import codec
 from events.catalog import (
+    LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
@@ -83,6 +84,8 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
             v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
         elif e.type == LaptopReceived.TYPE:
             v.update(status="received", condition=d["condition"])
+        elif e.type == LabelReissued.TYPE:
+            v.update(label_generation=d["label"]["generation"], label_key_id=d["label"]["key_id"])
         elif e.type == ScanRejected.TYPE:
             v["rejections"] += 1
     return v

@@ -2,7 +2,8 @@
 
 - The handover service learns what it needs from the event stream: which
   laptops exist and which label each currently carries (LaptopRegistered),
-  where each is going (LaptopAllocated, LaptopDispatched).
+  where each is going (LaptopAllocated, LaptopDispatched), and which label
+  replaced a revoked one (LabelReissued).
 - A receipt scan must carry a genuine, current label of this laptop (label_*
   reasons). The laptop must be known (``unknown_laptop``) and dispatched
   (``not_dispatched``: a laptop cannot be received before it left the
@@ -20,6 +21,7 @@ from typing import Literal
 
 from events import labels
 from events.catalog import (
+    LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
@@ -55,6 +57,8 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
         )
     if event.type == LaptopReceived.TYPE:
         return replace(laptop, status="received")
+    if event.type == LabelReissued.TYPE:
+        return replace(laptop, label_generation=data["label"]["generation"])
     return laptop
 
 

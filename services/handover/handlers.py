@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.catalog import LaptopAllocated, LaptopDispatched, LaptopRegistered, ReceiveLaptop, RejectionReason
+from events.catalog import (
+    LabelReissued,
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopRegistered,
+    ReceiveLaptop,
+    RejectionReason,
+)
 from events.envelope import Envelope
 from services.common.commands import Runtime, learn, reject, run_command
 from services.common.laptop_store import LaptopDoc
@@ -50,6 +57,7 @@ REACTIONS = {
     LaptopRegistered.TYPE: when_laptop_moves_track_it,
     LaptopAllocated.TYPE: when_laptop_moves_track_it,
     LaptopDispatched.TYPE: when_laptop_moves_track_it,
+    LabelReissued.TYPE: when_laptop_moves_track_it,
 }
 
 
