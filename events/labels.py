@@ -187,3 +187,55 @@ def check_scan(text: str, subject: str, public_keys: Mapping[str, bytes]) -> Lab
             f"the label belongs to {claim.asset_id}, but the scan was sent for {subject}.",
         )
     return claim
+
+
+# --- offline verification (issue 3) -----------------------------------------
+KEYRING_FORMAT = "serah-label-keys/1"
+
+
+def keyring_document(public_keys: Mapping[str, bytes], active_key_id: str | None = None) -> dict[str, object]:
+    """The file an offline scanner carries: every trusted public key by key id.
+    Public keys only; it can be published anywhere."""
+    return {
+        "format": KEYRING_FORMAT,
+        "algorithm": "Ed25519",
+        "message": "SERAH1|ASSET|GEN|KID",
+        "keys": [
+            {
+                "key_id": kid,
+                "public_key": base64.urlsafe_b64encode(raw).decode().rstrip("="),
+                "active": kid == active_key_id,
+            }
+            for kid, raw in public_keys.items()
+        ],
+    }
+
+
+def keys_from_document(doc: Mapping[str, object]) -> dict[str, bytes]:
+    """Reads a ``keyring_document``; raises ValueError saying what is wrong."""
+    if not isinstance(doc, Mapping) or doc.get("format") != KEYRING_FORMAT:
+        raise ValueError(f"not a Serah key file: expected format {KEYRING_FORMAT!r}")
+    entries = doc.get("keys")
+    if not isinstance(entries, list):
+        raise ValueError("the key file has no 'keys' list")
+    ring: dict[str, bytes] = {}
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise ValueError("every key entry must be an object with key_id and public_key")
+        kid, b64 = entry.get("key_id"), entry.get("public_key")
+        if not isinstance(kid, str) or not KEY_ID.match(kid) or not isinstance(b64, str):
+            raise ValueError(f"key entry {str(kid)[:12]!r}: expected key_id A-Z0-9 and a base64url public_key")
+        raw = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+        if len(raw) != 32:
+            raise ValueError(f"key {kid}: expected 32 bytes, got {len(raw)}")
+        ring[kid] = raw
+    return ring
+
+
+def verify_offline(text: str, key_file: Mapping[str, object]) -> LabelClaim:
+    """What a scanner without a network can know: the label is well-formed and
+    was signed by a key in the published key file. It cannot know whether the
+    label was revoked since the file was made; the server's scan paths check that."""
+    claim = parse(text)
+    verify(claim, keys_from_document(key_file))
+    return claim

@@ -98,6 +98,13 @@ def schemas_write() -> None:
     typer.echo(f"wrote {len(all_schemas())} schemas to {SCHEMA_DIR}")
 
 
+# issue 3: label keys for offline scanners
+from services.cli import labels as _labels  # noqa: E402
+
+app.command("label-keys")(_labels.label_keys)
+app.command("verify-label")(_labels.verify_label)
+
+
 def main() -> None:
     try:
         app()

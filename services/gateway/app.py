@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from services.gateway import api, errors, health, pages
+from services.gateway import routes_labels  # issue 3
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 
@@ -36,6 +37,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     errors.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     app.include_router(api.router)
+    app.include_router(routes_labels.router)  # issue 3
     app.include_router(health.router)
     app.include_router(pages.router)
 

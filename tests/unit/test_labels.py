@@ -107,3 +107,89 @@ def test_a_key_ring_round_trips_and_rejects_bad_entries() -> None:
     for bad in ("K1", "k1:AAAA", "K1:AAAA", "1K:" + "A" * 43):
         with pytest.raises(ValueError):
             labels.parse_keyring(bad)
+
+
+# --- issue 3: rotation, offline key file, hostile payloads -----------------
+
+NEW = secrets.token_bytes(32)
+
+
+def test_after_rotation_new_labels_use_the_new_key_and_old_ones_verify_while_trusted() -> None:
+    old_issuer = LabelIssuer({"K1": SEED}, "HTTPS://SERAH.ID")
+    old_label = old_issuer.url(ASSET, old_issuer.issue(ASSET))
+    rotated = LabelIssuer({"K2": NEW, "K1": SEED}, "HTTPS://SERAH.ID")
+    ref = rotated.issue(ASSET, generation=2)
+    assert ref.key_id == "K2"
+    new_label = rotated.url(ASSET, ref)
+    ring = rotated.public_keys()
+    assert labels.check_scan(new_label, ASSET, ring).key_id == "K2"
+    assert labels.check_scan(old_label, ASSET, ring).key_id == "K1"
+    # A label is re-rendered with the key that signed it while that key is in the ring.
+    assert rotated.url(ASSET, old_issuer.issue(ASSET)) == old_label
+    # Once K1 is retired from the trusted ring its labels stop verifying, with their own reason.
+    assert reason_of(old_label, keys={"K2": labels.public_key(NEW)}) == RejectionReason.LABEL_UNKNOWN_KEY
+
+
+def test_an_offline_scanner_checks_a_label_with_only_the_published_key_file() -> None:
+    import json
+
+    doc = json.loads(json.dumps(labels.keyring_document({"K2": labels.public_key(NEW), "K1": labels.public_key(SEED)}, "K2")))
+    assert [k["active"] for k in doc["keys"]] == [True, False]
+    assert labels.verify_offline(label(), doc).asset_id == ASSET
+    assert labels.verify_offline(label(kid="K2", seed=NEW), doc).key_id == "K2"
+    with pytest.raises(labels.LabelError) as exc:
+        labels.verify_offline(label(kid="K2", seed=SEED), doc)
+    assert exc.value.reason == RejectionReason.LABEL_FORGED
+    assert "SEED" not in json.dumps(doc) and all(len(k["public_key"]) == 43 for k in doc["keys"])
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [{}, {"format": "x"}, {"format": labels.KEYRING_FORMAT}, {"format": labels.KEYRING_FORMAT, "keys": [1]},
+     {"format": labels.KEYRING_FORMAT, "keys": [{"key_id": "k1", "public_key": "AAAA"}]},
+     {"format": labels.KEYRING_FORMAT, "keys": [{"key_id": "K1", "public_key": "AAAA"}]}],
+)
+def test_a_broken_key_file_is_refused_saying_what_is_wrong(doc: dict[str, object]) -> None:
+    with pytest.raises(ValueError) as exc:
+        labels.verify_offline(label(), doc)
+    assert not isinstance(exc.value, labels.LabelError) and str(exc.value)
+
+
+def test_changing_any_single_character_of_the_label_path_never_yields_a_genuine_label() -> None:
+    text = label()
+    start = text.index("/L/") + 3
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ/-"
+    for i in range(start, len(text)):
+        for other in alphabet:
+            if other == text[i]:
+                continue
+            tampered = text[:i] + other + text[i + 1:]
+            try:
+                claim = labels.check_scan(tampered, labels.parse(tampered).asset_id, KEYS)
+            except labels.LabelError:
+                continue
+            raise AssertionError(f"position {i} -> {other!r} still verifies as {claim}")
+
+
+def test_every_byte_of_the_label_flipped_is_refused() -> None:
+    raw = label().encode()
+    for i in range(len(raw)):
+        for bit in (0x01, 0x20, 0x80):
+            tampered = bytearray(raw)
+            tampered[i] ^= bit
+            text = tampered.decode("latin-1")
+            if text.upper() == label().upper():
+                continue  # flipping the case bit of a letter is the same label (lower-case scans)
+            if i < len("HTTPS://SERAH.ID"):
+                continue  # the base URL is not signed: the host a phone opens is not the identity
+            assert reason_of(text) is not None, (i, bit)
+
+
+@pytest.mark.parametrize("extra", ["A", "AA", "AAAAAAAA", "Q" * 50])
+def test_a_signature_that_is_too_long_is_malformed(extra: str) -> None:
+    assert reason_of(label() + extra) == RejectionReason.LABEL_MALFORMED
+
+
+def test_a_genuine_signature_for_generation_1_does_not_verify_as_generation_2() -> None:
+    moved = label(gen=1).replace(f"/1K1/", "/2K1/")
+    assert reason_of(moved) == RejectionReason.LABEL_FORGED

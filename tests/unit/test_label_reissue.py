@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from events import labels
+from events.catalog import LabelReissued, LaptopDispatched, ReissueLabel, ScanRejected
+from events.envelope import Envelope
+from services.allocation import handlers
+from services.allocation.bootstrap import bootstrap
+from services.allocation.config import AllocationSettings
+from services.audit import domain as audit
+from services.common.laptop_store import FakeLaptopStore
+from services.common.worker import FakePublisher
+from services.handover import domain as handover
+from tests.builders import KEYS, NOW, SEED, allocate, cmd, dispatch, label_for, new_asset, register
+
+
+@pytest.fixture
+def rt() -> object:
+    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
+    return bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
+
+
+def run(rt: object, command: Envelope) -> Envelope:
+    events = asyncio.run(handlers.handle(command, rt))  # type: ignore[arg-type]
+    assert len(events) == 1
+    return events[0]
+
+
+def reissue(asset: str, reason: str = "lost", command_id: str | None = None) -> Envelope:
+    return cmd(ReissueLabel(key_id="K1", reason=reason, note="stiker hilang"), asset, command_id)  # type: ignore[arg-type]
+
+
+def test_a_reissued_label_revokes_the_old_one_and_works_at_once(rt: object) -> None:
+    serial, asset = new_asset()
+    run(rt, register(serial, asset))
+    run(rt, allocate(asset))
+    event = run(rt, reissue(asset))
+    assert event.type == LabelReissued.TYPE
+    assert event.data["label"] == {"generation": 2, "key_id": "K1"}
+    assert (event.data["revoked_generation"], event.data["reason"]) == (1, "lost")
+
+    old = run(rt, dispatch(asset, label=label_for(asset, gen=1)))
+    assert old.type == ScanRejected.TYPE and old.data["reason"] == "label_revoked"
+    assert run(rt, dispatch(asset, label=label_for(asset, gen=2))).type == LaptopDispatched.TYPE
+
+
+def test_reissuing_twice_moves_on_one_generation_each_and_a_retry_is_not_a_second_reissue(rt: object) -> None:
+    serial, asset = new_asset()
+    run(rt, register(serial, asset))
+    first = run(rt, reissue(asset, command_id="r-1"))
+    assert run(rt, reissue(asset, command_id="r-1")) == first
+    second = run(rt, reissue(asset, "damaged", command_id="r-2"))
+    assert (second.data["label"]["generation"], second.data["revoked_generation"]) == (3, 2)
+
+
+def test_an_unknown_laptop_has_no_label_to_reissue(rt: object) -> None:
+    _, asset = new_asset()
+    event = run(rt, reissue(asset))
+    assert event.type == ScanRejected.TYPE and event.data["reason"] == "unknown_laptop"
+
+
+def test_a_reissue_without_a_known_reason_is_invalid(rt: object) -> None:
+    serial, asset = new_asset()
+    run(rt, register(serial, asset))
+    bad = reissue(asset).model_copy(update={"data": {"key_id": "K1", "reason": "bored"}, "id": f"c-{uuid.uuid4()}"})
+    event = run(rt, bad)
+    assert event.type == ScanRejected.TYPE and event.data["reason"] == "invalid_command"
+
+
+def test_the_last_label_generation_cannot_be_reissued(rt: object) -> None:
+    serial, asset = new_asset()
+    run(rt, register(serial, asset, gen=999))
+    event = run(rt, reissue(asset))
+    assert event.data["reason"] == "label_generations_exhausted"
+
+
+def test_handover_and_audit_fold_the_reissue_into_the_current_generation(rt: object) -> None:
+    serial, asset = new_asset()
+    registered = run(rt, register(serial, asset))
+    reissued = run(rt, reissue(asset))
+    assert handover.fold(asset, [registered, reissued]).label_generation == 2
+    view = audit.view(asset, [registered, reissued])
+    assert (view["label_generation"], view["label_key_id"], view["status"]) == (2, "K1", "registered")
+    # Handover refuses the old label at receipt too.
+    laptop = handover.fold(asset, [registered, reissued])
+    claim = labels.check_scan(label_for(asset, gen=1, seed=SEED), asset, KEYS)
+    with pytest.raises(labels.LabelError) as exc:
+        labels.check_current(claim, asset, laptop.label_generation)
+    assert exc.value.reason.value == "label_revoked"
