@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from services.gateway import api, errors, health, pages
-from services.gateway import routes_labels  # issue 3
+from services.gateway import routes_import, routes_labels  # issue 3
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 
@@ -38,6 +38,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
     app.include_router(api.router)
     app.include_router(routes_labels.router)  # issue 3
+    app.include_router(routes_import.router)  # issue 3
     app.include_router(health.router)
     app.include_router(pages.router)
 

@@ -1,0 +1,334 @@
+"""``serah import laptops.csv`` (issue 3): register a vendor's delivery list.
+
+Columns (header row required, names case-insensitive, order free; comma or
+semicolon separated; UTF-8 with or without BOM, as spreadsheets export them):
+
+    serial*, brand*, model*, cpu*, ram_gb*, storage_gb*, warranty_end,
+    kode_barang, nup, acquisition_year, acquisition_value, condition
+
+(* required). ``warranty_end`` is YYYY-MM-DD or DD/MM/YYYY; ``kode_barang`` 10
+digits; ``acquisition_value`` Rupiah, digits with optional ``.`` or ``,``
+thousands separators; ``condition`` B, RR or RB (default B).
+
+Every row is checked with its line number; bad rows go to a rejects CSV with the
+reason, good rows are sent to ``POST /api/v1/laptops/bulk`` in chunks. The
+serial names the laptop (asset id = f(serial), command id ``register-<asset>``),
+so importing the same file again, or again after an interruption, registers
+nothing twice and ends in the same state.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+REQUIRED = ("serial", "brand", "model", "cpu", "ram_gb", "storage_gb")
+OPTIONAL = ("warranty_end", "kode_barang", "nup", "acquisition_year", "acquisition_value", "condition")
+COLUMNS = REQUIRED + OPTIONAL
+MAX_FIELD_CHARS = 1000  # a cell longer than this is refused, not truncated
+# csv's own guard stops at 128 KiB and aborts the whole file; we read big cells
+# (up to this) so that one absurd cell rejects only its row.
+CSV_FIELD_LIMIT = 32 * 1024 * 1024
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (no header, missing columns)."""
+
+
+@dataclass
+class Row:
+    line: int
+    raw: dict[str, str]
+    body: dict[str, Any] | None = None
+    code: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class Summary:
+    registered: int = 0
+    already_present: int = 0
+    rejected: int = 0
+    pending: int = 0
+    seconds: float = 0.0
+    rejects: list[Row] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return self.registered + self.already_present + self.rejected + self.pending
+
+
+def safe_cell(value: str) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"the file is not UTF-8 (byte {exc.start}): save it from the spreadsheet as 'CSV UTF-8'."
+        ) from None
+
+
+def sniff_delimiter(header: str) -> str:
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def read_rows(text: str) -> Iterator[Row]:
+    """Parses and validates every row. Raises ImportFileError for a file it cannot read at all."""
+    from events import labels
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    first_line = text.split("\n", 1)[0]
+    delimiter = sniff_delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportFileError("the file is empty: it needs a header row and one row per laptop.") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise ImportFileError(
+            f"missing column(s) {', '.join(missing)} in the header {header[:12]!r}. The first row must name the "
+            f"columns ({', '.join(COLUMNS)}), separated by commas or semicolons."
+        )
+    seen: dict[str, int] = {}
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Row(reader.line_num, {}, code="unreadable_row", reason=f"CSV error: {exc}")
+            continue
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue  # blank lines are what spreadsheets leave at the end
+        raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in COLUMNS}
+        row = Row(line, raw)
+        if len(cells) != len(header):
+            row.code, row.reason = "wrong_cell_count", (
+                f"{len(cells)} cells but the header has {len(header)}: is a value missing, or does it contain an "
+                f"unquoted '{delimiter}'?"
+            )
+            yield row
+            continue
+        too_long = next((k for k, v in raw.items() if len(v) > MAX_FIELD_CHARS), None)
+        if too_long:
+            row.code, row.reason = "field_too_long", (
+                f"{too_long} has {len(raw[too_long]):,} characters; at most {MAX_FIELD_CHARS} are allowed."
+            )
+            yield row
+            continue
+        try:
+            row.body = to_body(raw)
+        except ValueError as exc:
+            row.code, row.reason = "invalid_value", str(exc)
+            yield row
+            continue
+        asset = labels.asset_id_for_serial(row.body["serial"])
+        if asset in seen:
+            row.body = None
+            row.code, row.reason = "duplicate_serial", (
+                f"serial {raw['serial'].strip()} already appears on line {seen[asset]} of this file; keep one row."
+            )
+            yield row
+            continue
+        seen[asset] = line
+        yield row
+
+
+def _int(name: str, value: str, thousands: bool = False) -> int | None:
+    value = value.strip().replace(" ", "")
+    if not value:
+        return None
+    if thousands:
+        value = re.sub(r"^(?i:rp\.?)", "", value)
+        if re.fullmatch(r"\d{1,3}([.,]\d{3})+", value):
+            value = re.sub(r"[.,]", "", value)
+    if not re.fullmatch(r"\d{1,13}", value):
+        raise ValueError(f"{name} {value[:40]!r} is not a whole number.")
+    return int(value)
+
+
+def _date(name: str, value: str) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"{name} {value[:40]!r} is not a date: write YYYY-MM-DD (e.g. 2029-12-31).")
+
+
+def to_body(raw: dict[str, str]) -> dict[str, Any]:
+    """A CSV row → a POST /api/v1/laptops body, validated by the same model the API uses."""
+    from pydantic import ValidationError
+
+    from services.gateway.models import RegisterLaptopRequest
+
+    g = {k: raw.get(k, "").strip() for k in COLUMNS}
+    bmn = {
+        "kode_barang": g["kode_barang"].replace(".", "") or None,
+        "nup": _int("nup", g["nup"]),
+        "acquisition_year": _int("acquisition_year", g["acquisition_year"]),
+        "acquisition_value": _int("acquisition_value", g["acquisition_value"], thousands=True),
+        "condition": g["condition"].upper() or "B",
+    }
+    body: dict[str, Any] = {
+        "serial": g["serial"],
+        "brand": g["brand"],
+        "model": g["model"],
+        "specs": {"cpu": g["cpu"], "ram_gb": _int("ram_gb", g["ram_gb"]), "storage_gb": _int("storage_gb", g["storage_gb"])},
+        "warranty_end": _date("warranty_end", g["warranty_end"]),
+        "bmn": bmn,
+    }
+    try:
+        return RegisterLaptopRequest.model_validate(body).model_dump(mode="json", exclude_none=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if p not in ("specs", "bmn")) or "row"
+        raise ValueError(f"{where}: {first['msg']}") from None
+
+
+def write_rejects(path: Path, rejects: list[Row]) -> None:
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        out = csv.writer(handle)
+        out.writerow(REJECT_COLUMNS)
+        for row in rejects:
+            cells = [str(row.line), row.code or "", row.reason or ""] + [row.raw.get(c, "")[:200] for c in COLUMNS]
+            out.writerow([safe_cell(c) for c in cells])
+
+
+def chunks(rows: list[Row], max_rows: int, max_bytes: int) -> Iterator[list[Row]]:
+    """Chunks that fit the API's row and body-size limits."""
+    import orjson
+
+    chunk: list[Row] = []
+    size = 64
+    for row in rows:
+        n = len(orjson.dumps(row.body)) + 1
+        if chunk and (len(chunk) >= max_rows or size + n > max_bytes):
+            yield chunk
+            chunk, size = [], 64
+        chunk.append(row)
+        size += n
+    if chunk:
+        yield chunk
+
+
+def run_import(
+    csv_path: Path,
+    url: str,
+    rejects_path: Path,
+    *,
+    chunk_rows: int = 200,
+    max_body_bytes: int = 60_000,
+    parallel: int = 4,
+    progress: bool = True,
+) -> Summary:
+    import asyncio
+
+    import httpx
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    started = time.monotonic()
+    text = decode(csv_path.read_bytes())
+    rows = list(read_rows(text))
+    summary = Summary()
+    good = [r for r in rows if r.body is not None]
+    summary.rejects = [r for r in rows if r.body is None]
+    summary.rejected = len(summary.rejects)
+    work = list(chunks(good, chunk_rows, max_body_bytes))
+
+    async def send_all(bar: Any, task: Any) -> None:
+        queue: asyncio.Queue[list[Row]] = asyncio.Queue()
+        for c in work:
+            queue.put_nowait(c)
+        async with httpx.AsyncClient(base_url=url, timeout=180) as client:
+
+            async def worker() -> None:
+                while not queue.empty():
+                    chunk = queue.get_nowait()
+                    for attempt in range(5):
+                        try:
+                            r = await client.post("/api/v1/laptops/bulk", json={"laptops": [x.body for x in chunk]})
+                            if r.status_code < 500:
+                                break
+                        except httpx.TransportError:
+                            if attempt == 4:
+                                raise
+                        await asyncio.sleep(1 + attempt)
+                    if r.status_code != 200:
+                        raise RuntimeError(f"the server refused a chunk ({r.status_code}): {r.text[:300]}")
+                    for result in r.json()["results"]:
+                        row = chunk[result["index"]]
+                        kind = result["result"]
+                        if kind == "rejected":
+                            row.code, row.reason = result["code"], result["detail"]
+                            summary.rejects.append(row)
+                        setattr(summary, kind, getattr(summary, kind) + 1)
+                    if bar is not None:
+                        bar.advance(task, len(chunk))
+
+            await asyncio.gather(*(worker() for _ in range(max(1, parallel))))
+
+    columns = (TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"), TimeRemainingColumn())
+    if progress:
+        with Progress(*columns) as bar:
+            task = bar.add_task("import", total=len(good))
+            asyncio.run(send_all(bar, task))
+    else:
+        asyncio.run(send_all(None, None))
+    summary.rejects.sort(key=lambda r: r.line)
+    write_rejects(rejects_path, summary.rejects)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def import_laptops(
+    csv_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The vendor's CSV file."),
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="SERAH_URL", help="The Serah gateway."),
+    rejects: Path = typer.Option(None, help="Where to write rejected rows (default: <file>.rejects.csv)."),
+    parallel: int = typer.Option(4, min=1, max=32, help="Chunks in flight at once."),
+) -> None:
+    """Register laptops from a vendor CSV; rejected rows go to a CSV with the reason."""
+    rejects_path = rejects or csv_file.with_suffix(".rejects.csv")
+    try:
+        s = run_import(csv_file, url, rejects_path, parallel=parallel)
+    except ImportFileError as exc:
+        typer.echo(f"serah: {csv_file}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except (RuntimeError, OSError) as exc:
+        typer.echo(f"serah: import stopped: {exc}. Nothing is lost: run the same command again to finish.", err=True)
+        raise typer.Exit(1) from None
+    rate = s.rows / s.seconds if s.seconds else 0.0
+    typer.echo(
+        f"registered {s.registered}, already present {s.already_present}, rejected {s.rejected}, "
+        f"pending {s.pending} — {s.rows} rows in {s.seconds:.1f}s ({rate:.0f} rows/s)"
+    )
+    if s.rejected:
+        typer.echo(f"rejected rows with their reasons: {rejects_path}")
+    if s.pending:
+        typer.echo("some rows were sent but not decided in time: run the same import again to see their result.")
+    raise typer.Exit(0 if not s.rejected and not s.pending else 3)
