@@ -51,6 +51,8 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
         "model": None,
         "label_generation": None,
         "label_key_id": None,
+        "kode_barang": None,  # issue 3: printed on label sheets
+        "nup": None,
         "office_code": None,
         "office_name": None,
         "consignment_id": None,
@@ -72,6 +74,8 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
                 label_generation=d["label"]["generation"],
                 label_key_id=d["label"]["key_id"],
                 condition=d["laptop"].get("bmn", {}).get("condition", "B"),
+                kode_barang=d["laptop"].get("bmn", {}).get("kode_barang"),
+                nup=d["laptop"].get("bmn", {}).get("nup"),
             )
         elif e.type == LaptopAllocated.TYPE:
             v.update(

@@ -64,3 +64,62 @@ def verify_label(
         raise typer.Exit(1) from None
     typer.echo(f"GENUINE: {claim.asset_id}, label generation {claim.generation}, key {claim.key_id}")
     typer.echo("(revocation is only known to the server: scan it online to be sure it is current)")
+
+
+def print_labels(
+    output: Path = typer.Option(Path("serah-labels.pdf"), "--output", "-o", help="The PDF to write."),
+    layout: str = typer.Option("a4-3x8", help="a4-3x8 (70x37 mm), a4-2x7 (99.1x38.1 mm) or thermal-50x30."),
+    asset: list[str] = typer.Option(None, "--asset", "-a", help="An asset id; repeat for more."),
+    asset_file: Path = typer.Option(None, help="A file with one asset id per line (or a serah import rejects-free CSV's ids)."),
+    office: str = typer.Option(None, help="All labelled laptops allocated to this office code (e.g. 74.05)."),
+    consignment: str = typer.Option(None, help="All labelled laptops of this consignment id."),
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="SERAH_URL", help="The Serah gateway."),
+) -> None:
+    """Render a print-ready PDF of QR label stickers, with a progress bar."""
+    import time
+
+    import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from services.gateway.adapters import label_pdf
+
+    if layout not in label_pdf.LAYOUTS:
+        typer.echo(f"serah: unknown layout {layout!r}; choose one of {', '.join(label_pdf.LAYOUTS)}.", err=True)
+        raise typer.Exit(1)
+    ids = list(asset or [])
+    if asset_file:
+        ids += [line.strip() for line in asset_file.read_text().splitlines() if line.strip()]
+    queries: list[dict[str, object]] = []
+    if ids:
+        queries += [{"asset_id": ids[i : i + 400]} for i in range(0, len(ids), 400)]  # keeps URLs short
+    elif office or consignment:
+        queries.append({k: v for k, v in (("office_code", office), ("consignment_id", consignment)) if v})
+    else:
+        typer.echo("serah: say which labels to print: --asset, --asset-file, --office or --consignment.", err=True)
+        raise typer.Exit(1)
+    items: list[label_pdf.LabelPrint] = []
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for params in queries:
+            try:
+                r = client.get("/api/v1/labels", params=params)
+            except httpx.HTTPError as exc:
+                typer.echo(f"serah: cannot reach {url}: {exc}. Is the gateway running?", err=True)
+                raise typer.Exit(1) from None
+            if r.status_code != 200:
+                typer.echo(f"serah: {r.json().get('detail', r.text)}", err=True)
+                raise typer.Exit(1)
+            items += [
+                label_pdf.LabelPrint(i["asset_id"], i["serial"], i["label_url"], i["kode_barang"], i["nup"],
+                                     i["office_name"])
+                for i in r.json()
+            ]
+    started = time.monotonic()
+    columns = (TextColumn("[bold]labels"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns) as bar:
+        task = bar.add_task("labels", total=len(items))
+        pdf = label_pdf.render(items, layout, on_label=lambda _: bar.advance(task))
+    output.write_bytes(pdf)
+    seconds = time.monotonic() - started
+    pages = label_pdf.LAYOUTS[layout].cell(len(items) - 1)[0] + 1
+    typer.echo(f"wrote {len(items)} labels on {pages} page(s) to {output} "
+               f"({len(pdf) / 1e6:.1f} MB, {len(items) / seconds:.0f} labels/s)")

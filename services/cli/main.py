@@ -103,6 +103,7 @@ from services.cli import labels as _labels  # noqa: E402
 
 app.command("label-keys")(_labels.label_keys)
 app.command("verify-label")(_labels.verify_label)
+app.command("labels")(_labels.print_labels)
 from services.cli import importer as _importer  # noqa: E402
 
 app.command("import")(_importer.import_laptops)

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from services.gateway import api, errors, health, pages
-from services.gateway import routes_import, routes_labels  # issue 3
+from services.gateway import routes_import, routes_label_sheets, routes_labels  # issue 3
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 
@@ -39,6 +39,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(api.router)
     app.include_router(routes_labels.router)  # issue 3
     app.include_router(routes_import.router)  # issue 3
+    app.include_router(routes_label_sheets.router)  # issue 3
     app.include_router(health.router)
     app.include_router(pages.router)
 

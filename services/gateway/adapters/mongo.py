@@ -19,6 +19,11 @@ class ReadModels:
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
         return await self._db.laptop_views.find_one({"_id": asset_id})
 
+    async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Laptop views for label sheets (issue 3), in asset-id order so a sheet is reproducible."""
+        cursor = self._db.laptop_views.find(query).sort("_id", ASCENDING).limit(limit)
+        return [d async for d in cursor]
+
     async def history(self, asset_id: str) -> list[dict[str, Any]]:
         return [d async for d in self._db.event_log.find({"asset_id": asset_id}).sort("seq", ASCENDING)]
 

@@ -1,0 +1,95 @@
+"""Label sheets (issue 3): the labels to print, as data (for ``serah labels``,
+which renders locally with a progress bar) or as a print-ready PDF."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from events import labels
+from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, LabelRef
+from services.gateway.adapters import label_pdf
+from services.gateway.api import ERRORS, GW
+from services.gateway.bootstrap import Gateway
+from services.gateway.errors import ApiError
+
+router = APIRouter(prefix="/api/v1")
+MAX_LABELS = 10_000
+LayoutName = Literal["a4-3x8", "a4-2x7", "thermal-50x30"]
+
+
+class LabelToPrint(BaseModel):
+    asset_id: str
+    serial: str
+    brand: str | None
+    model: str | None
+    kode_barang: str | None
+    nup: int | None
+    office_code: str | None
+    office_name: str | None
+    consignment_id: str | None
+    label_url: str
+
+
+AssetIds = Annotated[list[str] | None, Query(description="Asset ids, repeatable.", max_length=MAX_LABELS)]
+Office = Annotated[str | None, Query(pattern=OFFICE_CODE)]
+Consignment = Annotated[str | None, Query(pattern=CONSIGNMENT_ID)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LABELS)]
+
+
+async def select(gw: Gateway, asset_id: list[str] | None, office_code: str | None,
+                 consignment_id: str | None, limit: int) -> list[LabelToPrint]:
+    query: dict[str, Any] = {"label_generation": {"$gte": 1}}
+    if asset_id:
+        bad = [a for a in asset_id if not labels.ASSET_ID.match(a)]
+        if bad:
+            raise ApiError(422, "invalid_asset_id", f"{bad[0][:20]!r} is not an asset id (SRH + 10 characters).")
+        query["_id"] = {"$in": asset_id}
+    if office_code:
+        query["office_code"] = office_code
+    if consignment_id:
+        query["consignment_id"] = consignment_id
+    if not (asset_id or office_code or consignment_id):
+        raise ApiError(422, "no_selection", "Say which labels to print: asset_id, office_code or consignment_id.")
+    views = await gw.reads.label_views(query, limit)
+    if not views:
+        raise ApiError(404, "no_labels", "No registered laptop matches this selection: check the ids or codes.")
+    if asset_id:  # print in the order asked for
+        order = {a: i for i, a in enumerate(asset_id)}
+        views.sort(key=lambda v: order.get(v["_id"], len(order)))
+    out = []
+    for v in views:
+        ref = LabelRef(generation=v["label_generation"], key_id=v.get("label_key_id") or gw.issuer.active_key_id)
+        out.append(LabelToPrint(
+            asset_id=v["_id"], serial=v.get("serial") or "", brand=v.get("brand"), model=v.get("model"),
+            kode_barang=v.get("kode_barang"), nup=v.get("nup"), office_code=v.get("office_code"),
+            office_name=v.get("office_name"), consignment_id=v.get("consignment_id"),
+            label_url=gw.issuer.url(v["_id"], ref),
+        ))
+    return out
+
+
+def to_print(items: list[LabelToPrint]) -> list[label_pdf.LabelPrint]:
+    return [label_pdf.LabelPrint(i.asset_id, i.serial, i.label_url, i.kode_barang, i.nup, i.office_name)
+            for i in items]
+
+
+@router.get("/labels", response_model=list[LabelToPrint], responses=ERRORS,
+            summary="The current labels of the selected laptops (what a sheet prints)")
+async def labels_to_print(gw: GW, asset_id: AssetIds = None, office_code: Office = None,
+                          consignment_id: Consignment = None, limit: Limit = MAX_LABELS) -> list[LabelToPrint]:
+    return await select(gw, asset_id, office_code, consignment_id, limit)
+
+
+@router.get("/labels.pdf", responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+            summary="A print-ready PDF of label stickers (A4 3x8, A4 2x7, or thermal 50x30 mm)")
+async def label_sheet(gw: GW, layout: LayoutName = "a4-3x8", asset_id: AssetIds = None, office_code: Office = None,
+                      consignment_id: Consignment = None, limit: Limit = MAX_LABELS) -> Response:
+    items = await select(gw, asset_id, office_code, consignment_id, limit)
+    pdf = await asyncio.to_thread(label_pdf.render, to_print(items), layout)  # CPU-bound: keep the loop free
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="serah-labels-{layout}.pdf"'})
