@@ -107,6 +107,9 @@ app.command("labels")(_labels.print_labels)
 from services.cli import importer as _importer  # noqa: E402
 
 app.command("import")(_importer.import_laptops)
+from services.cli import bench_import as _bench_import  # noqa: E402
+
+app.command("bench-import")(_bench_import.bench_import)
 
 
 def main() -> None:
