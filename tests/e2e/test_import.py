@@ -40,7 +40,7 @@ def test_an_import_registers_good_rows_rejects_bad_ones_and_a_second_run_registe
     tag = uuid.uuid4().hex[:6].upper()
     serials = [f"IMP{tag}{i:03d}" for i in range(40)]
     bad = [f"IMP{tag}BAD1;Lenovo;X;i5;lots;512;;;;;;B", f"{serials[0]};Lenovo;dup;i5;8;256;;;;;;B",
-           f"=HYPERLINK(\"http://x\");Lenovo;X;i5;8;256;;;;;;B"]
+           "=HYPERLINK(\"http://x\");Lenovo;X;i5;8;256;;;;;;B"]
     csv_path = vendor_file(tmp_path / "laptops.csv", serials, bad)
     rejects = tmp_path / "rejects.csv"
 
