@@ -120,6 +120,7 @@ class RegisterLaptop(Payload):
 
     laptop: LaptopDescription
     label: LabelRef
+    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports (issue 3).")
 
 
 class AllocateLaptop(Payload):
@@ -168,6 +169,7 @@ class LaptopRegistered(Payload):
 
     laptop: LaptopDescription
     label: LabelRef
+    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports (issue 3).")
 
 
 class LaptopAllocated(Payload):

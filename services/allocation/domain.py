@@ -98,7 +98,7 @@ def register(laptop: Laptop, command: RegisterLaptop) -> Payload:
             f"serial {command.laptop.serial} maps to asset id {laptop.asset_id}, which already belongs to serial "
             f"{laptop.serial}. Check the serial number; if both are right, contact the operator.",
         )
-    return LaptopRegistered(laptop=command.laptop, label=command.label)
+    return LaptopRegistered(laptop=command.laptop, label=command.label, import_batch=command.import_batch)
 
 
 def allocate(laptop: Laptop, command: AllocateLaptop) -> Payload:

@@ -53,6 +53,7 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
         "label_key_id": None,
         "kode_barang": None,  # issue 3: printed on label sheets
         "nup": None,
+        "import_batch": None,
         "office_code": None,
         "office_name": None,
         "consignment_id": None,
@@ -76,6 +77,7 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
                 condition=d["laptop"].get("bmn", {}).get("condition", "B"),
                 kode_barang=d["laptop"].get("bmn", {}).get("kode_barang"),
                 nup=d["laptop"].get("bmn", {}).get("nup"),
+                import_batch=d.get("import_batch"),
             )
         elif e.type == LaptopAllocated.TYPE:
             v.update(

@@ -240,6 +240,7 @@ def run_import(
     max_body_bytes: int = 60_000,
     parallel: int = 4,
     progress: bool = True,
+    batch: str | None = None,
 ) -> Summary:
     import asyncio
 
@@ -272,7 +273,7 @@ def run_import(
                     chunk = queue.get_nowait()
                     for attempt in range(5):
                         try:
-                            r = await client.post("/api/v1/laptops/bulk", json={"laptops": [x.body for x in chunk]})
+                            r = await client.post("/api/v1/laptops/bulk", json={"laptops": [x.body for x in chunk], "batch": batch})
                             if r.status_code < 500:
                                 break
                         except httpx.TransportError:
@@ -311,11 +312,13 @@ def import_laptops(
     url: str = typer.Option("http://127.0.0.1:8000", envvar="SERAH_URL", help="The Serah gateway."),
     rejects: Path = typer.Option(None, help="Where to write rejected rows (default: <file>.rejects.csv)."),
     parallel: int = typer.Option(4, min=1, max=32, help="Chunks in flight at once."),
+    batch: str = typer.Option(None, help="Import batch name (default: the file name), to print its labels later."),
 ) -> None:
     """Register laptops from a vendor CSV; rejected rows go to a CSV with the reason."""
     rejects_path = rejects or csv_file.with_suffix(".rejects.csv")
     try:
-        s = run_import(csv_file, url, rejects_path, parallel=parallel)
+        name = batch or re.sub(r"[^A-Za-z0-9._-]", "-", csv_file.stem)[:64].lstrip("._-") or "import"
+        s = run_import(csv_file, url, rejects_path, parallel=parallel, batch=name)
     except ImportFileError as exc:
         typer.echo(f"serah: {csv_file}: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -327,6 +330,7 @@ def import_laptops(
         f"registered {s.registered}, already present {s.already_present}, rejected {s.rejected}, "
         f"pending {s.pending} — {s.rows} rows in {s.seconds:.1f}s ({rate:.0f} rows/s)"
     )
+    typer.echo(f"import batch: {name}  (print its labels: serah labels --batch {name})")
     if s.rejected:
         typer.echo(f"rejected rows with their reasons: {rejects_path}")
     if s.pending:

@@ -73,6 +73,7 @@ def print_labels(
     asset_file: Path = typer.Option(None, help="A file with one asset id per line (or a serah import rejects-free CSV's ids)."),
     office: str = typer.Option(None, help="All labelled laptops allocated to this office code (e.g. 74.05)."),
     consignment: str = typer.Option(None, help="All labelled laptops of this consignment id."),
+    batch: str = typer.Option(None, help="All laptops of this import batch (serah import --batch)."),
     url: str = typer.Option("http://127.0.0.1:8000", envvar="SERAH_URL", help="The Serah gateway."),
 ) -> None:
     """Render a print-ready PDF of QR label stickers, with a progress bar."""
@@ -98,10 +99,11 @@ def print_labels(
     queries: list[dict[str, object]] = []
     if ids:
         queries += [{"asset_id": ids[i : i + 400]} for i in range(0, len(ids), 400)]  # keeps URLs short
-    elif office or consignment:
-        queries.append({k: v for k, v in (("office_code", office), ("consignment_id", consignment)) if v})
+    elif office or consignment or batch:
+        pairs = (("office_code", office), ("consignment_id", consignment), ("import_batch", batch))
+        queries.append({k: v for k, v in pairs if v})
     else:
-        typer.echo("serah: say which labels to print: --asset, --asset-file, --office or --consignment.", err=True)
+        typer.echo("serah: say which labels to print: --asset, --asset-file, --office, --consignment or --batch.", err=True)
         raise typer.Exit(1)
     items: list[label_pdf.LabelPrint] = []
     with httpx.Client(base_url=url, timeout=120) as client:

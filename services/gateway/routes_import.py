@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from events import labels
 from events.catalog import (
+    CONSIGNMENT_ID,
     LaptopDescription,
     LaptopRegistered,
     RegisterLaptop,
@@ -38,6 +39,7 @@ class BulkRegisterRequest(Request):
         max_length=MAX_ROWS,
         description="Each item has the shape of POST /api/v1/laptops; each is validated on its own.",
     )
+    batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Import batch name, to print its labels.")
     wait_s: float = Field(default=30, ge=0, le=120, description="How long to wait for the decisions.")
 
 
@@ -122,7 +124,7 @@ async def register_laptops(body: BulkRegisterRequest, gw: GW) -> BulkRegisterRes
             **({"bmn": req.bmn} if req.bmn else {}),
         )
         cmd = command(
-            RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id)),
+            RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id), import_batch=body.batch),
             command_id=f"register-{asset_id}", subject=asset_id, actor="operator", gw=gw,
         )
         commands.append((index, cmd))

@@ -42,7 +42,7 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LABELS)]
 
 
 async def select(gw: Gateway, asset_id: list[str] | None, office_code: str | None,
-                 consignment_id: str | None, limit: int) -> list[LabelToPrint]:
+                 consignment_id: str | None, limit: int, import_batch: str | None = None) -> list[LabelToPrint]:
     query: dict[str, Any] = {"label_generation": {"$gte": 1}}
     if asset_id:
         bad = [a for a in asset_id if not labels.ASSET_ID.match(a)]
@@ -53,8 +53,12 @@ async def select(gw: Gateway, asset_id: list[str] | None, office_code: str | Non
         query["office_code"] = office_code
     if consignment_id:
         query["consignment_id"] = consignment_id
-    if not (asset_id or office_code or consignment_id):
-        raise ApiError(422, "no_selection", "Say which labels to print: asset_id, office_code or consignment_id.")
+    if import_batch:
+        query["import_batch"] = import_batch
+    if not (asset_id or office_code or consignment_id or import_batch):
+        raise ApiError(
+            422, "no_selection", "Say which labels to print: asset_id, office_code, consignment_id or import_batch."
+        )
     views = await gw.reads.label_views(query, limit)
     if not views:
         raise ApiError(404, "no_labels", "No registered laptop matches this selection: check the ids or codes.")
@@ -81,15 +85,17 @@ def to_print(items: list[LabelToPrint]) -> list[label_pdf.LabelPrint]:
 @router.get("/labels", response_model=list[LabelToPrint], responses=ERRORS,
             summary="The current labels of the selected laptops (what a sheet prints)")
 async def labels_to_print(gw: GW, asset_id: AssetIds = None, office_code: Office = None,
-                          consignment_id: Consignment = None, limit: Limit = MAX_LABELS) -> list[LabelToPrint]:
-    return await select(gw, asset_id, office_code, consignment_id, limit)
+                          consignment_id: Consignment = None, limit: Limit = MAX_LABELS,
+                          import_batch: Consignment = None) -> list[LabelToPrint]:
+    return await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
 
 
 @router.get("/labels.pdf", responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
             summary="A print-ready PDF of label stickers (A4 3x8, A4 2x7, or thermal 50x30 mm)")
 async def label_sheet(gw: GW, layout: LayoutName = "a4-3x8", asset_id: AssetIds = None, office_code: Office = None,
-                      consignment_id: Consignment = None, limit: Limit = MAX_LABELS) -> Response:
-    items = await select(gw, asset_id, office_code, consignment_id, limit)
+                      consignment_id: Consignment = None, limit: Limit = MAX_LABELS,
+                      import_batch: Consignment = None) -> Response:
+    items = await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
     pdf = await asyncio.to_thread(label_pdf.render, to_print(items), layout)  # CPU-bound: keep the loop free
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="serah-labels-{layout}.pdf"'})

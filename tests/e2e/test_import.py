@@ -44,7 +44,7 @@ def test_an_import_registers_good_rows_rejects_bad_ones_and_a_second_run_registe
     csv_path = vendor_file(tmp_path / "laptops.csv", serials, bad)
     rejects = tmp_path / "rejects.csv"
 
-    first = importer.run_import(csv_path, stack.url, rejects, chunk_rows=16, progress=False)
+    first = importer.run_import(csv_path, stack.url, rejects, chunk_rows=16, progress=False, batch=f"B-{tag}")
     assert (first.registered, first.already_present, first.rejected, first.pending) == (40, 0, 3, 0)
     text = rejects.read_text(encoding="utf-8-sig")
     assert text.startswith("line,code,reason,serial")
@@ -58,6 +58,9 @@ def test_an_import_registers_good_rows_rejects_bad_ones_and_a_second_run_registe
     eventually(lambda: mongo.laptop_views.count_documents({"_id": {"$in": assets}, "status": "registered"}) == 40,
                what="40 laptop views")
     assert {registered_events(api, a) for a in assets[:5]} == {1}
+    batch = eventually(lambda: (b := api.get("/api/v1/labels", params={"import_batch": f"B-{tag}"}).json())
+                       and len(b) == 40 and b, what="the batch's labels")
+    assert sorted(x["asset_id"] for x in batch) == sorted(assets)
     view = api.get(f"/api/v1/laptops/{assets[3]}").json()
     assert (view["brand"], view["model"], view["status"]) == ("Lenovo", "ThinkPad E14", "registered")
 
@@ -79,6 +82,7 @@ def test_an_import_interrupted_half_way_and_run_again_ends_as_one_clean_run(
     )
     assert out.returncode == 0, out.stderr + out.stdout
     assert "registered 15, already present 15, rejected 0, pending 0" in out.stdout
+    assert "import batch: full" in out.stdout
 
     assets = [labels.asset_id_for_serial(s) for s in serials]
     eventually(lambda: mongo.laptop_views.count_documents({"_id": {"$in": assets}}) == 30, what="30 views")
