@@ -273,7 +273,7 @@ def run_import(
                     chunk = queue.get_nowait()
                     for attempt in range(5):
                         try:
-                            r = await client.post("/api/v1/laptops/bulk", json={"laptops": [x.body for x in chunk], "batch": batch})
+                            r = await client.post("/api/v1/laptops/bulk", json={"laptops": [x.body for x in chunk], **({"batch": batch} if batch else {})})
                             if r.status_code < 500:
                                 break
                         except httpx.TransportError:
