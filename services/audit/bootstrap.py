@@ -9,8 +9,15 @@ from services.audit.handlers import AuditRuntime
 
 
 def bootstrap(db: AsyncDatabase) -> AuditRuntime:  # type: ignore[type-arg]
-    return AuditRuntime(log=mongo.MongoEventLog(db), views=mongo.MongoViews(db), dead_letters=mongo.MongoDeadLetters(db))
+    return AuditRuntime(
+        log=mongo.MongoEventLog(db),
+        views=mongo.MongoViews(db),
+        dead_letters=mongo.MongoDeadLetters(db),
+        scans=mongo.MongoScanIndex(db),
+    )
 
 
 def bootstrap_fake() -> AuditRuntime:
-    return AuditRuntime(log=mongo.FakeEventLog(), views=mongo.FakeViews(), dead_letters=mongo.FakeDeadLetters())
+    return AuditRuntime(
+        log=mongo.FakeEventLog(), views=mongo.FakeViews(), dead_letters=mongo.FakeDeadLetters(), scans=mongo.FakeScanIndex()
+    )

@@ -36,7 +36,7 @@ def build_app(settings: AuditSettings) -> faust.App:
     @app.task
     async def prepare_indexes() -> None:
         await rt.log.ensure_indexes()
-        await rt.views.ensure_indexes()  # type: ignore[attr-defined]
+        await rt.views.ensure_indexes()
 
     worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.record_event(env, rt), publisher)
 
