@@ -72,6 +72,7 @@ class Stack:
             "SERAH_LABEL_SIGNING_KEYS": signing,
             "SERAH_PORT": str(self.gateway_port),
             "SERAH_PUBLIC_BASE_URL": self.url,
+            "SERAH_DATA_DIR": str(self.data),  # lets tests and operators find every process of this stack
             "PYTHONUNBUFFERED": "1",
         }
 

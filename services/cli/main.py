@@ -24,12 +24,13 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 def run(
     port: int = typer.Option(8000, help="Gateway port on 127.0.0.1."),
     partitions: int = typer.Option(6, help="Partitions per topic (set once, at first start)."),
+    data: Path = typer.Option(None, help="Run-time data folder (default: .serah/ in the clone)."),
 ) -> None:
     """Start Kafka, the store, the three workers and the gateway; stop all on Ctrl-C."""
     from deploy.local.stack import Stack
     from deploy.local.tools import MissingTool, data_dir
 
-    stack = Stack(data_dir(), gateway_port=port, partitions=partitions)
+    stack = Stack(data or data_dir(), gateway_port=port, partitions=partitions)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
