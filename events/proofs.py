@@ -260,3 +260,44 @@ def _coverage(
         eid = (extra.get("event") or {}).get("id")
         return [Finding(asset_id, eid, extra.get("seq"), f"recorded after checkpoint {cid} and not covered by it (new or forged)")]
     return []
+
+
+# --- building an export (used by the gateway and the CLI) ----------------------
+
+
+def checkpoint_public(cp: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("checkpoint_id", "created_at", "laptops", "root", "key_id", "signature")
+    return {"kind": "checkpoint", **{k: cp[k] for k in keys}}
+
+
+class ProofIndex:
+    """Inclusion proofs for every laptop covered by one checkpoint.
+    ``leaves``: [[asset_id, seq, head], …] in the checkpoint's (asset id) order."""
+
+    def __init__(self, checkpoint_id: str, leaves: Sequence[Sequence[Any]]) -> None:
+        self.checkpoint_id = checkpoint_id
+        self._pos = {str(a): (i, int(s), str(h)) for i, (a, s, h) in enumerate(leaves)}
+        self._levels = merkle_levels([leaf_hash(str(a), int(s), str(h)) for a, s, h in leaves])
+
+    def root(self) -> str:
+        return self._levels[-1][0].hex() if self._levels[0] else merkle_root([])
+
+    def proof(self, asset_id: str) -> dict[str, Any] | None:
+        if asset_id not in self._pos:
+            return None
+        i, seq, head = self._pos[asset_id]
+        return {"kind": "proof", "asset_id": asset_id, "checkpoint_id": self.checkpoint_id, "index": i,
+                "seq": seq, "head": head, "path": inclusion_path(self._levels, i)}
+
+    def assets(self) -> list[str]:
+        return list(self._pos)
+
+
+def event_line(link: Mapping[str, Any]) -> dict[str, Any]:
+    return {"kind": "event", "asset_id": link["asset_id"], "seq": link["seq"], "prev_hash": link["prev_hash"],
+            "hash": link["hash"], "event": link["event"]}
+
+
+def header_line(exported_at: str, scope: str, latest: str | None) -> dict[str, Any]:
+    return {"kind": "header", "format": EXPORT_FORMAT, "exported_at": exported_at, "scope": scope,
+            "latest_checkpoint": latest, "verify": "serah verify FILE --key KID:PUBLIC_KEY (see docs/issue-5.md)"}

@@ -3,12 +3,15 @@ chain, then bring the laptop's view up to date."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from events import codec
-from events.envelope import Envelope
-from services.audit import domain
+from events import codec, geo, proofs
+from events.catalog import CheckpointSigned, LaptopAllocated, LaptopReceived
+from events.envelope import Envelope, utcnow
+from services.audit import domain, rules
 from services.audit.adapters.mongo import EventLog, Views
 
 
@@ -17,6 +20,13 @@ class AuditRuntime:
     log: EventLog
     views: Views
     dead_letters: Any  # DeadLetterStore
+    # issue 5: anomaly rules and checkpoints
+    publisher: Any = None  # Publisher; None: anomalies are detected but not published (views only)
+    clock: Callable[[], datetime] = utcnow
+    thresholds: rules.Thresholds = field(default_factory=rules.Thresholds)
+    locations: dict[str, tuple[float, float]] = field(default_factory=geo.office_locations)
+    checkpoints: Any = None  # MongoCheckpoints / FakeCheckpoints
+    checkpoint_key: tuple[str, bytes] | None = None
 
 
 async def record_event(event: Envelope, rt: AuditRuntime) -> bool:
@@ -27,7 +37,104 @@ async def record_event(event: Envelope, rt: AuditRuntime) -> bool:
         seq, prev = await rt.log.head(event.subject)
         recorded = await rt.log.append(event.subject, seq + 1, prev, domain.link_hash(prev, event), event)
     await refresh_view(event.subject, rt)
+    await detect_anomalies(event, rt)
     return recorded
+
+
+SOURCE = "/serah/audit"
+
+
+async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
+    """Streaming rules (services/audit/rules.py) on a just-recorded event. Runs again
+    on redelivery: anomaly ids are deterministic, so a repeat is deduped by id."""
+    if rt.publisher is None:
+        return []
+    links = await rt.log.chain(event.subject)
+    history = []
+    for link in links:
+        if link["_id"] == event.id:
+            break
+        history.append(codec.from_json(link["event"]))
+    plan = None
+    if event.type == LaptopReceived.TYPE:
+        office = event.data["office_code"]
+        plan = (
+            await rt.log.count_for_office(LaptopAllocated.TYPE, office),
+            await rt.log.count_for_office(LaptopReceived.TYPE, office),
+        )
+    found = rules.on_event(history, event, rt.thresholds, rt.locations, plan)
+    return await _raise(event.subject, found, rt, causation=event.id)
+
+
+async def _raise(asset_id: str, found: list[rules.Anomaly], rt: AuditRuntime, causation: str | None) -> list[Envelope]:
+    envelopes = [
+        codec.make(a.body(), subject=asset_id, source=SOURCE, time=rt.clock(), id=a.event_id(asset_id),
+                   causation_id=causation)
+        for a in found
+    ]
+    if envelopes:
+        await rt.publisher.publish(envelopes)
+    return envelopes
+
+
+async def sweep_overdue(rt: AuditRuntime) -> list[Envelope]:
+    """Timed rules: late deliveries and overdue attestations, once per finding."""
+    now = rt.clock()
+    t = rt.thresholds
+    transit_before = codec.format_time(now - timedelta(days=t.transit_days))
+    attested_before = codec.format_time(now - timedelta(days=t.attestation_interval_days))
+    raised: list[Envelope] = []
+    for view in await rt.views.overdue_candidates(transit_before, attested_before):
+        asset_id = view["_id"]
+        fresh = [a for a in rules.overdue(asset_id, view, now, t) if await rt.log.get(a.event_id(asset_id)) is None]
+        raised += await _raise(asset_id, fresh, rt, causation=None)
+    return raised
+
+
+async def take_checkpoint(rt: AuditRuntime, *, force: bool = False) -> dict[str, Any] | None:
+    """Sign a Merkle root over every chain head, store it, publish it.
+    Without ``force`` nothing is taken when no chain moved since the last one."""
+    if rt.checkpoint_key is None:
+        raise RuntimeError("no checkpoint signing key: set SERAH_AUDIT_SIGNING_KEY (serah keygen prints one)")
+    heads = await rt.checkpoints.heads()
+    leaves = [[a, heads[a][0], heads[a][1]] for a in sorted(heads)]
+    root = proofs.ProofIndex("-", leaves).root()
+    latest = await rt.checkpoints.latest()
+    if latest is not None and latest["root"] == root and not force:
+        await publish_checkpoints(rt)
+        return None
+    now = rt.clock()
+    created_at = codec.format_time(now)
+    cid = "cp-" + now.strftime("%Y%m%dT%H%M%S%fZ")
+    kid, seed = rt.checkpoint_key
+    cp = {"checkpoint_id": cid, "created_at": created_at, "laptops": len(leaves), "root": root, "key_id": kid,
+          "signature": proofs.sign_checkpoint(seed, cid, created_at, len(leaves), root)}
+    await rt.checkpoints.save(cp, leaves)
+    await publish_checkpoints(rt)
+    return cp
+
+
+async def publish_checkpoints(rt: AuditRuntime) -> None:
+    """The outbox: every stored checkpoint not yet on Kafka is published (again)."""
+    for doc in await rt.checkpoints.unpublished():
+        body = CheckpointSigned(**{k: doc[k] for k in ("checkpoint_id", "created_at", "laptops", "root", "key_id", "signature")})
+        env = codec.make(body, subject=doc["checkpoint_id"], source=SOURCE, time=rt.clock(), id=doc["checkpoint_id"])
+        if rt.publisher is not None:
+            await rt.publisher.publish([env])
+            await rt.checkpoints.mark_published(doc["checkpoint_id"])
+
+
+async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lambda n: None) -> int:
+    """Recompute every laptop's view from the event log (``serah rebuild``)."""
+    heads = await rt.checkpoints.heads()
+    built = []
+    for asset_id in sorted(heads):
+        links = await rt.log.chain(asset_id)
+        v = domain.view(asset_id, [codec.from_json(link["event"]) for link in links])
+        built.append({"_id": asset_id, **v, "seq": len(links)})
+        progress(len(links))
+    await rt.views.replace_all(built)
+    return sum(heads[a][0] for a in heads)
 
 
 async def refresh_view(asset_id: str, rt: AuditRuntime) -> dict[str, Any]:

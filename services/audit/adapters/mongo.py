@@ -48,6 +48,7 @@ class MongoEventLog:
     async def ensure_indexes(self) -> None:
         await self._c.create_index([("asset_id", ASCENDING), ("seq", ASCENDING)], unique=True)
         await self._c.create_index("causationid")
+        await self._c.create_index([("type", ASCENDING), ("event.data.office_code", ASCENDING)])  # issue 5
 
     async def get(self, event_id: str) -> dict[str, Any] | None:
         return await self._c.find_one({"_id": event_id})
@@ -69,6 +70,10 @@ class MongoEventLog:
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return [d async for d in self._c.find({"asset_id": asset_id}).sort("seq", ASCENDING)]
 
+    async def count_for_office(self, type_: str, office_code: str) -> int:
+        """How many recorded events of this type name this office (issue 5: plan vs received)."""
+        return int(await self._c.count_documents({"type": type_, "event.data.office_code": office_code}))
+
 
 class MongoViews:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
@@ -86,6 +91,29 @@ class MongoViews:
             )
         except DuplicateKeyError:
             pass  # the view is already at this seq or newer
+
+    async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
+        """Views a timed rule may fire on (issue 5). Times are fixed-format UTC
+        strings, so string order is time order."""
+        query = {
+            "$or": [
+                {"status": "in_transit", "dispatched_at": {"$lt": transit_before}},
+                {"status": "received", "last_attested_at": {"$lt": attested_before}},
+                {"status": "received", "last_attested_at": None, "received_at": {"$lt": attested_before}},
+            ]
+        }
+        return [d async for d in self._c.find(query)]
+
+    async def all(self) -> list[dict[str, Any]]:
+        return [d async for d in self._c.find({})]
+
+    async def replace_all(self, views: list[dict[str, Any]]) -> None:
+        """Rebuild: write every view as computed from the log (issue 5)."""
+        from pymongo import ReplaceOne
+
+        for start in range(0, len(views), 1000):
+            batch = views[start : start + 1000]
+            await self._c.bulk_write([ReplaceOne({"_id": v["_id"]}, v, upsert=True) for v in batch], ordered=False)
 
 
 class FakeEventLog:
@@ -116,6 +144,9 @@ class FakeEventLog:
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return sorted((e for e in self.entries.values() if e["asset_id"] == asset_id), key=lambda e: e["seq"])
 
+    async def count_for_office(self, type_: str, office_code: str) -> int:
+        return sum(1 for e in self.entries.values() if e["type"] == type_ and e["event"]["data"].get("office_code") == office_code)
+
 
 class FakeViews:
     def __init__(self) -> None:
@@ -124,6 +155,21 @@ class FakeViews:
     async def put(self, asset_id: str, seq: int, view: dict[str, Any]) -> None:
         if self.views.get(asset_id, {}).get("seq", 0) < seq:
             self.views[asset_id] = {**view, "seq": seq}
+
+    async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
+        return [
+            {"_id": k, **v}
+            for k, v in self.views.items()
+            if (v.get("status") == "in_transit" and (v.get("dispatched_at") or "~") < transit_before)
+            or (v.get("status") == "received" and (v.get("last_attested_at") or v.get("received_at") or "~") < attested_before)
+        ]
+
+    async def all(self) -> list[dict[str, Any]]:
+        return [{"_id": k, **v} for k, v in self.views.items()]
+
+    async def replace_all(self, views: list[dict[str, Any]]) -> None:
+        for v in views:
+            self.views[v["_id"]] = {k: x for k, x in v.items() if k != "_id"}
 
 
 class MongoDeadLetters:
@@ -156,3 +202,93 @@ class FakeDeadLetters:
 
     async def keep_unreadable(self, key: str, raw: bytes) -> None:
         self.kept.setdefault(key, raw)
+
+
+# --- issue 5: checkpoints, office counts, timed-rule candidates ----------------
+
+CHUNK = 5000  # checkpoint leaves per document: far below the 16 MiB document limit
+
+
+class MongoCheckpoints:
+    """``checkpoints`` (one document per signed checkpoint) and ``checkpoint_leaves``
+    (the heads it covers, in chunks). The checkpoint document is written after all
+    its leaves, so a checkpoint that exists is complete."""
+
+    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+        self._db = db
+
+    async def ensure_indexes(self) -> None:
+        await self._db.checkpoints.create_index("created_at")
+        await self._db.checkpoint_leaves.create_index([("checkpoint_id", ASCENDING), ("chunk", ASCENDING)])
+
+    async def heads(self) -> dict[str, tuple[int, str]]:
+        heads: dict[str, tuple[int, str]] = {}
+        cursor = self._db.event_log.find({}, {"asset_id": 1, "seq": 1, "hash": 1, "_id": 0}, batch_size=10000)
+        async for d in cursor:
+            if d["seq"] > heads.get(d["asset_id"], (0, ""))[0]:
+                heads[d["asset_id"]] = (d["seq"], d["hash"])
+        return heads
+
+    async def latest(self) -> dict[str, Any] | None:
+        return await self._db.checkpoints.find_one({}, sort=[("created_at", DESCENDING)])
+
+    async def all(self) -> list[dict[str, Any]]:
+        return [d async for d in self._db.checkpoints.find({}).sort("created_at", ASCENDING)]
+
+    async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
+        cid = checkpoint["checkpoint_id"]
+        for n, start in enumerate(range(0, len(leaves), CHUNK)):
+            doc = {"_id": f"{cid}:{n:06d}", "checkpoint_id": cid, "chunk": n, "heads": leaves[start : start + CHUNK]}
+            await self._db.checkpoint_leaves.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        try:
+            await self._db.checkpoints.insert_one({"_id": cid, **checkpoint, "published": False})
+        except DuplicateKeyError:
+            pass
+
+    async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
+        out: list[list[Any]] = []
+        async for d in self._db.checkpoint_leaves.find({"checkpoint_id": checkpoint_id}).sort("chunk", ASCENDING):
+            out += d["heads"]
+        return out
+
+    async def unpublished(self) -> list[dict[str, Any]]:
+        return [d async for d in self._db.checkpoints.find({"published": False})]
+
+    async def mark_published(self, checkpoint_id: str) -> None:
+        await self._db.checkpoints.update_one({"_id": checkpoint_id}, {"$set": {"published": True}})
+
+
+class FakeCheckpoints:
+    def __init__(self, log: FakeEventLog) -> None:
+        self._log = log
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.leaf_lists: dict[str, list[list[Any]]] = {}
+
+    async def ensure_indexes(self) -> None:
+        pass
+
+    async def heads(self) -> dict[str, tuple[int, str]]:
+        heads: dict[str, tuple[int, str]] = {}
+        for d in self._log.entries.values():
+            if d["seq"] > heads.get(d["asset_id"], (0, ""))[0]:
+                heads[d["asset_id"]] = (d["seq"], d["hash"])
+        return heads
+
+    async def latest(self) -> dict[str, Any] | None:
+        return max(self.docs.values(), key=lambda d: d["created_at"], default=None)
+
+    async def all(self) -> list[dict[str, Any]]:
+        return sorted(self.docs.values(), key=lambda d: d["created_at"])
+
+    async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
+        self.leaf_lists[checkpoint["checkpoint_id"]] = [list(x) for x in leaves]
+        self.docs.setdefault(checkpoint["checkpoint_id"], {"_id": checkpoint["checkpoint_id"], **checkpoint, "published": False})
+
+    async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
+        return self.leaf_lists.get(checkpoint_id, [])
+
+    async def unpublished(self) -> list[dict[str, Any]]:
+        return [d for d in self.docs.values() if not d["published"]]
+
+    async def mark_published(self, checkpoint_id: str) -> None:
+        self.docs[checkpoint_id]["published"] = True
