@@ -47,6 +47,7 @@ class RejectionReason(StrEnum):
     NOT_DISPATCHED = "not_dispatched"
     ALREADY_RECEIVED = "already_received"
     INVALID_COMMAND = "invalid_command"
+    NOT_RECEIVED = "not_received"  # issue 5: usage can only be attested for a received laptop
 
 
 class Payload(BaseModel):

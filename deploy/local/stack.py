@@ -33,6 +33,15 @@ def ensure_dev_keys(data: Path) -> str:
     return path.read_text().strip()
 
 
+def ensure_dev_audit_key(data: Path) -> str:
+    """Issue 5: the checkpoint signing key for this clone, made once like the label key."""
+    path = data / "audit-signing-key"
+    if not path.exists():
+        path.write_text(labels.format_keyring({"A1": secrets.token_bytes(32)}))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def public_keyring(signing: str) -> str:
     ring = labels.parse_keyring(signing)
     return labels.format_keyring({kid: labels.public_key(seed) for kid, seed in ring.items()})
@@ -72,6 +81,9 @@ class Stack:
             "SERAH_PORT": str(self.gateway_port),
             "SERAH_PUBLIC_BASE_URL": self.url,
             "PYTHONUNBUFFERED": "1",
+            # issue 5: checkpoint signing (audit only) and its public half (gateway, verify)
+            "SERAH_AUDIT_SIGNING_KEY": ensure_dev_audit_key(self.data),
+            "SERAH_AUDIT_PUBLIC_KEYS": public_keyring(ensure_dev_audit_key(self.data)),
         }
 
     def start_services(self) -> None:
@@ -81,7 +93,8 @@ class Stack:
         worker_env = {k: v for k, v in env.items() if k != "SERAH_LABEL_SIGNING_KEYS"}  # workers only verify
         for name in WORKERS:
             self.services[name] = procs.start([sys.executable, "-m", f"services.{name}"], logs / f"{name}.log", worker_env)
-        self.services["gateway"] = procs.start([sys.executable, "-m", "services.gateway"], logs / "gateway.log", env)
+        gateway_env = {k: v for k, v in env.items() if k != "SERAH_AUDIT_SIGNING_KEY"}  # issue 5: audit signs, not the gateway
+        self.services["gateway"] = procs.start([sys.executable, "-m", "services.gateway"], logs / "gateway.log", gateway_env)
         wait_for_port(self.gateway_port, 60, self.services["gateway"], what=f"gateway (log: {logs / 'gateway.log'})")
 
     def wait_healthy(self, timeout_s: float = 180) -> dict[str, object]:

@@ -125,25 +125,24 @@ async def publish_checkpoints(rt: AuditRuntime) -> None:
 
 
 async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lambda n: None) -> int:
-    """Recompute every laptop's view from the event log (``serah rebuild``)."""
-    heads = await rt.checkpoints.heads()
-    built = []
-    for asset_id in sorted(heads):
-        links = await rt.log.chain(asset_id)
-        v = domain.view(asset_id, [codec.from_json(link["event"]) for link in links])
-        built.append({"_id": asset_id, **v, "seq": len(links)})
-        progress(len(links))
+    """Recompute every laptop's view from the event log (``serah rebuild``): one
+    pass over the log in (laptop, seq) order, views written in bulk."""
+    built: list[dict[str, Any]] = []
+    total = 0
+    current: str | None = None
+    events: list[Envelope] = []
+
+    def flush() -> None:
+        if current is not None:
+            built.append({"_id": current, **domain.view(current, events), "seq": len(events)})
+            progress(len(events))
+
+    async for link in rt.log.all_links():
+        if link["asset_id"] != current:
+            flush()
+            current, events = link["asset_id"], []
+        events.append(codec.from_json(link["event"]))
+        total += 1
+    flush()
     await rt.views.replace_all(built)
-    return sum(heads[a][0] for a in heads)
-
-
-async def refresh_view(asset_id: str, rt: AuditRuntime) -> dict[str, Any]:
-    links = await rt.log.chain(asset_id)
-    events = [codec.from_json(link["event"]) for link in links]
-    view = domain.view(asset_id, events)
-    await rt.views.put(asset_id, len(links), view)
-    return view
-
-
-async def keep_dead_letter(event: Envelope, rt: AuditRuntime) -> None:
-    await rt.dead_letters.keep(event)
+    return total

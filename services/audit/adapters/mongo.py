@@ -70,6 +70,11 @@ class MongoEventLog:
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return [d async for d in self._c.find({"asset_id": asset_id}).sort("seq", ASCENDING)]
 
+    async def all_links(self) -> Any:
+        """Every link, per laptop in chain order (issue 5: rebuild)."""
+        async for d in self._c.find({}).sort([("asset_id", ASCENDING), ("seq", ASCENDING)]).batch_size(5000):
+            yield d
+
     async def count_for_office(self, type_: str, office_code: str) -> int:
         """How many recorded events of this type name this office (issue 5: plan vs received)."""
         return int(await self._c.count_documents({"type": type_, "event.data.office_code": office_code}))
@@ -143,6 +148,10 @@ class FakeEventLog:
 
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return sorted((e for e in self.entries.values() if e["asset_id"] == asset_id), key=lambda e: e["seq"])
+
+    async def all_links(self) -> Any:
+        for d in sorted(self.entries.values(), key=lambda e: (e["asset_id"], e["seq"])):
+            yield d
 
     async def count_for_office(self, type_: str, office_code: str) -> int:
         return sum(1 for e in self.entries.values() if e["type"] == type_ and e["event"]["data"].get("office_code") == office_code)

@@ -1,0 +1,198 @@
+"""Issue 5: ``serah verify`` (offline), ``serah export``, ``serah checkpoint``,
+``serah rebuild``. Each imports what it needs when it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+MONGO_URL = typer.Option("mongodb://127.0.0.1:27017/", envvar="SERAH_MONGO_URL", help="MongoDB URL.")
+MONGO_DB = typer.Option("serah", envvar="SERAH_MONGO_DB", help="Database name.")
+
+
+def verify(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON Lines export (GET /api/v1/audit/export.jsonl or serah export)."),
+    key: list[str] = typer.Option([], "--key", help="Trusted checkpoint public key KID:base64url (repeatable)."),
+    key_file: Path | None = typer.Option(None, "--key-file", exists=True, help="File with KID:base64url,… (e.g. the JSON of /api/v1/audit/checkpoint-keys)."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", exists=True,
+                                           help="A checkpoint obtained elsewhere (e.g. from Kafka serah.checkpoints) to check the export against."),
+) -> None:
+    """Check an export offline: every chain, every checkpoint signature, and that
+    each laptop is covered by the latest checkpoint. Exit 0 intact, 1 damaged, 2 unusable input."""
+    import orjson
+
+    from events import labels, proofs
+
+    keys = _keys(key, key_file)
+    if not keys:
+        typer.echo("serah verify: give the trusted checkpoint key with --key KID:base64url or --key-file "
+                   "(GET /api/v1/audit/checkpoint-keys serves it).", err=True)
+        raise typer.Exit(2)
+    lines: list[dict[str, Any]] = []
+    with file.open("rb") as handle:
+        for n, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                lines.append(orjson.loads(raw))
+            except orjson.JSONDecodeError:
+                typer.echo(f"serah verify: line {n} of {file} is not JSON; the file is damaged or not an export.", err=True)
+                raise typer.Exit(2) from None
+    if checkpoint is not None:
+        outside = orjson.loads(checkpoint.read_bytes())
+        outside = outside.get("data", outside)  # a CloudEvent from Kafka, or the bare checkpoint
+        lines = [x for x in lines if x.get("kind") != "checkpoint"] + [{"kind": "checkpoint", **outside}]
+        for x in lines:
+            if x.get("kind") == "header":
+                x["latest_checkpoint"] = outside.get("checkpoint_id")
+    report = proofs.verify_export(lines, keys)
+    summary = (f"{report.laptops} laptops, {report.events} events, {report.checkpoints} checkpoints "
+               f"(latest {report.latest_checkpoint})")
+    if report.intact:
+        typer.echo(f"INTACT: {summary}; every chain links, every signature holds, every laptop is covered.")
+        return
+    typer.echo(f"DAMAGED: {summary}; {len(report.findings)} problem(s):")
+    for f in report.findings:
+        typer.echo(f"  - {f.sentence()}")
+    raise typer.Exit(1)
+
+
+def _keys(key: list[str], key_file: Path | None) -> dict[str, bytes]:
+    import json
+
+    from events import labels, proofs
+
+    ring: dict[str, bytes] = {}
+    for k in key:
+        ring.update(labels.parse_keyring(k))
+    if key_file is not None:
+        text = key_file.read_text().strip()
+        if text.startswith("["):
+            ring.update({k["key_id"]: proofs.unb64(k["public_key"]) for k in json.loads(text)})
+        else:
+            ring.update(labels.parse_keyring(text))
+    return ring
+
+
+def export(
+    out: Path = typer.Argument(..., help="Where to write the JSON Lines export."),
+    mongo_url: str = MONGO_URL,
+    mongo_db: str = MONGO_DB,
+    asset: str | None = typer.Option(None, help="Only this laptop."),
+) -> None:
+    """Write the JSON Lines export (events, checkpoints, proofs) straight from the store."""
+    import orjson
+    from rich.progress import Progress
+
+    from events import codec
+    from events.envelope import utcnow
+    from services.common.mongo import connect
+    from services.gateway.adapters.audit_reads import AuditReads
+
+    async def run() -> int:
+        client, db = connect(mongo_url, mongo_db)
+        n = 0
+        try:
+            with out.open("wb") as handle, Progress(transient=True) as bar:
+                task = bar.add_task("exporting", total=None)
+                async for line in AuditReads(db).export_lines(codec.format_time(utcnow()), asset):
+                    handle.write(orjson.dumps(line) + b"\n")
+                    n += 1
+                    bar.advance(task)
+        finally:
+            await client.close()
+        return n
+
+    typer.echo(f"wrote {asyncio.run(run())} lines to {out}")
+
+
+def checkpoint(
+    mongo_url: str = MONGO_URL,
+    mongo_db: str = MONGO_DB,
+    bootstrap: str = typer.Option("127.0.0.1:9092", envvar="SERAH_KAFKA_BOOTSTRAP"),
+    force: bool = typer.Option(False, help="Sign even if no chain moved since the last checkpoint."),
+) -> None:
+    """Take a signed checkpoint now (needs SERAH_AUDIT_SIGNING_KEY) and publish it on serah.checkpoints."""
+    from services.audit import handlers
+    from services.audit.bootstrap import bootstrap as audit_bootstrap
+    from services.audit.config import AuditSettings
+    from services.common.mongo import connect
+
+    settings = AuditSettings(mongo_url=mongo_url, mongo_db=mongo_db, kafka_bootstrap=bootstrap)
+    if settings.checkpoint_key() is None:
+        typer.echo("serah checkpoint: SERAH_AUDIT_SIGNING_KEY is not set (serah keygen A1 prints a key).", err=True)
+        raise typer.Exit(2)
+
+    async def run() -> dict[str, Any] | None:
+        client, db = connect(mongo_url, mongo_db)
+        publisher = _SyncKafkaPublisher(bootstrap)
+        try:
+            rt = audit_bootstrap(db, settings, publisher)
+            await rt.checkpoints.ensure_indexes()
+            return await handlers.take_checkpoint(rt, force=force)
+        finally:
+            publisher.close()
+            await client.close()
+
+    cp = asyncio.run(run())
+    if cp is None:
+        typer.echo("no chain moved since the last checkpoint; nothing signed (use --force to sign anyway).")
+    else:
+        typer.echo(f"checkpoint {cp['checkpoint_id']}: {cp['laptops']} laptops, root {cp['root']}, key {cp['key_id']}")
+
+
+class _SyncKafkaPublisher:
+    """kafka-python producer (acks=all), called from a thread so the loop never blocks."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from kafka import KafkaProducer
+
+        self._p = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5)
+
+    async def publish(self, envelopes: Any) -> None:
+        from events import codec
+        from events.catalog import BY_TYPE
+        from events.envelope import CONTENT_TYPE
+
+        def send() -> None:
+            for e in envelopes:
+                self._p.send(BY_TYPE[e.type].TOPIC, key=e.subject.encode(), value=codec.encode(e),
+                             headers=[("content-type", CONTENT_TYPE.encode())]).get(timeout=30)
+
+        await asyncio.to_thread(send)
+
+    def close(self) -> None:
+        self._p.close()
+
+
+def rebuild(mongo_url: str = MONGO_URL, mongo_db: str = MONGO_DB) -> None:
+    """Rebuild every laptop view from the stored events and print events/s."""
+    from rich.progress import Progress
+
+    from services.audit import handlers
+    from services.audit.bootstrap import bootstrap as audit_bootstrap
+    from services.common.mongo import connect
+
+    async def run() -> tuple[int, float]:
+        client, db = connect(mongo_url, mongo_db)
+        try:
+            rt = audit_bootstrap(db)
+            with Progress() as bar:
+                task = bar.add_task("rebuilding views", total=None)
+                t0 = time.perf_counter()
+                n = await handlers.rebuild_views(rt, lambda k: bar.advance(task, k))
+                return n, time.perf_counter() - t0
+        finally:
+            await client.close()
+
+    n, seconds = asyncio.run(run())
+    typer.echo(f"rebuilt views from {n} events in {seconds:.2f}s: {n / max(seconds, 1e-9):.0f} events/s")
+
+
+def register(app: typer.Typer) -> None:
+    for fn in (verify, export, checkpoint, rebuild):
+        app.command()(fn)
