@@ -142,8 +142,10 @@ class Finding:
 
     def sentence(self) -> str:
         where = f"laptop {self.asset_id}" if self.asset_id else "export"
-        if self.event_id or self.seq is not None:
-            where += f", event {self.event_id or '?'} (seq {self.seq})"
+        if self.event_id:
+            where += f", event {self.event_id} (seq {self.seq})"
+        elif self.seq is not None:
+            where += f", at seq {self.seq}"
         return f"{where}: {self.problem}"
 
 

@@ -146,3 +146,15 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
     flush()
     await rt.views.replace_all(built)
     return total
+
+
+async def refresh_view(asset_id: str, rt: AuditRuntime) -> dict[str, Any]:
+    links = await rt.log.chain(asset_id)
+    events = [codec.from_json(link["event"]) for link in links]
+    view = domain.view(asset_id, events)
+    await rt.views.put(asset_id, len(links), view)
+    return view
+
+
+async def keep_dead_letter(event: Envelope, rt: AuditRuntime) -> None:
+    await rt.dead_letters.keep(event)

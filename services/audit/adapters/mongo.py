@@ -220,7 +220,8 @@ CHUNK = 5000  # checkpoint leaves per document: far below the 16 MiB document li
 
 class MongoCheckpoints:
     """``checkpoints`` (one document per signed checkpoint) and ``checkpoint_leaves``
-    (the heads it covers, in chunks). The checkpoint document is written after all
+    (the heads it covers, in chunks of "asset|seq|head" strings: FerretDB v1 refuses
+    nested arrays). The checkpoint document is written after all
     its leaves, so a checkpoint that exists is complete."""
 
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
@@ -247,7 +248,7 @@ class MongoCheckpoints:
     async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
         cid = checkpoint["checkpoint_id"]
         for n, start in enumerate(range(0, len(leaves), CHUNK)):
-            doc = {"_id": f"{cid}:{n:06d}", "checkpoint_id": cid, "chunk": n, "heads": leaves[start : start + CHUNK]}
+            doc = {"_id": f"{cid}:{n:06d}", "checkpoint_id": cid, "chunk": n, "heads": [f"{a}|{n_}|{h}" for a, n_, h in leaves[start : start + CHUNK]]}
             await self._db.checkpoint_leaves.replace_one({"_id": doc["_id"]}, doc, upsert=True)
         try:
             await self._db.checkpoints.insert_one({"_id": cid, **checkpoint, "published": False})
@@ -257,7 +258,7 @@ class MongoCheckpoints:
     async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
         out: list[list[Any]] = []
         async for d in self._db.checkpoint_leaves.find({"checkpoint_id": checkpoint_id}).sort("chunk", ASCENDING):
-            out += d["heads"]
+            out += [[a, int(n), h] for a, n, h in (x.split("|") for x in d["heads"])]
         return out
 
     async def unpublished(self) -> list[dict[str, Any]]:

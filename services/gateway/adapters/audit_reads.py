@@ -29,7 +29,7 @@ class AuditReads:
         leaves: list[list[Any]] = []
         cursor = self._db.checkpoint_leaves.find({"checkpoint_id": checkpoint["checkpoint_id"]}).sort("chunk", ASCENDING)
         async for d in cursor:
-            leaves += d["heads"]
+            leaves += [[a, int(n), h] for a, n, h in (x.split("|") for x in d["heads"])]  # "asset|seq|head"
         return proofs.ProofIndex(checkpoint["checkpoint_id"], leaves)
 
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
