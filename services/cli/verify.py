@@ -196,3 +196,103 @@ def rebuild(mongo_url: str = MONGO_URL, mongo_db: str = MONGO_DB) -> None:
 def register(app: typer.Typer) -> None:
     for fn in (verify, export, checkpoint, rebuild):
         app.command()(fn)
+    app.command("bench-audit")(bench_audit)
+
+
+def bench_audit(
+    laptops: int = typer.Option(5000, help="Synthetic laptops (5 events each)."),
+    mongo_url: str | None = typer.Option(None, envvar="SERAH_BENCH_MONGO_URL", help="Use this store instead of starting one."),
+) -> None:
+    """Measure rebuild, checkpoint, export and offline verify on synthetic chains; print the numbers."""
+    import secrets
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from events import codec, labels, offices, proofs
+    from events.catalog import (
+        LabelRef, LaptopAllocated, LaptopDescription, LaptopDispatched, LaptopReceived, LaptopRegistered, Specs, UsageAttested,
+    )
+    from services.audit import domain, handlers
+    from services.audit.adapters import mongo as audit_mongo
+    from services.audit.bootstrap import bootstrap as audit_bootstrap
+    from services.audit.config import AuditSettings
+    from services.common.mongo import connect
+    from services.gateway.adapters.audit_reads import AuditReads
+
+    store = None
+    if mongo_url is None:
+        from deploy.local.store import start_store
+        from deploy.local.tools import data_dir
+
+        store = start_store(data_dir("bench-audit"), prefer_external=False)
+        mongo_url = store.url
+    name = f"bench_audit_{uuid.uuid4().hex[:6]}"
+    seed = secrets.token_bytes(32)
+    settings = AuditSettings(audit_signing_key=labels.format_keyring({"B1": seed}))
+    codes = [o.code for o in offices.all_offices()]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    results: list[tuple[str, float, int]] = []
+
+    def timed(label: str, n: int, start: float) -> None:
+        results.append((label, time.perf_counter() - start, n))
+
+    async def run() -> None:
+        client, db = connect(mongo_url, name)
+        try:
+            rt = audit_bootstrap(db, settings)
+            docs = []
+            for i in range(laptops):
+                serial = f"BENCH{i:08d}"
+                asset = labels.asset_id_for_serial(serial)
+                office = codes[i % len(codes)]
+                bodies = [
+                    LaptopRegistered(laptop=LaptopDescription(serial=serial, brand="HP", model="ProBook",
+                                                              specs=Specs(cpu="i5", ram_gb=8, storage_gb=256)),
+                                     label=LabelRef(generation=1, key_id="K1")),
+                    LaptopAllocated(office_code=office, office_name="x"),
+                    LaptopDispatched(office_code=office),
+                    LaptopReceived(office_code=office, condition="B"),
+                    UsageAttested(office_code=office, condition="B"),
+                ]
+                prev = domain.GENESIS
+                for seq, body in enumerate(bodies, start=1):
+                    e = codec.make(body, subject=asset, source="/bench", time=t0 + timedelta(days=seq), id=str(uuid.uuid4()))
+                    h = domain.link_hash(prev, e)
+                    docs.append(audit_mongo._entry(asset, seq, prev, h, e))
+                    prev = h
+            await rt.log.ensure_indexes()
+            start = time.perf_counter()
+            for i in range(0, len(docs), 2000):
+                await db.event_log.insert_many(docs[i : i + 2000], ordered=False)
+            timed("bulk insert of chain links", len(docs), start)
+            start = time.perf_counter()
+            n = await handlers.rebuild_views(rt)
+            timed("serah rebuild (all views from the log)", n, start)
+            start = time.perf_counter()
+            await handlers.take_checkpoint(rt)
+            timed("signed checkpoint (heads, Merkle root, leaves)", laptops, start)
+            start = time.perf_counter()
+            lines = [x async for x in AuditReads(db).export_lines(codec.format_time(datetime.now(UTC)))]
+            timed("JSON Lines export with proofs", n, start)
+            start = time.perf_counter()
+            report = proofs.verify_export(lines, {"B1": labels.public_key(seed)})
+            timed("offline verify of the export", n, start)
+            assert report.intact, report.findings[:3]
+            await client.drop_database(name)
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        if store is not None:
+            store.stop()
+    table = Table(title=f"Audit benchmark: {laptops} laptops, {laptops * 5} events ({'external store' if store is None else store.kind})")
+    for col in ("step", "seconds", "items", "items/s"):
+        table.add_column(col)
+    for label, seconds, n in results:
+        table.add_row(label, f"{seconds:.2f}", str(n), f"{n / max(seconds, 1e-9):,.0f}")
+    Console().print(table)
