@@ -10,9 +10,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from events import geo
 from services.audit import rules
-from services.audit.config import AuditSettings
-
 from services.audit.adapters import mongo
+from services.audit.config import AuditSettings
 from services.audit.handlers import AuditRuntime
 
 

@@ -25,7 +25,7 @@ def verify(
     each laptop is covered by the latest checkpoint. Exit 0 intact, 1 damaged, 2 unusable input."""
     import orjson
 
-    from events import labels, proofs
+    from events import proofs
 
     keys = _keys(key, key_file)
     if not keys:
@@ -213,7 +213,14 @@ def bench_audit(
 
     from events import codec, labels, offices, proofs
     from events.catalog import (
-        LabelRef, LaptopAllocated, LaptopDescription, LaptopDispatched, LaptopReceived, LaptopRegistered, Specs, UsageAttested,
+        LabelRef,
+        LaptopAllocated,
+        LaptopDescription,
+        LaptopDispatched,
+        LaptopReceived,
+        LaptopRegistered,
+        Specs,
+        UsageAttested,
     )
     from services.audit import domain, handlers
     from services.audit.adapters import mongo as audit_mongo

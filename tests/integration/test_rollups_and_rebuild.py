@@ -12,8 +12,13 @@ from typing import Any
 import pytest
 
 from deploy.local.stack import Stack
-
-from events.catalog import AnomalyDetected, LaptopAllocated, LaptopDispatched, LaptopReceived, UsageAttested
+from events.catalog import (
+    AnomalyDetected,
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopReceived,
+    UsageAttested,
+)
 from events.envelope import Envelope
 from services.audit import domain, handlers
 from services.audit.adapters import mongo as audit_mongo
