@@ -141,6 +141,9 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
         if link["asset_id"] != current:
             flush()
             current, events = link["asset_id"], []
+            if len(built) >= 1000:  # bounded memory: write views in batches as the pass goes
+                await rt.views.replace_all(built)
+                built = []
         events.append(codec.from_json(link["event"]))
         total += 1
     flush()
