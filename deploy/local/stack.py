@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -87,15 +88,28 @@ class Stack:
         }
 
     def start_services(self) -> None:
+        for name in WORKERS:
+            self.start_service(name)
+        self.start_service("gateway")
+        log = self.data / "logs" / "gateway.log"
+        wait_for_port(self.gateway_port, 60, self.services["gateway"], what=f"gateway (log: {log})")
+
+    def start_service(self, name: str) -> None:
         env = self.env()
+        if name != "gateway":
+            env.pop("SERAH_LABEL_SIGNING_KEYS")  # workers only verify labels
+        if name != "audit":
+            env.pop("SERAH_AUDIT_SIGNING_KEY", None)  # issue 5: only the audit service signs checkpoints
+        env["SERAH_SERVICE"] = name
         logs = self.data / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        worker_env = {k: v for k, v in env.items() if k != "SERAH_LABEL_SIGNING_KEYS"}  # workers only verify
-        for name in WORKERS:
-            self.services[name] = procs.start([sys.executable, "-m", f"services.{name}"], logs / f"{name}.log", worker_env)
-        gateway_env = {k: v for k, v in env.items() if k != "SERAH_AUDIT_SIGNING_KEY"}  # issue 5: audit signs, not the gateway
-        self.services["gateway"] = procs.start([sys.executable, "-m", "services.gateway"], logs / "gateway.log", gateway_env)
-        wait_for_port(self.gateway_port, 60, self.services["gateway"], what=f"gateway (log: {logs / 'gateway.log'})")
+        self.services[name] = procs.start([sys.executable, "-m", f"services.{name}"], logs / f"{name}.log", env)
+
+    def kill(self, name: str) -> None:
+        """Simulates a crash: SIGKILL, no chance to commit offsets or flush."""
+        proc = self.services.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
     def wait_healthy(self, timeout_s: float = 180) -> dict[str, object]:
         deadline = time.monotonic() + timeout_s

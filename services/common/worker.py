@@ -46,6 +46,10 @@ def new_app(service: str, settings: CommonSettings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_commit_interval=1.0,
+        # A crashed worker's partitions move to a live one after this long
+        # (faust's default is 60 s, a long time for a scanner waiting on a decision).
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
     )
 
 
