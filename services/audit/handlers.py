@@ -36,20 +36,22 @@ async def record_event(event: Envelope, rt: AuditRuntime) -> bool:
     if await rt.log.get(event.id) is None:
         seq, prev = await rt.log.head(event.subject)
         recorded = await rt.log.append(event.subject, seq + 1, prev, domain.link_hash(prev, event), event)
-    await refresh_view(event.subject, rt)
-    await detect_anomalies(event, rt)
+    links = await rt.log.chain(event.subject)  # one read serves the view and the rules
+    view = domain.view(event.subject, [codec.from_json(link["event"]) for link in links])
+    await rt.views.put(event.subject, len(links), view)
+    await detect_anomalies(event, rt, links)
     return recorded
 
 
 SOURCE = "/serah/audit"
 
 
-async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
-    """Streaming rules (services/audit/rules.py) on a just-recorded event. Runs again
-    on redelivery: anomaly ids are deterministic, so a repeat is deduped by id."""
+async def detect_anomalies(event: Envelope, rt: AuditRuntime, links: list[dict[str, Any]]) -> list[Envelope]:
+    """Streaming rules (services/audit/rules.py) on a just-recorded event, given the
+    laptop's chain. Runs again on redelivery: anomaly ids are deterministic, so a
+    repeat is deduped by id."""
     if rt.publisher is None:
         return []
-    links = await rt.log.chain(event.subject)
     history = []
     for link in links:
         if link["_id"] == event.id:
