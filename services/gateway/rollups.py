@@ -71,3 +71,21 @@ def rollup(views: Iterable[Mapping[str, Any]], now: datetime, transit_days: floa
 def _region(code: str) -> str | None:
     office = offices.get(code)
     return office.region_name if office else None
+
+
+def attestations(views: Iterable[Mapping[str, Any]], now: datetime, state: str, office: str | None,
+                 attestation_days: float, window_days: float) -> list[dict[str, Any]]:
+    """Received laptops whose next attestation is ``overdue`` (past due) or ``due``
+    (due within ``window_days``, not yet overdue), soonest first."""
+    out = []
+    for v in views:
+        if v.get("status") != "received" or not v.get("received_at") or (office and v.get("office_code") != office):
+            continue
+        base = datetime.strptime(v.get("last_attested_at") or v["received_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        due = codec.format_time(base.replace(tzinfo=now.tzinfo) + timedelta(days=attestation_days))
+        is_overdue = due < codec.format_time(now)
+        soon = due < codec.format_time(now + timedelta(days=window_days))
+        if (state == "overdue" and is_overdue) or (state == "due" and soon and not is_overdue):
+            out.append({"asset_id": v["_id"], "office_code": v.get("office_code"), "office_name": v.get("office_name"),
+                        "received_at": v["received_at"], "last_attested_at": v.get("last_attested_at"), "due": due})
+    return sorted(out, key=lambda x: (x["due"], x["asset_id"]))

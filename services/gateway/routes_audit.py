@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -162,25 +161,8 @@ async def attestations(
     state: Annotated[str, Query(pattern=r"^(due|overdue)$")] = "overdue",
 ) -> list[dict[str, Any]]:
     s = gw.settings
-    now = gw.clock()
-    out = []
-    for v in await gw.audit.views(office or province):
-        if v.get("status") != "received" or not v.get("received_at") or (office and v.get("office_code") != office):
-            continue
-        base = v.get("last_attested_at") or v["received_at"]
-        due = codec.format_time(_parse(base) + timedelta(days=s.attestation_interval_days))
-        is_overdue = due < codec.format_time(now)
-        soon = due < codec.format_time(now + timedelta(days=s.attestation_due_window_days))
-        if (state == "overdue" and is_overdue) or (state == "due" and soon and not is_overdue):
-            out.append({"asset_id": v["_id"], "office_code": v.get("office_code"), "office_name": v.get("office_name"),
-                        "received_at": v["received_at"], "last_attested_at": v.get("last_attested_at"), "due": due})
-    return sorted(out, key=lambda x: (x["due"], x["asset_id"]))
-
-
-def _parse(text: str) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    views = await gw.audit.views(office or province)
+    return rollups.attestations(views, gw.clock(), state, office, s.attestation_interval_days, s.attestation_due_window_days)
 
 
 def _jsonl(lines: AsyncIterator[dict[str, Any]], filename: str) -> StreamingResponse:

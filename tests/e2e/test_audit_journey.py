@@ -104,3 +104,17 @@ def test_audit_endpoints_refuse_bad_input_with_problem_details(api: httpx.Client
     assert (r.status_code, r.json()["code"]) == (422, "label_malformed")
     r = api.post("/api/v1/scans/attestation", json={"scan_id": str(uuid.uuid4()), "label": "x", "in_use": "maybe"})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_freshly_received_laptop_is_neither_due_nor_overdue(api: httpx.Client, registered: tuple[str, str]) -> None:
+    asset, label = registered
+    assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "53.71"}).status_code == 200
+    assert scan(api, "dispatch", label).status_code == 200
+    assert scan(api, "receipt", label).status_code == 200
+    eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json()["status"] == "received", what="received view")
+    for state in ("due", "overdue"):
+        r = api.get("/api/v1/audit/attestations", params={"state": state, "office": "53.71"})
+        assert r.status_code == 200 and asset not in [x["asset_id"] for x in r.json()]
+    r = api.get("/api/v1/audit/rollups", params={"province": "53"})
+    office = next(o for p in r.json() for o in p["offices"] if o["code"] == "53.71")
+    assert office["received"] >= 1 and office["overdue"] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,32 @@ def test_an_attestation_with_a_forged_label_is_refused() -> None:
     forged = label_for(asset, seed=secrets.token_bytes(32))
     [e] = asyncio.run(handlers.handle(cmd(AttestUsage(label=forged), asset), w.hand))
     assert e.data["reason"] == "label_forged"
+
+
+def test_due_and_overdue_lists_follow_the_interval_from_receipt_or_last_attestation() -> None:
+    from datetime import timedelta
+
+    from services.audit import domain
+    from services.gateway import rollups
+    from tests.audit_data import laptop_history
+    from tests.builders import NOW
+
+    def view(office: str, stage: int, **kw: Any) -> dict[str, Any]:
+        asset, events = laptop_history(office, stage, **kw)
+        return {"_id": asset, **domain.view(asset, events)}
+
+    received = view("32.73", 4)  # received NOW+4d, due NOW+94d
+    attested = view("32.73", 5, attested_at=NOW + timedelta(days=60))  # due NOW+150d
+    elsewhere = view("11.01", 4)
+    in_transit = view("32.73", 3)
+    views = [received, attested, elsewhere, in_transit]
+
+    def ids(at_days: int, state: str, office: str | None = "32.73") -> list[str]:
+        got = rollups.attestations(views, NOW + timedelta(days=at_days), state, office, 90, 14)
+        return [x["asset_id"] for x in got]
+
+    assert ids(85, "due") == [received["_id"]] and ids(85, "overdue") == []
+    assert ids(100, "overdue") == [received["_id"]]
+    assert ids(140, "due") == [attested["_id"]]
+    assert ids(200, "overdue") == [received["_id"], attested["_id"]]
+    assert set(ids(200, "overdue", None)) == {received["_id"], attested["_id"], elsewhere["_id"]}
