@@ -93,15 +93,40 @@ async def sweep_overdue(rt: AuditRuntime) -> list[Envelope]:
     return raised
 
 
-async def take_checkpoint(rt: AuditRuntime, *, force: bool = False) -> dict[str, Any] | None:
+class HistoryRewritten(Exception):
+    """Chains changed under the last signed checkpoint; no new checkpoint is signed."""
+
+    def __init__(self, assets: list[str]) -> None:
+        super().__init__(f"{len(assets)} laptop chain(s) no longer match the last checkpoint: {', '.join(assets[:10])}")
+        self.assets = assets
+
+
+async def take_checkpoint(rt: AuditRuntime, *, force: bool = False, accept_rewritten: bool = False) -> dict[str, Any] | None:
     """Sign a Merkle root over every chain head, store it, publish it.
     Without ``force`` nothing is taken when no chain moved since the last one."""
     if rt.checkpoint_key is None:
         raise RuntimeError("no checkpoint signing key: set SERAH_AUDIT_SIGNING_KEY (serah keygen prints one)")
-    heads = await rt.checkpoints.heads()
+    latest = await rt.checkpoints.latest()
+    before = {a: (s, h) for a, s, h in await rt.checkpoints.leaves(latest["checkpoint_id"])} if latest else {}
+    heads, kept = await rt.checkpoints.heads_and_links({a: s for a, (s, _) in before.items()})
+    rewritten = [a for a, (_, h) in sorted(before.items()) if kept.get(a) != h]
+    if rewritten:
+        # Never sign over a history that changed under a signed checkpoint: that
+        # would launder the damage. Raise it instead, and let operators look.
+        found = [
+            rules.Anomaly("history_rewritten", f"The chain no longer contains the head checkpoint {latest['checkpoint_id']} "  # type: ignore[index]
+                          f"signed at seq {before[a][0]}: events were changed, deleted or rolled back in the store.",
+                          f"{latest['checkpoint_id']}", None,  # type: ignore[index]
+                          {"checkpoint_id": latest["checkpoint_id"], "seq": before[a][0], "head": before[a][1]})  # type: ignore[index]
+            for a in rewritten
+        ]
+        for a, anomaly in zip(rewritten, found, strict=True):
+            if rt.publisher is not None and await rt.log.get(anomaly.event_id(a)) is None:
+                await _raise(a, [anomaly], rt, causation=None)
+        if not accept_rewritten:  # an operator re-baselines after investigating (serah checkpoint --accept-rewritten)
+            raise HistoryRewritten(rewritten)
     leaves = [[a, heads[a][0], heads[a][1]] for a in sorted(heads)]
     root = proofs.ProofIndex("-", leaves).root()
-    latest = await rt.checkpoints.latest()
     if latest is not None and latest["root"] == root and not force:
         await publish_checkpoints(rt)
         return None

@@ -18,6 +18,10 @@ Timed rules look at a laptop's view at a moment ``now``:
 - ``never_attested``: received, never attested within ``attestation_interval_days``;
 - ``attestation_overdue``: last attestation older than ``attestation_interval_days``
   (this is also the holder's reminder).
+When a checkpoint is taken (services/audit/handlers.take_checkpoint):
+- ``history_rewritten``: a laptop's chain no longer holds the head the previous
+  checkpoint signed (changed, deleted, rolled back in the store); no new
+  checkpoint is signed over it until an operator accepts it.
 Anomalies are never raised about anomalies (no loops), and each has a stable
 key, so the same finding is raised once however often the rule runs.
 """

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import faust
 
 from events import codec, topics
@@ -26,6 +28,7 @@ from services.common import worker
 from services.common.mongo import connect
 
 SERVICE = "audit"
+log = logging.getLogger(__name__)
 
 
 def build_app(settings: AuditSettings) -> faust.App:
@@ -47,7 +50,10 @@ def build_app(settings: AuditSettings) -> faust.App:
 
         @app.timer(interval=settings.checkpoint_interval_s, on_leader=False)
         async def periodic_checkpoint() -> None:
-            await worker.retrying(lambda: handlers.take_checkpoint(rt), what="checkpoint")
+            try:
+                await worker.retrying(lambda: handlers.take_checkpoint(rt), what="checkpoint")
+            except handlers.HistoryRewritten as exc:
+                log.error("checkpoint not signed: %s", exc)  # the anomalies are on serah.events
 
     @app.timer(interval=settings.sweep_interval_s, on_leader=False)
     async def sweep_overdue() -> None:

@@ -115,6 +115,7 @@ def checkpoint(
     mongo_db: str = MONGO_DB,
     bootstrap: str = typer.Option("127.0.0.1:9092", envvar="SERAH_KAFKA_BOOTSTRAP"),
     force: bool = typer.Option(False, help="Sign even if no chain moved since the last checkpoint."),
+    accept_rewritten: bool = typer.Option(False, help="After investigating a history_rewritten refusal: sign the store as it is now."),
 ) -> None:
     """Take a signed checkpoint now (needs SERAH_AUDIT_SIGNING_KEY) and publish it on serah.checkpoints."""
     from services.audit import handlers
@@ -133,12 +134,19 @@ def checkpoint(
         try:
             rt = audit_bootstrap(db, settings, publisher)
             await rt.checkpoints.ensure_indexes()
-            return await handlers.take_checkpoint(rt, force=force)
+            return await handlers.take_checkpoint(rt, force=force, accept_rewritten=accept_rewritten)
         finally:
             publisher.close()
             await client.close()
 
-    cp = asyncio.run(run())
+    from services.audit.handlers import HistoryRewritten
+
+    try:
+        cp = asyncio.run(run())
+    except HistoryRewritten as exc:
+        typer.echo(f"serah checkpoint: NOT signed: {exc}. An anomaly (history_rewritten) was raised for each; "
+                   "restore the store from a backup or investigate before signing again.", err=True)
+        raise typer.Exit(1) from None
     if cp is None:
         typer.echo("no chain moved since the last checkpoint; nothing signed (use --force to sign anyway).")
     else:

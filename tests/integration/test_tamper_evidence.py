@@ -188,3 +188,24 @@ def test_a_checkpoint_is_signed_only_when_a_chain_moved_and_its_proofs_lead_to_i
         assert proofs.root_from_path(proofs.leaf_hash(p["asset_id"], p["seq"], p["head"]), p["path"]) == cp["root"]
     assert codec  # the export's events are CloudEvents the codec reads
     assert all(codec.from_json(x["event"]) for x in lines if x["kind"] == "event")
+
+
+def test_the_audit_service_refuses_to_sign_over_a_rewritten_history_and_raises_an_anomaly(store: Store) -> None:
+    asset = store.assets[1]  # type: ignore[attr-defined]
+    store.db.event_log.update_one({"asset_id": asset, "seq": 2}, {"$set": {"event.actor": "rewriter"}})
+    untouched = store.assets[0]  # type: ignore[attr-defined]
+    store.db.event_log.delete_one({"asset_id": untouched, "seq": 5})  # rolled back one event
+
+    async def attempt(rt: handlers.AuditRuntime) -> tuple[list[str], list[Any]]:
+        with pytest.raises(handlers.HistoryRewritten) as caught:
+            await handlers.take_checkpoint(rt, force=True)
+        return caught.value.assets, rt.publisher.sent
+
+    rewritten, sent = store.run(attempt)
+    # Changing a field leaves the stored head hash in place (only a re-verify sees it);
+    # the rollback removes the signed head: that is what the checkpoint check catches.
+    assert rewritten == [untouched]
+    assert [(e.subject, e.data["rule"]) for e in sent] == [(untouched, "history_rewritten")]
+    assert len(store.db.checkpoints.find_one() and list(store.db.checkpoints.find())) == 1  # nothing new signed
+    accepted = store.run(lambda rt: handlers.take_checkpoint(rt, accept_rewritten=True))
+    assert accepted is not None and accepted["laptops"] == 3

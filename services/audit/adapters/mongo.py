@@ -239,12 +239,20 @@ class MongoCheckpoints:
         await self._db.checkpoint_leaves.create_index([("checkpoint_id", ASCENDING), ("chunk", ASCENDING)])
 
     async def heads(self) -> dict[str, tuple[int, str]]:
+        return (await self.heads_and_links({}))[0]
+
+    async def heads_and_links(self, keep: dict[str, int]) -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
+        """Every chain's head, and in the same pass the hash at seq ``keep[asset]``
+        (the previous checkpoint's heads, to check chains only grew)."""
         heads: dict[str, tuple[int, str]] = {}
+        kept: dict[str, str] = {}
         cursor = self._db.event_log.find({}, {"asset_id": 1, "seq": 1, "hash": 1, "_id": 0}, batch_size=10000)
         async for d in cursor:
             if d["seq"] > heads.get(d["asset_id"], (0, ""))[0]:
                 heads[d["asset_id"]] = (d["seq"], d["hash"])
-        return heads
+            if keep.get(d["asset_id"]) == d["seq"]:
+                kept[d["asset_id"]] = d["hash"]
+        return heads, kept
 
     async def latest(self) -> dict[str, Any] | None:
         return await self._db.checkpoints.find_one({}, sort=[("created_at", DESCENDING)])
@@ -285,11 +293,17 @@ class FakeCheckpoints:
         pass
 
     async def heads(self) -> dict[str, tuple[int, str]]:
+        return (await self.heads_and_links({}))[0]
+
+    async def heads_and_links(self, keep: dict[str, int]) -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
         heads: dict[str, tuple[int, str]] = {}
+        kept: dict[str, str] = {}
         for d in self._log.entries.values():
             if d["seq"] > heads.get(d["asset_id"], (0, ""))[0]:
                 heads[d["asset_id"]] = (d["seq"], d["hash"])
-        return heads
+            if keep.get(d["asset_id"]) == d["seq"]:
+                kept[d["asset_id"]] = d["hash"]
+        return heads, kept
 
     async def latest(self) -> dict[str, Any] | None:
         return max(self.docs.values(), key=lambda d: d["created_at"], default=None)
