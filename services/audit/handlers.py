@@ -110,14 +110,14 @@ async def take_checkpoint(rt: AuditRuntime, *, force: bool = False, accept_rewri
     before = {a: (s, h) for a, s, h in await rt.checkpoints.leaves(latest["checkpoint_id"])} if latest else {}
     heads, kept = await rt.checkpoints.heads_and_links({a: s for a, (s, _) in before.items()})
     rewritten = [a for a, (_, h) in sorted(before.items()) if kept.get(a) != h]
-    if rewritten:
+    if rewritten and latest is not None:
         # Never sign over a history that changed under a signed checkpoint: that
         # would launder the damage. Raise it instead, and let operators look.
         found = [
-            rules.Anomaly("history_rewritten", f"The chain no longer contains the head checkpoint {latest['checkpoint_id']} "  # type: ignore[index]
+            rules.Anomaly("history_rewritten", f"The chain no longer contains the head checkpoint {latest['checkpoint_id']} "
                           f"signed at seq {before[a][0]}: events were changed, deleted or rolled back in the store.",
-                          f"{latest['checkpoint_id']}", None,  # type: ignore[index]
-                          {"checkpoint_id": latest["checkpoint_id"], "seq": before[a][0], "head": before[a][1]})  # type: ignore[index]
+                          f"{latest['checkpoint_id']}", None,
+                          {"checkpoint_id": latest["checkpoint_id"], "seq": before[a][0], "head": before[a][1]})
             for a in rewritten
         ]
         for a, anomaly in zip(rewritten, found, strict=True):

@@ -13,9 +13,8 @@ Run: ``python -m services.audit`` (``serah run`` starts it for you).
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
+from typing import Any
 
 import faust
 
