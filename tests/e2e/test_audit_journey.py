@@ -118,3 +118,16 @@ def test_a_freshly_received_laptop_is_neither_due_nor_overdue(api: httpx.Client,
     r = api.get("/api/v1/audit/rollups", params={"province": "53"})
     office = next(o for p in r.json() for o in p["offices"] if o["code"] == "53.71")
     assert office["received"] >= 1 and office["overdue"] == 0
+
+
+def test_a_timeline_shows_where_a_chain_tampered_with_in_the_store_breaks(
+    api: httpx.Client, registered: tuple[str, str], mongo: Any
+) -> None:
+    asset, _ = registered
+    assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "74.05"}).status_code == 200
+    eventually(lambda: len(api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()["events"]) == 2, what="2 events")
+    assert api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()["chain"] == "intact"
+    mongo.event_log.update_one({"asset_id": asset, "seq": 2}, {"$set": {"event.data.office_code": "11.01"}})
+    t = api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()
+    assert t["chain"] == "broken" and [e["chain"] for e in t["events"]] == ["intact", "broken"]
+    assert asset in t["problem"] and "changed" in t["problem"]
