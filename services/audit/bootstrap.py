@@ -20,6 +20,7 @@ def bootstrap(db: AsyncDatabase, settings: AuditSettings | None = None, publishe
         log=mongo.MongoEventLog(db),
         views=mongo.MongoViews(db),
         dead_letters=mongo.MongoDeadLetters(db),
+        scans=mongo.MongoScanIndex(db),
         checkpoints=mongo.MongoCheckpoints(db),
         publisher=publisher,
         **_issue5(settings),
@@ -29,7 +30,8 @@ def bootstrap(db: AsyncDatabase, settings: AuditSettings | None = None, publishe
 def bootstrap_fake(settings: AuditSettings | None = None, publisher: Any = None, **kw: Any) -> AuditRuntime:
     log = mongo.FakeEventLog()
     return AuditRuntime(
-        log=log, views=mongo.FakeViews(), dead_letters=mongo.FakeDeadLetters(), checkpoints=mongo.FakeCheckpoints(log),
+        log=log, views=mongo.FakeViews(), dead_letters=mongo.FakeDeadLetters(), scans=mongo.FakeScanIndex(),
+        checkpoints=mongo.FakeCheckpoints(log),
         publisher=publisher, **{**_issue5(settings), **kw},
     )
 

@@ -20,15 +20,14 @@ from typing import Any
 import orjson
 
 from events import codec
-from events.catalog import (  # issue 5
-    AnomalyDetected,
+from events.catalog import (
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
     ScanRejected,
-    UsageAttested,
 )
+from events.catalog import AnomalyDetected, UsageAttested  # issue 5
 from events.envelope import Envelope
 
 GENESIS = "0" * 64
@@ -43,8 +42,8 @@ def link_hash(prev_hash: str, event: Envelope) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(event)).hexdigest()
 
 
-def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
-    v: dict[str, Any] = {
+def empty_view(asset_id: str) -> dict[str, Any]:
+    return {
         "asset_id": asset_id,
         "status": "unknown",
         "serial": None,
@@ -68,34 +67,45 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
         "anomalies": 0,
         "anomaly_rules": [],
     }
+
+
+def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
+    """One step of the fold: the view after event ``e``. Pure; returns a new dict."""
+    v = dict(current)
+    d = e.data
+    v["events"] += 1
+    v["last_event_at"] = codec.format_time(e.time)
+    if e.type == LaptopRegistered.TYPE:
+        v.update(
+            status="registered",
+            serial=d["laptop"]["serial"],
+            brand=d["laptop"]["brand"],
+            model=d["laptop"]["model"],
+            label_generation=d["label"]["generation"],
+            label_key_id=d["label"]["key_id"],
+            condition=d["laptop"].get("bmn", {}).get("condition", "B"),
+        )
+    elif e.type == LaptopAllocated.TYPE:
+        v.update(
+            status="allocated",
+            office_code=d["office_code"],
+            office_name=d["office_name"],
+            consignment_id=d.get("consignment_id"),
+        )
+    elif e.type == LaptopDispatched.TYPE:
+        v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
+    elif e.type == LaptopReceived.TYPE:
+        v.update(status="received", condition=d["condition"])
+    elif e.type == ScanRejected.TYPE:
+        v["rejections"] += 1
+    _fold_issue5(v, e)
+    return v
+
+
+def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
+    v = empty_view(asset_id)
     for e in events:
-        d = e.data
-        v["events"] += 1
-        v["last_event_at"] = codec.format_time(e.time)
-        if e.type == LaptopRegistered.TYPE:
-            v.update(
-                status="registered",
-                serial=d["laptop"]["serial"],
-                brand=d["laptop"]["brand"],
-                model=d["laptop"]["model"],
-                label_generation=d["label"]["generation"],
-                label_key_id=d["label"]["key_id"],
-                condition=d["laptop"].get("bmn", {}).get("condition", "B"),
-            )
-        elif e.type == LaptopAllocated.TYPE:
-            v.update(
-                status="allocated",
-                office_code=d["office_code"],
-                office_name=d["office_name"],
-                consignment_id=d.get("consignment_id"),
-            )
-        elif e.type == LaptopDispatched.TYPE:
-            v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
-        elif e.type == LaptopReceived.TYPE:
-            v.update(status="received", condition=d["condition"])
-        elif e.type == ScanRejected.TYPE:
-            v["rejections"] += 1
-        _fold_issue5(v, e)
+        v = apply(v, e)
     return v
 
 

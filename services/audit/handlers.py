@@ -1,5 +1,10 @@
 """Audit handlers: record each event once as the next link of its laptop's
-chain, then bring the laptop's view up to date."""
+chain, and move the laptop's view forward with it.
+
+Two writes per event, each atomic on one document: the log entry (the commit
+point of the chain, unique by event id and by (laptop, seq)), then the view,
+which also holds the chain head. A crash between them is healed when the event
+is redelivered: the entry is found and the view catches up."""
 
 from __future__ import annotations
 
@@ -9,19 +14,30 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from events import codec, geo, proofs
-from events.catalog import CheckpointSigned, LaptopAllocated, LaptopReceived
+from events.catalog import (
+    CheckpointSigned,
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopReceived,
+    ScanRejected,
+    UsageAttested,
+)
 from events.envelope import Envelope, utcnow
 from services.audit import domain, rules
-from services.audit.adapters.mongo import EventLog, Views
+from services.audit.adapters.mongo import EventLog, ScanIndex, Views
+from services.common.laptop_store import VersionConflict
+
+VIEW_FIELDS = frozenset(domain.empty_view("").keys())
 
 
 @dataclass
 class AuditRuntime:
     log: EventLog
     views: Views
-    dead_letters: Any  # DeadLetterStore
+    dead_letters: Any  # MongoDeadLetters / FakeDeadLetters
+    scans: ScanIndex
     # issue 5: anomaly rules and checkpoints
-    publisher: Any = None  # Publisher; None: anomalies are detected but not published (views only)
+    publisher: Any = None  # Publisher; None: anomalies are not detected (tests of the log alone)
     clock: Callable[[], datetime] = utcnow
     thresholds: rules.Thresholds = field(default_factory=rules.Thresholds)
     locations: dict[str, tuple[float, float]] = field(default_factory=geo.office_locations)
@@ -29,29 +45,55 @@ class AuditRuntime:
     checkpoint_key: tuple[str, bytes] | None = None
 
 
+def _view_part(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k in VIEW_FIELDS}
+
+
 async def record_event(event: Envelope, rt: AuditRuntime) -> bool:
-    """True if newly recorded. A redelivered event is not recorded twice, but the
-    view is refreshed anyway: the crash may have come between the two writes."""
-    recorded = False
-    if await rt.log.get(event.id) is None:
-        seq, prev = await rt.log.head(event.subject)
-        recorded = await rt.log.append(event.subject, seq + 1, prev, domain.link_hash(prev, event), event)
-    links = await rt.log.chain(event.subject)  # one read serves the view and the rules
-    view = domain.view(event.subject, [codec.from_json(link["event"]) for link in links])
-    await rt.views.put(event.subject, len(links), view)
-    await detect_anomalies(event, rt, links)
+    """True if newly recorded, False if it had been recorded before. Then the
+    streaming anomaly rules (issue 5), also on redelivery (their ids are deterministic)."""
+    recorded = await _record(event, rt)
+    await detect_anomalies(event, rt)
+    return recorded
+
+
+async def _record(event: Envelope, rt: AuditRuntime) -> bool:
+    asset = event.subject
+    current = await rt.views.get(asset)
+    seq, head = (current["seq"], current["head_hash"]) if current else (0, domain.GENESIS)
+    link = domain.link_hash(head, event)
+    try:
+        recorded = await rt.log.append(asset, seq + 1, head, link, event)
+    except VersionConflict:
+        # The log is ahead of the view (a crash after an append whose event
+        # will not come again in this order): rebuild the view from the log.
+        await refresh_view(asset, rt)
+        raise  # retried by the worker, now from the caught-up view
+    if not recorded:
+        entry = await rt.log.get(event.id)
+        assert entry is not None
+        if seq >= entry["seq"]:
+            return False  # recorded and viewed before: a plain redelivery
+        if entry["seq"] != seq + 1:
+            await refresh_view(asset, rt)
+            return False
+        link = entry["hash"]
+    base = _view_part(current) if current else domain.empty_view(asset)
+    await rt.views.advance(asset, seq, link, event.id, domain.apply(base, event))
+    if event.causationid:
+        await rt.scans.remember(event.causationid, asset, event.id)
     return recorded
 
 
 SOURCE = "/serah/audit"
 
 
-async def detect_anomalies(event: Envelope, rt: AuditRuntime, links: list[dict[str, Any]]) -> list[Envelope]:
-    """Streaming rules (services/audit/rules.py) on a just-recorded event, given the
-    laptop's chain. Runs again on redelivery: anomaly ids are deterministic, so a
-    repeat is deduped by id."""
-    if rt.publisher is None:
+async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
+    """Streaming rules (services/audit/rules.py) on a just-recorded event. Only the
+    events a rule can fire on read the laptop's chain: the hot path stays by _id."""
+    if rt.publisher is None or not _may_fire(event):
         return []
+    links = await rt.log.chain(event.subject)
     history = []
     for link in links:
         if link["_id"] == event.id:
@@ -66,6 +108,12 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime, links: list[dict[s
         )
     found = rules.on_event(history, event, rt.thresholds, rt.locations, plan)
     return await _raise(event.subject, found, rt, causation=event.id)
+
+
+def _may_fire(event: Envelope) -> bool:
+    if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, ScanRejected.TYPE):
+        return True
+    return event.type == LaptopDispatched.TYPE and bool(event.data.get("location"))
 
 
 async def _raise(asset_id: str, found: list[rules.Anomaly], rt: AuditRuntime, causation: str | None) -> list[Envelope]:
@@ -159,19 +207,25 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
     current: str | None = None
     events: list[Envelope] = []
 
+    ids: list[str] = []
+    head = domain.GENESIS
+
     def flush() -> None:
         if current is not None:
-            built.append({"_id": current, **domain.view(current, events), "seq": len(events)})
+            built.append({"_id": current, **domain.view(current, events), "seq": len(events), "head_hash": head,
+                          "event_ids": list(ids)})
             progress(len(events))
 
     async for link in rt.log.all_links():
         if link["asset_id"] != current:
             flush()
-            current, events = link["asset_id"], []
+            current, events, ids = link["asset_id"], [], []
             if len(built) >= 1000:  # bounded memory: write views in batches as the pass goes
                 await rt.views.replace_all(built)
                 built = []
         events.append(codec.from_json(link["event"]))
+        ids.append(link["_id"])
+        head = link["hash"]
         total += 1
     flush()
     await rt.views.replace_all(built)
@@ -179,10 +233,12 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
 
 
 async def refresh_view(asset_id: str, rt: AuditRuntime) -> dict[str, Any]:
+    """The slow path: fold the laptop's whole chain (reads the log by laptop)."""
     links = await rt.log.chain(asset_id)
     events = [codec.from_json(link["event"]) for link in links]
     view = domain.view(asset_id, events)
-    await rt.views.put(asset_id, len(links), view)
+    head = links[-1]["hash"] if links else domain.GENESIS
+    await rt.views.replace(asset_id, len(links), head, [link["_id"] for link in links], view)
     return view
 
 

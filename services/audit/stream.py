@@ -39,7 +39,7 @@ def build_app(settings: AuditSettings) -> faust.App:
     @app.task
     async def prepare_indexes() -> None:
         await rt.log.ensure_indexes()
-        await rt.views.ensure_indexes()  # type: ignore[attr-defined]
+        await rt.views.ensure_indexes()
         await rt.checkpoints.ensure_indexes()
 
     # issue 5: periodic signed checkpoints and timed anomaly rules. Every audit

@@ -85,6 +85,18 @@ def keygen(key_id: str = typer.Argument("K1", help="Key id: 1-8 of A-Z0-9.")) ->
     typer.echo(f"SERAH_LABEL_PUBLIC_KEYS={labels.format_keyring({key_id: labels.public_key(seed)})}")
 
 
+@app.command()
+def bench(
+    n: int = typer.Option(5000, help="Messages/documents/commands per throughput measure."),
+    scans: int = typer.Option(200, help="Sequential HTTP scans for the latency measure."),
+    partitions: int = typer.Option(6),
+) -> None:
+    """Measure the pipeline against the raw limits of Kafka and the store (own stack, free ports)."""
+    from services.cli.bench import report, run_bench
+
+    report(run_bench(n, scans, partitions))
+
+
 @schemas_app.command("write")
 def schemas_write() -> None:
     """Regenerate schemas/ from events/."""

@@ -166,12 +166,11 @@ async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
     summary="The decision on a scan sent earlier (for 202 answers and offline sync)",
 )
 async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) -> JSONResponse:
-    links = await gw.reads.caused_by(scan_id)
-    if not links:
+    first = await gw.reads.scan(scan_id)
+    if first is None:
         raise ApiError(
             404, "unknown_scan", f"No decision for scan {scan_id} yet: if you just sent it, ask again in a moment."
         )
-    first = links[0]
     return decision_response(scan_id, first["asset_id"], codec.from_json(first["event"]), as_record=True)
 
 

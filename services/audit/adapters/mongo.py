@@ -24,7 +24,20 @@ class EventLog(Protocol):
 
 
 class Views(Protocol):
-    async def put(self, asset_id: str, seq: int, view: dict[str, Any]) -> None: ...
+    """One document per laptop: its view, and the head of its chain (``seq``,
+    ``head_hash``, the ordered ``event_ids``). Reads and writes go by ``_id``
+    only: FerretDB's SQLite backend answers nothing else from an index."""
+
+    async def ensure_indexes(self) -> None: ...
+    async def get(self, asset_id: str) -> dict[str, Any] | None: ...
+    async def advance(
+        self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
+    ) -> None: ...
+    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None: ...
+
+
+class ScanIndex(Protocol):
+    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None: ...
 
 
 def _entry(asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> dict[str, Any]:
@@ -47,8 +60,6 @@ class MongoEventLog:
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index([("asset_id", ASCENDING), ("seq", ASCENDING)], unique=True)
-        await self._c.create_index("causationid")
-        await self._c.create_index([("type", ASCENDING), ("event.data.office_code", ASCENDING)])  # issue 5
 
     async def get(self, event_id: str) -> dict[str, Any] | None:
         return await self._c.find_one({"_id": event_id})
@@ -88,14 +99,27 @@ class MongoViews:
         await self._c.create_index("office_code")
         await self._c.create_index("status")
 
-    async def put(self, asset_id: str, seq: int, view: dict[str, Any]) -> None:
-        # Only move forward: a stale refresh (older seq) must not overwrite a newer view.
+    async def get(self, asset_id: str) -> dict[str, Any] | None:
+        return await self._c.find_one({"_id": asset_id})
+
+    async def advance(
+        self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
+    ) -> None:
+        """Moves the view one link forward, only from ``expected_seq``."""
         try:
-            await self._c.update_one(
-                {"_id": asset_id, "seq": {"$lt": seq}}, {"$set": {**view, "seq": seq}}, upsert=True
+            result = await self._c.update_one(
+                {"_id": asset_id, "seq": expected_seq},
+                {"$set": {**view, "seq": expected_seq + 1, "head_hash": head_hash}, "$push": {"event_ids": event_id}},
+                upsert=expected_seq == 0,
             )
         except DuplicateKeyError:
-            pass  # the view is already at this seq or newer
+            raise VersionConflict(asset_id) from None
+        if result.matched_count == 0 and result.upserted_id is None:
+            raise VersionConflict(asset_id)
+
+    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None:
+        doc = {**view, "seq": seq, "head_hash": head_hash, "event_ids": event_ids}
+        await self._c.replace_one({"_id": asset_id}, doc, upsert=True)
 
     async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
         """Views a timed rule may fire on (issue 5). Times are fixed-format UTC
@@ -126,6 +150,19 @@ class MongoViews:
             except BulkWriteError as exc:
                 if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                     raise
+
+
+class MongoScanIndex:
+    """scan id -> the laptop and first event it caused, for GET /api/v1/scans/{id}."""
+
+    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+        self._c = db.scan_index
+
+    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
+        try:
+            await self._c.insert_one({"_id": scan_id, "asset_id": asset_id, "event_id": event_id})
+        except DuplicateKeyError:
+            pass  # the first decision on a scan id is the one it is known by
 
 
 class FakeEventLog:
@@ -168,9 +205,24 @@ class FakeViews:
     def __init__(self) -> None:
         self.views: dict[str, dict[str, Any]] = {}
 
-    async def put(self, asset_id: str, seq: int, view: dict[str, Any]) -> None:
-        if self.views.get(asset_id, {}).get("seq", 0) < seq:
-            self.views[asset_id] = {**view, "seq": seq}
+    async def ensure_indexes(self) -> None:
+        pass
+
+    async def get(self, asset_id: str) -> dict[str, Any] | None:
+        found = self.views.get(asset_id)
+        return dict(found) if found else None
+
+    async def advance(
+        self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
+    ) -> None:
+        current = self.views.get(asset_id)
+        if (current["seq"] if current else 0) != expected_seq:
+            raise VersionConflict(asset_id)
+        ids = (current["event_ids"] if current else []) + [event_id]
+        self.views[asset_id] = {**view, "seq": expected_seq + 1, "head_hash": head_hash, "event_ids": ids}
+
+    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None:
+        self.views[asset_id] = {**view, "seq": seq, "head_hash": head_hash, "event_ids": list(event_ids)}
 
     async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
         return [
@@ -186,6 +238,14 @@ class FakeViews:
     async def replace_all(self, views: list[dict[str, Any]]) -> None:
         for v in views:
             self.views[v["_id"]] = {k: x for k, x in v.items() if k != "_id"}
+
+
+class FakeScanIndex:
+    def __init__(self) -> None:
+        self.scans: dict[str, tuple[str, str]] = {}
+
+    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
+        self.scans.setdefault(scan_id, (asset_id, event_id))
 
 
 class MongoDeadLetters:
