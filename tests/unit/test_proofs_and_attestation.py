@@ -102,3 +102,22 @@ def test_due_and_overdue_lists_follow_the_interval_from_receipt_or_last_attestat
     assert ids(140, "due") == [attested["_id"]]
     assert ids(200, "overdue") == [received["_id"], attested["_id"]]
     assert set(ids(200, "overdue", None)) == {received["_id"], attested["_id"], elsewhere["_id"]}
+
+
+def test_serah_verify_refuses_unusable_input_with_a_sentence_saying_what_to_do(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from services.cli.main import app
+
+    runner = CliRunner()
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text("{not json\n")
+    key = "--key=A1:" + proofs.b64(b"\x01" * 32)
+    no_key = runner.invoke(app, ["verify", str(garbage)])
+    assert no_key.exit_code == 2 and "--key" in no_key.output
+    bad = runner.invoke(app, ["verify", str(garbage), key])
+    assert bad.exit_code == 2 and "line 1" in bad.output
+    other = tmp_path / "other.jsonl"
+    other.write_text('{"hello": "world"}\n')
+    not_export = runner.invoke(app, ["verify", str(other), key])
+    assert not_export.exit_code == 1 and "not a serah-export/1 file" in not_export.output
