@@ -51,6 +51,12 @@ async def _kafka_raw(bootstrap: str, n: int, payload: bytes) -> dict[str, float]
         futures = [await producer.send(topic, payload, key=str(i % 64).encode()) for i in range(n)]
         await asyncio.gather(*futures)
         batched = n / (time.perf_counter() - start)
+    finally:
+        await producer.stop()
+    # What a worker pays per published decision: wait for each ack, no lingering.
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=0)
+    await producer.start()
+    try:
         m = min(n, 1000)
         start = time.perf_counter()
         for i in range(m):
