@@ -27,6 +27,7 @@ from events.catalog import (
     LaptopRegistered,
     ScanRejected,
 )
+from events.catalog import AnomalyDetected, UsageAttested  # issue 5
 from events.envelope import Envelope
 
 GENESIS = "0" * 64
@@ -57,6 +58,14 @@ def empty_view(asset_id: str) -> dict[str, Any]:
         "rejections": 0,
         "events": 0,
         "last_event_at": None,
+        # issue 5: when things happened, attestation and anomalies
+        "dispatched_at": None,
+        "received_at": None,
+        "last_attested_at": None,
+        "attestations": 0,
+        "in_use": None,
+        "anomalies": 0,
+        "anomaly_rules": [],
     }
 
 
@@ -89,6 +98,7 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
         v.update(status="received", condition=d["condition"])
     elif e.type == ScanRejected.TYPE:
         v["rejections"] += 1
+    _fold_issue5(v, e)
     return v
 
 
@@ -97,3 +107,19 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
     for e in events:
         v = apply(v, e)
     return v
+
+
+def _fold_issue5(v: dict[str, Any], e: Envelope) -> None:
+    """Issue 5 additions to the view, kept apart so other folds merge cleanly."""
+    at = codec.format_time(e.time)
+    if e.type == LaptopDispatched.TYPE:
+        v["dispatched_at"] = at
+    elif e.type == LaptopReceived.TYPE and v["received_at"] is None:
+        v["received_at"] = at
+    elif e.type == UsageAttested.TYPE:
+        v.update(last_attested_at=at, in_use=e.data.get("in_use", True), condition=e.data["condition"])
+        v["attestations"] += 1
+    elif e.type == AnomalyDetected.TYPE:
+        v["anomalies"] += 1
+        if e.data["rule"] not in v["anomaly_rules"]:
+            v["anomaly_rules"] = [*v["anomaly_rules"], e.data["rule"]]

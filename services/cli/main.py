@@ -111,6 +111,11 @@ def schemas_write() -> None:
     typer.echo(f"wrote {len(all_schemas())} schemas to {SCHEMA_DIR}")
 
 
+from services.cli import verify as _issue5  # noqa: E402 - verify, export, checkpoint, rebuild
+
+_issue5.register(app)
+
+
 def main() -> None:
     try:
         app()

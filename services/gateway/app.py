@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from services.gateway import api, docs, errors, health, pages
+from services.gateway import api, docs, errors, health, pages, routes_audit
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 
@@ -39,6 +39,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(api.router)
     app.include_router(health.router)
     app.include_router(pages.router)
+    app.include_router(routes_audit.router)  # issue 5
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from events.catalog import LaptopAllocated, LaptopDispatched, LaptopRegistered, ReceiveLaptop, RejectionReason
+from events.catalog import AttestUsage  # issue 5
 from events.envelope import Envelope
 from services.common.commands import Runtime, learn, reject, run_command
 from services.common.laptop_store import LaptopDoc
@@ -35,7 +36,17 @@ async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelop
     )
 
 
-COMMANDS = {ReceiveLaptop.TYPE: receive_laptop}
+async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
+    """Issue 5: a holder's periodic re-scan (proof of use)."""
+
+    def decide(doc: LaptopDoc | None, env: Envelope, body: AttestUsage) -> list[Any]:
+        laptop = domain.fold(env.subject, doc.history if doc else [])
+        return [domain.attest(laptop, body, rt.public_keys)]
+
+    return await run_command(command, decide, summarise, rt, unsettled=frozenset({RejectionReason.UNKNOWN_LAPTOP}))
+
+
+COMMANDS = {ReceiveLaptop.TYPE: receive_laptop, AttestUsage.TYPE: attest_usage}
 
 
 async def handle(command: Envelope, rt: Runtime) -> list[Envelope]:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import eventually
 from tests.e2e.conftest import register
 
 GOOD = {"serial": "X", "brand": "HP", "model": "M", "specs": {"cpu": "c", "ram_gb": 8, "storage_gb": 128}}
@@ -88,7 +89,9 @@ def test_an_unknown_office_is_refused_and_nothing_changes(api: httpx.Client) -> 
     asset = register(api)["asset_id"]
     r = api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "99.99"})
     assert_problem(r, 422, "unknown_office")
-    assert api.get(f"/api/v1/laptops/{asset}").json()["office_code"] is None
+    # The audit view follows the registration within moments: wait for it, then check.
+    view = eventually(lambda: (r := api.get(f"/api/v1/laptops/{asset}")).status_code == 200 and r.json(), what="view")
+    assert view["office_code"] is None
 
 
 POSTS = ["/api/v1/laptops", "/api/v1/laptops/SRH0000000000/allocation", "/api/v1/scans/dispatch", "/api/v1/scans/receipt"]
