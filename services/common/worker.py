@@ -8,8 +8,10 @@ import re
 import logging
 import os
 import socket
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -35,10 +37,13 @@ MAX_BACKOFF_SECONDS = 10.0
 
 def new_app(service: str, settings: CommonSettings) -> faust.App:
     brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(","))
+    # faust makes a data folder even for in-memory tables; keep it out of the working tree.
+    datadir = Path(os.environ.get("SERAH_DATA_DIR") or tempfile.gettempdir()) / "faust" / service
     return faust.App(
         f"serah-{service}",  # also the consumer group id
         broker=brokers,
         store="memory://",  # state of record is MongoDB, never faust tables
+        datadir=str(datadir),
         autodiscover=False,
         web_enabled=False,
         topic_disable_leader=True,

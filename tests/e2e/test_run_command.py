@@ -60,6 +60,8 @@ def test_serah_run_becomes_healthy_and_sigint_stops_everything(tmp_path: Path) -
         rest, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, "".join(output) + rest
     assert "stopped." in rest
+    repo = Path(__file__).resolve().parents[2]
+    assert not list(repo.glob("serah-*-data")), "a worker wrote into the working tree"
     eventually(lambda: processes_mentioning(str(data)) == [], what="no process left", timeout_s=10)
     try:
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
