@@ -4,9 +4,9 @@ dead-letter what cannot be handled, retry what can, and report a heartbeat."""
 from __future__ import annotations
 
 import asyncio
-import re
 import logging
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
