@@ -12,7 +12,7 @@ from events.topics import TOPICS
 
 # Dead letters and events are the record; keep them (size-bounded by the
 # cluster's defaults in production). Commands are consumed within seconds.
-RETENTION_MS = {"serah.events": -1, "serah.deadletters": -1}
+RETENTION_MS = {"serah.events": -1, "serah.deadletters": -1, "serah.checkpoints": -1}
 
 
 def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, timeout_s: float = 60) -> list[str]:

@@ -47,6 +47,7 @@ class RejectionReason(StrEnum):
     NOT_DISPATCHED = "not_dispatched"
     ALREADY_RECEIVED = "already_received"
     INVALID_COMMAND = "invalid_command"
+    NOT_RECEIVED = "not_received"  # issue 5: usage can only be attested for a received laptop
     LABEL_GENERATIONS_EXHAUSTED = "label_generations_exhausted"
 
 
@@ -278,6 +279,68 @@ class LabelReissued(Payload):
     note: str = ""
 
 
+# --- issue 5: usage audit, checkpoints, anomalies ---
+
+
+class AttestUsage(Payload):
+    """A holder re-scans a received laptop: it is still here, in use, in this condition.
+    Sent by the gateway to the handover service. Photos are not carried (see docs/issue-5.md)."""
+
+    TYPE = "id.serah.command.attest-usage.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    label: str = Field(min_length=1, max_length=512)
+    condition: Condition = Condition.B
+    in_use: bool = True
+    note: str = Field(default="", max_length=1000)
+    location: Location | None = None
+
+
+class UsageAttested(Payload):
+    """The office holding a received laptop attested it is present (and whether in use).
+    Emitted by handover."""
+
+    TYPE = "id.serah.laptop.usage-attested.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    condition: Condition
+    in_use: bool = True
+    note: str = ""
+    location: Location | None = None
+
+
+class AnomalyDetected(Payload):
+    """A streaming or timed audit rule found something suspicious about a laptop.
+    ``rule`` is a stable code, ``evidence`` the facts that triggered it (event ids,
+    distances, dates). Emitted by audit; never raised about another anomaly."""
+
+    TYPE = "id.serah.laptop.anomaly-detected.v1"
+    KIND = "event"
+
+    rule: str = Field(pattern=r"^[a-z_]{1,64}$")
+    detail: str = Field(description="One human sentence: what looks wrong and what to check.")
+    office_code: str | None = Field(default=None, pattern=OFFICE_CODE)
+    evidence: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class CheckpointSigned(Payload):
+    """The audit service signed a Merkle root over every laptop's chain head (format in
+    events/proofs.py). Subject is the checkpoint id. Emitted by audit on serah.checkpoints."""
+
+    TYPE = "id.serah.audit.checkpoint-signed.v1"
+    KIND = "event"
+    TOPIC = topics.CHECKPOINTS
+
+    checkpoint_id: str
+    created_at: str
+    laptops: int = Field(ge=0)
+    root: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key_id: str
+    signature: str
+
+
 COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
 EVENTS: tuple[type[Payload], ...] = (
     LaptopRegistered,
@@ -290,4 +353,9 @@ EVENTS: tuple[type[Payload], ...] = (
 # issue 3: label revocation and re-issue
 COMMANDS = COMMANDS + (ReissueLabel,)
 EVENTS = EVENTS + (LabelReissued,)
+
+
+# issue 5
+COMMANDS = COMMANDS + (AttestUsage,)
+EVENTS = EVENTS + (UsageAttested, AnomalyDetected, CheckpointSigned)
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

@@ -113,11 +113,10 @@ def parse(text: str) -> LabelClaim:
         signature = base64.b32decode(sig + "=" * (-len(sig) % 8))
     except (binascii.Error, ValueError):
         raise LabelError(RejectionReason.LABEL_MALFORMED, "the signature is not valid base-32.") from None
-    # 103 base-32 characters carry 515 bits for 512: the last character's 3 spare
-    # bits must be zero, or one signature would have eight spellings (a label
-    # altered in its last character would still verify).
     if base64.b32encode(signature).decode().rstrip("=") != sig:
-        raise LabelError(RejectionReason.LABEL_MALFORMED, "the signature's last character is damaged.")
+        # The last character carries 3 unused bits; only one spelling is genuine,
+        # so a label cannot be varied without changing what it means.
+        raise LabelError(RejectionReason.LABEL_MALFORMED, "the signature is not in canonical base-32.")
     return LabelClaim(asset, int(gen), kid, signature)
 
 

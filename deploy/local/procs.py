@@ -1,8 +1,10 @@
 """Child processes that never outlive their parent.
 
-Each child gets PR_SET_PDEATHSIG=SIGTERM (Linux), so even a ``kill -9`` of the
-launcher or the test runner leaves no Kafka or FerretDB behind; and ``stop``
-terminates gracefully, then kills after a grace period."""
+Each child gets PR_SET_PDEATHSIG=SIGKILL (Linux), so even a ``kill -9`` of the
+launcher or the test runner leaves no Kafka, FerretDB or worker behind (SIGKILL,
+not SIGTERM: a faust worker whose broker is already gone can hang in its
+graceful shutdown; every part is crash-safe). ``stop`` is the orderly path:
+SIGTERM, then SIGKILL after a grace period."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ _PR_SET_PDEATHSIG = 1
 def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     os.setpgrp()  # own process group: a Ctrl-C in the terminal reaches the launcher, which stops us in order
 
 

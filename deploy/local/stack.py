@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import httpx
 from deploy.local import procs
 from deploy.local.kafka import KafkaNode, start_kafka
 from deploy.local.store import Store, start_store
-from deploy.local.tools import free_port, wait_for_port
+from deploy.local.tools import wait_for_port
 from deploy.topics import ensure_topics
 from events import labels
 
@@ -29,6 +30,15 @@ def ensure_dev_keys(data: Path) -> str:
     path = data / "label-signing-keys"
     if not path.exists():
         path.write_text(labels.format_keyring({"K1": secrets.token_bytes(32)}))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def ensure_dev_audit_key(data: Path) -> str:
+    """Issue 5: the checkpoint signing key for this clone, made once like the label key."""
+    path = data / "audit-signing-key"
+    if not path.exists():
+        path.write_text(labels.format_keyring({"A1": secrets.token_bytes(32)}))
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -71,18 +81,36 @@ class Stack:
             "SERAH_LABEL_SIGNING_KEYS": signing,
             "SERAH_PORT": str(self.gateway_port),
             "SERAH_PUBLIC_BASE_URL": self.url,
+            "SERAH_DATA_DIR": str(self.data),  # lets tests and operators find every process of this stack
             "PYTHONUNBUFFERED": "1",
+            # issue 5: checkpoint signing (audit only) and its public half (gateway, verify)
+            "SERAH_AUDIT_SIGNING_KEY": ensure_dev_audit_key(self.data),
+            "SERAH_AUDIT_PUBLIC_KEYS": public_keyring(ensure_dev_audit_key(self.data)),
         }
 
     def start_services(self) -> None:
+        for name in WORKERS:
+            self.start_service(name)
+        self.start_service("gateway")
+        log = self.data / "logs" / "gateway.log"
+        wait_for_port(self.gateway_port, 60, self.services["gateway"], what=f"gateway (log: {log})")
+
+    def start_service(self, name: str) -> None:
         env = self.env()
+        if name != "gateway":
+            env.pop("SERAH_LABEL_SIGNING_KEYS")  # workers only verify labels
+        if name != "audit":
+            env.pop("SERAH_AUDIT_SIGNING_KEY", None)  # issue 5: only the audit service signs checkpoints
+        env["SERAH_SERVICE"] = name
         logs = self.data / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        worker_env = {k: v for k, v in env.items() if k != "SERAH_LABEL_SIGNING_KEYS"}  # workers only verify
-        for name in WORKERS:
-            self.services[name] = procs.start([sys.executable, "-m", f"services.{name}"], logs / f"{name}.log", worker_env)
-        self.services["gateway"] = procs.start([sys.executable, "-m", "services.gateway"], logs / "gateway.log", env)
-        wait_for_port(self.gateway_port, 60, self.services["gateway"], what=f"gateway (log: {logs / 'gateway.log'})")
+        self.services[name] = procs.start([sys.executable, "-m", f"services.{name}"], logs / f"{name}.log", env)
+
+    def kill(self, name: str) -> None:
+        """Simulates a crash: SIGKILL, no chance to commit offsets or flush."""
+        proc = self.services.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
     def wait_healthy(self, timeout_s: float = 180) -> dict[str, object]:
         deadline = time.monotonic() + timeout_s

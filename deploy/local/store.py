@@ -5,6 +5,7 @@ user cache. FerretDB is wrapped by deploy/ferretdb/main.go (see its comment)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -17,19 +18,68 @@ from deploy.local.tools import cache_dir, free_port, repo_root, require, wait_fo
 FERRETDB_VERSION = "v1.24.2"
 
 
+# Two small fixes to FerretDB v1.24.2's SQLite backend, applied to its source
+# before building (nothing else differs; README, "The store"):
+#
+# 1. It creates its unique _id index on  _ferretdb_sjson->"_id"  but looks
+#    documents up by  _ferretdb_sjson->'$._id' : equal in value, not in text, so
+#    SQLite never uses the index and every find/update/delete by _id scans the
+#    whole table. We make the lookup use the index's own expression.
+# 2. It narrows a query to one row by _id only when the filter has no other
+#    key, so a version-guarded update {_id, version} scans the table too. The
+#    handler re-applies the complete filter to whatever the backend returns, so
+#    narrowing by _id whenever the filter names one is safe.
+#
+# Measured at 5,000 documents: find by _id 119/s -> 1,860/s; update by _id
+# 35/s -> 852/s; update by {_id, version} 37/s -> 810/s.
+_PATCHES = (
+    (
+        "internal/backends/sqlite/metadata/metadata.go",
+        'IDColumn = DefaultColumn + "->\'$._id\'"',
+        'IDColumn = DefaultColumn + `->"_id"`',
+    ),
+    ("internal/backends/sqlite/collection.go", "if params.Filter.Len() == 1 {", 'if params.Filter.Has("_id") {'),
+)
+
+
 def ensure_ferretdb() -> Path:
     src = repo_root() / "deploy" / "ferretdb"
-    digest = hashlib.sha256(b"".join((src / f).read_bytes() for f in ("main.go", "go.mod", "go.sum"))).hexdigest()
-    binary = cache_dir(f"ferretdb-{FERRETDB_VERSION}-{digest[:12]}") / "serah-ferretdb"
+    parts = [(src / f).read_bytes() for f in ("main.go", "go.mod", "go.sum")] + [repr(_PATCHES).encode()]
+    digest = hashlib.sha256(b"".join(parts)).hexdigest()
+    home = cache_dir(f"ferretdb-{FERRETDB_VERSION}-{digest[:12]}")
+    binary = home / "serah-ferretdb"
     if binary.exists():
         return binary
     go = require("go", "Install Go 1.22 or newer (to build FerretDB), put a mongod on PATH, or set MONGO_URL.")
     print(f"serah: building FerretDB {FERRETDB_VERSION} from its Go module (once)…", flush=True)
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
+
+    def go_run(*args: str, cwd: Path) -> str:
+        result = subprocess.run([go, *args], cwd=cwd, env=env, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"could not build FerretDB {FERRETDB_VERSION} (go {' '.join(args)}):\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    module = json.loads(go_run("mod", "download", "-json", f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}", cwd=src))
+    patched = home / "FerretDB"
+    shutil.rmtree(patched, ignore_errors=True)
+    shutil.copytree(module["Dir"], patched)
+    for path in patched.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)  # the module cache is read-only
+    for name, old, new in _PATCHES:
+        target = patched / name
+        text = target.read_text()
+        if old not in text:
+            raise RuntimeError(f"FerretDB {FERRETDB_VERSION}: {name} no longer contains {old!r}")
+        target.write_text(text.replace(old, new))
+    build = home / "build"
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir()
+    for f in ("main.go", "go.mod", "go.sum"):
+        shutil.copy(src / f, build / f)
+    go_run("mod", "edit", f"-replace=github.com/FerretDB/FerretDB={patched}", cwd=build)
     tmp = binary.with_suffix(".tmp")
-    result = subprocess.run([go, "build", "-o", str(tmp), "."], cwd=src, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"could not build FerretDB {FERRETDB_VERSION}:\n{result.stderr[-3000:]}")
+    go_run("build", "-o", str(tmp), ".", cwd=build)
     tmp.rename(binary)
     return binary
 

@@ -20,13 +20,15 @@ from typing import Any
 import orjson
 
 from events import codec
-from events.catalog import (
-    LabelReissued,
+from events.catalog import (  # issue 5
+    LabelReissued,  # issue 3
+    AnomalyDetected,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
     ScanRejected,
+    UsageAttested,
 )
 from events.envelope import Envelope
 
@@ -42,8 +44,8 @@ def link_hash(prev_hash: str, event: Envelope) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical(event)).hexdigest()
 
 
-def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
-    v: dict[str, Any] = {
+def empty_view(asset_id: str) -> dict[str, Any]:
+    return {
         "asset_id": asset_id,
         "status": "unknown",
         "serial": None,
@@ -61,37 +63,73 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
         "rejections": 0,
         "events": 0,
         "last_event_at": None,
+        # issue 5: when things happened, attestation and anomalies
+        "dispatched_at": None,
+        "received_at": None,
+        "last_attested_at": None,
+        "attestations": 0,
+        "in_use": None,
+        "anomalies": 0,
+        "anomaly_rules": [],
     }
-    for e in events:
-        d = e.data
-        v["events"] += 1
-        v["last_event_at"] = codec.format_time(e.time)
-        if e.type == LaptopRegistered.TYPE:
-            v.update(
-                status="registered",
-                serial=d["laptop"]["serial"],
-                brand=d["laptop"]["brand"],
-                model=d["laptop"]["model"],
-                label_generation=d["label"]["generation"],
-                label_key_id=d["label"]["key_id"],
-                condition=d["laptop"].get("bmn", {}).get("condition", "B"),
-                kode_barang=d["laptop"].get("bmn", {}).get("kode_barang"),
-                nup=d["laptop"].get("bmn", {}).get("nup"),
-                import_batch=d.get("import_batch"),
-            )
-        elif e.type == LaptopAllocated.TYPE:
-            v.update(
-                status="allocated",
-                office_code=d["office_code"],
-                office_name=d["office_name"],
-                consignment_id=d.get("consignment_id"),
-            )
-        elif e.type == LaptopDispatched.TYPE:
-            v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
-        elif e.type == LaptopReceived.TYPE:
-            v.update(status="received", condition=d["condition"])
-        elif e.type == LabelReissued.TYPE:
-            v.update(label_generation=d["label"]["generation"], label_key_id=d["label"]["key_id"])
-        elif e.type == ScanRejected.TYPE:
-            v["rejections"] += 1
+
+
+def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
+    """One step of the fold: the view after event ``e``. Pure; returns a new dict."""
+    v = dict(current)
+    d = e.data
+    v["events"] += 1
+    v["last_event_at"] = codec.format_time(e.time)
+    if e.type == LaptopRegistered.TYPE:
+        v.update(
+            status="registered",
+            serial=d["laptop"]["serial"],
+            brand=d["laptop"]["brand"],
+            model=d["laptop"]["model"],
+            label_generation=d["label"]["generation"],
+            label_key_id=d["label"]["key_id"],
+            condition=d["laptop"].get("bmn", {}).get("condition", "B"),
+            kode_barang=d["laptop"].get("bmn", {}).get("kode_barang"),  # issue 3: label sheets
+            nup=d["laptop"].get("bmn", {}).get("nup"),
+            import_batch=d.get("import_batch"),
+        )
+    elif e.type == LaptopAllocated.TYPE:
+        v.update(
+            status="allocated",
+            office_code=d["office_code"],
+            office_name=d["office_name"],
+            consignment_id=d.get("consignment_id"),
+        )
+    elif e.type == LaptopDispatched.TYPE:
+        v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
+    elif e.type == LaptopReceived.TYPE:
+        v.update(status="received", condition=d["condition"])
+    elif e.type == LabelReissued.TYPE:  # issue 3
+        v.update(label_generation=d["label"]["generation"], label_key_id=d["label"]["key_id"])
+    elif e.type == ScanRejected.TYPE:
+        v["rejections"] += 1
+    _fold_issue5(v, e)
     return v
+
+
+def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
+    v = empty_view(asset_id)
+    for e in events:
+        v = apply(v, e)
+    return v
+
+
+def _fold_issue5(v: dict[str, Any], e: Envelope) -> None:
+    """Issue 5 additions to the view, kept apart so other folds merge cleanly."""
+    at = codec.format_time(e.time)
+    if e.type == LaptopDispatched.TYPE:
+        v["dispatched_at"] = at
+    elif e.type == LaptopReceived.TYPE and v["received_at"] is None:
+        v["received_at"] = at
+    elif e.type == UsageAttested.TYPE:
+        v.update(last_attested_at=at, in_use=e.data.get("in_use", True), condition=e.data["condition"])
+        v["attestations"] += 1
+    elif e.type == AnomalyDetected.TYPE:
+        v["anomalies"] += 1
+        if e.data["rule"] not in v["anomaly_rules"]:
+            v["anomaly_rules"] = [*v["anomaly_rules"], e.data["rule"]]

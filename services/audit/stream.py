@@ -2,8 +2,9 @@
 
 In:  ``serah.events`` — every fact, from every service;
      ``serah.deadletters`` — kept for operators.
-Out: MongoDB only: ``event_log`` (chained per laptop), ``laptop_views``,
-     ``dead_letters``; unreadable events go to ``serah.deadletters``.
+Out: ``serah.events`` — AnomalyDetected (issue 5); ``serah.checkpoints`` —
+     CheckpointSigned (issue 5); MongoDB: ``event_log`` (chained per laptop), ``laptop_views``,
+     ``dead_letters``, ``checkpoints``, ``checkpoint_leaves``; unreadable events go to ``serah.deadletters``.
 Key: the asset id, so each laptop's chain is appended in partition order.
 Failures: transient ones retried in place (holding the partition keeps chains
 in order); recording is idempotent by event id.
@@ -12,6 +13,7 @@ Run: ``python -m services.audit`` (``serah run`` starts it for you).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import faust
@@ -25,18 +27,36 @@ from services.common import worker
 from services.common.mongo import connect
 
 SERVICE = "audit"
+log = logging.getLogger(__name__)
 
 
 def build_app(settings: AuditSettings) -> faust.App:
     app = worker.new_app(SERVICE, settings)
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
-    rt = bootstrap(db)
+    rt = bootstrap(db, settings, publisher)
 
     @app.task
     async def prepare_indexes() -> None:
         await rt.log.ensure_indexes()
-        await rt.views.ensure_indexes()  # type: ignore[attr-defined]
+        await rt.views.ensure_indexes()
+        await rt.checkpoints.ensure_indexes()
+
+    # issue 5: periodic signed checkpoints and timed anomaly rules. Every audit
+    # worker runs these timers; checkpoints are skipped when no chain moved and
+    # anomalies have deterministic ids, so several workers do no harm.
+    if rt.checkpoint_key is not None:
+
+        @app.timer(interval=settings.checkpoint_interval_s, on_leader=False)
+        async def periodic_checkpoint() -> None:
+            try:
+                await worker.retrying(lambda: handlers.take_checkpoint(rt), what="checkpoint")
+            except handlers.HistoryRewritten as exc:
+                log.error("checkpoint not signed: %s", exc)  # the anomalies are on serah.events
+
+    @app.timer(interval=settings.sweep_interval_s, on_leader=False)
+    async def sweep_overdue() -> None:
+        await worker.retrying(lambda: handlers.sweep_overdue(rt), what="overdue sweep")
 
     worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.record_event(env, rt), publisher)
 
@@ -44,15 +64,16 @@ def build_app(settings: AuditSettings) -> faust.App:
     @app.agent(worker.raw_topic(app, topics.DEAD_LETTERS), name="audit_keep_dead_letters")
     async def keep_dead_letters(stream: Any) -> None:
         async for event in stream.events():
-            msg = event.message
-            raw = event.value or b""
-            try:
-                letter = codec.decode(raw)
-            except DecodeError:
-                key = f"raw-{msg.partition}-{msg.offset}"
-                await worker.retrying(lambda: rt.dead_letters.keep_unreadable(key, raw), what="unreadable dead letter")
-            else:
-                await worker.retrying(lambda: handlers.keep_dead_letter(letter, rt), what="dead letter")
+            await worker.retrying(lambda e=event: keep(e), what="dead letter")
+
+    async def keep(event: Any) -> None:
+        raw = event.value or b""
+        try:
+            letter = codec.decode(raw)
+        except DecodeError:
+            await rt.dead_letters.keep_unreadable(f"raw-{event.message.partition}-{event.message.offset}", raw)
+        else:
+            await handlers.keep_dead_letter(letter, rt)
 
     worker.add_heartbeat(app, SERVICE, db)
     return app

@@ -24,12 +24,13 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 def run(
     port: int = typer.Option(8000, help="Gateway port on 127.0.0.1."),
     partitions: int = typer.Option(6, help="Partitions per topic (set once, at first start)."),
+    data: Path = typer.Option(None, help="Run-time data folder (default: .serah/ in the clone)."),
 ) -> None:
     """Start Kafka, the store, the three workers and the gateway; stop all on Ctrl-C."""
     from deploy.local.stack import Stack
     from deploy.local.tools import MissingTool, data_dir
 
-    stack = Stack(data_dir(), gateway_port=port, partitions=partitions)
+    stack = Stack(data or data_dir(), gateway_port=port, partitions=partitions)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -85,6 +86,18 @@ def keygen(key_id: str = typer.Argument("K1", help="Key id: 1-8 of A-Z0-9.")) ->
     typer.echo(f"SERAH_LABEL_PUBLIC_KEYS={labels.format_keyring({key_id: labels.public_key(seed)})}")
 
 
+@app.command()
+def bench(
+    n: int = typer.Option(5000, help="Messages/documents/commands per throughput measure."),
+    scans: int = typer.Option(200, help="Sequential HTTP scans for the latency measure."),
+    partitions: int = typer.Option(6),
+) -> None:
+    """Measure the pipeline against the raw limits of Kafka and the store (own stack, free ports)."""
+    from services.cli.bench import report, run_bench
+
+    report(run_bench(n, scans, partitions))
+
+
 @schemas_app.command("write")
 def schemas_write() -> None:
     """Regenerate schemas/ from events/."""
@@ -97,6 +110,10 @@ def schemas_write() -> None:
         (SCHEMA_DIR / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
     typer.echo(f"wrote {len(all_schemas())} schemas to {SCHEMA_DIR}")
 
+
+from services.cli import verify as _issue5  # noqa: E402 - verify, export, checkpoint, rebuild
+
+_issue5.register(app)
 
 # issue 3: label keys for offline scanners
 from services.cli import labels as _labels  # noqa: E402

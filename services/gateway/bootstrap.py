@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from events.envelope import utcnow
 from services.common.mongo import connect
+from services.gateway.adapters.audit_reads import AuditReads
 from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
 from services.gateway.adapters.mongo import ReadModels
 from services.gateway.config import GatewaySettings
@@ -24,6 +26,7 @@ class Gateway:
     probe: KafkaProbe
     issuer: LabelIssuer
     clock: Callable[[], datetime] = utcnow
+    audit: Any = None  # issue 5: AuditReads
 
     async def start(self) -> None:
         from deploy.topics import ensure_topics
@@ -47,4 +50,5 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         reads=ReadModels(db),
         probe=KafkaProbe(settings.kafka_bootstrap),
         issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
+        audit=AuditReads(db),
     )

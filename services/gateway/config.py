@@ -18,6 +18,11 @@ class GatewaySettings(CommonSettings):
     max_body_bytes: int = 64 * 1024
     # A worker whose heartbeat is older than this is reported dead.
     worker_stale_s: float = 20.0
+    # issue 5: KID:base64url,… public keys of the audit service's checkpoint signer.
+    audit_public_keys: str = ""
+    attestation_interval_days: float = 90.0
+    transit_days: float = 14.0
+    attestation_due_window_days: float = 14.0  # "due" = due within this many days
 
     def signing_keys(self) -> dict[str, bytes]:
         return labels.parse_keyring(self.label_signing_keys.get_secret_value())

@@ -20,8 +20,9 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from events import labels
-from events.catalog import (
-    LabelReissued,
+from events.catalog import (  # issue 5
+    LabelReissued,  # issue 3
+    AttestUsage,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
@@ -30,6 +31,7 @@ from events.catalog import (
     ReceiveLaptop,
     RejectionReason,
     ScanRejected,
+    UsageAttested,
 )
 from events.envelope import Envelope
 
@@ -94,3 +96,30 @@ def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, by
 
 def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
     return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
+
+
+# --- issue 5: usage attestation ----------------------------------------------
+# A holder re-scans a received laptop to attest it is still at the office (and
+# whether it is in use, in which condition). The label is checked exactly as at
+# receipt; a laptop not yet received cannot be attested (``not_received``).
+
+
+def attest(laptop: Laptop, command: AttestUsage, public_keys: Mapping[str, bytes]) -> Payload:
+    try:
+        claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
+        if laptop.status == "unknown":
+            return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+        labels.check_current(claim, laptop.asset_id, laptop.label_generation)
+    except labels.LabelError as exc:
+        return _refuse(command, exc.reason, exc.detail)
+    if laptop.status != "received":
+        return _refuse(
+            command,
+            RejectionReason.NOT_RECEIVED,
+            f"{laptop.asset_id} has not been received by an office yet; confirm receipt first, then attest its use.",
+        )
+    assert laptop.office_code is not None
+    return UsageAttested(
+        office_code=laptop.office_code, condition=command.condition, in_use=command.in_use, note=command.note,
+        location=command.location,
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from events.catalog import (
     LabelReissued,
+    AttestUsage,  # issue 5
     LaptopAllocated,
     LaptopDispatched,
     LaptopRegistered,
@@ -42,7 +43,17 @@ async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelop
     )
 
 
-COMMANDS = {ReceiveLaptop.TYPE: receive_laptop}
+async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
+    """Issue 5: a holder's periodic re-scan (proof of use)."""
+
+    def decide(doc: LaptopDoc | None, env: Envelope, body: AttestUsage) -> list[Any]:
+        laptop = domain.fold(env.subject, doc.history if doc else [])
+        return [domain.attest(laptop, body, rt.public_keys)]
+
+    return await run_command(command, decide, summarise, rt, unsettled=frozenset({RejectionReason.UNKNOWN_LAPTOP}))
+
+
+COMMANDS = {ReceiveLaptop.TYPE: receive_laptop, AttestUsage.TYPE: attest_usage}
 
 
 async def handle(command: Envelope, rt: Runtime) -> list[Envelope]:

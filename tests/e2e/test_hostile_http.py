@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import eventually
 from tests.e2e.conftest import register
 
 GOOD = {"serial": "X", "brand": "HP", "model": "M", "specs": {"cpu": "c", "ram_gb": 8, "storage_gb": 128}}
@@ -88,4 +89,34 @@ def test_an_unknown_office_is_refused_and_nothing_changes(api: httpx.Client) -> 
     asset = register(api)["asset_id"]
     r = api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "99.99"})
     assert_problem(r, 422, "unknown_office")
-    assert api.get(f"/api/v1/laptops/{asset}").json()["office_code"] is None
+    # The audit view follows the registration within moments: wait for it, then check.
+    view = eventually(lambda: (r := api.get(f"/api/v1/laptops/{asset}")).status_code == 200 and r.json(), what="view")
+    assert view["office_code"] is None
+
+
+POSTS = ["/api/v1/laptops", "/api/v1/laptops/SRH0000000000/allocation", "/api/v1/scans/dispatch", "/api/v1/scans/receipt"]
+
+
+@pytest.mark.parametrize("path", POSTS)
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "malformed_json"),
+        (b'{"surprise": true}', 422, "invalid_request"),
+        (b"null", 422, "invalid_request"),
+        (b'{"scan_id": 1, "label": [], "office_code": {}, "serial": 5}', 422, "invalid_request"),
+    ],
+)
+def test_every_command_endpoint_refuses_hostile_bodies(api: httpx.Client, path: str, body: bytes, status: int, code: str) -> None:
+    r = api.post(path, content=body, headers={"content-type": "application/json"})
+    assert_problem(r, status, code)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/offices/99", "/api/v1/offices/../../etc", "/api/v1/offices?province=abc", "/api/v1/scans/%00",
+     "/api/v1/laptops/SRH0000000000/qr.png?scale=9999", "/L/x/y/z"],
+)
+def test_hostile_reads_get_a_clear_4xx(api: httpx.Client, path: str) -> None:
+    r = api.get(path)
+    assert 400 <= r.status_code < 500, (path, r.status_code)

@@ -86,7 +86,9 @@ def test_steps_that_do_not_fit_are_refused_with_a_reason_and_kept_in_history(
     r = scan(api, "dispatch", forged)
     assert (r.status_code, r.json()["code"]) == (422, "label_forged")
 
-    history = eventually(lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json()) and len(h) == 4 and h)
+    # issue 5: the audit also records an anomaly (a receipt before dispatch); it is not a scan.
+    scans = lambda h: [e for e in h if e["type"] != "id.serah.laptop.anomaly-detected.v1"]  # noqa: E731
+    history = eventually(lambda: (h := scans(api.get(f"/api/v1/laptops/{asset}/history").json())) and len(h) == 4 and h)
     assert [e["data"].get("reason") for e in history[1:]] == ["not_allocated", "not_dispatched", "label_forged"]
     assert api.get(f"/api/v1/laptops/{asset}").json()["status"] == "registered"  # nothing changed
 

@@ -2,19 +2,17 @@ from __future__ import annotations
 
 import asyncio
 
-from events import codec
+from events import codec, labels
 from events.catalog import LaptopRegistered
-from services.audit import domain, handlers
-from services.audit.bootstrap import bootstrap_fake
-from tests.builders import NOW, new_asset
-from services.common.commands import Runtime
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
+from services.audit import domain, handlers
+from services.audit.bootstrap import bootstrap_fake
+from services.common.commands import Runtime
 from services.common.laptop_store import FakeLaptopStore
 from services.common.worker import FakePublisher
-from events import labels
-from tests.builders import KEYS, allocate, dispatch, register
+from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
 
 
 def journey() -> tuple[str, list[codec.Envelope]]:
@@ -70,6 +68,30 @@ def test_a_rebuilt_view_equals_the_live_one() -> None:
     asset, events = journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
-    live = dict(rt.views.views[asset])
-    live.pop("seq")
-    assert domain.view(asset, events) == live
+    live = rt.views.views[asset]
+    assert domain.view(asset, events) == {k: v for k, v in live.items() if k in handlers.VIEW_FIELDS}
+    assert live["event_ids"] == [e.id for e in events] and live["seq"] == len(events)
+
+
+def test_a_crash_between_log_and_view_is_healed_when_the_event_comes_again() -> None:
+    rt = bootstrap_fake()
+    asset, events = journey()
+    for e in events[:2]:
+        asyncio.run(handlers.record_event(e, rt))
+    third = events[2]
+    head = rt.views.views[asset]["head_hash"]
+    # the crash: the log got the link, the view did not
+    asyncio.run(rt.log.append(asset, 3, head, domain.link_hash(head, third), third))
+    assert asyncio.run(handlers.record_event(third, rt)) is False  # not recorded twice...
+    assert rt.views.views[asset]["seq"] == 3  # ...but the view caught up
+    asyncio.run(handlers.record_event(events[3], rt))
+    assert [link["seq"] for link in asyncio.run(rt.log.chain(asset))] == [1, 2, 3, 4]
+    assert rt.views.views[asset]["head_hash"] == asyncio.run(rt.log.chain(asset))[-1]["hash"]
+
+
+def test_each_scan_is_indexed_by_its_first_decision() -> None:
+    rt = bootstrap_fake()
+    asset, events = journey()
+    for e in events:
+        asyncio.run(handlers.record_event(e, rt))
+    assert rt.scans.scans[events[1].causationid] == (asset, events[1].id)

@@ -24,7 +24,20 @@ class EventLog(Protocol):
 
 
 class Views(Protocol):
-    async def put(self, asset_id: str, seq: int, view: dict[str, Any]) -> None: ...
+    """One document per laptop: its view, and the head of its chain (``seq``,
+    ``head_hash``, the ordered ``event_ids``). Reads and writes go by ``_id``
+    only: FerretDB's SQLite backend answers nothing else from an index."""
+
+    async def ensure_indexes(self) -> None: ...
+    async def get(self, asset_id: str) -> dict[str, Any] | None: ...
+    async def advance(
+        self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
+    ) -> None: ...
+    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None: ...
+
+
+class ScanIndex(Protocol):
+    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None: ...
 
 
 def _entry(asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> dict[str, Any]:
@@ -47,7 +60,6 @@ class MongoEventLog:
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index([("asset_id", ASCENDING), ("seq", ASCENDING)], unique=True)
-        await self._c.create_index("causationid")
 
     async def get(self, event_id: str) -> dict[str, Any] | None:
         return await self._c.find_one({"_id": event_id})
@@ -69,6 +81,15 @@ class MongoEventLog:
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return [d async for d in self._c.find({"asset_id": asset_id}).sort("seq", ASCENDING)]
 
+    async def all_links(self) -> Any:
+        """Every link, per laptop in chain order (issue 5: rebuild)."""
+        async for d in self._c.find({}).sort([("asset_id", ASCENDING), ("seq", ASCENDING)]).batch_size(5000):
+            yield d
+
+    async def count_for_office(self, type_: str, office_code: str) -> int:
+        """How many recorded events of this type name this office (issue 5: plan vs received)."""
+        return int(await self._c.count_documents({"type": type_, "event.data.office_code": office_code}))
+
 
 class MongoViews:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
@@ -78,14 +99,70 @@ class MongoViews:
         await self._c.create_index("office_code")
         await self._c.create_index("status")
 
-    async def put(self, asset_id: str, seq: int, view: dict[str, Any]) -> None:
-        # Only move forward: a stale refresh (older seq) must not overwrite a newer view.
+    async def get(self, asset_id: str) -> dict[str, Any] | None:
+        return await self._c.find_one({"_id": asset_id})
+
+    async def advance(
+        self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
+    ) -> None:
+        """Moves the view one link forward, only from ``expected_seq``."""
         try:
-            await self._c.update_one(
-                {"_id": asset_id, "seq": {"$lt": seq}}, {"$set": {**view, "seq": seq}}, upsert=True
+            result = await self._c.update_one(
+                {"_id": asset_id, "seq": expected_seq},
+                {"$set": {**view, "seq": expected_seq + 1, "head_hash": head_hash}, "$push": {"event_ids": event_id}},
+                upsert=expected_seq == 0,
             )
         except DuplicateKeyError:
-            pass  # the view is already at this seq or newer
+            raise VersionConflict(asset_id) from None
+        if result.matched_count == 0 and result.upserted_id is None:
+            raise VersionConflict(asset_id)
+
+    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None:
+        doc = {**view, "seq": seq, "head_hash": head_hash, "event_ids": event_ids}
+        await self._c.replace_one({"_id": asset_id}, doc, upsert=True)
+
+    async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
+        """Views a timed rule may fire on (issue 5). Times are fixed-format UTC
+        strings, so string order is time order."""
+        query = {
+            "$or": [
+                {"status": "in_transit", "dispatched_at": {"$lt": transit_before}},
+                {"status": "received", "last_attested_at": {"$lt": attested_before}},
+                {"status": "received", "last_attested_at": None, "received_at": {"$lt": attested_before}},
+            ]
+        }
+        return [d async for d in self._c.find(query)]
+
+    async def all(self) -> list[dict[str, Any]]:
+        return [d async for d in self._c.find({})]
+
+    async def replace_all(self, views: list[dict[str, Any]]) -> None:
+        """Rebuild: write every view as computed from the log (issue 5). Delete and
+        re-insert per batch: on FerretDB/SQLite one upsert per document is ~100x
+        slower. A live refresh landing in between wins (duplicate key, newer or equal)."""
+        from pymongo.errors import BulkWriteError
+
+        for start in range(0, len(views), 1000):
+            batch = views[start : start + 1000]
+            await self._c.delete_many({"_id": {"$in": [v["_id"] for v in batch]}})
+            try:
+                await self._c.insert_many(batch, ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
+
+
+class MongoScanIndex:
+    """scan id -> the laptop and first event it caused, for GET /api/v1/scans/{id}."""
+
+    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+        self._c = db.scan_index
+
+    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
+        try:
+            await self._c.insert_one({"_id": scan_id, "asset_id": asset_id, "event_id": event_id})
+        except DuplicateKeyError:
+            pass  # the first decision on a scan id is the one it is known by
 
 
 class FakeEventLog:
@@ -116,14 +193,59 @@ class FakeEventLog:
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return sorted((e for e in self.entries.values() if e["asset_id"] == asset_id), key=lambda e: e["seq"])
 
+    async def all_links(self) -> Any:
+        for d in sorted(self.entries.values(), key=lambda e: (e["asset_id"], e["seq"])):
+            yield d
+
+    async def count_for_office(self, type_: str, office_code: str) -> int:
+        return sum(1 for e in self.entries.values() if e["type"] == type_ and e["event"]["data"].get("office_code") == office_code)
+
 
 class FakeViews:
     def __init__(self) -> None:
         self.views: dict[str, dict[str, Any]] = {}
 
-    async def put(self, asset_id: str, seq: int, view: dict[str, Any]) -> None:
-        if self.views.get(asset_id, {}).get("seq", 0) < seq:
-            self.views[asset_id] = {**view, "seq": seq}
+    async def ensure_indexes(self) -> None:
+        pass
+
+    async def get(self, asset_id: str) -> dict[str, Any] | None:
+        found = self.views.get(asset_id)
+        return dict(found) if found else None
+
+    async def advance(
+        self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
+    ) -> None:
+        current = self.views.get(asset_id)
+        if (current["seq"] if current else 0) != expected_seq:
+            raise VersionConflict(asset_id)
+        ids = (current["event_ids"] if current else []) + [event_id]
+        self.views[asset_id] = {**view, "seq": expected_seq + 1, "head_hash": head_hash, "event_ids": ids}
+
+    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None:
+        self.views[asset_id] = {**view, "seq": seq, "head_hash": head_hash, "event_ids": list(event_ids)}
+
+    async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
+        return [
+            {"_id": k, **v}
+            for k, v in self.views.items()
+            if (v.get("status") == "in_transit" and (v.get("dispatched_at") or "~") < transit_before)
+            or (v.get("status") == "received" and (v.get("last_attested_at") or v.get("received_at") or "~") < attested_before)
+        ]
+
+    async def all(self) -> list[dict[str, Any]]:
+        return [{"_id": k, **v} for k, v in self.views.items()]
+
+    async def replace_all(self, views: list[dict[str, Any]]) -> None:
+        for v in views:
+            self.views[v["_id"]] = {k: x for k, x in v.items() if k != "_id"}
+
+
+class FakeScanIndex:
+    def __init__(self) -> None:
+        self.scans: dict[str, tuple[str, str]] = {}
+
+    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
+        self.scans.setdefault(scan_id, (asset_id, event_id))
 
 
 class MongoDeadLetters:
@@ -156,3 +278,108 @@ class FakeDeadLetters:
 
     async def keep_unreadable(self, key: str, raw: bytes) -> None:
         self.kept.setdefault(key, raw)
+
+
+# --- issue 5: checkpoints, office counts, timed-rule candidates ----------------
+
+CHUNK = 5000  # checkpoint leaves per document: far below the 16 MiB document limit
+
+
+class MongoCheckpoints:
+    """``checkpoints`` (one document per signed checkpoint) and ``checkpoint_leaves``
+    (the heads it covers, in chunks of "asset|seq|head" strings: FerretDB v1 refuses
+    nested arrays). The checkpoint document is written after all
+    its leaves, so a checkpoint that exists is complete."""
+
+    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+        self._db = db
+
+    async def ensure_indexes(self) -> None:
+        await self._db.checkpoints.create_index("created_at")
+        await self._db.checkpoint_leaves.create_index([("checkpoint_id", ASCENDING), ("chunk", ASCENDING)])
+
+    async def heads(self) -> dict[str, tuple[int, str]]:
+        return (await self.heads_and_links({}))[0]
+
+    async def heads_and_links(self, keep: dict[str, int]) -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
+        """Every chain's head, and in the same pass the hash at seq ``keep[asset]``
+        (the previous checkpoint's heads, to check chains only grew)."""
+        heads: dict[str, tuple[int, str]] = {}
+        kept: dict[str, str] = {}
+        cursor = self._db.event_log.find({}, {"asset_id": 1, "seq": 1, "hash": 1, "_id": 0}, batch_size=10000)
+        async for d in cursor:
+            if d["seq"] > heads.get(d["asset_id"], (0, ""))[0]:
+                heads[d["asset_id"]] = (d["seq"], d["hash"])
+            if keep.get(d["asset_id"]) == d["seq"]:
+                kept[d["asset_id"]] = d["hash"]
+        return heads, kept
+
+    async def latest(self) -> dict[str, Any] | None:
+        return await self._db.checkpoints.find_one({}, sort=[("created_at", DESCENDING)])
+
+    async def all(self) -> list[dict[str, Any]]:
+        return [d async for d in self._db.checkpoints.find({}).sort("created_at", ASCENDING)]
+
+    async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
+        cid = checkpoint["checkpoint_id"]
+        for n, start in enumerate(range(0, len(leaves), CHUNK)):
+            doc = {"_id": f"{cid}:{n:06d}", "checkpoint_id": cid, "chunk": n, "heads": [f"{a}|{n_}|{h}" for a, n_, h in leaves[start : start + CHUNK]]}
+            await self._db.checkpoint_leaves.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        try:
+            await self._db.checkpoints.insert_one({"_id": cid, **checkpoint, "published": False})
+        except DuplicateKeyError:
+            pass
+
+    async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
+        out: list[list[Any]] = []
+        async for d in self._db.checkpoint_leaves.find({"checkpoint_id": checkpoint_id}).sort("chunk", ASCENDING):
+            out += [[a, int(n), h] for a, n, h in (x.split("|") for x in d["heads"])]
+        return out
+
+    async def unpublished(self) -> list[dict[str, Any]]:
+        return [d async for d in self._db.checkpoints.find({"published": False})]
+
+    async def mark_published(self, checkpoint_id: str) -> None:
+        await self._db.checkpoints.update_one({"_id": checkpoint_id}, {"$set": {"published": True}})
+
+
+class FakeCheckpoints:
+    def __init__(self, log: FakeEventLog) -> None:
+        self._log = log
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.leaf_lists: dict[str, list[list[Any]]] = {}
+
+    async def ensure_indexes(self) -> None:
+        pass
+
+    async def heads(self) -> dict[str, tuple[int, str]]:
+        return (await self.heads_and_links({}))[0]
+
+    async def heads_and_links(self, keep: dict[str, int]) -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
+        heads: dict[str, tuple[int, str]] = {}
+        kept: dict[str, str] = {}
+        for d in self._log.entries.values():
+            if d["seq"] > heads.get(d["asset_id"], (0, ""))[0]:
+                heads[d["asset_id"]] = (d["seq"], d["hash"])
+            if keep.get(d["asset_id"]) == d["seq"]:
+                kept[d["asset_id"]] = d["hash"]
+        return heads, kept
+
+    async def latest(self) -> dict[str, Any] | None:
+        return max(self.docs.values(), key=lambda d: d["created_at"], default=None)
+
+    async def all(self) -> list[dict[str, Any]]:
+        return sorted(self.docs.values(), key=lambda d: d["created_at"])
+
+    async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
+        self.leaf_lists[checkpoint["checkpoint_id"]] = [list(x) for x in leaves]
+        self.docs.setdefault(checkpoint["checkpoint_id"], {"_id": checkpoint["checkpoint_id"], **checkpoint, "published": False})
+
+    async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
+        return self.leaf_lists.get(checkpoint_id, [])
+
+    async def unpublished(self) -> list[dict[str, Any]]:
+        return [d for d in self.docs.values() if not d["published"]]
+
+    async def mark_published(self, checkpoint_id: str) -> None:
+        self.docs[checkpoint_id]["published"] = True

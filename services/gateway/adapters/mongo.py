@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 
@@ -25,10 +25,18 @@ class ReadModels:
         return [d async for d in cursor]
 
     async def history(self, asset_id: str) -> list[dict[str, Any]]:
-        return [d async for d in self._db.event_log.find({"asset_id": asset_id}).sort("seq", ASCENDING)]
+        # By _id only (the view lists its chain): FerretDB's SQLite backend
+        # would scan the whole log for a query on any other field.
+        view = await self._db.laptop_views.find_one({"_id": asset_id}, {"event_ids": 1})
+        if not view:
+            return []
+        links = await asyncio.gather(*(self._db.event_log.find_one({"_id": i}) for i in view.get("event_ids", [])))
+        return sorted((link for link in links if link), key=lambda link: link["seq"])
 
-    async def caused_by(self, scan_id: str) -> list[dict[str, Any]]:
-        return [d async for d in self._db.event_log.find({"causationid": scan_id}).sort("seq", ASCENDING)]
+    async def scan(self, scan_id: str) -> dict[str, Any] | None:
+        """The first event a scan caused, or None if it is not decided (yet)."""
+        entry = await self._db.scan_index.find_one({"_id": scan_id})
+        return await self._db.event_log.find_one({"_id": entry["event_id"]}) if entry else None
 
     async def heartbeats(self) -> list[dict[str, Any]]:
         return [d async for d in self._db.worker_status.find({})]

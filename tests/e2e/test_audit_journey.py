@@ -1,0 +1,133 @@
+"""Issue 5 through the whole stack: anomalies within seconds, usage attestation,
+a signed checkpoint, one laptop's proof verified offline by ``serah verify``,
+exports, timeline, roll-ups and due lists."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from deploy.local.stack import Stack
+from tests.conftest import eventually
+from tests.e2e.test_journey import scan
+
+SURABAYA = {"lat": -7.25, "lon": 112.75}
+BANDUNG = {"lat": -6.91, "lon": 107.61}
+
+
+def anomalies(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    r = api.get("/api/v1/audit/anomalies", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
+    api: httpx.Client, registered: tuple[str, str], stack: Stack, tmp_path: Path
+) -> None:
+    asset, label = registered
+    assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32"}).status_code == 200
+    assert scan(api, "dispatch", label, "d-" + asset, actor="gudang-01").status_code == 200
+    r = scan(api, "receipt", label, "r-" + asset, actor="kesbangpol-32", location=SURABAYA, note="=HYPERLINK(\"x\")")
+    assert r.status_code == 200, r.text
+
+    # A receipt 560 km from Bandung: flagged within seconds, with evidence.
+    far = eventually(lambda: [a for a in anomalies(api, rule="far_from_office", office="32") if a["asset_id"] == asset],
+                     what="far_from_office anomaly")
+    assert far[0]["evidence"]["distance_km"] > 500 and far[0]["caused_by"]
+
+    # Scanning it for receipt again is refused, and raises an anomaly.
+    assert scan(api, "receipt", label).json()["code"] == "already_received"
+    eventually(lambda: [a for a in anomalies(api, rule="received_twice", province="32") if a["asset_id"] == asset],
+               what="received_twice anomaly")
+
+    # Usage attestation, at the office this time.
+    r = api.post("/api/v1/scans/attestation", json={"scan_id": "att-" + asset, "label": label, "condition": "RR",
+                                                    "location": BANDUNG, "actor": "kesbangpol-32"})
+    assert r.status_code == 200 and r.json()["event"]["type"] == "id.serah.laptop.usage-attested.v1", r.text
+
+    timeline = eventually(lambda: (t := api.get(f"/api/v1/audit/laptops/{asset}/timeline").json())
+                          and any(e["type"].endswith("usage-attested.v1") for e in t["events"])
+                          and sum(e["type"].endswith("anomaly-detected.v1") for e in t["events"]) >= 3 and t,
+                          what="timeline with attestation and anomalies")  # far ×2 (receipt, none at Bandung) + twice
+    assert timeline["chain"] == "intact"
+    receipt = next(e for e in timeline["events"] if e["scan_id"] == "r-" + asset)
+    assert receipt["actor"] == "kesbangpol-32" and receipt["place"]["location"]["lat"] == SURABAYA["lat"]
+
+    # A signed checkpoint on demand; the laptop's proof verifies offline.
+    env = stack.env()
+    out = subprocess.run([sys.executable, "-m", "services.cli", "checkpoint", "--force"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("checkpoint cp-"), out.stdout + out.stderr
+    keys = tmp_path / "keys.json"
+    keys.write_text(api.get("/api/v1/audit/checkpoint-keys").text)
+    proof = tmp_path / "laptop.jsonl"
+    proof.write_bytes(api.get(f"/api/v1/audit/laptops/{asset}/proof").content)
+    ok = subprocess.run([sys.executable, "-m", "services.cli", "verify", str(proof), "--key-file", str(keys)],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 laptops"), ok.stdout + ok.stderr
+    after = api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()
+    assert all(e["checkpointed"] for e in after["events"])
+
+    # The CSV export is spreadsheet-safe; the JSON Lines export starts with its header.
+    rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/audit/export.csv", params={"province": "32"}).text)))
+    mine = [x for x in rows if x["asset_id"] == asset]
+    assert any(x["note"] == "'=HYPERLINK(\"x\")" for x in mine)
+    first = api.get("/api/v1/audit/export.jsonl").text.splitlines()[0]
+    assert '"format":"serah-export/1"' in first
+
+    # Roll-up for the province shows the office with a received, attested laptop.
+    prov = next(p for p in api.get("/api/v1/audit/rollups", params={"province": "32"}).json() if p["code"] == "32")
+    office = next(o for o in prov["offices"] if o["code"] == "32")
+    assert office["received"] >= 1 and office["in_use"] >= 1 and office["anomalies"] >= 3
+
+
+def test_audit_endpoints_refuse_bad_input_with_problem_details(api: httpx.Client) -> None:
+    for path, code in (
+        ("/api/v1/audit/anomalies?rule=DROP%20TABLE", 422),
+        ("/api/v1/audit/anomalies?limit=0", 422),
+        ("/api/v1/audit/rollups?province=3", 422),
+        ("/api/v1/audit/attestations?state=later", 422),
+        ("/api/v1/audit/laptops/not-an-asset/timeline", 422),
+        ("/api/v1/audit/laptops/SRH0000000000/timeline", 404),
+        ("/api/v1/audit/laptops/SRH0000000000/proof", 404),
+    ):
+        r = api.get(path)
+        assert r.status_code == code, (path, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json") and r.json()["code"], path
+    r = api.post("/api/v1/scans/attestation", json={"scan_id": str(uuid.uuid4()), "label": "hello"})
+    assert (r.status_code, r.json()["code"]) == (422, "label_malformed")
+    r = api.post("/api/v1/scans/attestation", json={"scan_id": str(uuid.uuid4()), "label": "x", "in_use": "maybe"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_freshly_received_laptop_is_neither_due_nor_overdue(api: httpx.Client, registered: tuple[str, str]) -> None:
+    asset, label = registered
+    assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "53.71"}).status_code == 200
+    assert scan(api, "dispatch", label).status_code == 200
+    assert scan(api, "receipt", label).status_code == 200
+    eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json()["status"] == "received", what="received view")
+    for state in ("due", "overdue"):
+        r = api.get("/api/v1/audit/attestations", params={"state": state, "office": "53.71"})
+        assert r.status_code == 200 and asset not in [x["asset_id"] for x in r.json()]
+    r = api.get("/api/v1/audit/rollups", params={"province": "53"})
+    office = next(o for p in r.json() for o in p["offices"] if o["code"] == "53.71")
+    assert office["received"] >= 1 and office["overdue"] == 0
+
+
+def test_a_timeline_shows_where_a_chain_tampered_with_in_the_store_breaks(
+    api: httpx.Client, registered: tuple[str, str], mongo: Any
+) -> None:
+    asset, _ = registered
+    assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "74.05"}).status_code == 200
+    eventually(lambda: len(api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()["events"]) == 2, what="2 events")
+    assert api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()["chain"] == "intact"
+    mongo.event_log.update_one({"asset_id": asset, "seq": 2}, {"$set": {"event.data.office_code": "11.01"}})
+    t = api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()
+    assert t["chain"] == "broken" and [e["chain"] for e in t["events"]] == ["intact", "broken"]
+    assert asset in t["problem"] and "changed" in t["problem"]

@@ -1,0 +1,71 @@
+"""Hostile messages straight onto Kafka: every consumer keeps going, and what
+it cannot read is dead-lettered with a reason, never dropped silently."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+import pytest
+from kafka import KafkaProducer
+
+from deploy.local.stack import Stack
+from events import codec, labels, topics
+from events.catalog import AllocateLaptop
+from events.envelope import utcnow
+from tests.conftest import eventually
+
+GARBAGE = [
+    b"",
+    b"\xff\xfe\x00binary",
+    b"not json at all",
+    b'["a", "list"]',
+    b'{"specversion": "1.0"}',
+    orjson.dumps({"specversion": "1.0", "id": "x", "source": "/s", "type": "com.evil.v1", "subject": "SRH1",
+                  "time": "2026-01-01T00:00:00Z", "data": {}}),
+    b"{" * 10_000,
+]
+
+
+def send(stack: Stack, topic: str, key: bytes, values: list[bytes]) -> None:
+    assert stack.kafka is not None
+    producer = KafkaProducer(bootstrap_servers=stack.kafka.bootstrap, acks="all", max_request_size=2_000_000)
+    for value in values:
+        producer.send(topic, key=key, value=value)
+    producer.flush(30)
+    producer.close()
+
+
+@pytest.mark.parametrize("topic", [topics.ALLOCATION_COMMANDS, topics.HANDOVER_COMMANDS, topics.EVENTS])
+def test_unreadable_messages_are_dead_lettered_and_the_stream_moves_on(stack: Stack, mongo: Any, topic: str) -> None:
+    key = f"POISON{uuid.uuid4().hex[:8]}".encode()
+    send(stack, topic, key, GARBAGE)
+    # Consumers of `topic` each dead-letter every message; audit keeps the letters.
+    readers = {topics.ALLOCATION_COMMANDS: 1, topics.HANDOVER_COMMANDS: 1, topics.EVENTS: 3}[topic]
+    letters = eventually(
+        lambda: (found := list(mongo.dead_letters.find({"subject": key.decode()}))) and len(found) >= len(GARBAGE) * readers
+        and found,
+        what="dead letters", timeout_s=60,
+    )
+    assert len(letters) == len(GARBAGE) * readers  # once each, not more
+    reasons = {d["data"]["reason"] for d in letters}
+    assert reasons <= {"not_json", "not_an_envelope", "unknown_type"} and "not_json" in reasons
+    assert all(d["data"]["topic"] == topic and d["data"]["detail"] for d in letters)
+
+
+def test_a_command_with_invalid_data_is_rejected_with_a_reason_and_kept(stack: Stack, mongo: Any) -> None:
+    asset = labels.asset_id_for_serial(uuid.uuid4().hex)
+    good = codec.make(AllocateLaptop(office_code="32.73"), subject=asset, source="/test", time=utcnow(), id=f"bad-{asset}")
+    doc = codec.to_json(good)
+    doc["data"] = {"office_code": ["not", "a", "code"], "extra": 1}
+    send(stack, topics.ALLOCATION_COMMANDS, asset.encode(), [orjson.dumps(doc)])
+    link = eventually(lambda: mongo.event_log.find_one({"causationid": f"bad-{asset}"}), what="rejection", timeout_s=30)
+    assert link["event"]["data"]["reason"] == "invalid_command"
+    assert "office_code" in link["event"]["data"]["detail"]
+
+
+def test_the_workers_stay_healthy_after_hostile_input(stack: Stack) -> None:
+    import httpx
+
+    eventually(lambda: httpx.get(f"{stack.url}/healthz").status_code == 200, what="healthy", timeout_s=30)
