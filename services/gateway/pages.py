@@ -63,7 +63,8 @@ async def label_page(request: Request, asset: str, key: str, signature: str) -> 
     except labels.LabelError as exc:
         head_id, head_en = WARNINGS.get(exc.reason.value, ("Label tidak sah", "Label not valid"))
         body = f"""<div class="mark warn" role="alert" data-verdict="{escape(exc.reason.value)}">
-<h2>{escape(head_id)}</h2><p class="en">{escape(head_en)}</p><p>{escape(exc.detail)}</p>
+<h2>{escape(head_id)}</h2><p class="en">{escape(head_en)}</p>
+<p><strong>Label tidak sah</strong> <span class="en">/ Label not valid</span></p><p>{escape(exc.detail)}</p>
 <p>Jangan gunakan label ini; laporkan ke petugas. <span class="en">Do not rely on this label; report it.</span></p>
 <p>Kode / code: <code>{escape(exc.reason.value)}</code></p></div>"""
         return _page(head_id, body, ok=False)

@@ -21,7 +21,7 @@ class ReadModels:
 
     async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Laptop views for label sheets (issue 3), in asset-id order so a sheet is reproducible."""
-        cursor = self._db.laptop_views.find(query).sort("_id", ASCENDING).limit(limit)
+        cursor = self._db.laptop_views.find(query).sort("_id", 1).limit(limit)
         return [d async for d in cursor]
 
     async def history(self, asset_id: str) -> list[dict[str, Any]]:
