@@ -53,3 +53,37 @@ def dispatch(asset: str, scan_id: str | None = None, label: str | None = None) -
 
 def receive(asset: str, scan_id: str | None = None, label: str | None = None, **kw: Any) -> Envelope:
     return cmd(ReceiveLaptop(label=label or label_for(asset), **kw), asset, scan_id)
+
+
+# --- issue 4: consignments ---
+
+OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan"}
+LEGAL_BASIS = {"kind": "allocation_decree", "number": "KEP-12/2026", "date": "2026-10-01"}
+RECEIPT_CODE = "K7Q2M9XP"
+
+
+def plan_consignment(consignment: str, expected: list[str], office: str = "73.71", command_id: str | None = None) -> Envelope:
+    import hashlib
+
+    from events.catalog import PlanConsignment
+
+    body = PlanConsignment(
+        office_code=office,
+        officials=[OFFICIAL],  # type: ignore[list-item]
+        legal_basis=LEGAL_BASIS,  # type: ignore[arg-type]
+        expected=expected,
+        receipt_code_hash=hashlib.sha256(RECEIPT_CODE.encode()).hexdigest(),
+    )
+    return cmd(body, consignment, command_id)
+
+
+def scan_into(consignment: str, asset: str, scan_id: str | None = None, label: str | None = None) -> Envelope:
+    from events.catalog import ScanIntoConsignment
+
+    return cmd(ScanIntoConsignment(label=label or label_for(asset)), consignment, scan_id)
+
+
+def close_consignment(consignment: str, command_id: str | None = None) -> Envelope:
+    from events.catalog import CloseConsignment
+
+    return cmd(CloseConsignment(), consignment, command_id)
