@@ -438,6 +438,7 @@ class ReceiptConfirmed(Payload):
     lines: list[ReceiptLine]
     missing: list[str]
     complete: bool
+    confirmed_at: str = Field(description="When the official confirmed (the command's time); dates the BAST.")
     bast_sha256: str = Field(pattern=SHA256_HEX)
 
 

@@ -87,3 +87,22 @@ def close_consignment(consignment: str, command_id: str | None = None) -> Envelo
     from events.catalog import CloseConsignment
 
     return cmd(CloseConsignment(), consignment, command_id)
+
+
+def confirm_receipt(
+    consignment: str,
+    lines: list[tuple[str, str, str]],
+    missing: list[str] | None = None,
+    official: dict[str, str] | None = None,
+    code: str = RECEIPT_CODE,
+    command_id: str | None = None,
+) -> Envelope:
+    from events.catalog import ConfirmReceipt
+
+    body = ConfirmReceipt(
+        official=official or OFFICIAL,  # type: ignore[arg-type]
+        receipt_code=code,
+        lines=[{"asset_id": a, "condition": c, "note": n} for a, c, n in lines],  # type: ignore[misc]
+        missing=missing or [],
+    )
+    return cmd(body, consignment, command_id)

@@ -107,7 +107,7 @@ def check(c: Consignment, command: ConfirmReceipt) -> ScanRejected | None:
     return None
 
 
-def confirm(c: Consignment, command: ConfirmReceipt, bast_number: str, bast_sha256: str) -> ReceiptConfirmed:
+def confirm(c: Consignment, command: ConfirmReceipt, confirmed_at: str, bast_number: str, bast_sha256: str) -> ReceiptConfirmed:
     received = {line.asset_id for line in command.lines} | set(c.received)
     return ReceiptConfirmed(
         office_code=c.plan["office_code"],
@@ -117,6 +117,7 @@ def confirm(c: Consignment, command: ConfirmReceipt, bast_number: str, bast_sha2
         lines=command.lines,
         missing=[a for a in c.pending if a not in received],
         complete=all(a in received for a in c.dispatched),
+        confirmed_at=confirmed_at,
         bast_sha256=bast_sha256,
     )
 
