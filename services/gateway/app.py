@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from services.gateway import api, docs, errors, health, pages, routes_audit
+from services.gateway import routes_consignments  # issue 4
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 
@@ -40,6 +41,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(routes_audit.router)  # issue 5
+    app.include_router(routes_consignments.router)  # issue 4
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:
