@@ -18,7 +18,7 @@ import httpx
 from deploy.local import procs
 from deploy.local.kafka import KafkaNode, start_kafka
 from deploy.local.store import Store, start_store
-from deploy.local.tools import free_port, wait_for_port
+from deploy.local.tools import wait_for_port
 from deploy.topics import ensure_topics
 from events import labels
 

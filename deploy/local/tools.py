@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -43,11 +44,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout_s: float, proc: object | None = None, what: str = "server") -> None:
+def wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None = None, what: str = "server") -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if proc is not None and getattr(proc, "poll")() is not None:
-            raise RuntimeError(f"{what} exited with code {getattr(proc, 'returncode')} before listening on {port}")
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} before listening on {port}")
         with socket.socket() as s:
             s.settimeout(0.5)
             if s.connect_ex(("127.0.0.1", port)) == 0:

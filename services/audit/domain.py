@@ -20,14 +20,15 @@ from typing import Any
 import orjson
 
 from events import codec
-from events.catalog import (
+from events.catalog import (  # issue 5
+    AnomalyDetected,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
     ScanRejected,
+    UsageAttested,
 )
-from events.catalog import AnomalyDetected, UsageAttested  # issue 5
 from events.envelope import Envelope
 
 GENESIS = "0" * 64

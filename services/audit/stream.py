@@ -64,15 +64,16 @@ def build_app(settings: AuditSettings) -> faust.App:
     @app.agent(worker.raw_topic(app, topics.DEAD_LETTERS), name="audit_keep_dead_letters")
     async def keep_dead_letters(stream: Any) -> None:
         async for event in stream.events():
-            msg = event.message
-            raw = event.value or b""
-            try:
-                letter = codec.decode(raw)
-            except DecodeError:
-                key = f"raw-{msg.partition}-{msg.offset}"
-                await worker.retrying(lambda: rt.dead_letters.keep_unreadable(key, raw), what="unreadable dead letter")
-            else:
-                await worker.retrying(lambda: handlers.keep_dead_letter(letter, rt), what="dead letter")
+            await worker.retrying(lambda e=event: keep(e), what="dead letter")
+
+    async def keep(event: Any) -> None:
+        raw = event.value or b""
+        try:
+            letter = codec.decode(raw)
+        except DecodeError:
+            await rt.dead_letters.keep_unreadable(f"raw-{event.message.partition}-{event.message.offset}", raw)
+        else:
+            await handlers.keep_dead_letter(letter, rt)
 
     worker.add_heartbeat(app, SERVICE, db)
     return app

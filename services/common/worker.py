@@ -4,9 +4,9 @@ dead-letter what cannot be handled, retry what can, and report a heartbeat."""
 from __future__ import annotations
 
 import asyncio
-import re
 import logging
 import os
+import re
 import socket
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,6 +39,8 @@ def new_app(service: str, settings: CommonSettings) -> faust.App:
     brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(","))
     # faust makes a data folder even for in-memory tables; keep it out of the working tree.
     datadir = Path(os.environ.get("SERAH_DATA_DIR") or tempfile.gettempdir()) / "faust" / service
+    # faust creates only the last folder; a fresh data dir has no "faust" parent yet.
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     return faust.App(
         f"serah-{service}",  # also the consumer group id
         broker=brokers,

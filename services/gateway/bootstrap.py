@@ -10,9 +10,9 @@ from typing import Any
 
 from events.envelope import utcnow
 from services.common.mongo import connect
-from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
-from services.gateway.adapters.consignment_reads import ConsignmentReads  # issue 4
 from services.gateway.adapters.audit_reads import AuditReads
+from services.gateway.adapters.consignment_reads import ConsignmentReads  # issue 4
+from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
 from services.gateway.adapters.mongo import ReadModels
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer

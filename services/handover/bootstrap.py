@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from events.envelope import utcnow
-from services.handover.config import HandoverSettings
 from services.common.commands import Publisher, Runtime
 from services.common.laptop_store import LaptopStore
+from services.handover.config import HandoverSettings
 
 SOURCE = "/serah/handover"
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from events import labels
-from events.catalog import (
+from events.catalog import (  # issue 5
+    AttestUsage,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
@@ -28,8 +29,8 @@ from events.catalog import (
     ReceiveLaptop,
     RejectionReason,
     ScanRejected,
+    UsageAttested,
 )
-from events.catalog import AttestUsage, UsageAttested  # issue 5
 from events.envelope import Envelope
 
 Status = Literal["unknown", "in_warehouse", "in_transit", "received"]

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.catalog import LaptopAllocated, LaptopDispatched, LaptopRegistered, ReceiveLaptop, RejectionReason
-from events.catalog import AttestUsage  # issue 5
+from events.catalog import (
+    AttestUsage,  # issue 5
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopRegistered,
+    ReceiveLaptop,
+    RejectionReason,
+)
 from events.envelope import Envelope
 # issue 4
 import asyncio

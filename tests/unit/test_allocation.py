@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from events import labels
 from events.catalog import LaptopAllocated, LaptopDispatched, LaptopRegistered, ScanRejected
 from events.envelope import Envelope
 from services.allocation import handlers
@@ -12,7 +13,6 @@ from services.allocation.config import AllocationSettings
 from services.common.laptop_store import FakeLaptopStore
 from services.common.worker import FakePublisher
 from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, register
-from events import labels
 
 
 @pytest.fixture

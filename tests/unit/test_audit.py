@@ -2,19 +2,17 @@ from __future__ import annotations
 
 import asyncio
 
-from events import codec
+from events import codec, labels
 from events.catalog import LaptopRegistered
-from services.audit import domain, handlers
-from services.audit.bootstrap import bootstrap_fake
-from tests.builders import NOW, new_asset
-from services.common.commands import Runtime
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
+from services.audit import domain, handlers
+from services.audit.bootstrap import bootstrap_fake
+from services.common.commands import Runtime
 from services.common.laptop_store import FakeLaptopStore
 from services.common.worker import FakePublisher
-from events import labels
-from tests.builders import KEYS, allocate, dispatch, register
+from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
 
 
 def journey() -> tuple[str, list[codec.Envelope]]:
