@@ -14,7 +14,8 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, UploadFile
+from fastapi import APIRouter, Header, Path, Request
+from starlette.datastructures import UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -190,11 +191,12 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Respo
 @router.post("/api/v1/consignments/{consignment_id}/bast/verify", tags=["consignments"], responses=ERRORS, summary="Does this PDF match the recorded BAST?")
 async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> dict[str, Any]:
     doc = await _bast(gw, consignment_id, seq)
-    data = await request.body()
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
         data = await upload.read() if isinstance(upload, UploadFile) else b""
+    else:
+        data = await request.body()
     if not data:
         raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
     sha = hashlib.sha256(data).hexdigest()

@@ -64,7 +64,7 @@ def test_a_consignment_of_25_laptops_is_dispatched_received_and_its_bast_says_so
     assert closed.status_code == 200, closed.text
     late = scan(api, cid, ours[1]["label"])
     assert late.status_code == 409 and late.json()["code"] == "consignment_closed"
-    eventually(lambda: api.get(f"/api/v1/laptops/{ours[24]['asset_id']}").json()["status"] == "dispatched", what="in transit")
+    eventually(lambda: api.get(f"/api/v1/laptops/{ours[24]['asset_id']}").json()["status"] == "in_transit", what="in transit")
     assert cid in [c["consignment_id"] for c in eventually(lambda: api.get("/api/v1/consignments/unconfirmed").json())]
 
     # receipt: one laptop lightly damaged (RR), one missing
@@ -94,12 +94,13 @@ def test_a_consignment_of_25_laptops_is_dispatched_received_and_its_bast_says_so
             assert u["serial"] in text, u["serial"]
     # the stored hash is the hash of what we downloaded, and the record page can check it
     check = api.post(f"/api/v1/consignments/{cid}/bast/verify", files={"file": ("bast.pdf", pdf, "application/pdf")})
+    assert check.status_code == 200, check.text
     assert check.json()["matches"] is True
     assert api.post(f"/api/v1/consignments/{cid}/bast/verify", content=pdf + b"x").json()["matches"] is False
     assert recorded["bast_sha256"] in api.get(f"/bast/{cid}").text
 
     assert eventually(lambda: api.get(f"/api/v1/laptops/{damaged['asset_id']}").json()["status"] == "received", what="received")
-    assert api.get(f"/api/v1/laptops/{lost['asset_id']}").json()["status"] == "dispatched"
+    assert api.get(f"/api/v1/laptops/{lost['asset_id']}").json()["status"] == "in_transit"
     again = api.post(f"/api/v1/consignments/{cid}/receipt", json=receipt | {"receipt_id": f"r2-{run}", "lines": lines[:1], "missing": []})
     assert again.status_code == 422 and again.json()["code"] == "not_expected"
 
