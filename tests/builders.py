@@ -62,7 +62,9 @@ LEGAL_BASIS = {"kind": "allocation_decree", "number": "KEP-12/2026", "date": "20
 RECEIPT_CODE = "K7Q2M9XP"
 
 
-def plan_consignment(consignment: str, expected: list[str], office: str = "73.71", command_id: str | None = None) -> Envelope:
+def plan_consignment(
+    consignment: str, expected: list[str], office: str = "73.71", command_id: str | None = None
+) -> Envelope:
     import hashlib
 
     from events.catalog import PlanConsignment

@@ -80,19 +80,35 @@ def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
 def plan(c: Consignment, command: PlanConsignment, laptops: Mapping[str, Laptop]) -> Payload:
     """``laptops``: the allocation service's current view of each expected laptop."""
     if c.status != "unplanned":
-        return _refuse(command, RejectionReason.CONSIGNMENT_EXISTS, f"consignment {c.consignment_id} is already planned; choose another id.")
+        return _refuse(
+            command,
+            RejectionReason.CONSIGNMENT_EXISTS,
+            f"consignment {c.consignment_id} is already planned; choose another id.",
+        )
     office = offices.get(command.office_code)
     if office is None:
-        return _refuse(command, RejectionReason.UNKNOWN_OFFICE, f"{command.office_code} is not an official region code; see GET /api/v1/offices.")
+        return _refuse(
+            command,
+            RejectionReason.UNKNOWN_OFFICE,
+            f"{command.office_code} is not an official region code; see GET /api/v1/offices.",
+        )
     unknown = [a for a in command.expected if laptops[a].status == "unregistered"]
     if unknown:
-        return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"not registered: {', '.join(unknown[:10])}; register them first.")
+        return _refuse(
+            command, RejectionReason.UNKNOWN_LAPTOP, f"not registered: {', '.join(unknown[:10])}; register them first."
+        )
     gone = [a for a in command.expected if laptops[a].status in ("dispatched", "received")]
     if gone:
-        return _refuse(command, RejectionReason.ALREADY_DISPATCHED, f"already left the warehouse: {', '.join(gone[:10])}.")
+        return _refuse(
+            command, RejectionReason.ALREADY_DISPATCHED, f"already left the warehouse: {', '.join(gone[:10])}."
+        )
     taken = [a for a in command.expected if laptops[a].consignment_id not in (None, c.consignment_id)]
     if taken:
-        return _refuse(command, RejectionReason.BELONGS_TO_OTHER_CONSIGNMENT, f"planned for another consignment: {', '.join(taken[:10])}.")
+        return _refuse(
+            command,
+            RejectionReason.BELONGS_TO_OTHER_CONSIGNMENT,
+            f"planned for another consignment: {', '.join(taken[:10])}.",
+        )
     return ConsignmentPlanned(
         office_code=office.code,
         office_name=office.name,
@@ -115,7 +131,11 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
     if c.status == "unplanned":
         return _refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {c.consignment_id} is not planned.")
     if c.status == "dispatched":
-        return _refuse(command, RejectionReason.CONSIGNMENT_CLOSED, f"consignment {c.consignment_id} is closed and left the warehouse; put the laptop aside.")
+        return _refuse(
+            command,
+            RejectionReason.CONSIGNMENT_CLOSED,
+            f"consignment {c.consignment_id} is closed and left the warehouse; put the laptop aside.",
+        )
     try:
         claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
         if laptop.status == "unregistered":
@@ -124,7 +144,11 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
     except labels.LabelError as exc:
         return _refuse(command, exc.reason, exc.detail)
     if laptop.asset_id in c.scanned:
-        return _refuse(command, RejectionReason.ALREADY_IN_CONSIGNMENT, f"{laptop.asset_id} is already in this consignment: nothing to do.")
+        return _refuse(
+            command,
+            RejectionReason.ALREADY_IN_CONSIGNMENT,
+            f"{laptop.asset_id} is already in this consignment: nothing to do.",
+        )
     if laptop.consignment_id not in (None, c.consignment_id):
         return _refuse(
             command,
@@ -132,9 +156,15 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
             f"{laptop.asset_id} is planned for consignment {laptop.consignment_id}; put it in that box.",
         )
     if laptop.status in ("dispatched", "received"):
-        return _refuse(command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} has already left the warehouse.")
+        return _refuse(
+            command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} has already left the warehouse."
+        )
     if laptop.asset_id not in c.expected:
-        return _refuse(command, RejectionReason.NOT_EXPECTED, f"{laptop.asset_id} is not in this consignment's plan; put it back on the shelf.")
+        return _refuse(
+            command,
+            RejectionReason.NOT_EXPECTED,
+            f"{laptop.asset_id} is not in this consignment's plan; put it back on the shelf.",
+        )
     return LaptopScannedIntoConsignment(asset_id=laptop.asset_id, location=command.location)
 
 
@@ -142,9 +172,13 @@ def close(c: Consignment, command: CloseConsignment) -> Payload:
     if c.status == "unplanned":
         return _refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {c.consignment_id} is not planned.")
     if c.status == "dispatched":
-        return _refuse(command, RejectionReason.CONSIGNMENT_CLOSED, f"consignment {c.consignment_id} is already closed.")
+        return _refuse(
+            command, RejectionReason.CONSIGNMENT_CLOSED, f"consignment {c.consignment_id} is already closed."
+        )
     if not c.scanned:
-        return _refuse(command, RejectionReason.CONSIGNMENT_EMPTY, "no laptop was scanned into this consignment; scan them first.")
+        return _refuse(
+            command, RejectionReason.CONSIGNMENT_EMPTY, "no laptop was scanned into this consignment; scan them first."
+        )
     assert c.office_code is not None
     return ConsignmentDispatched(
         office_code=c.office_code, dispatched=list(c.scanned), missing=[a for a in c.expected if a not in c.scanned]
@@ -155,7 +189,14 @@ def per_laptop(c: Consignment, fact: Envelope) -> list[tuple[str, Payload]]:
     """The per-laptop facts a consignment fact implies, keyed by asset id."""
     if fact.type == ConsignmentPlanned.TYPE:
         return [
-            (a, LaptopAllocated(office_code=fact.data["office_code"], office_name=fact.data["office_name"], consignment_id=c.consignment_id))
+            (
+                a,
+                LaptopAllocated(
+                    office_code=fact.data["office_code"],
+                    office_name=fact.data["office_name"],
+                    consignment_id=c.consignment_id,
+                ),
+            )
             for a in fact.data["expected"]
         ]
     if fact.type == ConsignmentDispatched.TYPE:

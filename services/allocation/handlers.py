@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.catalog import AllocateLaptop, DispatchLaptop, LaptopReceived, RegisterLaptop, RejectionReason
-from events.envelope import Envelope
 from events import codec
-from events.catalog import CloseConsignment, PlanConsignment, ScanIntoConsignment  # issue 4
+from events.catalog import (  # issue 4
+    AllocateLaptop,
+    CloseConsignment,
+    DispatchLaptop,
+    LaptopReceived,
+    PlanConsignment,
+    RegisterLaptop,
+    RejectionReason,
+    ScanIntoConsignment,
+)
+from events.envelope import Envelope
 from services.allocation import consignment, domain
 from services.common.commands import Runtime, learn, reject, run_command
 from services.common.laptop_store import LaptopDoc

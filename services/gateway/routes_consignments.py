@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
-from starlette.datastructures import UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
 
 from events import labels
 from events.catalog import (
@@ -90,7 +90,13 @@ async def _decided(gw: Gateway, cmd: Any, accepted_status: int = 200) -> JSONRes
     return response
 
 
-@router.post("/api/v1/consignments", tags=["consignments"], status_code=201, responses=ERRORS, summary="Plan a consignment for one office")
+@router.post(
+    "/api/v1/consignments",
+    tags=["consignments"],
+    status_code=201,
+    responses=ERRORS,
+    summary="Plan a consignment for one office",
+)
 async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     cmd = command(
@@ -116,43 +122,84 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     return response
 
 
-@router.post("/api/v1/consignments/{consignment_id}/scans", tags=["consignments"], responses=ERRORS, summary="Scan a laptop into an open consignment")
+@router.post(
+    "/api/v1/consignments/{consignment_id}/scans",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Scan a laptop into an open consignment",
+)
 async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW) -> JSONResponse:
     data = ScanIntoConsignment(label=body.label, location=body.location)
     cmd = command(data, command_id=body.scan_id, subject=consignment_id, actor=body.actor, gw=gw, time=body.scanned_at)
     return await _decided(gw, cmd)
 
 
-@router.post("/api/v1/consignments/{consignment_id}/close", tags=["consignments"], responses=ERRORS, summary="Close the consignment: it leaves now")
+@router.post(
+    "/api/v1/consignments/{consignment_id}/close",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Close the consignment: it leaves now",
+)
 async def close(
     consignment_id: ConsignmentId, gw: GW, idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None
 ) -> JSONResponse:
     cmd = command(
-        CloseConsignment(), command_id=idempotency_key or f"close-{uuid.uuid4()}", subject=consignment_id, actor="operator", gw=gw
+        CloseConsignment(),
+        command_id=idempotency_key or f"close-{uuid.uuid4()}",
+        subject=consignment_id,
+        actor="operator",
+        gw=gw,
     )
     return await _decided(gw, cmd)
 
 
-@router.post("/api/v1/consignments/{consignment_id}/receipt", tags=["consignments"], responses=ERRORS, summary="Confirm receipt; issues the BAST")
+@router.post(
+    "/api/v1/consignments/{consignment_id}/receipt",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Confirm receipt; issues the BAST",
+)
 async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, gw: GW) -> JSONResponse:
-    data = ConfirmReceipt(official=body.official, receipt_code=body.receipt_code, lines=body.lines, missing=body.missing)
+    data = ConfirmReceipt(
+        official=body.official, receipt_code=body.receipt_code, lines=body.lines, missing=body.missing
+    )
     cmd = command(data, command_id=body.receipt_id, subject=consignment_id, actor=body.official.nip, gw=gw)
     return await _decided(gw, cmd)
 
 
-@router.get("/api/v1/consignments/unconfirmed", tags=["consignments"], summary="Dispatched, not (fully) received, with age in days")
+@router.get(
+    "/api/v1/consignments/unconfirmed",
+    tags=["consignments"],
+    summary="Dispatched, not (fully) received, with age in days",
+)
 async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
     now = gw.clock()
     out = []
     for doc in await gw.consignments.in_transit():
         s = doc["summary"]
-        age = (now - datetime.fromisoformat(s["dispatched_at"])).total_seconds() / 86400 if s.get("dispatched_at") else None
-        out.append({"consignment_id": doc["_id"], "office_code": s.get("office_code"), "status": s["status"],
-                    "in_transit": s["in_transit"], "age_days": round(age, 2) if age is not None else None})
+        age = (
+            (now - datetime.fromisoformat(s["dispatched_at"])).total_seconds() / 86400
+            if s.get("dispatched_at")
+            else None
+        )
+        out.append(
+            {
+                "consignment_id": doc["_id"],
+                "office_code": s.get("office_code"),
+                "status": s["status"],
+                "in_transit": s["in_transit"],
+                "age_days": round(age, 2) if age is not None else None,
+            }
+        )
     return sorted(out, key=lambda c: -(c["age_days"] or 0))
 
 
-@router.get("/api/v1/consignments/{consignment_id}", tags=["consignments"], responses=ERRORS, summary="Expected vs scanned, receipt state")
+@router.get(
+    "/api/v1/consignments/{consignment_id}",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Expected vs scanned, receipt state",
+)
 async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, Any]:
     alloc = await gw.consignments.allocation(consignment_id)
     if alloc is None:
@@ -177,18 +224,31 @@ async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, An
 async def _bast(gw: Gateway, consignment_id: str, seq: int) -> dict[str, Any]:
     doc = await gw.consignments.bast(consignment_id, seq)
     if doc is None:
-        raise ApiError(404, "unknown_bast", f"No BAST {seq} for consignment {consignment_id}: has its receipt been confirmed?")
+        raise ApiError(
+            404, "unknown_bast", f"No BAST {seq} for consignment {consignment_id}: has its receipt been confirmed?"
+        )
     return doc
 
 
-@router.get("/api/v1/consignments/{consignment_id}/bast.pdf", tags=["consignments"], responses={200: {"content": {"application/pdf": {}}}, **ERRORS})
+@router.get(
+    "/api/v1/consignments/{consignment_id}/bast.pdf",
+    tags=["consignments"],
+    responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+)
 async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Response:
     doc = await _bast(gw, consignment_id, seq)
     name = f"BAST-{consignment_id}-{seq}.pdf"
-    return Response(bytes(doc["pdf"]), media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return Response(
+        bytes(doc["pdf"]), media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'}
+    )
 
 
-@router.post("/api/v1/consignments/{consignment_id}/bast/verify", tags=["consignments"], responses=ERRORS, summary="Does this PDF match the recorded BAST?")
+@router.post(
+    "/api/v1/consignments/{consignment_id}/bast/verify",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Does this PDF match the recorded BAST?",
+)
 async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> dict[str, Any]:
     doc = await _bast(gw, consignment_id, seq)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -200,22 +260,31 @@ async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, s
     if not data:
         raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
     sha = hashlib.sha256(data).hexdigest()
-    return {"matches": sha == doc["recorded_sha256"], "sha256": sha, "recorded_sha256": doc["recorded_sha256"], "number": doc["number"]}
+    return {
+        "matches": sha == doc["recorded_sha256"],
+        "sha256": sha,
+        "recorded_sha256": doc["recorded_sha256"],
+        "number": doc["number"],
+    }
 
 
 @router.get("/bast/{consignment_id}", include_in_schema=False)
 async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> HTMLResponse:
     doc = await gw.consignments.bast(consignment_id, seq)
     if doc is None:
-        body = f"<p>Belum ada BAST untuk konsinyasi {html.escape(consignment_id)} · No BAST for this consignment yet.</p>"
+        body = (
+            f"<p>Belum ada BAST untuk konsinyasi {html.escape(consignment_id)} · No BAST for this consignment yet.</p>"
+        )
     else:
         cid = html.escape(consignment_id)
         body = (
             f"<p>Nomor / number: <b>{html.escape(doc['number'])}</b></p>"
             f"<p>SHA-256: <code id='sha'>{doc['recorded_sha256']}</code></p>"
             f"<p><a href='/api/v1/consignments/{cid}/bast.pdf?seq={seq}'>Unduh PDF · Download PDF</a></p>"
-            f"<form method='post' enctype='multipart/form-data' action='/api/v1/consignments/{cid}/bast/verify?seq={seq}'>"
-            "<label>Periksa berkas PDF · Check a PDF file: <input type='file' name='file' accept='application/pdf'></label>"
+            "<form method='post' enctype='multipart/form-data' "
+            f"action='/api/v1/consignments/{cid}/bast/verify?seq={seq}'>"
+            "<label>Periksa berkas PDF · Check a PDF file: "
+            "<input type='file' name='file' accept='application/pdf'></label>"
             "<button type='submit'>Periksa · Check</button></form>"
         )
     return HTMLResponse(

@@ -21,9 +21,26 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 
 WIB = timezone(timedelta(hours=7))
 DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
-MONTHS = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"]
+MONTHS = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
 CONDITIONS = {"B": "Baik (B)", "RR": "Rusak Ringan (RR)", "RB": "Rusak Berat (RB)"}
-LEGAL_KINDS = {"contract": "Kontrak", "allocation_decree": "Keputusan Alokasi", "grant_agreement": "Naskah Perjanjian Hibah"}
+LEGAL_KINDS = {
+    "contract": "Kontrak",
+    "allocation_decree": "Keputusan Alokasi",
+    "grant_agreement": "Naskah Perjanjian Hibah",
+}
 ATTACH_OVER = 10  # more units than this go to an attachment page
 
 
@@ -100,8 +117,15 @@ def rupiah(value: int | None) -> str:
 def render(b: Bast) -> bytes:
     out = io.BytesIO()
     doc = SimpleDocTemplate(
-        out, pagesize=A4, invariant=1, title=f"BAST {b.number}", author="Serah",
-        leftMargin=18 * mm, rightMargin=18 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
+        out,
+        pagesize=A4,
+        invariant=1,
+        title=f"BAST {b.number}",
+        author="Serah",
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
     )
     ss = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=ss["Normal"], fontSize=10, leading=13)
@@ -116,12 +140,19 @@ def render(b: Bast) -> bytes:
         Spacer(1, 2 * mm),
     ]
     for label, role, p in (("I", "PIHAK PERTAMA", b.first), ("II", "PIHAK KEDUA", b.second)):
-        story.append(Table(
-            [[f"{label}.", "Nama", f": {p.name}"], ["", "NIP", f": {p.nip}"], ["", "Jabatan", f": {p.jabatan}"],
-             ["", "Instansi", Paragraph(f": {p.office}", body)]],
-            colWidths=[8 * mm, 25 * mm, 140 * mm], hAlign="LEFT",
-            style=TableStyle([("FONTSIZE", (0, 0), (-1, -1), 10), ("VALIGN", (0, 0), (-1, -1), "TOP")]),
-        ))
+        story.append(
+            Table(
+                [
+                    [f"{label}.", "Nama", f": {p.name}"],
+                    ["", "NIP", f": {p.nip}"],
+                    ["", "Jabatan", f": {p.jabatan}"],
+                    ["", "Instansi", Paragraph(f": {p.office}", body)],
+                ],
+                colWidths=[8 * mm, 25 * mm, 140 * mm],
+                hAlign="LEFT",
+                style=TableStyle([("FONTSIZE", (0, 0), (-1, -1), 10), ("VALIGN", (0, 0), (-1, -1), "TOP")]),
+            )
+        )
         story.append(Paragraph(f"selanjutnya disebut <b>{role}</b>.", body))
         story.append(Spacer(1, 2 * mm))
     kind = LEGAL_KINDS.get(b.legal_kind, b.legal_kind)
@@ -130,7 +161,11 @@ def render(b: Bast) -> bytes:
             f"Berdasarkan {kind} Nomor {b.legal_number} tanggal {b.legal_date}, PIHAK PERTAMA menyerahkan kepada "
             f"PIHAK KEDUA, dan PIHAK KEDUA menerima dari PIHAK PERTAMA, barang milik negara berupa "
             f"{len(b.items)} ({terbilang(len(b.items))}) unit laptop (konsinyasi {b.consignment_id}) "
-            + ("sebagaimana tercantum dalam Lampiran Berita Acara ini:" if len(b.items) > ATTACH_OVER else "dengan rincian sebagai berikut:"),
+            + (
+                "sebagaimana tercantum dalam Lampiran Berita Acara ini:"
+                if len(b.items) > ATTACH_OVER
+                else "dengan rincian sebagai berikut:"
+            ),
             body,
         ),
         Spacer(1, 2 * mm),
@@ -160,14 +195,25 @@ def render(b: Bast) -> bytes:
         ),
         Spacer(1, 6 * mm),
         Table(
-            [["PIHAK KEDUA", "PIHAK PERTAMA"], ["Yang Menerima,", "Yang Menyerahkan,"], ["", ""], ["", ""],
-             [b.second.name, b.first.name], [f"NIP {b.second.nip}", f"NIP {b.first.nip}"]],
-            colWidths=[85 * mm, 85 * mm], rowHeights=[5 * mm, 5 * mm, 10 * mm, 10 * mm, 5 * mm, 5 * mm],
+            [
+                ["PIHAK KEDUA", "PIHAK PERTAMA"],
+                ["Yang Menerima,", "Yang Menyerahkan,"],
+                ["", ""],
+                ["", ""],
+                [b.second.name, b.first.name],
+                [f"NIP {b.second.nip}", f"NIP {b.first.nip}"],
+            ],
+            colWidths=[85 * mm, 85 * mm],
+            rowHeights=[5 * mm, 5 * mm, 10 * mm, 10 * mm, 5 * mm, 5 * mm],
             style=TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"), ("FONTSIZE", (0, 0), (-1, -1), 10)]),
         ),
         Spacer(1, 4 * mm),
-        Table([[_qr(b.verify_url), Paragraph(f"Verifikasi / verify: {b.verify_url}", small)]],
-              colWidths=[30 * mm, 140 * mm], hAlign="LEFT", style=TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")])),
+        Table(
+            [[_qr(b.verify_url), Paragraph(f"Verifikasi / verify: {b.verify_url}", small)]],
+            colWidths=[30 * mm, 140 * mm],
+            hAlign="LEFT",
+            style=TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]),
+        ),
     ]
     if len(b.items) > ATTACH_OVER:
         story += [
@@ -184,15 +230,31 @@ def render(b: Bast) -> bytes:
 def _items_table(items: list[Item], style: ParagraphStyle) -> Table:
     rows = [["No", "Nama Barang", "Merek/Tipe", "Nomor Seri", "Kode Barang", "NUP", "Kondisi", "Nilai", "Keterangan"]]
     for n, i in enumerate(items, 1):
-        rows.append([str(n), i.name, Paragraph(i.brand_type, style), i.serial, i.kode_barang, i.nup, i.condition,
-                     rupiah(i.value), Paragraph(i.note or "-", style)])
+        rows.append(
+            [
+                str(n),
+                i.name,
+                Paragraph(i.brand_type, style),
+                i.serial,
+                i.kode_barang,
+                i.nup,
+                i.condition,
+                rupiah(i.value),
+                Paragraph(i.note or "-", style),
+            ]
+        )
     return Table(
-        rows, repeatRows=1,
+        rows,
+        repeatRows=1,
         colWidths=[8 * mm, 17 * mm, 28 * mm, 28 * mm, 19 * mm, 11 * mm, 12 * mm, 22 * mm, 29 * mm],
-        style=TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.black), ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]),
+        style=TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        ),
     )
 
 

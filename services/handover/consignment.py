@@ -58,7 +58,9 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
     if event.type == ConsignmentPlanned.TYPE:
         return replace(c, status="planned" if c.status == "unknown" else c.status, plan=dict(data))
     if event.type == ConsignmentDispatched.TYPE:
-        return replace(c, status="in_transit", dispatched=tuple(data["dispatched"]), dispatched_at=event.time.isoformat())
+        return replace(
+            c, status="in_transit", dispatched=tuple(data["dispatched"]), dispatched_at=event.time.isoformat()
+        )
     if event.type == ReceiptConfirmed.TYPE:
         received = c.received + tuple(line["asset_id"] for line in data["lines"])
         done = all(a in received for a in c.dispatched)
@@ -77,12 +79,20 @@ def check(c: Consignment, command: ConfirmReceipt) -> ScanRejected | None:
     """Everything that can refuse a receipt; None when it may be confirmed."""
     cid = c.consignment_id
     if c.status == "unknown" or not c.plan:
-        return _refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {cid} is not known; check the id on the manifest.")
+        return _refuse(
+            command,
+            RejectionReason.UNKNOWN_CONSIGNMENT,
+            f"consignment {cid} is not known; check the id on the manifest.",
+        )
     if not c.dispatched:
         return _refuse(command, RejectionReason.NOT_DISPATCHED, f"consignment {cid} has not left the warehouse yet.")
     given = hashlib.sha256(command.receipt_code.strip().upper().encode()).hexdigest()
     if not hmac.compare_digest(given, c.plan["receipt_code_hash"]):
-        return _refuse(command, RejectionReason.RECEIPT_CODE_INVALID, "the receipt code is wrong; copy it from the dispatch manifest.")
+        return _refuse(
+            command,
+            RejectionReason.RECEIPT_CODE_INVALID,
+            "the receipt code is wrong; copy it from the dispatch manifest.",
+        )
     if command.official.nip not in {o["nip"] for o in c.plan["officials"]}:
         return _refuse(
             command,
@@ -90,24 +100,31 @@ def check(c: Consignment, command: ConfirmReceipt) -> ScanRejected | None:
             f"NIP {command.official.nip} is not authorised to sign for consignment {cid}; ask the sender to add you.",
         )
     if not c.pending:
-        return _refuse(command, RejectionReason.ALREADY_RECEIVED, f"every laptop of consignment {cid} was already received.")
+        return _refuse(
+            command, RejectionReason.ALREADY_RECEIVED, f"every laptop of consignment {cid} was already received."
+        )
     stray = [line.asset_id for line in command.lines if line.asset_id not in c.pending]
     stray += [a for a in command.missing if a not in c.pending]
     if stray:
         return _refuse(
             command,
             RejectionReason.NOT_EXPECTED,
-            f"not travelling in this consignment or already received: {', '.join(stray[:10])}; set them aside and report them.",
+            f"not travelling in this consignment or already received: {', '.join(stray[:10])}; "
+            "set them aside and report them.",
         )
     if not command.lines:
         return _refuse(command, RejectionReason.INVALID_COMMAND, "list at least one received laptop.")
     both = {line.asset_id for line in command.lines} & set(command.missing)
     if both or len({line.asset_id for line in command.lines}) != len(command.lines):
-        return _refuse(command, RejectionReason.INVALID_COMMAND, "each laptop must appear once, as received or as missing.")
+        return _refuse(
+            command, RejectionReason.INVALID_COMMAND, "each laptop must appear once, as received or as missing."
+        )
     return None
 
 
-def confirm(c: Consignment, command: ConfirmReceipt, confirmed_at: str, bast_number: str, bast_sha256: str) -> ReceiptConfirmed:
+def confirm(
+    c: Consignment, command: ConfirmReceipt, confirmed_at: str, bast_number: str, bast_sha256: str
+) -> ReceiptConfirmed:
     received = {line.asset_id for line in command.lines} | set(c.received)
     return ReceiptConfirmed(
         office_code=c.plan["office_code"],

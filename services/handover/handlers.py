@@ -3,31 +3,33 @@ and the reactions that keep this service's view of each laptop current."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from events.catalog import (
-    AttestUsage,  # issue 5
-    LaptopAllocated,
-    LaptopDispatched,
-    LaptopRegistered,
-    ReceiveLaptop,
-    RejectionReason,
-)
-from events.envelope import Envelope
 # issue 4
 import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from events import codec
-from events.catalog import ConfirmReceipt, ConsignmentDispatched, ConsignmentPlanned, LaptopReceived, ReceiptConfirmed
-from services.handover import bast, consignment
-from services.handover.bast_store import BastStore, bast_id
-from services.handover.config import HandoverSettings
+from events.catalog import (
+    AttestUsage,  # issue 5
+    ConfirmReceipt,
+    ConsignmentDispatched,
+    ConsignmentPlanned,
+    LaptopAllocated,
+    LaptopDispatched,
+    LaptopReceived,
+    LaptopRegistered,
+    ReceiptConfirmed,
+    ReceiveLaptop,
+    RejectionReason,
+)
+from events.envelope import Envelope
 from services.common.commands import Runtime, learn, reject, run_command
 from services.common.laptop_store import LaptopDoc
-from services.handover import domain
+from services.handover import bast, consignment, domain
+from services.handover.bast_store import BastStore, bast_id
+from services.handover.config import HandoverSettings
 
 
 def summarise(doc: LaptopDoc) -> dict[str, Any]:
@@ -87,7 +89,9 @@ def _description(doc: LaptopDoc | None) -> dict[str, Any]:
     return dict(registered.data["laptop"]) if registered else {}
 
 
-def _bast(c: consignment.Consignment, receipt: dict[str, Any], laptops: dict[str, dict[str, Any]], s: HandoverSettings) -> bytes:
+def _bast(
+    c: consignment.Consignment, receipt: dict[str, Any], laptops: dict[str, dict[str, Any]], s: HandoverSettings
+) -> bytes:
     """The BAST of one receipt, from recorded facts only, so it renders the same bytes again."""
 
     def item(asset: str, condition: str = "B", note: str = "") -> bast.Item:
@@ -114,7 +118,9 @@ def _bast(c: consignment.Consignment, receipt: dict[str, Any], laptops: dict[str
             consignment_id=c.consignment_id,
             place=s.bast_place,
             at=datetime.fromisoformat(receipt["confirmed_at"]),
-            first=bast.Party(s.warehouse_official_name, s.warehouse_official_nip, s.warehouse_official_jabatan, s.warehouse_office_name),
+            first=bast.Party(
+                s.warehouse_official_name, s.warehouse_official_nip, s.warehouse_official_jabatan, s.warehouse_office_name
+            ),
             second=bast.Party(official["name"], official["nip"], official["jabatan"], plan["office_name"]),
             legal_kind=legal["kind"],
             legal_number=legal["number"],
@@ -163,7 +169,9 @@ async def confirm_receipt(command: Envelope, rt: Runtime, receipts: Receipts) ->
     return events
 
 
-async def _issue(command: Envelope, events: list[Envelope], rt: Runtime, receipts: Receipts, laptops: dict[str, dict[str, Any]]) -> None:
+async def _issue(
+    command: Envelope, events: list[Envelope], rt: Runtime, receipts: Receipts, laptops: dict[str, dict[str, Any]]
+) -> None:
     """After the consignment append (the commit point): store the BAST and tell each
     received laptop. Both are idempotent (deterministic PDF, deterministic event ids
     learnt once), so a redelivered command that replays its events heals a crash here."""

@@ -40,7 +40,9 @@ from tests.builders import (
 class World:
     def __init__(self) -> None:
         keys = labels.format_keyring(KEYS)
-        self.alloc = allocation_bootstrap(AllocationSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
+        self.alloc = allocation_bootstrap(
+            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+        )
         self.alloc_c = dataclasses.replace(self.alloc, store=FakeLaptopStore())
         settings = HandoverSettings(label_public_keys=keys)
         self.hand = bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
@@ -186,4 +188,6 @@ def test_a_regenerated_bast_has_the_same_bytes(w: World) -> None:
 def test_dates_are_written_in_indonesian_words() -> None:
     assert terbilang(2026) == "dua ribu dua puluh enam"
     assert terbilang(11) == "sebelas" and terbilang(115) == "seratus lima belas"
-    assert opening(NOW).startswith("Pada hari ini Sabtu tanggal dua puluh delapan bulan November tahun dua ribu dua puluh enam")
+    assert opening(NOW).startswith(
+        "Pada hari ini Sabtu tanggal dua puluh delapan bulan November tahun dua ribu dua puluh enam"
+    )
