@@ -119,7 +119,10 @@ def _bast(
             place=s.bast_place,
             at=datetime.fromisoformat(receipt["confirmed_at"]),
             first=bast.Party(
-                s.warehouse_official_name, s.warehouse_official_nip, s.warehouse_official_jabatan, s.warehouse_office_name
+                s.warehouse_official_name,
+                s.warehouse_official_nip,
+                s.warehouse_official_jabatan,
+                s.warehouse_office_name,
             ),
             second=bast.Party(official["name"], official["nip"], official["jabatan"], plan["office_name"]),
             legal_kind=legal["kind"],
