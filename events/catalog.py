@@ -49,6 +49,16 @@ class RejectionReason(StrEnum):
     INVALID_COMMAND = "invalid_command"
     NOT_RECEIVED = "not_received"  # issue 5: usage can only be attested for a received laptop
     LABEL_GENERATIONS_EXHAUSTED = "label_generations_exhausted"
+    # issue 4: consignments and receipt
+    CONSIGNMENT_EXISTS = "consignment_exists"
+    UNKNOWN_CONSIGNMENT = "unknown_consignment"
+    CONSIGNMENT_CLOSED = "consignment_closed"
+    CONSIGNMENT_EMPTY = "consignment_empty"
+    NOT_EXPECTED = "not_expected"
+    BELONGS_TO_OTHER_CONSIGNMENT = "belongs_to_other_consignment"
+    ALREADY_IN_CONSIGNMENT = "already_in_consignment"
+    RECEIPT_CODE_INVALID = "receipt_code_invalid"
+    OFFICIAL_NOT_AUTHORISED = "official_not_authorised"
 
 
 class Payload(BaseModel):
@@ -341,6 +351,141 @@ class CheckpointSigned(Payload):
     signature: str
 
 
+# --- issue 4: consignments ---
+
+NIP = r"^\d{18}$"
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class Official(BaseModel):
+    """A civil servant who signs: name, NIP (18 digits) and jabatan (position)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=128)
+    nip: str = Field(pattern=NIP)
+    jabatan: str = Field(min_length=1, max_length=128)
+
+
+class LegalBasis(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["contract", "allocation_decree", "grant_agreement"]
+    number: str = Field(min_length=1, max_length=128)
+    date: date
+
+
+class ReceiptLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset_id: str = Field(pattern=r"^[A-Z0-9]{4,32}$")
+    condition: Condition = Condition.B
+    note: str = Field(default="", max_length=1000)
+
+
+class PlanConsignment(Payload):
+    """Plan one office's share of an allocation: who may sign, on what legal basis, which
+    laptops. Subject: the consignment id. Sent by the gateway, which also generated the
+    receipt code and sends only its SHA-256."""
+
+    TYPE = "id.serah.command.plan-consignment.v1"
+    KIND = "command"
+    TOPIC = topics.ALLOCATION_COMMANDS
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    officials: list[Official] = Field(min_length=1, max_length=10)
+    legal_basis: LegalBasis
+    expected: list[str] = Field(min_length=1, max_length=5000)
+    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+
+
+class ScanIntoConsignment(Payload):
+    """A warehouse scan of a laptop into an open consignment. Subject: the consignment id."""
+
+    TYPE = "id.serah.command.scan-into-consignment.v1"
+    KIND = "command"
+    TOPIC = topics.ALLOCATION_COMMANDS
+
+    label: str = Field(min_length=1, max_length=512)
+    location: Location | None = None
+
+
+class CloseConsignment(Payload):
+    """Close the consignment: every scanned laptop leaves now. Subject: the consignment id."""
+
+    TYPE = "id.serah.command.close-consignment.v1"
+    KIND = "command"
+    TOPIC = topics.ALLOCATION_COMMANDS
+
+
+class ConfirmReceipt(Payload):
+    """The receiving official signs for what arrived. Subject: the consignment id."""
+
+    TYPE = "id.serah.command.confirm-receipt.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    official: Official
+    receipt_code: str = Field(min_length=1, max_length=64)
+    lines: list[ReceiptLine] = Field(default_factory=list, max_length=5000)
+    missing: list[str] = Field(default_factory=list, max_length=5000)
+
+
+class ConsignmentPlanned(Payload):
+    """A consignment was planned for an office. Emitted by allocation."""
+
+    TYPE = "id.serah.consignment.planned.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    office_name: str
+    officials: list[Official]
+    legal_basis: LegalBasis
+    expected: list[str]
+    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+
+
+class LaptopScannedIntoConsignment(Payload):
+    """A laptop was scanned into an open consignment. Subject: the consignment id.
+    Emitted by allocation."""
+
+    TYPE = "id.serah.consignment.laptop-scanned.v1"
+    KIND = "event"
+
+    asset_id: str
+    location: Location | None = None
+
+
+class ConsignmentDispatched(Payload):
+    """The consignment was closed and left the warehouse with these laptops (the per-laptop
+    LaptopDispatched events follow, keyed by asset id). Emitted by allocation."""
+
+    TYPE = "id.serah.consignment.dispatched.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    dispatched: list[str]
+    missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
+
+
+class ReceiptConfirmed(Payload):
+    """An official signed for (part of) a consignment; the BAST was issued with this hash.
+    Emitted by handover."""
+
+    TYPE = "id.serah.consignment.receipt-confirmed.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    official: Official
+    seq: int = Field(ge=1)
+    bast_number: str
+    lines: list[ReceiptLine]
+    missing: list[str]
+    complete: bool
+    confirmed_at: str = Field(description="When the official confirmed (the command's time); dates the BAST.")
+    bast_sha256: str = Field(pattern=SHA256_HEX)
+
+
 COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
 EVENTS: tuple[type[Payload], ...] = (
     LaptopRegistered,
@@ -358,4 +503,7 @@ EVENTS = EVENTS + (LabelReissued,)
 # issue 5
 COMMANDS = COMMANDS + (AttestUsage,)
 EVENTS = EVENTS + (UsageAttested, AnomalyDetected, CheckpointSigned)
+# issue 4
+COMMANDS = COMMANDS + (PlanConsignment, ScanIntoConsignment, CloseConsignment, ConfirmReceipt)
+EVENTS = EVENTS + (ConsignmentPlanned, LaptopScannedIntoConsignment, ConsignmentDispatched, ReceiptConfirmed)
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

@@ -29,9 +29,7 @@ class Office:
 def _table() -> dict[str, Office]:
     with resources.files("events").joinpath("data/wilayah_kabkota.csv").open(encoding="utf-8") as handle:
         rows = csv.DictReader(handle)
-        return {
-            row["kode"]: Office(row["kode"], row["nama"], row["tingkat"], row["kode_provinsi"]) for row in rows
-        }
+        return {row["kode"]: Office(row["kode"], row["nama"], row["tingkat"], row["kode_provinsi"]) for row in rows}
 
 
 def get(code: str) -> Office | None:

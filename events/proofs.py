@@ -172,11 +172,20 @@ def verify_chain(asset_id: str, links: Sequence[Mapping[str, Any]]) -> list[Find
         seq = link.get("seq")
         if seq != expected_seq:
             what = "is missing or out of order" if isinstance(seq, int) else "has no sequence number"
-            return [Finding(asset_id, eid, seq, f"expected seq {expected_seq} here: an event {what} (deleted or reordered)")]
+            return [
+                Finding(asset_id, eid, seq, f"expected seq {expected_seq} here: an event {what} (deleted or reordered)")
+            ]
         if not isinstance(event, dict) or event.get("subject") != asset_id:
             return [Finding(asset_id, eid, seq, "the event does not belong to this laptop")]
         if link.get("prev_hash") != prev:
-            return [Finding(asset_id, eid, seq, "does not link to the previous event (an event before it was deleted, inserted or reordered)")]
+            return [
+                Finding(
+                    asset_id,
+                    eid,
+                    seq,
+                    "does not link to the previous event (an event before it was deleted, inserted or reordered)",
+                )
+            ]
         actual = link_hash_of(prev, event)
         if link.get("hash") != actual:
             return [Finding(asset_id, eid, seq, "its content does not match its hash: the event was changed")]
@@ -215,7 +224,9 @@ def verify_export(lines: Iterable[Mapping[str, Any]], public_keys: Mapping[str, 
     latest = checkpoints.get(latest_id) if latest_id else None
     report.latest_checkpoint = latest_id
     if latest is None:
-        report.findings.append(Finding(None, None, None, "the export names no checkpoint, so no chain can be shown complete"))
+        report.findings.append(
+            Finding(None, None, None, "the export names no checkpoint, so no chain can be shown complete")
+        )
 
     report.laptops = len(chains)
     for asset_id, links in sorted(chains.items()):
@@ -226,11 +237,21 @@ def verify_export(lines: Iterable[Mapping[str, Any]], public_keys: Mapping[str, 
     for asset_id in sorted(set(proofs) - set(chains)):
         proof = proofs[asset_id]
         report.findings.append(
-            Finding(asset_id, None, proof.get("seq"), "the checkpoint covers this laptop but the export has none of its events (deleted)")
+            Finding(
+                asset_id,
+                None,
+                proof.get("seq"),
+                "the checkpoint covers this laptop but the export has none of its events (deleted)",
+            )
         )
     if latest is not None and header.get("scope") == "all" and len(proofs) != latest.get("laptops"):
         report.findings.append(
-            Finding(None, None, None, f"checkpoint {latest_id} covers {latest.get('laptops')} laptops, the export proves {len(proofs)}")
+            Finding(
+                None,
+                None,
+                None,
+                f"checkpoint {latest_id} covers {latest.get('laptops')} laptops, the export proves {len(proofs)}",
+            )
         )
     return report
 
@@ -242,7 +263,14 @@ def _coverage(
     last = links[-1] if links else {}
     last_id = (last.get("event") or {}).get("id")
     if proof is None:
-        return [Finding(asset_id, last_id, last.get("seq"), f"not covered by checkpoint {cid}: events newer than the checkpoint, or forged")]
+        return [
+            Finding(
+                asset_id,
+                last_id,
+                last.get("seq"),
+                f"not covered by checkpoint {cid}: events newer than the checkpoint, or forged",
+            )
+        ]
     seq, head = proof.get("seq"), proof.get("head")
     if not isinstance(seq, int) or not isinstance(head, str):
         return [Finding(asset_id, None, None, "its proof is malformed")]
@@ -250,8 +278,12 @@ def _coverage(
         return [Finding(asset_id, None, seq, f"its proof does not lead to the root of checkpoint {cid}")]
     if len(links) < seq:
         return [
-            Finding(asset_id, last_id, last.get("seq"),
-                    f"checkpoint {cid} covers {seq} events but the chain ends at seq {len(links)}: rolled back or events deleted")
+            Finding(
+                asset_id,
+                last_id,
+                last.get("seq"),
+                f"checkpoint {cid} covers {seq} events but the chain ends at seq {len(links)}: rolled back or events deleted",
+            )
         ]
     at = links[seq - 1]
     if at.get("hash") != head:
@@ -260,7 +292,14 @@ def _coverage(
     if len(links) > seq:
         extra = links[seq]
         eid = (extra.get("event") or {}).get("id")
-        return [Finding(asset_id, eid, extra.get("seq"), f"recorded after checkpoint {cid} and not covered by it (new or forged)")]
+        return [
+            Finding(
+                asset_id,
+                eid,
+                extra.get("seq"),
+                f"recorded after checkpoint {cid} and not covered by it (new or forged)",
+            )
+        ]
     return []
 
 
@@ -288,18 +327,37 @@ class ProofIndex:
         if asset_id not in self._pos:
             return None
         i, seq, head = self._pos[asset_id]
-        return {"kind": "proof", "asset_id": asset_id, "checkpoint_id": self.checkpoint_id, "index": i,
-                "seq": seq, "head": head, "path": inclusion_path(self._levels, i)}
+        return {
+            "kind": "proof",
+            "asset_id": asset_id,
+            "checkpoint_id": self.checkpoint_id,
+            "index": i,
+            "seq": seq,
+            "head": head,
+            "path": inclusion_path(self._levels, i),
+        }
 
     def assets(self) -> list[str]:
         return list(self._pos)
 
 
 def event_line(link: Mapping[str, Any]) -> dict[str, Any]:
-    return {"kind": "event", "asset_id": link["asset_id"], "seq": link["seq"], "prev_hash": link["prev_hash"],
-            "hash": link["hash"], "event": link["event"]}
+    return {
+        "kind": "event",
+        "asset_id": link["asset_id"],
+        "seq": link["seq"],
+        "prev_hash": link["prev_hash"],
+        "hash": link["hash"],
+        "event": link["event"],
+    }
 
 
 def header_line(exported_at: str, scope: str, latest: str | None) -> dict[str, Any]:
-    return {"kind": "header", "format": EXPORT_FORMAT, "exported_at": exported_at, "scope": scope,
-            "latest_checkpoint": latest, "verify": "serah verify FILE --key KID:PUBLIC_KEY (see docs/issue-5.md)"}
+    return {
+        "kind": "header",
+        "format": EXPORT_FORMAT,
+        "exported_at": exported_at,
+        "scope": scope,
+        "latest_checkpoint": latest,
+        "verify": "serah verify FILE --key KID:PUBLIC_KEY (see docs/issue-5.md)",
+    }

@@ -26,15 +26,29 @@ from tests.builders import NOW, new_asset
 
 
 def event(body: Payload, asset: str, at: datetime, source: str = "/serah/test", actor: str = "tester") -> Envelope:
-    return codec.make(body, subject=asset, source=source, time=at, id=str(uuid.uuid4()), causation_id=f"scan-{uuid.uuid4().hex[:12]}",
-                      actor=actor)
+    return codec.make(
+        body,
+        subject=asset,
+        source=source,
+        time=at,
+        id=str(uuid.uuid4()),
+        causation_id=f"scan-{uuid.uuid4().hex[:12]}",
+        actor=actor,
+    )
 
 
-def laptop_history(office: str, stage: int, start: datetime = NOW, location: tuple[float, float] | None = None,
-                   attested_at: datetime | None = None) -> tuple[str, list[Envelope]]:
+def laptop_history(
+    office: str,
+    stage: int,
+    start: datetime = NOW,
+    location: tuple[float, float] | None = None,
+    attested_at: datetime | None = None,
+) -> tuple[str, list[Envelope]]:
     """stage 1 registered, 2 allocated, 3 dispatched, 4 received, 5 attested."""
     serial, asset = new_asset()
-    desc = LaptopDescription(serial=serial, brand="HP", model="ProBook 440", specs=Specs(cpu="i5", ram_gb=8, storage_gb=256))
+    desc = LaptopDescription(
+        serial=serial, brand="HP", model="ProBook 440", specs=Specs(cpu="i5", ram_gb=8, storage_gb=256)
+    )
     loc = Location(lat=location[0], lon=location[1]) if location else None
     out = [event(LaptopRegistered(laptop=desc, label=LabelRef(generation=1, key_id="K1")), asset, start)]
     o = offices.get(office)
@@ -44,10 +58,17 @@ def laptop_history(office: str, stage: int, start: datetime = NOW, location: tup
     if stage >= 3:
         out.append(event(LaptopDispatched(office_code=office), asset, start + timedelta(days=1)))
     if stage >= 4:
-        out.append(event(LaptopReceived(office_code=office, condition="B", location=loc), asset, start + timedelta(days=4)))
+        out.append(
+            event(LaptopReceived(office_code=office, condition="B", location=loc), asset, start + timedelta(days=4))
+        )
     if stage >= 5:
-        out.append(event(UsageAttested(office_code=office, condition="RR", note="=cmd|' /C calc'!A0", location=loc), asset,
-                         attested_at or start + timedelta(days=30)))
+        out.append(
+            event(
+                UsageAttested(office_code=office, condition="RR", note="=cmd|' /C calc'!A0", location=loc),
+                asset,
+                attested_at or start + timedelta(days=30),
+            )
+        )
     return asset, out
 
 

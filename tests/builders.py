@@ -39,7 +39,9 @@ def cmd(body: Payload, asset: str, command_id: str | None = None, actor: str = "
 
 
 def register(serial: str, asset: str, gen: int = 1) -> Envelope:
-    laptop = LaptopDescription(serial=serial, brand="HP", model="ProBook 440", specs=Specs(cpu="i5", ram_gb=8, storage_gb=256))
+    laptop = LaptopDescription(
+        serial=serial, brand="HP", model="ProBook 440", specs=Specs(cpu="i5", ram_gb=8, storage_gb=256)
+    )
     return cmd(RegisterLaptop(laptop=laptop, label=LabelRef(generation=gen, key_id="K1")), asset, f"register-{asset}")
 
 
@@ -53,3 +55,58 @@ def dispatch(asset: str, scan_id: str | None = None, label: str | None = None) -
 
 def receive(asset: str, scan_id: str | None = None, label: str | None = None, **kw: Any) -> Envelope:
     return cmd(ReceiveLaptop(label=label or label_for(asset), **kw), asset, scan_id)
+
+
+# --- issue 4: consignments ---
+
+OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan"}
+LEGAL_BASIS = {"kind": "allocation_decree", "number": "KEP-12/2026", "date": "2026-10-01"}
+RECEIPT_CODE = "K7Q2M9XP"
+
+
+def plan_consignment(
+    consignment: str, expected: list[str], office: str = "73.71", command_id: str | None = None
+) -> Envelope:
+    import hashlib
+
+    from events.catalog import PlanConsignment
+
+    body = PlanConsignment(
+        office_code=office,
+        officials=[OFFICIAL],  # type: ignore[list-item]
+        legal_basis=LEGAL_BASIS,  # type: ignore[arg-type]
+        expected=expected,
+        receipt_code_hash=hashlib.sha256(RECEIPT_CODE.encode()).hexdigest(),
+    )
+    return cmd(body, consignment, command_id)
+
+
+def scan_into(consignment: str, asset: str, scan_id: str | None = None, label: str | None = None) -> Envelope:
+    from events.catalog import ScanIntoConsignment
+
+    return cmd(ScanIntoConsignment(label=label or label_for(asset)), consignment, scan_id)
+
+
+def close_consignment(consignment: str, command_id: str | None = None) -> Envelope:
+    from events.catalog import CloseConsignment
+
+    return cmd(CloseConsignment(), consignment, command_id)
+
+
+def confirm_receipt(
+    consignment: str,
+    lines: list[tuple[str, str, str]],
+    missing: list[str] | None = None,
+    official: dict[str, str] | None = None,
+    code: str = RECEIPT_CODE,
+    command_id: str | None = None,
+) -> Envelope:
+    from events.catalog import ConfirmReceipt
+
+    body = ConfirmReceipt(
+        official=official or OFFICIAL,  # type: ignore[arg-type]
+        receipt_code=code,
+        lines=[{"asset_id": a, "condition": c, "note": n} for a, c, n in lines],  # type: ignore[misc]
+        missing=missing or [],
+    )
+    return cmd(body, consignment, command_id)

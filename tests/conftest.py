@@ -55,8 +55,13 @@ def stack_dir() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def infra(stack_dir: Path, signing_keys: str) -> Iterator[Stack]:
     """Kafka + store, started once for the session on free ports."""
-    stack = Stack(stack_dir, gateway_port=free_port(), partitions=4, mongo_db=f"serah_test_{uuid.uuid4().hex[:8]}",
-                  signing_keys=signing_keys)
+    stack = Stack(
+        stack_dir,
+        gateway_port=free_port(),
+        partitions=4,
+        mongo_db=f"serah_test_{uuid.uuid4().hex[:8]}",
+        signing_keys=signing_keys,
+    )
     try:
         stack.start_infra()
         yield stack
@@ -84,7 +89,9 @@ def mongo(infra: Stack) -> Iterator[Any]:
     client.close()
 
 
-def eventually(check: Callable[[], Any], timeout_s: float = 20, interval_s: float = 0.1, what: str = "condition") -> Any:
+def eventually(
+    check: Callable[[], Any], timeout_s: float = 20, interval_s: float = 0.1, what: str = "condition"
+) -> Any:
     """Polls ``check`` until it returns something truthy, with a deadline."""
     deadline = time.monotonic() + timeout_s
     last: Any = None

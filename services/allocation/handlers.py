@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from events import codec
 from events.catalog import (
     AllocateLaptop,
+    CloseConsignment,
     DispatchLaptop,
     LaptopReceived,
+    PlanConsignment,
     RegisterLaptop,
     ReissueLabel,
     RejectionReason,
+    ScanIntoConsignment,
 )
 from events.envelope import Envelope
-from services.allocation import domain
+from services.allocation import consignment, domain
 from services.common.commands import Runtime, learn, reject, run_command
 from services.common.laptop_store import LaptopDoc
 
@@ -60,6 +64,92 @@ async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelop
     )
 
 
+# --- issue 4: consignments (their own documents, keyed by consignment id) ---
+
+
+def summarise_consignment(doc: LaptopDoc) -> dict[str, Any]:
+    return consignment.summary(consignment.fold(doc.asset_id, doc.history))
+
+
+async def _laptops(rt: Runtime, asset_ids: list[str]) -> dict[str, domain.Laptop]:
+    out = {}
+    for asset in asset_ids:
+        doc = await rt.store.load(asset)
+        out[asset] = domain.fold(asset, doc.history if doc else [])
+    return out
+
+
+async def _fan_out(command: Envelope, events: list[Envelope], rt: Runtime) -> None:
+    """Tell each laptop what its consignment's fact means for it. The consignment
+    document append was the commit point; these per-laptop facts have ids derived
+    from the command, and learn() folds each once, so a crash between the two is
+    healed when the redelivered command replays its stored events and comes here again."""
+    c = consignment.Consignment(command.subject)
+    out = []
+    for fact in events:
+        for asset, body in consignment.per_laptop(c, fact):
+            env = codec.make(
+                body,
+                subject=asset,
+                source=rt.source,
+                time=fact.time,
+                id=codec.event_id(command.type, asset, command.id, 0),
+                causation_id=command.id,
+                actor=command.actor,
+            )
+            await learn(env, summarise, rt)
+            out.append(env)
+    if out:
+        await rt.publisher.publish(out)
+
+
+async def plan_consignment(command: Envelope, rt: Runtime, crt: Runtime) -> list[Envelope]:
+    body = _body_or_none(command, PlanConsignment)
+    laptops = await _laptops(rt, list(body.expected)) if body else {}
+
+    def decide(doc: LaptopDoc | None, env: Envelope, body: PlanConsignment) -> list[Any]:
+        return [consignment.plan(consignment.fold(env.subject, doc.history if doc else []), body, laptops)]
+
+    events = await run_command(command, decide, summarise_consignment, crt)
+    await _fan_out(command, events, rt)
+    return events
+
+
+async def scan_into_consignment(command: Envelope, rt: Runtime, crt: Runtime) -> list[Envelope]:
+    body = _body_or_none(command, ScanIntoConsignment)
+    asset = consignment.scan_target(body.label) if body else None
+    laptop = (await _laptops(rt, [asset]))[asset] if asset else domain.Laptop("")
+
+    def decide(doc: LaptopDoc | None, env: Envelope, body: ScanIntoConsignment) -> list[Any]:
+        c = consignment.fold(env.subject, doc.history if doc else [])
+        return [consignment.scan(c, laptop, body, rt.public_keys)]
+
+    return await run_command(command, decide, summarise_consignment, crt)
+
+
+async def close_consignment(command: Envelope, rt: Runtime, crt: Runtime) -> list[Envelope]:
+    def decide(doc: LaptopDoc | None, env: Envelope, body: CloseConsignment) -> list[Any]:
+        return [consignment.close(consignment.fold(env.subject, doc.history if doc else []), body)]
+
+    events = await run_command(command, decide, summarise_consignment, crt)
+    await _fan_out(command, events, rt)
+    return events
+
+
+def _body_or_none(command: Envelope, cls: type[Any]) -> Any:
+    try:
+        return codec.payload(command, cls)
+    except codec.DecodeError:
+        return None  # run_command answers invalid_command
+
+
+CONSIGNMENT_COMMANDS = {
+    PlanConsignment.TYPE: plan_consignment,
+    ScanIntoConsignment.TYPE: scan_into_consignment,
+    CloseConsignment.TYPE: close_consignment,
+}
+
+
 COMMANDS = {
     RegisterLaptop.TYPE: register_laptop,
     AllocateLaptop.TYPE: allocate_laptop,
@@ -68,7 +158,10 @@ COMMANDS = {
 }
 
 
-async def handle(command: Envelope, rt: Runtime) -> list[Envelope]:
+async def handle(command: Envelope, rt: Runtime, consignments: Runtime | None = None) -> list[Envelope]:
+    """``consignments``: the same runtime over the consignment documents (issue 4)."""
+    if command.type in CONSIGNMENT_COMMANDS and consignments is not None:
+        return await CONSIGNMENT_COMMANDS[command.type](command, rt, consignments)
     return await COMMANDS.get(command.type, refuse_unknown_command)(command, rt)
 
 

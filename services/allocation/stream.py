@@ -14,6 +14,8 @@ Run: ``python -m services.allocation worker`` (``serah run`` starts it for you).
 
 from __future__ import annotations
 
+import dataclasses
+
 import faust
 
 from events import topics
@@ -32,7 +34,8 @@ def build_app(settings: AllocationSettings) -> faust.App:
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
     rt = bootstrap(settings, publisher, mongo.laptop_store(db))
-    worker.agent_over(app, SERVICE, topics.ALLOCATION_COMMANDS, lambda env: handlers.handle(env, rt), publisher)
+    crt = dataclasses.replace(rt, store=mongo.consignment_store(db))  # issue 4
+    worker.agent_over(app, SERVICE, topics.ALLOCATION_COMMANDS, lambda env: handlers.handle(env, rt, crt), publisher)
     worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt), publisher)
     worker.add_heartbeat(app, SERVICE, db)
     return app

@@ -30,9 +30,13 @@ def bootstrap(db: AsyncDatabase, settings: AuditSettings | None = None, publishe
 def bootstrap_fake(settings: AuditSettings | None = None, publisher: Any = None, **kw: Any) -> AuditRuntime:
     log = mongo.FakeEventLog()
     return AuditRuntime(
-        log=log, views=mongo.FakeViews(), dead_letters=mongo.FakeDeadLetters(), scans=mongo.FakeScanIndex(),
+        log=log,
+        views=mongo.FakeViews(),
+        dead_letters=mongo.FakeDeadLetters(),
+        scans=mongo.FakeScanIndex(),
         checkpoints=mongo.FakeCheckpoints(log),
-        publisher=publisher, **{**_issue5(settings), **kw},
+        publisher=publisher,
+        **{**_issue5(settings), **kw},
     )
 
 

@@ -21,8 +21,8 @@ import orjson
 
 from events import codec
 from events.catalog import (  # issue 5
-    LabelReissued,  # issue 3
     AnomalyDetected,
+    LabelReissued,  # issue 3
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,

@@ -118,8 +118,9 @@ def _may_fire(event: Envelope) -> bool:
 
 async def _raise(asset_id: str, found: list[rules.Anomaly], rt: AuditRuntime, causation: str | None) -> list[Envelope]:
     envelopes = [
-        codec.make(a.body(), subject=asset_id, source=SOURCE, time=rt.clock(), id=a.event_id(asset_id),
-                   causation_id=causation)
+        codec.make(
+            a.body(), subject=asset_id, source=SOURCE, time=rt.clock(), id=a.event_id(asset_id), causation_id=causation
+        )
         for a in found
     ]
     if envelopes:
@@ -149,7 +150,9 @@ class HistoryRewritten(Exception):
         self.assets = assets
 
 
-async def take_checkpoint(rt: AuditRuntime, *, force: bool = False, accept_rewritten: bool = False) -> dict[str, Any] | None:
+async def take_checkpoint(
+    rt: AuditRuntime, *, force: bool = False, accept_rewritten: bool = False
+) -> dict[str, Any] | None:
     """Sign a Merkle root over every chain head, store it, publish it.
     Without ``force`` nothing is taken when no chain moved since the last one."""
     if rt.checkpoint_key is None:
@@ -162,10 +165,14 @@ async def take_checkpoint(rt: AuditRuntime, *, force: bool = False, accept_rewri
         # Never sign over a history that changed under a signed checkpoint: that
         # would launder the damage. Raise it instead, and let operators look.
         found = [
-            rules.Anomaly("history_rewritten", f"The chain no longer contains the head checkpoint {latest['checkpoint_id']} "
-                          f"signed at seq {before[a][0]}: events were changed, deleted or rolled back in the store.",
-                          f"{latest['checkpoint_id']}", None,
-                          {"checkpoint_id": latest["checkpoint_id"], "seq": before[a][0], "head": before[a][1]})
+            rules.Anomaly(
+                "history_rewritten",
+                f"The chain no longer contains the head checkpoint {latest['checkpoint_id']} "
+                f"signed at seq {before[a][0]}: events were changed, deleted or rolled back in the store.",
+                f"{latest['checkpoint_id']}",
+                None,
+                {"checkpoint_id": latest["checkpoint_id"], "seq": before[a][0], "head": before[a][1]},
+            )
             for a in rewritten
         ]
         for a, anomaly in zip(rewritten, found, strict=True):
@@ -182,8 +189,14 @@ async def take_checkpoint(rt: AuditRuntime, *, force: bool = False, accept_rewri
     created_at = codec.format_time(now)
     cid = "cp-" + now.strftime("%Y%m%dT%H%M%S%fZ")
     kid, seed = rt.checkpoint_key
-    cp = {"checkpoint_id": cid, "created_at": created_at, "laptops": len(leaves), "root": root, "key_id": kid,
-          "signature": proofs.sign_checkpoint(seed, cid, created_at, len(leaves), root)}
+    cp = {
+        "checkpoint_id": cid,
+        "created_at": created_at,
+        "laptops": len(leaves),
+        "root": root,
+        "key_id": kid,
+        "signature": proofs.sign_checkpoint(seed, cid, created_at, len(leaves), root),
+    }
     await rt.checkpoints.save(cp, leaves)
     await publish_checkpoints(rt)
     return cp
@@ -192,7 +205,9 @@ async def take_checkpoint(rt: AuditRuntime, *, force: bool = False, accept_rewri
 async def publish_checkpoints(rt: AuditRuntime) -> None:
     """The outbox: every stored checkpoint not yet on Kafka is published (again)."""
     for doc in await rt.checkpoints.unpublished():
-        body = CheckpointSigned(**{k: doc[k] for k in ("checkpoint_id", "created_at", "laptops", "root", "key_id", "signature")})
+        body = CheckpointSigned(
+            **{k: doc[k] for k in ("checkpoint_id", "created_at", "laptops", "root", "key_id", "signature")}
+        )
         env = codec.make(body, subject=doc["checkpoint_id"], source=SOURCE, time=rt.clock(), id=doc["checkpoint_id"])
         if rt.publisher is not None:
             await rt.publisher.publish([env])
@@ -212,8 +227,15 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
 
     def flush() -> None:
         if current is not None:
-            built.append({"_id": current, **domain.view(current, events), "seq": len(events), "head_hash": head,
-                          "event_ids": list(ids)})
+            built.append(
+                {
+                    "_id": current,
+                    **domain.view(current, events),
+                    "seq": len(events),
+                    "head_hash": head,
+                    "event_ids": list(ids),
+                }
+            )
             progress(len(events))
 
     async for link in rt.log.all_links():

@@ -89,16 +89,40 @@ def on_event(
     office = d.get("office_code") or _office(history)
     if event.type == LaptopReceived.TYPE or _refused(event, RejectionReason.NOT_DISPATCHED):
         if LaptopDispatched.TYPE not in earlier:
-            found.append(Anomaly("received_not_dispatched", "A receipt was scanned for a laptop that was never dispatched: "
-                                 "check where this laptop really is.", event.id, office, {"event_id": event.id}))
-    if event.type == LaptopReceived.TYPE and LaptopReceived.TYPE in earlier or _refused(event, RejectionReason.ALREADY_RECEIVED):
+            found.append(
+                Anomaly(
+                    "received_not_dispatched",
+                    "A receipt was scanned for a laptop that was never dispatched: check where this laptop really is.",
+                    event.id,
+                    office,
+                    {"event_id": event.id},
+                )
+            )
+    if (
+        event.type == LaptopReceived.TYPE
+        and LaptopReceived.TYPE in earlier
+        or _refused(event, RejectionReason.ALREADY_RECEIVED)
+    ):
         first = next((e for e in history if e.type == LaptopReceived.TYPE), None)
-        found.append(Anomaly("received_twice", "The laptop was scanned for receipt again after it was received: "
-                             "check for a cloned label.", event.id, office,
-                             {"event_id": event.id, "first_receipt_id": first.id if first else None}))
+        found.append(
+            Anomaly(
+                "received_twice",
+                "The laptop was scanned for receipt again after it was received: check for a cloned label.",
+                event.id,
+                office,
+                {"event_id": event.id, "first_receipt_id": first.id if first else None},
+            )
+        )
     if _refused(event, RejectionReason.LABEL_REVOKED):
-        found.append(Anomaly("label_revoked", "A revoked label was scanned: the old label is still in circulation; "
-                             "find and destroy it.", event.id, office, {"event_id": event.id, "actor": event.actor}))
+        found.append(
+            Anomaly(
+                "label_revoked",
+                "A revoked label was scanned: the old label is still in circulation; find and destroy it.",
+                event.id,
+                office,
+                {"event_id": event.id, "actor": event.actor},
+            )
+        )
     here = _where(event)
     if here is not None:
         before = next((e for e in reversed(history) if _where(e) is not None), None)
@@ -109,22 +133,44 @@ def on_event(
             hours = (event.time - before.time).total_seconds() / 3600
             if km >= t.min_travel_km and (hours <= 0 or km / hours > t.max_travel_kmh):
                 speed = "instantly" if hours <= 0 else f"at {km / hours:.0f} km/h"
-                found.append(Anomaly("impossible_travel", f"Two scans {km:.0f} km apart would need travel {speed}: "
-                                     "the label may be cloned.", event.id, office,
-                                     {"event_id": event.id, "previous_event_id": before.id, "distance_km": round(km, 1),
-                                      "hours": round(hours, 3)}))
+                found.append(
+                    Anomaly(
+                        "impossible_travel",
+                        f"Two scans {km:.0f} km apart would need travel {speed}: the label may be cloned.",
+                        event.id,
+                        office,
+                        {
+                            "event_id": event.id,
+                            "previous_event_id": before.id,
+                            "distance_km": round(km, 1),
+                            "hours": round(hours, 3),
+                        },
+                    )
+                )
         if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE) and office and office in locations:
             km = geo.distance_km(locations[office], here)
             if km > t.max_office_distance_km:
-                found.append(Anomaly("far_from_office", f"Scanned {km:.0f} km from its office {office}: "
-                                     "check whether the laptop left the office.", event.id, office,
-                                     {"event_id": event.id, "distance_km": round(km, 1)}))
+                found.append(
+                    Anomaly(
+                        "far_from_office",
+                        f"Scanned {km:.0f} km from its office {office}: check whether the laptop left the office.",
+                        event.id,
+                        office,
+                        {"event_id": event.id, "distance_km": round(km, 1)},
+                    )
+                )
     if event.type == LaptopReceived.TYPE and office_plan is not None:
         planned, received = office_plan
         if received > planned:
-            found.append(Anomaly("office_over_plan", f"Office {office} has received {received} laptops but {planned} "
-                                 "were planned for it.", event.id, office,
-                                 {"event_id": event.id, "planned": planned, "received": received}))
+            found.append(
+                Anomaly(
+                    "office_over_plan",
+                    f"Office {office} has received {received} laptops but {planned} were planned for it.",
+                    event.id,
+                    office,
+                    {"event_id": event.id, "planned": planned, "received": received},
+                )
+            )
     return found
 
 
@@ -135,9 +181,16 @@ def overdue(asset_id: str, view: Mapping[str, Any], now: datetime, t: Thresholds
     if status == "in_transit" and view.get("dispatched_at"):
         since = _parse(view["dispatched_at"])
         if now - since > timedelta(days=t.transit_days):
-            return [Anomaly("not_received_in_time", f"Dispatched {view['dispatched_at'][:10]} and not received after "
-                            f"{t.transit_days:g} days: call the office and the courier.", view["dispatched_at"], office,
-                            {"dispatched_at": view["dispatched_at"]})]
+            return [
+                Anomaly(
+                    "not_received_in_time",
+                    f"Dispatched {view['dispatched_at'][:10]} and not received after "
+                    f"{t.transit_days:g} days: call the office and the courier.",
+                    view["dispatched_at"],
+                    office,
+                    {"dispatched_at": view["dispatched_at"]},
+                )
+            ]
     if status == "received" and view.get("received_at"):
         last = view.get("last_attested_at")
         base = _parse(last or view["received_at"])
@@ -145,9 +198,16 @@ def overdue(asset_id: str, view: Mapping[str, Any], now: datetime, t: Thresholds
         if now > due:
             rule = "attestation_overdue" if last else "never_attested"
             what = f"last attested {last[:10]}" if last else f"received {view['received_at'][:10]} and never attested"
-            return [Anomaly(rule, f"Usage attestation was due {codec.format_time(due)[:10]} ({what}): "
-                            "ask the office to re-scan the laptop.", codec.format_time(due), office,
-                            {"due": codec.format_time(due), "received_at": view["received_at"], "last_attested_at": last})]
+            return [
+                Anomaly(
+                    rule,
+                    f"Usage attestation was due {codec.format_time(due)[:10]} ({what}): "
+                    "ask the office to re-scan the laptop.",
+                    codec.format_time(due),
+                    office,
+                    {"due": codec.format_time(due), "received_at": view["received_at"], "last_attested_at": last},
+                )
+            ]
     return []
 
 
@@ -158,8 +218,10 @@ def attestation_due(view: Mapping[str, Any], t: Thresholds) -> datetime | None:
 
 
 def _refused(event: Envelope, reason: RejectionReason) -> bool:
-    return event.type == ScanRejected.TYPE and event.data.get("reason") == reason.value and (
-        reason == RejectionReason.LABEL_REVOKED or event.data.get("command_type") == ReceiveLaptop.TYPE
+    return (
+        event.type == ScanRejected.TYPE
+        and event.data.get("reason") == reason.value
+        and (reason == RejectionReason.LABEL_REVOKED or event.data.get("command_type") == ReceiveLaptop.TYPE)
     )
 
 

@@ -35,7 +35,9 @@ def _register_command(i: int, run_id: str, key_id: str) -> tuple[bytes, bytes]:
     serial = f"B{run_id}{i:07d}".upper()
     asset = labels.asset_id_for_serial(serial)
     body = RegisterLaptop(
-        laptop=LaptopDescription(serial=serial, brand="Bench", model="B-1", specs=Specs(cpu="x", ram_gb=8, storage_gb=256)),
+        laptop=LaptopDescription(
+            serial=serial, brand="Bench", model="B-1", specs=Specs(cpu="x", ram_gb=8, storage_gb=256)
+        ),
         label=LabelRef(generation=1, key_id=key_id),
     )
     env = codec.make(body, subject=asset, source="/bench", time=utcnow(), id=f"register-{asset}", actor="bench")
@@ -74,8 +76,11 @@ async def _kafka_raw(bootstrap: str, n: int, payload: bytes) -> dict[str, float]
         consumed = seen / (time.perf_counter() - start)
     finally:
         await consumer.stop()
-    return {"kafka_produce_batched_msg_s": batched, "kafka_produce_acked_each_msg_s": one_by_one,
-            "kafka_consume_msg_s": consumed}
+    return {
+        "kafka_produce_batched_msg_s": batched,
+        "kafka_produce_acked_each_msg_s": one_by_one,
+        "kafka_consume_msg_s": consumed,
+    }
 
 
 def _store_raw(url: str, db: str, n: int, doc_bytes: int) -> dict[str, float]:
@@ -145,8 +150,15 @@ def _http_scans(stack: Stack, m: int) -> dict[str, float]:
         prepared = []
         for _ in range(m):
             serial = "H" + uuid.uuid4().hex[:10].upper()
-            asset = api.post("/api/v1/laptops", json={"serial": serial, "brand": "B", "model": "M",
-                             "specs": {"cpu": "c", "ram_gb": 8, "storage_gb": 128}}).json()["asset_id"]
+            asset = api.post(
+                "/api/v1/laptops",
+                json={
+                    "serial": serial,
+                    "brand": "B",
+                    "model": "M",
+                    "specs": {"cpu": "c", "ram_gb": 8, "storage_gb": 128},
+                },
+            ).json()["asset_id"]
             api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32.73"})
             prepared.append(asset)
         time.sleep(1.0)
@@ -160,8 +172,12 @@ def _http_scans(stack: Stack, m: int) -> dict[str, float]:
                 raise RuntimeError(f"scan not accepted: {r.status_code} {r.text}")
         total = time.perf_counter() - start
     q = statistics.quantiles(latencies, n=100)
-    return {"http_scan_p50_ms": q[49] * 1000, "http_scan_p95_ms": q[94] * 1000, "http_scan_p99_ms": q[98] * 1000,
-            "http_scans_sequential_s": m / total}
+    return {
+        "http_scan_p50_ms": q[49] * 1000,
+        "http_scan_p95_ms": q[94] * 1000,
+        "http_scan_p99_ms": q[98] * 1000,
+        "http_scans_sequential_s": m / total,
+    }
 
 
 def run_bench(n: int, scans: int, partitions: int) -> dict[str, Any]:
@@ -193,7 +209,9 @@ def run_bench(n: int, scans: int, partitions: int) -> dict[str, Any]:
 
 
 def report(results: dict[str, Any]) -> None:
-    table = Table(title=f"Serah benchmark (n={results['n']}, partitions={results['partitions']}, store={results['store_kind']})")
+    table = Table(
+        title=f"Serah benchmark (n={results['n']}, partitions={results['partitions']}, store={results['store_kind']})"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in results.items():

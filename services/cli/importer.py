@@ -90,6 +90,7 @@ def sniff_delimiter(header: str) -> str:
 def read_rows(text: str) -> Iterator[Row]:
     """Parses and validates every row. Raises ImportFileError for a file it cannot read at all."""
     from events import labels
+
     csv.field_size_limit(CSV_FIELD_LIMIT)
     first_line = text.split("\n", 1)[0]
     delimiter = sniff_delimiter(first_line)
@@ -119,16 +120,20 @@ def read_rows(text: str) -> Iterator[Row]:
         raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in COLUMNS}
         row = Row(line, raw)
         if len(cells) != len(header):
-            row.code, row.reason = "wrong_cell_count", (
-                f"{len(cells)} cells but the header has {len(header)}: is a value missing, or does it contain an "
-                f"unquoted '{delimiter}'?"
+            row.code, row.reason = (
+                "wrong_cell_count",
+                (
+                    f"{len(cells)} cells but the header has {len(header)}: is a value missing, or does it contain an "
+                    f"unquoted '{delimiter}'?"
+                ),
             )
             yield row
             continue
         too_long = next((k for k, v in raw.items() if len(v) > MAX_FIELD_CHARS), None)
         if too_long:
-            row.code, row.reason = "field_too_long", (
-                f"{too_long} has {len(raw[too_long]):,} characters; at most {MAX_FIELD_CHARS} are allowed."
+            row.code, row.reason = (
+                "field_too_long",
+                (f"{too_long} has {len(raw[too_long]):,} characters; at most {MAX_FIELD_CHARS} are allowed."),
             )
             yield row
             continue
@@ -141,8 +146,9 @@ def read_rows(text: str) -> Iterator[Row]:
         asset = labels.asset_id_for_serial(row.body["serial"])
         if asset in seen:
             row.body = None
-            row.code, row.reason = "duplicate_serial", (
-                f"serial {raw['serial'].strip()} already appears on line {seen[asset]} of this file; keep one row."
+            row.code, row.reason = (
+                "duplicate_serial",
+                (f"serial {raw['serial'].strip()} already appears on line {seen[asset]} of this file; keep one row."),
             )
             yield row
             continue
@@ -193,7 +199,11 @@ def to_body(raw: dict[str, str]) -> dict[str, Any]:
         "serial": g["serial"],
         "brand": g["brand"],
         "model": g["model"],
-        "specs": {"cpu": g["cpu"], "ram_gb": _int("ram_gb", g["ram_gb"]), "storage_gb": _int("storage_gb", g["storage_gb"])},
+        "specs": {
+            "cpu": g["cpu"],
+            "ram_gb": _int("ram_gb", g["ram_gb"]),
+            "storage_gb": _int("storage_gb", g["storage_gb"]),
+        },
         "warranty_end": _date("warranty_end", g["warranty_end"]),
         "bmn": bmn,
     }
@@ -273,7 +283,10 @@ def run_import(
                     chunk = queue.get_nowait()
                     for attempt in range(5):
                         try:
-                            r = await client.post("/api/v1/laptops/bulk", json={"laptops": [x.body for x in chunk], **({"batch": batch} if batch else {})})
+                            r = await client.post(
+                                "/api/v1/laptops/bulk",
+                                json={"laptops": [x.body for x in chunk], **({"batch": batch} if batch else {})},
+                            )
                             if r.status_code < 500:
                                 break
                         except httpx.TransportError:
@@ -294,7 +307,13 @@ def run_import(
 
             await asyncio.gather(*(worker() for _ in range(max(1, parallel))))
 
-    columns = (TextColumn("[bold]importing"), BarColumn(), MofNCompleteColumn(), TextColumn("rows"), TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows"),
+        TimeRemainingColumn(),
+    )
     if progress:
         with Progress(*columns) as bar:
             task = bar.add_task("import", total=len(good))

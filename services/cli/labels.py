@@ -70,7 +70,9 @@ def print_labels(
     output: Path = typer.Option(Path("serah-labels.pdf"), "--output", "-o", help="The PDF to write."),
     layout: str = typer.Option("a4-3x8", help="a4-3x8 (70x37 mm), a4-2x7 (99.1x38.1 mm) or thermal-50x30."),
     asset: list[str] = typer.Option(None, "--asset", "-a", help="An asset id; repeat for more."),
-    asset_file: Path = typer.Option(None, help="A file with one asset id per line (or a serah import rejects-free CSV's ids)."),
+    asset_file: Path = typer.Option(
+        None, help="A file with one asset id per line (or a serah import rejects-free CSV's ids)."
+    ),
     office: str = typer.Option(None, help="All labelled laptops allocated to this office code (e.g. 74.05)."),
     consignment: str = typer.Option(None, help="All labelled laptops of this consignment id."),
     batch: str = typer.Option(None, help="All laptops of this import batch (serah import --batch)."),
@@ -103,7 +105,9 @@ def print_labels(
         pairs = (("office_code", office), ("consignment_id", consignment), ("import_batch", batch))
         queries.append({k: v for k, v in pairs if v})
     else:
-        typer.echo("serah: say which labels to print: --asset, --asset-file, --office, --consignment or --batch.", err=True)
+        typer.echo(
+            "serah: say which labels to print: --asset, --asset-file, --office, --consignment or --batch.", err=True
+        )
         raise typer.Exit(1)
     items: list[label_pdf.LabelPrint] = []
     with httpx.Client(base_url=url, timeout=120) as client:
@@ -117,8 +121,9 @@ def print_labels(
                 typer.echo(f"serah: {r.json().get('detail', r.text)}", err=True)
                 raise typer.Exit(1)
             items += [
-                label_pdf.LabelPrint(i["asset_id"], i["serial"], i["label_url"], i["kode_barang"], i["nup"],
-                                     i["office_name"])
+                label_pdf.LabelPrint(
+                    i["asset_id"], i["serial"], i["label_url"], i["kode_barang"], i["nup"], i["office_name"]
+                )
                 for i in r.json()
             ]
     started = time.monotonic()
@@ -129,5 +134,7 @@ def print_labels(
     output.write_bytes(pdf)
     seconds = time.monotonic() - started
     pages = label_pdf.LAYOUTS[layout].cell(len(items) - 1)[0] + 1
-    typer.echo(f"wrote {len(items)} labels on {pages} page(s) to {output} "
-               f"({len(pdf) / 1e6:.1f} MB, {len(items) / seconds:.0f} labels/s)")
+    typer.echo(
+        f"wrote {len(items)} labels on {pages} page(s) to {output} "
+        f"({len(pdf) / 1e6:.1f} MB, {len(items) / seconds:.0f} labels/s)"
+    )

@@ -15,11 +15,22 @@ MONGO_DB = typer.Option("serah", envvar="SERAH_MONGO_DB", help="Database name.")
 
 
 def verify(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON Lines export (GET /api/v1/audit/export.jsonl or serah export)."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="A JSON Lines export (GET /api/v1/audit/export.jsonl or serah export)."
+    ),
     key: list[str] = typer.Option([], "--key", help="Trusted checkpoint public key KID:base64url (repeatable)."),
-    key_file: Path | None = typer.Option(None, "--key-file", exists=True, help="File with KID:base64url,… (e.g. the JSON of /api/v1/audit/checkpoint-keys)."),
-    checkpoint: Path | None = typer.Option(None, "--checkpoint", exists=True,
-                                           help="A checkpoint obtained elsewhere (e.g. from Kafka serah.checkpoints) to check the export against."),
+    key_file: Path | None = typer.Option(
+        None,
+        "--key-file",
+        exists=True,
+        help="File with KID:base64url,… (e.g. the JSON of /api/v1/audit/checkpoint-keys).",
+    ),
+    checkpoint: Path | None = typer.Option(
+        None,
+        "--checkpoint",
+        exists=True,
+        help="A checkpoint obtained elsewhere (e.g. from Kafka serah.checkpoints) to check the export against.",
+    ),
 ) -> None:
     """Check an export offline: every chain, every checkpoint signature, and that
     each laptop is covered by the latest checkpoint. Exit 0 intact, 1 damaged, 2 unusable input."""
@@ -29,8 +40,11 @@ def verify(
 
     keys = _keys(key, key_file)
     if not keys:
-        typer.echo("serah verify: give the trusted checkpoint key with --key KID:base64url or --key-file "
-                   "(GET /api/v1/audit/checkpoint-keys serves it).", err=True)
+        typer.echo(
+            "serah verify: give the trusted checkpoint key with --key KID:base64url or --key-file "
+            "(GET /api/v1/audit/checkpoint-keys serves it).",
+            err=True,
+        )
         raise typer.Exit(2)
     lines: list[dict[str, Any]] = []
     with file.open("rb") as handle:
@@ -40,7 +54,9 @@ def verify(
             try:
                 lines.append(orjson.loads(raw))
             except orjson.JSONDecodeError:
-                typer.echo(f"serah verify: line {n} of {file} is not JSON; the file is damaged or not an export.", err=True)
+                typer.echo(
+                    f"serah verify: line {n} of {file} is not JSON; the file is damaged or not an export.", err=True
+                )
                 raise typer.Exit(2) from None
     if checkpoint is not None:
         outside = orjson.loads(checkpoint.read_bytes())
@@ -50,8 +66,10 @@ def verify(
             if x.get("kind") == "header":
                 x["latest_checkpoint"] = outside.get("checkpoint_id")
     report = proofs.verify_export(lines, keys)
-    summary = (f"{report.laptops} laptops, {report.events} events, {report.checkpoints} checkpoints "
-               f"(latest {report.latest_checkpoint})")
+    summary = (
+        f"{report.laptops} laptops, {report.events} events, {report.checkpoints} checkpoints "
+        f"(latest {report.latest_checkpoint})"
+    )
     if report.intact:
         typer.echo(f"INTACT: {summary}; every chain links, every signature holds, every laptop is covered.")
         return
@@ -115,7 +133,9 @@ def checkpoint(
     mongo_db: str = MONGO_DB,
     bootstrap: str = typer.Option("127.0.0.1:9092", envvar="SERAH_KAFKA_BOOTSTRAP"),
     force: bool = typer.Option(False, help="Sign even if no chain moved since the last checkpoint."),
-    accept_rewritten: bool = typer.Option(False, help="After investigating a history_rewritten refusal: sign the store as it is now."),
+    accept_rewritten: bool = typer.Option(
+        False, help="After investigating a history_rewritten refusal: sign the store as it is now."
+    ),
 ) -> None:
     """Take a signed checkpoint now (needs SERAH_AUDIT_SIGNING_KEY) and publish it on serah.checkpoints."""
     from services.audit import handlers
@@ -144,8 +164,11 @@ def checkpoint(
     try:
         cp = asyncio.run(run())
     except HistoryRewritten as exc:
-        typer.echo(f"serah checkpoint: NOT signed: {exc}. An anomaly (history_rewritten) was raised for each; "
-                   "restore the store from a backup or investigate before signing again.", err=True)
+        typer.echo(
+            f"serah checkpoint: NOT signed: {exc}. An anomaly (history_rewritten) was raised for each; "
+            "restore the store from a backup or investigate before signing again.",
+            err=True,
+        )
         raise typer.Exit(1) from None
     if cp is None:
         typer.echo("no chain moved since the last checkpoint; nothing signed (use --force to sign anyway).")
@@ -168,8 +191,12 @@ class _SyncKafkaPublisher:
 
         def send() -> None:
             for e in envelopes:
-                self._p.send(BY_TYPE[e.type].TOPIC, key=e.subject.encode(), value=codec.encode(e),
-                             headers=[("content-type", CONTENT_TYPE.encode())]).get(timeout=30)
+                self._p.send(
+                    BY_TYPE[e.type].TOPIC,
+                    key=e.subject.encode(),
+                    value=codec.encode(e),
+                    headers=[("content-type", CONTENT_TYPE.encode())],
+                ).get(timeout=30)
 
         await asyncio.to_thread(send)
 
@@ -209,7 +236,9 @@ def register(app: typer.Typer) -> None:
 
 def bench_audit(
     laptops: int = typer.Option(5000, help="Synthetic laptops (5 events each)."),
-    mongo_url: str | None = typer.Option(None, envvar="SERAH_BENCH_MONGO_URL", help="Use this store instead of starting one."),
+    mongo_url: str | None = typer.Option(
+        None, envvar="SERAH_BENCH_MONGO_URL", help="Use this store instead of starting one."
+    ),
 ) -> None:
     """Measure rebuild, checkpoint, export and offline verify on synthetic chains; print the numbers."""
     import secrets
@@ -264,9 +293,12 @@ def bench_audit(
                 asset = labels.asset_id_for_serial(serial)
                 office = codes[i % len(codes)]
                 bodies = [
-                    LaptopRegistered(laptop=LaptopDescription(serial=serial, brand="HP", model="ProBook",
-                                                              specs=Specs(cpu="i5", ram_gb=8, storage_gb=256)),
-                                     label=LabelRef(generation=1, key_id="K1")),
+                    LaptopRegistered(
+                        laptop=LaptopDescription(
+                            serial=serial, brand="HP", model="ProBook", specs=Specs(cpu="i5", ram_gb=8, storage_gb=256)
+                        ),
+                        label=LabelRef(generation=1, key_id="K1"),
+                    ),
                     LaptopAllocated(office_code=office, office_name="x"),
                     LaptopDispatched(office_code=office),
                     LaptopReceived(office_code=office, condition="B"),
@@ -274,7 +306,9 @@ def bench_audit(
                 ]
                 prev = domain.GENESIS
                 for seq, body in enumerate(bodies, start=1):
-                    e = codec.make(body, subject=asset, source="/bench", time=t0 + timedelta(days=seq), id=str(uuid.uuid4()))
+                    e = codec.make(
+                        body, subject=asset, source="/bench", time=t0 + timedelta(days=seq), id=str(uuid.uuid4())
+                    )
                     h = domain.link_hash(prev, e)
                     docs.append(audit_mongo._entry(asset, seq, prev, h, e))
                     prev = h
@@ -305,7 +339,9 @@ def bench_audit(
     finally:
         if store is not None:
             store.stop()
-    table = Table(title=f"Audit benchmark: {laptops} laptops, {laptops * 5} events ({'external store' if store is None else store.kind})")
+    table = Table(
+        title=f"Audit benchmark: {laptops} laptops, {laptops * 5} events ({'external store' if store is None else store.kind})"
+    )
     for col in ("step", "seconds", "items", "items/s"):
         table.add_column(col)
     for label, seconds, n in results:

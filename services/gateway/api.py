@@ -52,7 +52,8 @@ GW = Annotated[Gateway, Depends(gateway)]
 
 
 @router.post(
-    "/laptops", tags=["laptops"],
+    "/laptops",
+    tags=["laptops"],
     status_code=201,
     response_model=DecisionResponse,
     responses=ERRORS,
@@ -79,7 +80,13 @@ async def register_laptop(body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
     return await submit(gw, cmd, accepted_status=201)
 
 
-@router.get("/laptops/{asset_id}", tags=["laptops"], response_model=LaptopPublic, responses=ERRORS, summary="A laptop's current state")
+@router.get(
+    "/laptops/{asset_id}",
+    tags=["laptops"],
+    response_model=LaptopPublic,
+    responses=ERRORS,
+    summary="A laptop's current state",
+)
 async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
     view = await _view(gw, asset_id)
     return LaptopPublic(
@@ -101,7 +108,8 @@ async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
 
 
 @router.get(
-    "/laptops/{asset_id}/history", tags=["laptops"],
+    "/laptops/{asset_id}/history",
+    tags=["laptops"],
     response_model=list[HistoryEntry],
     responses=ERRORS,
     summary="Every event of a laptop, in order, with its chain hashes",
@@ -113,7 +121,9 @@ async def laptop_history(asset_id: AssetId, gw: GW) -> list[HistoryEntry]:
     return [_entry(link) for link in links]
 
 
-@router.get("/laptops/{asset_id}/qr.svg", tags=["laptops"], responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS})
+@router.get(
+    "/laptops/{asset_id}/qr.svg", tags=["laptops"], responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS}
+)
 async def laptop_qr_svg(asset_id: AssetId, gw: GW) -> Response:
     url = _label_url(gw, asset_id, await _view(gw, asset_id))
     return Response(qr.svg(url), media_type="image/svg+xml")
@@ -126,7 +136,8 @@ async def laptop_qr_png(asset_id: AssetId, gw: GW, scale: Annotated[int, Query(g
 
 
 @router.post(
-    "/laptops/{asset_id}/allocation", tags=["laptops"],
+    "/laptops/{asset_id}/allocation",
+    tags=["laptops"],
     response_model=DecisionResponse,
     responses=ERRORS,
     summary="Allocate a laptop to a recipient office",
@@ -147,20 +158,33 @@ async def allocate_laptop(
     return await submit(gw, cmd)
 
 
-@router.post("/scans/dispatch", tags=["scans"], response_model=DecisionResponse, responses=ERRORS, summary="A warehouse dispatch scan")
+@router.post(
+    "/scans/dispatch",
+    tags=["scans"],
+    response_model=DecisionResponse,
+    responses=ERRORS,
+    summary="A warehouse dispatch scan",
+)
 async def dispatch_scan(body: DispatchScanRequest, gw: GW) -> JSONResponse:
     data = DispatchLaptop(label=body.label, location=body.location)
     return await submit(gw, _scan_command(gw, body, data))
 
 
-@router.post("/scans/receipt", tags=["scans"], response_model=DecisionResponse, responses=ERRORS, summary="A recipient-office receipt scan")
+@router.post(
+    "/scans/receipt",
+    tags=["scans"],
+    response_model=DecisionResponse,
+    responses=ERRORS,
+    summary="A recipient-office receipt scan",
+)
 async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
     data = ReceiveLaptop(label=body.label, condition=body.condition, note=body.note, location=body.location)
     return await submit(gw, _scan_command(gw, body, data))
 
 
 @router.get(
-    "/scans/{scan_id}", tags=["scans"],
+    "/scans/{scan_id}",
+    tags=["scans"],
     response_model=DecisionResponse,
     responses=ERRORS,
     summary="The decision on a scan sent earlier (for 202 answers and offline sync)",
@@ -174,11 +198,14 @@ async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) ->
     return decision_response(scan_id, first["asset_id"], codec.from_json(first["event"]), as_record=True)
 
 
-@router.get("/offices", tags=["offices"], response_model=list[OfficePublic], summary="Recipient offices (Kesbangpol), by region code")
+@router.get(
+    "/offices",
+    tags=["offices"],
+    response_model=list[OfficePublic],
+    summary="Recipient offices (Kesbangpol), by region code",
+)
 async def list_offices(province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None) -> list[OfficePublic]:
-    return [
-        _office(o) for o in offices.all_offices() if province is None or o.province_code == province
-    ]
+    return [_office(o) for o in offices.all_offices() if province is None or o.province_code == province]
 
 
 @router.get("/offices/{code}", tags=["offices"], response_model=OfficePublic, responses=ERRORS)
@@ -189,10 +216,16 @@ async def get_office(code: Annotated[str, Path(pattern=r"^\d{2}(\.\d{2})?$")]) -
     return _office(office)
 
 
-@router.get("/label-keys", tags=["labels"], response_model=list[PublicKey], summary="Public keys that verify labels offline")
+@router.get(
+    "/label-keys", tags=["labels"], response_model=list[PublicKey], summary="Public keys that verify labels offline"
+)
 async def label_keys(gw: GW) -> list[PublicKey]:
     return [
-        PublicKey(key_id=kid, public_key=base64.urlsafe_b64encode(raw).decode().rstrip("="), active=kid == gw.issuer.active_key_id)
+        PublicKey(
+            key_id=kid,
+            public_key=base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            active=kid == gw.issuer.active_key_id,
+        )
         for kid, raw in gw.issuer.public_keys().items()
     ]
 
@@ -237,4 +270,6 @@ def _entry(link: dict[str, Any]) -> HistoryEntry:
 
 
 def _office(o: offices.Office) -> OfficePublic:
-    return OfficePublic(code=o.code, name=o.name, region_name=o.region_name, level=o.level, province_code=o.province_code)
+    return OfficePublic(
+        code=o.code, name=o.name, region_name=o.region_name, level=o.level, province_code=o.province_code
+    )

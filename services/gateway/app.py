@@ -8,8 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from services.gateway import api, docs, errors, health, pages, routes_audit
-from services.gateway import routes_import, routes_label_sheets, routes_labels  # issue 3
+from services.gateway import (
+    api,
+    docs,
+    errors,
+    health,
+    pages,
+    routes_audit,
+    routes_consignments,
+    routes_import,
+    routes_label_sheets,
+    routes_labels,
+)
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 
@@ -33,7 +43,9 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
         finally:
             await gw.stop()
 
-    app = FastAPI(title="Serah", version="1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Serah", version="1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     errors.install(app)
     docs.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
@@ -44,6 +56,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(health.router)
     app.include_router(pages.router)
     app.include_router(routes_audit.router)  # issue 5
+    app.include_router(routes_consignments.router)  # issue 4
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

@@ -93,7 +93,5 @@ class BodyLimit:
                 raise
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
-            413, "body_too_large", f"The request body is over {self.limit} bytes; send smaller batches."
-        )
+        response = problem(413, "body_too_large", f"The request body is over {self.limit} bytes; send smaller batches.")
         await response(scope, receive, send)

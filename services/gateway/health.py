@@ -51,9 +51,7 @@ async def healthz(request: Request) -> JSONResponse:
     workers: dict[str, Any] = {}
     for name, names in WORKER_TOPICS.items():
         live = [
-            h
-            for h in heartbeats
-            if h.get("service") == name and age_seconds(h["at"], now) < gw.settings.worker_stale_s
+            h for h in heartbeats if h.get("service") == name and age_seconds(h["at"], now) < gw.settings.worker_stale_s
         ]
         ready = [h for h in live if h.get("assigned_partitions", 0) > 0]
         info: dict[str, Any] = {"alive": bool(live), "ready": bool(ready), "instances": len(live)}

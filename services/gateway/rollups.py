@@ -47,7 +47,9 @@ def classify(view: Mapping[str, Any], now: datetime, transit_days: float, attest
     return c
 
 
-def rollup(views: Iterable[Mapping[str, Any]], now: datetime, transit_days: float, attestation_days: float) -> list[dict[str, Any]]:
+def rollup(
+    views: Iterable[Mapping[str, Any]], now: datetime, transit_days: float, attestation_days: float
+) -> list[dict[str, Any]]:
     by_office: dict[str, dict[str, int]] = {}
     for v in views:
         code = v.get("office_code")
@@ -59,10 +61,18 @@ def rollup(views: Iterable[Mapping[str, Any]], now: datetime, transit_days: floa
     provinces: dict[str, dict[str, Any]] = {}
     for code in sorted(by_office):
         prov = code[:2]
-        p = provinces.setdefault(prov, {"code": prov, "name": _region(prov), "totals": dict.fromkeys(COUNTERS, 0), "offices": []})
+        p = provinces.setdefault(
+            prov, {"code": prov, "name": _region(prov), "totals": dict.fromkeys(COUNTERS, 0), "offices": []}
+        )
         office = offices.get(code)
-        p["offices"].append({"code": code, "region_name": office.region_name if office else None,
-                             "office_name": office.name if office else None, **by_office[code]})
+        p["offices"].append(
+            {
+                "code": code,
+                "region_name": office.region_name if office else None,
+                "office_name": office.name if office else None,
+                **by_office[code],
+            }
+        )
         for k in COUNTERS:
             p["totals"][k] += by_office[code][k]
     return [provinces[k] for k in sorted(provinces)]
@@ -73,8 +83,14 @@ def _region(code: str) -> str | None:
     return office.region_name if office else None
 
 
-def attestations(views: Iterable[Mapping[str, Any]], now: datetime, state: str, office: str | None,
-                 attestation_days: float, window_days: float) -> list[dict[str, Any]]:
+def attestations(
+    views: Iterable[Mapping[str, Any]],
+    now: datetime,
+    state: str,
+    office: str | None,
+    attestation_days: float,
+    window_days: float,
+) -> list[dict[str, Any]]:
     """Received laptops whose next attestation is ``overdue`` (past due) or ``due``
     (due within ``window_days``, not yet overdue), soonest first."""
     out = []
@@ -86,6 +102,14 @@ def attestations(views: Iterable[Mapping[str, Any]], now: datetime, state: str, 
         is_overdue = due < codec.format_time(now)
         soon = due < codec.format_time(now + timedelta(days=window_days))
         if (state == "overdue" and is_overdue) or (state == "due" and soon and not is_overdue):
-            out.append({"asset_id": v["_id"], "office_code": v.get("office_code"), "office_name": v.get("office_name"),
-                        "received_at": v["received_at"], "last_attested_at": v.get("last_attested_at"), "due": due})
+            out.append(
+                {
+                    "asset_id": v["_id"],
+                    "office_code": v.get("office_code"),
+                    "office_name": v.get("office_name"),
+                    "received_at": v["received_at"],
+                    "last_attested_at": v.get("last_attested_at"),
+                    "due": due,
+                }
+            )
     return sorted(out, key=lambda x: (x["due"], x["asset_id"]))

@@ -34,14 +34,22 @@ class AttestationScanRequest(ScanRequest):
     note: str = Field(default="", max_length=1000)
 
 
-@router.post("/scans/attestation", response_model=DecisionResponse, responses=ERRORS,
-             summary="A holder's usage attestation: the laptop is still here (in use, in this condition)")
+@router.post(
+    "/scans/attestation",
+    response_model=DecisionResponse,
+    responses=ERRORS,
+    summary="A holder's usage attestation: the laptop is still here (in use, in this condition)",
+)
 async def attestation_scan(body: AttestationScanRequest, gw: GW) -> JSONResponse:
-    data = AttestUsage(label=body.label, condition=body.condition, in_use=body.in_use, note=body.note, location=body.location)
+    data = AttestUsage(
+        label=body.label, condition=body.condition, in_use=body.in_use, note=body.note, location=body.location
+    )
     return await submit(gw, _scan_command(gw, body, data))
 
 
-@router.get("/audit/checkpoint-keys", response_model=list[PublicKey], summary="Public keys that verify checkpoints offline")
+@router.get(
+    "/audit/checkpoint-keys", response_model=list[PublicKey], summary="Public keys that verify checkpoints offline"
+)
 async def checkpoint_keys(gw: GW) -> list[PublicKey]:
     ring = labels.parse_keyring(gw.settings.audit_public_keys)
     return [PublicKey(key_id=k, public_key=proofs.b64(v), active=i == 0) for i, (k, v) in enumerate(ring.items())]
@@ -52,8 +60,11 @@ async def list_checkpoints(gw: GW) -> list[dict[str, Any]]:
     return [proofs.checkpoint_public(c) for c in await gw.audit.checkpoints()]
 
 
-@router.get("/audit/laptops/{asset_id}/timeline", responses=ERRORS,
-            summary="A laptop's events with actor, time, scan id, place and chain status")
+@router.get(
+    "/audit/laptops/{asset_id}/timeline",
+    responses=ERRORS,
+    summary="A laptop's events with actor, time, scan id, place and chain status",
+)
 async def timeline(asset_id: AssetId, gw: GW) -> dict[str, Any]:
     links = await gw.audit.chain(asset_id)
     if not links:
@@ -64,41 +75,79 @@ async def timeline(asset_id: AssetId, gw: GW) -> dict[str, Any]:
     broken = proofs.verify_chain(asset_id, [proofs.event_line(x) for x in links])
     broken_seq = broken[0].seq if broken else None
     covered_to = 0
-    if proof and proofs.root_from_path(proofs.leaf_hash(asset_id, proof["seq"], proof["head"]), proof["path"]) == index.root():
-        covered_to = proof["seq"] if len(links) >= proof["seq"] and links[proof["seq"] - 1]["hash"] == proof["head"] else 0
+    if (
+        proof
+        and proofs.root_from_path(proofs.leaf_hash(asset_id, proof["seq"], proof["head"]), proof["path"])
+        == index.root()
+    ):
+        covered_to = (
+            proof["seq"] if len(links) >= proof["seq"] and links[proof["seq"] - 1]["hash"] == proof["head"] else 0
+        )
     entries = []
     for link in links:
         e = link["event"]
         d = e.get("data", {})
         ok = broken_seq is None or link["seq"] < broken_seq
-        entries.append({
-            "seq": link["seq"], "id": e["id"], "type": e["type"], "time": e["time"], "actor": e.get("actor"),
-            "scan_id": e.get("causationid"), "place": {"office_code": d.get("office_code"), "location": d.get("location")},
-            "hash": link["hash"],
-            "chain": "intact" if ok else "broken",
-            "checkpointed": ok and link["seq"] <= covered_to,
-        })
-    return {"asset_id": asset_id, "chain": "broken" if broken else "intact",
-            "problem": broken[0].sentence() if broken else None,
-            "checkpoint_id": latest["checkpoint_id"] if latest else None, "events": entries}
+        entries.append(
+            {
+                "seq": link["seq"],
+                "id": e["id"],
+                "type": e["type"],
+                "time": e["time"],
+                "actor": e.get("actor"),
+                "scan_id": e.get("causationid"),
+                "place": {"office_code": d.get("office_code"), "location": d.get("location")},
+                "hash": link["hash"],
+                "chain": "intact" if ok else "broken",
+                "checkpointed": ok and link["seq"] <= covered_to,
+            }
+        )
+    return {
+        "asset_id": asset_id,
+        "chain": "broken" if broken else "intact",
+        "problem": broken[0].sentence() if broken else None,
+        "checkpoint_id": latest["checkpoint_id"] if latest else None,
+        "events": entries,
+    }
 
 
-@router.get("/audit/laptops/{asset_id}/proof", responses={200: {"content": {NDJSON: {}}}, **ERRORS},
-            summary="One laptop's events with the proof for its chain (JSON Lines; `serah verify` checks it)")
+@router.get(
+    "/audit/laptops/{asset_id}/proof",
+    responses={200: {"content": {NDJSON: {}}}, **ERRORS},
+    summary="One laptop's events with the proof for its chain (JSON Lines; `serah verify` checks it)",
+)
 async def laptop_proof(asset_id: AssetId, gw: GW) -> StreamingResponse:
     if not await gw.audit.chain(asset_id):
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
     return _jsonl(gw.audit.export_lines(codec.format_time(gw.clock()), asset_id), f"serah-{asset_id}.jsonl")
 
 
-@router.get("/audit/export.jsonl", responses={200: {"content": {NDJSON: {}}}},
-            summary="Every event with chains, checkpoints and proofs (JSON Lines; `serah verify` checks it)")
+@router.get(
+    "/audit/export.jsonl",
+    responses={200: {"content": {NDJSON: {}}}},
+    summary="Every event with chains, checkpoints and proofs (JSON Lines; `serah verify` checks it)",
+)
 async def export_jsonl(gw: GW) -> StreamingResponse:
     return _jsonl(gw.audit.export_lines(codec.format_time(gw.clock())), "serah-export.jsonl")
 
 
-CSV_COLUMNS = ("asset_id", "seq", "time", "type", "actor", "scan_id", "office_code", "condition", "rule", "lat", "lon",
-               "note", "event_id", "hash", "prev_hash")
+CSV_COLUMNS = (
+    "asset_id",
+    "seq",
+    "time",
+    "type",
+    "actor",
+    "scan_id",
+    "office_code",
+    "condition",
+    "rule",
+    "lat",
+    "lon",
+    "note",
+    "event_id",
+    "hash",
+    "prev_hash",
+)
 
 
 def safe_cell(value: Any) -> str:
@@ -107,8 +156,11 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-@router.get("/audit/export.csv", responses={200: {"content": {"text/csv": {}}}},
-            summary="Every event as one CSV row (safe against formula injection)")
+@router.get(
+    "/audit/export.csv",
+    responses={200: {"content": {"text/csv": {}}}},
+    summary="Every event as one CSV row (safe against formula injection)",
+)
 async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
     async def rows() -> AsyncIterator[bytes]:
         buf = io.StringIO()
@@ -120,18 +172,39 @@ async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
             if province and not str(d.get("office_code") or "").startswith(province):
                 continue
             loc = d.get("location") or {}
-            w.writerow([safe_cell(x) for x in (
-                link["asset_id"], link["seq"], e["time"], e["type"], e.get("actor"), e.get("causationid"),
-                d.get("office_code"), d.get("condition"), d.get("rule"), loc.get("lat"), loc.get("lon"),
-                d.get("note") or d.get("detail"), e["id"], link["hash"], link["prev_hash"])])
+            w.writerow(
+                [
+                    safe_cell(x)
+                    for x in (
+                        link["asset_id"],
+                        link["seq"],
+                        e["time"],
+                        e["type"],
+                        e.get("actor"),
+                        e.get("causationid"),
+                        d.get("office_code"),
+                        d.get("condition"),
+                        d.get("rule"),
+                        loc.get("lat"),
+                        loc.get("lon"),
+                        d.get("note") or d.get("detail"),
+                        e["id"],
+                        link["hash"],
+                        link["prev_hash"],
+                    )
+                ]
+            )
             if buf.tell() > 65536:
                 yield buf.getvalue().encode()
                 buf.seek(0)
                 buf.truncate()
         yield buf.getvalue().encode()
 
-    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": 'attachment; filename="serah-events.csv"'})
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="serah-events.csv"'},
+    )
 
 
 @router.get("/audit/anomalies", summary="Anomalies, newest first, filtered by rule, office or province")
@@ -143,8 +216,16 @@ async def anomalies(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     docs = await gw.audit.anomalies(rule, office, province, limit)
-    return [{"asset_id": d["asset_id"], "id": d["_id"], "time": d["event"]["time"], "caused_by": d["event"].get("causationid"),
-             **d["event"]["data"]} for d in docs]
+    return [
+        {
+            "asset_id": d["asset_id"],
+            "id": d["_id"],
+            "time": d["event"]["time"],
+            "caused_by": d["event"].get("causationid"),
+            **d["event"]["data"],
+        }
+        for d in docs
+    ]
 
 
 @router.get("/audit/rollups", summary="Per province → regency/city office: planned, dispatched, … anomalies")
@@ -162,7 +243,9 @@ async def attestations(
 ) -> list[dict[str, Any]]:
     s = gw.settings
     views = await gw.audit.views(office or province)
-    return rollups.attestations(views, gw.clock(), state, office, s.attestation_interval_days, s.attestation_due_window_days)
+    return rollups.attestations(
+        views, gw.clock(), state, office, s.attestation_interval_days, s.attestation_due_window_days
+    )
 
 
 def _jsonl(lines: AsyncIterator[dict[str, Any]], filename: str) -> StreamingResponse:
@@ -170,4 +253,6 @@ def _jsonl(lines: AsyncIterator[dict[str, Any]], filename: str) -> StreamingResp
         async for line in lines:
             yield orjson.dumps(line) + b"\n"
 
-    return StreamingResponse(body(), media_type=NDJSON, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        body(), media_type=NDJSON, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

@@ -39,7 +39,9 @@ class BulkRegisterRequest(Request):
         max_length=MAX_ROWS,
         description="Each item has the shape of POST /api/v1/laptops; each is validated on its own.",
     )
-    batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Import batch name, to print its labels.")
+    batch: str | None = Field(
+        default=None, pattern=CONSIGNMENT_ID, description="Import batch name, to print its labels."
+    )
     wait_s: float = Field(default=30, ge=0, le=120, description="How long to wait for the decisions.")
 
 
@@ -77,15 +79,22 @@ def classify(index: int, cmd: Envelope, event: Envelope | None) -> BulkRowResult
     serial = cmd.data["laptop"]["serial"]
     if event is None:
         return BulkRowResult(
-            index=index, asset_id=cmd.subject, serial=serial, result="pending",
+            index=index,
+            asset_id=cmd.subject,
+            serial=serial,
+            result="pending",
             detail="Sent and safely stored, not decided yet: import the same rows again later to see the result.",
         )
     if event.type == ScanRejected.TYPE:
         if event.data["reason"] == RejectionReason.ALREADY_REGISTERED:
             return BulkRowResult(index=index, asset_id=cmd.subject, serial=serial, result="already_present")
         return BulkRowResult(
-            index=index, asset_id=cmd.subject, serial=serial, result="rejected",
-            code=event.data["reason"], detail=event.data["detail"],
+            index=index,
+            asset_id=cmd.subject,
+            serial=serial,
+            result="rejected",
+            code=event.data["reason"],
+            detail=event.data["detail"],
         )
     # A replayed registration carries the time of the first decision, which is
     # before this command was made: the laptop was already there.
@@ -114,18 +123,29 @@ async def register_laptops(body: BulkRegisterRequest, gw: GW) -> BulkRegisterRes
         asset_id = labels.asset_id_for_serial(req.serial)
         if asset_id in seen:
             results[index] = BulkRowResult(
-                index=index, asset_id=asset_id, serial=req.serial, result="rejected", code="duplicate_in_request",
+                index=index,
+                asset_id=asset_id,
+                serial=req.serial,
+                result="rejected",
+                code="duplicate_in_request",
                 detail=f"the same laptop is item {seen[asset_id]} of this request; remove one of them.",
             )
             continue
         seen[asset_id] = index
         laptop = LaptopDescription(
-            serial=req.serial, brand=req.brand, model=req.model, specs=req.specs, warranty_end=req.warranty_end,
+            serial=req.serial,
+            brand=req.brand,
+            model=req.model,
+            specs=req.specs,
+            warranty_end=req.warranty_end,
             **({"bmn": req.bmn} if req.bmn else {}),
         )
         cmd = command(
             RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id), import_batch=body.batch),
-            command_id=f"register-{asset_id}", subject=asset_id, actor="operator", gw=gw,
+            command_id=f"register-{asset_id}",
+            subject=asset_id,
+            actor="operator",
+            gw=gw,
         )
         commands.append((index, cmd))
 
@@ -144,6 +164,3 @@ async def register_laptops(body: BulkRegisterRequest, gw: GW) -> BulkRegisterRes
     ordered = [results[i] for i in sorted(results)]
     count = {k: sum(r.result == k for r in ordered) for k in ("registered", "already_present", "rejected", "pending")}
     return BulkRegisterResponse(**count, results=ordered)
-
-
-

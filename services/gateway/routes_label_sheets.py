@@ -41,8 +41,14 @@ Consignment = Annotated[str | None, Query(pattern=CONSIGNMENT_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LABELS)]
 
 
-async def select(gw: Gateway, asset_id: list[str] | None, office_code: str | None,
-                 consignment_id: str | None, limit: int, import_batch: str | None = None) -> list[LabelToPrint]:
+async def select(
+    gw: Gateway,
+    asset_id: list[str] | None,
+    office_code: str | None,
+    consignment_id: str | None,
+    limit: int,
+    import_batch: str | None = None,
+) -> list[LabelToPrint]:
     query: dict[str, Any] = {"label_generation": {"$gte": 1}}
     if asset_id:
         bad = [a for a in asset_id if not labels.ASSET_ID.match(a)]
@@ -68,34 +74,62 @@ async def select(gw: Gateway, asset_id: list[str] | None, office_code: str | Non
     out = []
     for v in views:
         ref = LabelRef(generation=v["label_generation"], key_id=v.get("label_key_id") or gw.issuer.active_key_id)
-        out.append(LabelToPrint(
-            asset_id=v["_id"], serial=v.get("serial") or "", brand=v.get("brand"), model=v.get("model"),
-            kode_barang=v.get("kode_barang"), nup=v.get("nup"), office_code=v.get("office_code"),
-            office_name=v.get("office_name"), consignment_id=v.get("consignment_id"),
-            label_url=gw.issuer.url(v["_id"], ref),
-        ))
+        out.append(
+            LabelToPrint(
+                asset_id=v["_id"],
+                serial=v.get("serial") or "",
+                brand=v.get("brand"),
+                model=v.get("model"),
+                kode_barang=v.get("kode_barang"),
+                nup=v.get("nup"),
+                office_code=v.get("office_code"),
+                office_name=v.get("office_name"),
+                consignment_id=v.get("consignment_id"),
+                label_url=gw.issuer.url(v["_id"], ref),
+            )
+        )
     return out
 
 
 def to_print(items: list[LabelToPrint]) -> list[label_pdf.LabelPrint]:
-    return [label_pdf.LabelPrint(i.asset_id, i.serial, i.label_url, i.kode_barang, i.nup, i.office_name)
-            for i in items]
+    return [label_pdf.LabelPrint(i.asset_id, i.serial, i.label_url, i.kode_barang, i.nup, i.office_name) for i in items]
 
 
-@router.get("/labels", response_model=list[LabelToPrint], responses=ERRORS,
-            summary="The current labels of the selected laptops (what a sheet prints)")
-async def labels_to_print(gw: GW, asset_id: AssetIds = None, office_code: Office = None,
-                          consignment_id: Consignment = None, limit: Limit = MAX_LABELS,
-                          import_batch: Consignment = None) -> list[LabelToPrint]:
+@router.get(
+    "/labels",
+    response_model=list[LabelToPrint],
+    responses=ERRORS,
+    summary="The current labels of the selected laptops (what a sheet prints)",
+)
+async def labels_to_print(
+    gw: GW,
+    asset_id: AssetIds = None,
+    office_code: Office = None,
+    consignment_id: Consignment = None,
+    limit: Limit = MAX_LABELS,
+    import_batch: Consignment = None,
+) -> list[LabelToPrint]:
     return await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
 
 
-@router.get("/labels.pdf", responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
-            summary="A print-ready PDF of label stickers (A4 3x8, A4 2x7, or thermal 50x30 mm)")
-async def label_sheet(gw: GW, layout: LayoutName = "a4-3x8", asset_id: AssetIds = None, office_code: Office = None,
-                      consignment_id: Consignment = None, limit: Limit = MAX_LABELS,
-                      import_batch: Consignment = None) -> Response:
+@router.get(
+    "/labels.pdf",
+    responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+    summary="A print-ready PDF of label stickers (A4 3x8, A4 2x7, or thermal 50x30 mm)",
+)
+async def label_sheet(
+    gw: GW,
+    layout: LayoutName = "a4-3x8",
+    asset_id: AssetIds = None,
+    office_code: Office = None,
+    consignment_id: Consignment = None,
+    limit: Limit = MAX_LABELS,
+    import_batch: Consignment = None,
+) -> Response:
     items = await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
     pdf = await asyncio.to_thread(label_pdf.render, to_print(items), layout)  # CPU-bound: keep the loop free
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="serah-labels-{layout}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="serah-labels-{layout}.pdf"'},
+    )

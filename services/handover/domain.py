@@ -21,8 +21,8 @@ from typing import Literal
 
 from events import labels
 from events.catalog import (  # issue 5
-    LabelReissued,  # issue 3
     AttestUsage,
+    LabelReissued,  # issue 3
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
@@ -120,6 +120,9 @@ def attest(laptop: Laptop, command: AttestUsage, public_keys: Mapping[str, bytes
         )
     assert laptop.office_code is not None
     return UsageAttested(
-        office_code=laptop.office_code, condition=command.condition, in_use=command.in_use, note=command.note,
+        office_code=laptop.office_code,
+        condition=command.condition,
+        in_use=command.in_use,
+        note=command.note,
         location=command.location,
     )

@@ -3,21 +3,34 @@ and the reactions that keep this service's view of each laptop current."""
 
 from __future__ import annotations
 
+# issue 4
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from events import codec
 from events.catalog import (
-    LabelReissued,
     AttestUsage,  # issue 5
+    ConfirmReceipt,
+    ConsignmentDispatched,
+    ConsignmentPlanned,
+    LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
+    LaptopReceived,
     LaptopRegistered,
+    ReceiptConfirmed,
     ReceiveLaptop,
     RejectionReason,
 )
 from events.envelope import Envelope
 from services.common.commands import Runtime, learn, reject, run_command
 from services.common.laptop_store import LaptopDoc
-from services.handover import domain
+from services.handover import bast, consignment, domain
+from services.handover.bast_store import BastStore, bast_id
+from services.handover.config import HandoverSettings
 
 
 def summarise(doc: LaptopDoc) -> dict[str, Any]:
@@ -56,7 +69,167 @@ async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
 COMMANDS = {ReceiveLaptop.TYPE: receive_laptop, AttestUsage.TYPE: attest_usage}
 
 
-async def handle(command: Envelope, rt: Runtime) -> list[Envelope]:
+# --- issue 4: receipt of a consignment, and its BAST ---
+
+
+@dataclass
+class Receipts:
+    """What confirming a consignment's receipt needs besides the laptop runtime."""
+
+    consignments: Runtime  # the same runtime over handover_consignments
+    basts: BastStore
+    settings: HandoverSettings
+
+
+def summarise_consignment(doc: LaptopDoc) -> dict[str, Any]:
+    return consignment.summary(consignment.fold(doc.asset_id, doc.history))
+
+
+def _description(doc: LaptopDoc | None) -> dict[str, Any]:
+    registered = next((e for e in (doc.history if doc else []) if e.type == LaptopRegistered.TYPE), None)
+    return dict(registered.data["laptop"]) if registered else {}
+
+
+def _bast(
+    c: consignment.Consignment, receipt: dict[str, Any], laptops: dict[str, dict[str, Any]], s: HandoverSettings
+) -> bytes:
+    """The BAST of one receipt, from recorded facts only, so it renders the same bytes again."""
+
+    def item(asset: str, condition: str = "B", note: str = "") -> bast.Item:
+        d = laptops.get(asset, {})
+        bmn = d.get("bmn") or {}
+        return bast.Item(
+            asset_id=asset,
+            name="Laptop",
+            brand_type=f"{d.get('brand', '-')} / {d.get('model', '-')}",
+            serial=d.get("serial", asset),
+            kode_barang=bmn.get("kode_barang") or "-",
+            nup=str(bmn.get("nup") or "-"),
+            condition=condition,
+            value=bmn.get("acquisition_value"),
+            note=note,
+        )
+
+    plan = c.plan
+    official = receipt["official"]
+    legal = plan["legal_basis"]
+    return bast.render(
+        bast.Bast(
+            number=receipt["bast_number"],
+            consignment_id=c.consignment_id,
+            place=s.bast_place,
+            at=datetime.fromisoformat(receipt["confirmed_at"]),
+            first=bast.Party(
+                s.warehouse_official_name,
+                s.warehouse_official_nip,
+                s.warehouse_official_jabatan,
+                s.warehouse_office_name,
+            ),
+            second=bast.Party(official["name"], official["nip"], official["jabatan"], plan["office_name"]),
+            legal_kind=legal["kind"],
+            legal_number=legal["number"],
+            legal_date=str(legal["date"]),
+            items=[item(line["asset_id"], line["condition"], line["note"]) for line in receipt["lines"]],
+            missing=[item(a) for a in receipt["missing"]],
+            originals=s.bast_originals,
+            verify_url=f"{s.public_base_url.rstrip('/')}/bast/{c.consignment_id}",
+        )
+    )
+
+
+def _bast_number(c: consignment.Consignment, seq: int, at: datetime, s: HandoverSettings) -> str:
+    return s.bast_number_pattern.format(
+        seq=seq, office_code=c.plan["office_code"], year=at.year, month=at.month, consignment_id=c.consignment_id
+    )
+
+
+async def confirm_receipt(command: Envelope, rt: Runtime, receipts: Receipts) -> list[Envelope]:
+    crt, s = receipts.consignments, receipts.settings
+    # The BAST lists the dispatched laptops' descriptions; read them first (a
+    # dispatch learnt a moment late is waited for, like the refusals below).
+    deadline = asyncio.get_running_loop().time() + crt.settle_s
+    while True:
+        state = await crt.store.load(command.subject)
+        c0 = consignment.fold(command.subject, state.history if state else [])
+        if c0.dispatched or asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(0.1)
+    laptops = {a: _description(await rt.store.load(a)) for a in c0.dispatched}
+
+    def decide(doc: LaptopDoc | None, env: Envelope, body: ConfirmReceipt) -> list[Any]:
+        c = consignment.fold(env.subject, doc.history if doc else [])
+        refusal = consignment.check(c, body)
+        if refusal is not None:
+            return [refusal]
+        seq = c.receipts + 1
+        draft = consignment.confirm(c, body, env.time.isoformat(), _bast_number(c, seq, env.time, s), "0" * 64)
+        pdf = _bast(c, draft.model_dump(mode="json"), laptops, s)
+        return [draft.model_copy(update={"bast_sha256": hashlib.sha256(pdf).hexdigest()})]
+
+    # The plan and the dispatch come from allocation on serah.events: give them a moment.
+    unsettled = frozenset({RejectionReason.UNKNOWN_CONSIGNMENT, RejectionReason.NOT_DISPATCHED})
+    events = await run_command(command, decide, summarise_consignment, crt, unsettled=unsettled)
+    await _issue(command, events, rt, receipts, laptops)
+    return events
+
+
+async def _issue(
+    command: Envelope, events: list[Envelope], rt: Runtime, receipts: Receipts, laptops: dict[str, dict[str, Any]]
+) -> None:
+    """After the consignment append (the commit point): store the BAST and tell each
+    received laptop. Both are idempotent (deterministic PDF, deterministic event ids
+    learnt once), so a redelivered command that replays its events heals a crash here."""
+    for fact in events:
+        if fact.type != ReceiptConfirmed.TYPE:
+            continue
+        doc = await receipts.consignments.store.load(fact.subject)
+        c = consignment.fold(fact.subject, _history_before(doc, fact))
+        pdf = _bast(c, fact.data, laptops, receipts.settings)
+        key = bast_id(fact.subject, fact.data["seq"])
+        if await receipts.basts.get(key) is None:
+            await receipts.basts.put(
+                key,
+                {
+                    "consignment_id": fact.subject,
+                    "seq": fact.data["seq"],
+                    "number": fact.data["bast_number"],
+                    "sha256": hashlib.sha256(pdf).hexdigest(),
+                    "recorded_sha256": fact.data["bast_sha256"],
+                    "pdf": pdf,
+                },
+            )
+        out = []
+        for line in fact.data["lines"]:
+            body = LaptopReceived(office_code=fact.data["office_code"], condition=line["condition"], note=line["note"])
+            env = codec.make(
+                body,
+                subject=line["asset_id"],
+                source=rt.source,
+                time=fact.time,
+                id=codec.event_id(command.type, line["asset_id"], command.id, 0),
+                causation_id=command.id,
+                actor=command.actor,
+            )
+            await learn(env, summarise, rt)
+            out.append(env)
+        await rt.publisher.publish(out)
+
+
+def _history_before(doc: LaptopDoc | None, fact: Envelope) -> list[Envelope]:
+    history = doc.history if doc else []
+    for i, e in enumerate(history):
+        if e.id == fact.id:
+            return history[:i]
+    return history
+
+
+async def when_consignment_moves_track_it(event: Envelope, receipts: Receipts) -> None:
+    await learn(event, summarise_consignment, receipts.consignments)
+
+
+async def handle(command: Envelope, rt: Runtime, receipts: Receipts | None = None) -> list[Envelope]:
+    if command.type == ConfirmReceipt.TYPE and receipts is not None:
+        return await confirm_receipt(command, rt, receipts)
     return await COMMANDS.get(command.type, refuse_unknown_command)(command, rt)
 
 
@@ -72,7 +245,12 @@ REACTIONS = {
 }
 
 
-async def on_event(event: Envelope, rt: Runtime) -> None:
+CONSIGNMENT_REACTIONS = {ConsignmentPlanned.TYPE, ConsignmentDispatched.TYPE}  # issue 4
+
+
+async def on_event(event: Envelope, rt: Runtime, receipts: Receipts | None = None) -> None:
+    if event.type in CONSIGNMENT_REACTIONS and receipts is not None:
+        await when_consignment_moves_track_it(event, receipts)
     reaction = REACTIONS.get(event.type)
     if reaction is not None:
         await reaction(event, rt)

@@ -12,6 +12,8 @@ Run: ``python -m services.handover`` (``serah run`` starts it for you).
 
 from __future__ import annotations
 
+import dataclasses
+
 import faust
 
 from events import topics
@@ -30,7 +32,10 @@ def build_app(settings: HandoverSettings) -> faust.App:
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
     rt = bootstrap(settings, publisher, mongo.laptop_store(db))
-    worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt), publisher)
-    worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt), publisher)
+    receipts = handlers.Receipts(  # issue 4
+        dataclasses.replace(rt, store=mongo.consignment_store(db)), mongo.bast_store(db), settings
+    )
+    worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt, receipts), publisher)
+    worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt, receipts), publisher)
     worker.add_heartbeat(app, SERVICE, db)
     return app

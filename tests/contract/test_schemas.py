@@ -30,7 +30,12 @@ def test_every_catalogue_type_has_a_schema() -> None:
 
 def test_wire_messages_validate_against_their_schema() -> None:
     serial, asset = new_asset()
-    for envelope in (register(serial, asset), allocate(asset, consignment="C-9"), dispatch(asset), receive(asset, condition="RB")):
+    for envelope in (
+        register(serial, asset),
+        allocate(asset, consignment="C-9"),
+        dispatch(asset),
+        receive(asset, condition="RB"),
+    ):
         schema = json.loads((SCHEMAS / f"{envelope.type}.json").read_text())
         jsonschema.validate(json.loads(codec.encode(envelope)), schema)
 

@@ -34,42 +34,64 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
     asset, label = registered
     assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32"}).status_code == 200
     assert scan(api, "dispatch", label, "d-" + asset, actor="gudang-01").status_code == 200
-    r = scan(api, "receipt", label, "r-" + asset, actor="kesbangpol-32", location=SURABAYA, note="=HYPERLINK(\"x\")")
+    r = scan(api, "receipt", label, "r-" + asset, actor="kesbangpol-32", location=SURABAYA, note='=HYPERLINK("x")')
     assert r.status_code == 200, r.text
 
     # A receipt 560 km from Bandung: flagged within seconds, with evidence.
-    far = eventually(lambda: [a for a in anomalies(api, rule="far_from_office", office="32") if a["asset_id"] == asset],
-                     what="far_from_office anomaly")
+    far = eventually(
+        lambda: [a for a in anomalies(api, rule="far_from_office", office="32") if a["asset_id"] == asset],
+        what="far_from_office anomaly",
+    )
     assert far[0]["evidence"]["distance_km"] > 500 and far[0]["caused_by"]
 
     # Scanning it for receipt again is refused, and raises an anomaly.
     assert scan(api, "receipt", label).json()["code"] == "already_received"
-    eventually(lambda: [a for a in anomalies(api, rule="received_twice", province="32") if a["asset_id"] == asset],
-               what="received_twice anomaly")
+    eventually(
+        lambda: [a for a in anomalies(api, rule="received_twice", province="32") if a["asset_id"] == asset],
+        what="received_twice anomaly",
+    )
 
     # Usage attestation, at the office this time.
-    r = api.post("/api/v1/scans/attestation", json={"scan_id": "att-" + asset, "label": label, "condition": "RR",
-                                                    "location": BANDUNG, "actor": "kesbangpol-32"})
+    r = api.post(
+        "/api/v1/scans/attestation",
+        json={
+            "scan_id": "att-" + asset,
+            "label": label,
+            "condition": "RR",
+            "location": BANDUNG,
+            "actor": "kesbangpol-32",
+        },
+    )
     assert r.status_code == 200 and r.json()["event"]["type"] == "id.serah.laptop.usage-attested.v1", r.text
 
-    timeline = eventually(lambda: (t := api.get(f"/api/v1/audit/laptops/{asset}/timeline").json())
-                          and any(e["type"].endswith("usage-attested.v1") for e in t["events"])
-                          and sum(e["type"].endswith("anomaly-detected.v1") for e in t["events"]) >= 3 and t,
-                          what="timeline with attestation and anomalies")  # far ×2 (receipt, none at Bandung) + twice
+    timeline = eventually(
+        lambda: (
+            (t := api.get(f"/api/v1/audit/laptops/{asset}/timeline").json())
+            and any(e["type"].endswith("usage-attested.v1") for e in t["events"])
+            and sum(e["type"].endswith("anomaly-detected.v1") for e in t["events"]) >= 3
+            and t
+        ),
+        what="timeline with attestation and anomalies",
+    )  # far ×2 (receipt, none at Bandung) + twice
     assert timeline["chain"] == "intact"
     receipt = next(e for e in timeline["events"] if e["scan_id"] == "r-" + asset)
     assert receipt["actor"] == "kesbangpol-32" and receipt["place"]["location"]["lat"] == SURABAYA["lat"]
 
     # A signed checkpoint on demand; the laptop's proof verifies offline.
     env = stack.env()
-    out = subprocess.run([sys.executable, "-m", "services.cli", "checkpoint", "--force"], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "checkpoint", "--force"], env=env, capture_output=True, text=True
+    )
     assert out.returncode == 0 and out.stdout.startswith("checkpoint cp-"), out.stdout + out.stderr
     keys = tmp_path / "keys.json"
     keys.write_text(api.get("/api/v1/audit/checkpoint-keys").text)
     proof = tmp_path / "laptop.jsonl"
     proof.write_bytes(api.get(f"/api/v1/audit/laptops/{asset}/proof").content)
-    ok = subprocess.run([sys.executable, "-m", "services.cli", "verify", str(proof), "--key-file", str(keys)],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "services.cli", "verify", str(proof), "--key-file", str(keys)],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 laptops"), ok.stdout + ok.stderr
     after = api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()
     assert all(e["checkpointed"] for e in after["events"])
@@ -77,7 +99,7 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
     # The CSV export is spreadsheet-safe; the JSON Lines export starts with its header.
     rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/audit/export.csv", params={"province": "32"}).text)))
     mine = [x for x in rows if x["asset_id"] == asset]
-    assert any(x["note"] == "'=HYPERLINK(\"x\")" for x in mine)
+    assert any(x["note"] == '\'=HYPERLINK("x")' for x in mine)
     first = api.get("/api/v1/audit/export.jsonl").text.splitlines()[0]
     assert '"format":"serah-export/1"' in first
 

@@ -40,7 +40,7 @@ def test_the_api_docs_render_without_any_cdn(browser: Browser, stack: Stack) -> 
 
 def test_a_genuine_label_opens_its_public_page(browser: Browser, stack: Stack, registered: tuple[str, str]) -> None:
     asset, label = registered
-    path = label[label.index("/L/"):]
+    path = label[label.index("/L/") :]
     page, foreign = page_at(browser, stack, path)
     assert page.locator("text=Label Serah asli").is_visible()
     assert page.locator(f"text={asset}").first.is_visible()
@@ -50,7 +50,7 @@ def test_a_genuine_label_opens_its_public_page(browser: Browser, stack: Stack, r
 def test_a_forged_label_shows_a_warning(browser: Browser, stack: Stack, registered: tuple[str, str]) -> None:
     _, label = registered
     head, sig = label.rsplit("/", 1)
-    forged = head[head.index("/L/"):] + "/" + ("A" if sig[0] != "A" else "B") + sig[1:]
+    forged = head[head.index("/L/") :] + "/" + ("A" if sig[0] != "A" else "B") + sig[1:]
     page, _ = page_at(browser, stack, forged)
     assert page.locator("text=Label tidak sah").is_visible()
     assert page.locator("text=label_forged").is_visible()

@@ -24,7 +24,9 @@ UNITS = 400
 
 
 def command(body: Any, asset: str, command_id: str) -> tuple[str, bytes]:
-    env = codec.make(body, subject=asset, source="/test/offline-scanner", time=utcnow(), id=command_id, actor="gudang-crash")
+    env = codec.make(
+        body, subject=asset, source="/test/offline-scanner", time=utcnow(), id=command_id, actor="gudang-crash"
+    )
     return asset, codec.encode(env)
 
 
@@ -49,16 +51,29 @@ def test_killing_workers_mid_stream_loses_and_duplicates_nothing(
     serials = [f"CR{batch}{i:04d}" for i in range(UNITS)]
     assets = [labels.asset_id_for_serial(s) for s in serials]
     specs = Specs(cpu="i3", ram_gb=8, storage_gb=256)
-    produce(stack, [
-        command(RegisterLaptop(laptop=LaptopDescription(serial=s, brand="Acer", model="TravelMate", specs=specs),
-                               label=LabelRef(generation=1, key_id=kid)), a, f"register-{a}")
-        for s, a in zip(serials, assets, strict=True)
-    ] + [command(AllocateLaptop(office_code="91.03"), a, f"alloc-{a}") for a in assets])
+    produce(
+        stack,
+        [
+            command(
+                RegisterLaptop(
+                    laptop=LaptopDescription(serial=s, brand="Acer", model="TravelMate", specs=specs),
+                    label=LabelRef(generation=1, key_id=kid),
+                ),
+                a,
+                f"register-{a}",
+            )
+            for s, a in zip(serials, assets, strict=True)
+        ]
+        + [command(AllocateLaptop(office_code="91.03"), a, f"alloc-{a}") for a in assets],
+    )
     eventually(lambda: count(mongo, assets, "allocated") == UNITS, what="all allocated", timeout_s=120)
 
     dispatches = [
-        command(DispatchLaptop(label=labels.format_label("HTTP://X", a, 1, kid, labels.sign(seed, a, 1, kid))), a,
-                f"crash-{a}")
+        command(
+            DispatchLaptop(label=labels.format_label("HTTP://X", a, 1, kid, labels.sign(seed, a, 1, kid))),
+            a,
+            f"crash-{a}",
+        )
         for a in assets
     ]
     stack.kill("allocation")
@@ -76,7 +91,8 @@ def test_killing_workers_mid_stream_loses_and_duplicates_nothing(
     eventually(lambda: count(mongo, assets, "dispatched") == UNITS, what="every scan decided", timeout_s=180)
     eventually(
         lambda: mongo.laptop_views.count_documents({"_id": {"$in": assets}, "status": "in_transit"}) == UNITS,
-        what="every dispatch recorded", timeout_s=180,
+        what="every dispatch recorded",
+        timeout_s=180,
     )
     eventually(lambda: api.get("/healthz").status_code == 200, what="healthy again", timeout_s=120)
 

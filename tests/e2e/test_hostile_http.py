@@ -40,7 +40,9 @@ def test_malformed_json_is_refused(api: httpx.Client) -> None:
     ],
 )
 def test_invalid_registrations_are_refused_with_the_fields_named(api: httpx.Client, body: Any) -> None:
-    body = {**body, "serial": "H" + uuid.uuid4().hex[:8]} if isinstance(body, dict) and body.get("serial") == "X" else body
+    body = (
+        {**body, "serial": "H" + uuid.uuid4().hex[:8]} if isinstance(body, dict) and body.get("serial") == "X" else body
+    )
     problem = assert_problem(api.post("/api/v1/laptops", json=body), 422, "invalid_request")
     assert problem["errors"]
 
@@ -55,8 +57,11 @@ def test_an_oversized_chunked_body_is_refused(api: httpx.Client) -> None:
         for _ in range(100):
             yield b"x" * 4096
 
-    assert_problem(api.post("/api/v1/scans/dispatch", content=chunks(), headers={"content-type": "application/json"}),
-                   413, "body_too_large")
+    assert_problem(
+        api.post("/api/v1/scans/dispatch", content=chunks(), headers={"content-type": "application/json"}),
+        413,
+        "body_too_large",
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,7 +99,12 @@ def test_an_unknown_office_is_refused_and_nothing_changes(api: httpx.Client) -> 
     assert view["office_code"] is None
 
 
-POSTS = ["/api/v1/laptops", "/api/v1/laptops/SRH0000000000/allocation", "/api/v1/scans/dispatch", "/api/v1/scans/receipt"]
+POSTS = [
+    "/api/v1/laptops",
+    "/api/v1/laptops/SRH0000000000/allocation",
+    "/api/v1/scans/dispatch",
+    "/api/v1/scans/receipt",
+]
 
 
 @pytest.mark.parametrize("path", POSTS)
@@ -107,15 +117,23 @@ POSTS = ["/api/v1/laptops", "/api/v1/laptops/SRH0000000000/allocation", "/api/v1
         (b'{"scan_id": 1, "label": [], "office_code": {}, "serial": 5}', 422, "invalid_request"),
     ],
 )
-def test_every_command_endpoint_refuses_hostile_bodies(api: httpx.Client, path: str, body: bytes, status: int, code: str) -> None:
+def test_every_command_endpoint_refuses_hostile_bodies(
+    api: httpx.Client, path: str, body: bytes, status: int, code: str
+) -> None:
     r = api.post(path, content=body, headers={"content-type": "application/json"})
     assert_problem(r, status, code)
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/offices/99", "/api/v1/offices/../../etc", "/api/v1/offices?province=abc", "/api/v1/scans/%00",
-     "/api/v1/laptops/SRH0000000000/qr.png?scale=9999", "/L/x/y/z"],
+    [
+        "/api/v1/offices/99",
+        "/api/v1/offices/../../etc",
+        "/api/v1/offices?province=abc",
+        "/api/v1/scans/%00",
+        "/api/v1/laptops/SRH0000000000/qr.png?scale=9999",
+        "/L/x/y/z",
+    ],
 )
 def test_hostile_reads_get_a_clear_4xx(api: httpx.Client, path: str) -> None:
     r = api.get(path)

@@ -17,13 +17,17 @@ from events import labels
 from services.cli import importer
 from tests.conftest import eventually
 
-HEADER = "serial;brand;model;cpu;ram_gb;storage_gb;warranty_end;kode_barang;nup;acquisition_year;acquisition_value;condition"
+HEADER = (
+    "serial;brand;model;cpu;ram_gb;storage_gb;warranty_end;kode_barang;nup;acquisition_year;acquisition_value;condition"
+)
 
 
 def vendor_file(path: Path, serials: list[str], bad: list[str] = ()) -> Path:  # type: ignore[assignment]
     lines = [HEADER]
-    lines += [f"{s};Lenovo;ThinkPad E14;i5-1335U;16;512;2029-12-31;3100102001;{i + 1};2025;14.500.000;B"
-              for i, s in enumerate(serials)]
+    lines += [
+        f"{s};Lenovo;ThinkPad E14;i5-1335U;16;512;2029-12-31;3100102001;{i + 1};2025;14.500.000;B"
+        for i, s in enumerate(serials)
+    ]
     lines += list(bad)
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode())
     return path
@@ -39,8 +43,11 @@ def test_an_import_registers_good_rows_rejects_bad_ones_and_a_second_run_registe
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
     serials = [f"IMP{tag}{i:03d}" for i in range(40)]
-    bad = [f"IMP{tag}BAD1;Lenovo;X;i5;lots;512;;;;;;B", f"{serials[0]};Lenovo;dup;i5;8;256;;;;;;B",
-           "=HYPERLINK(\"http://x\");Lenovo;X;i5;8;256;;;;;;B"]
+    bad = [
+        f"IMP{tag}BAD1;Lenovo;X;i5;lots;512;;;;;;B",
+        f"{serials[0]};Lenovo;dup;i5;8;256;;;;;;B",
+        '=HYPERLINK("http://x");Lenovo;X;i5;8;256;;;;;;B',
+    ]
     csv_path = vendor_file(tmp_path / "laptops.csv", serials, bad)
     rejects = tmp_path / "rejects.csv"
 
@@ -55,11 +62,15 @@ def test_an_import_registers_good_rows_rejects_bad_ones_and_a_second_run_registe
     assert (again.registered, again.already_present, again.rejected) == (0, 40, 3)
 
     assets = [labels.asset_id_for_serial(s) for s in serials]
-    eventually(lambda: mongo.laptop_views.count_documents({"_id": {"$in": assets}, "status": "registered"}) == 40,
-               what="40 laptop views")
+    eventually(
+        lambda: mongo.laptop_views.count_documents({"_id": {"$in": assets}, "status": "registered"}) == 40,
+        what="40 laptop views",
+    )
     assert {registered_events(api, a) for a in assets[:5]} == {1}
-    batch = eventually(lambda: (b := api.get("/api/v1/labels", params={"import_batch": f"B-{tag}"}).json())
-                       and len(b) == 40 and b, what="the batch's labels")
+    batch = eventually(
+        lambda: (b := api.get("/api/v1/labels", params={"import_batch": f"B-{tag}"}).json()) and len(b) == 40 and b,
+        what="the batch's labels",
+    )
     assert sorted(x["asset_id"] for x in batch) == sorted(assets)
     view = api.get(f"/api/v1/laptops/{assets[3]}").json()
     assert (view["brand"], view["model"], view["status"]) == ("Lenovo", "ThinkPad E14", "registered")
@@ -78,7 +89,9 @@ def test_an_import_interrupted_half_way_and_run_again_ends_as_one_clean_run(
     # The operator runs the whole file again, with the command line this time.
     out = subprocess.run(
         [sys.executable, "-c", "from services.cli.main import main; main()", "import", str(full), "--url", stack.url],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr + out.stdout
     assert "registered 15, already present 15, rejected 0, pending 0" in out.stdout
@@ -94,7 +107,9 @@ def test_a_file_with_the_wrong_delimiter_is_refused_with_a_clear_message(stack: 
     path.write_text(HEADER.replace(";", "\t") + "\nA\tB\tC\tD\t8\t256\t\t\t\t\t\tB\n")
     out = subprocess.run(
         [sys.executable, "-c", "from services.cli.main import main; main()", "import", str(path), "--url", stack.url],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 1 and "missing column(s)" in out.stderr and "commas or semicolons" in out.stderr
 
@@ -111,11 +126,19 @@ def test_the_bulk_endpoint_judges_each_row_and_refuses_hostile_requests(api: htt
     again = api.post("/api/v1/laptops/bulk", json={"laptops": [good]}).json()
     assert again["results"][0]["result"] == "already_present"
 
-    for hostile, status in (({"laptops": []}, 422), ({"laptops": [good] * 501}, 422), ({"laptops": "x"}, 422),
-                            ({"laptops": [1]}, 422), ({"laptops": [good], "extra": 1}, 422)):
+    for hostile, status in (
+        ({"laptops": []}, 422),
+        ({"laptops": [good] * 501}, 422),
+        ({"laptops": "x"}, 422),
+        ({"laptops": [1]}, 422),
+        ({"laptops": [good], "extra": 1}, 422),
+    ):
         r = api.post("/api/v1/laptops/bulk", json=hostile)
         assert r.status_code in (status, 413), (hostile if len(str(hostile)) < 200 else "big", r.text[:200])
         assert r.headers["content-type"].startswith("application/problem+json") and r.json()["code"]
-    r = api.post("/api/v1/laptops/bulk", content=b'{"laptops": [' + b'{"serial": "A"},' * 10_000 + b"{}]}",
-                 headers={"content-type": "application/json"})
+    r = api.post(
+        "/api/v1/laptops/bulk",
+        content=b'{"laptops": [' + b'{"serial": "A"},' * 10_000 + b"{}]}",
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["code"]

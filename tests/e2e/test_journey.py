@@ -17,7 +17,9 @@ def scan(api: httpx.Client, kind: str, label: str, scan_id: str | None = None, *
     return api.post(f"/api/v1/scans/{kind}", json={"scan_id": scan_id or str(uuid.uuid4()), "label": label, **extra})
 
 
-def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_history(api: httpx.Client, mongo: Any) -> None:
+def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_history(
+    api: httpx.Client, mongo: Any
+) -> None:
     created = register(api, serial="PF" + uuid.uuid4().hex[:8].upper())
     asset = created["asset_id"]
     assert created["decision"] == "accepted"
@@ -33,7 +35,9 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
     keys = {k["key_id"]: k for k in api.get("/api/v1/label-keys").json()}
     claim = labels.parse(label)
-    labels.verify(claim, {kid: __import__("base64").urlsafe_b64decode(k["public_key"] + "==") for kid, k in keys.items()})
+    labels.verify(
+        claim, {kid: __import__("base64").urlsafe_b64decode(k["public_key"] + "==") for kid, k in keys.items()}
+    )
 
     r = api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "74.05"})
     assert r.status_code == 200, r.text
@@ -47,8 +51,10 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert r.status_code == 200, r.text
     assert r.json()["event"]["data"] == {"office_code": "74.05", "condition": "RR", "note": "Layar tergores"}
 
-    history = eventually(lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json()) and len(h) == 4 and h,
-                         what="4 events in history")
+    history = eventually(
+        lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json()) and len(h) == 4 and h,
+        what="4 events in history",
+    )
     assert [e["type"].split(".")[-2] for e in history] == ["registered", "allocated", "dispatched", "received"]
     assert [e["scan_id"] for e in history][2:] == ["dispatch-" + asset, "receipt-" + asset]
     assert [e["actor"] for e in history][2:] == ["gudang-01", "kesbangpol-7405"]
@@ -123,6 +129,11 @@ def test_health_reports_every_part(api: httpx.Client) -> None:
 
 def test_openapi_documents_the_api(api: httpx.Client) -> None:
     spec = api.get("/openapi.json").json()
-    for path in ("/api/v1/laptops", "/api/v1/scans/dispatch", "/api/v1/scans/receipt", "/api/v1/laptops/{asset_id}/history"):
+    for path in (
+        "/api/v1/laptops",
+        "/api/v1/scans/dispatch",
+        "/api/v1/scans/receipt",
+        "/api/v1/laptops/{asset_id}/history",
+    ):
         assert path in spec["paths"]
     assert api.get("/docs").status_code == 200

@@ -18,7 +18,8 @@ from tests.e2e.test_label_reissue import current_label
 def page() -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         # A phone-sized screen: this page is opened by phone cameras.
         context = browser.new_context(viewport={"width": 390, "height": 844}, locale="id-ID")

@@ -34,15 +34,21 @@ def test_a_reissued_label_works_at_once_and_the_old_one_is_refused_at_dispatch_a
     old = current_label(api, asset, 1)
     assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32.73"}).status_code == 200
 
-    r = api.post(f"/api/v1/laptops/{asset}/label/reissue", json={"reason": "lost", "note": "stiker hilang"},
-                 headers={"Idempotency-Key": f"reissue-{asset}"})
+    r = api.post(
+        f"/api/v1/laptops/{asset}/label/reissue",
+        json={"reason": "lost", "note": "stiker hilang"},
+        headers={"Idempotency-Key": f"reissue-{asset}"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["event"]["type"] == "id.serah.label.reissued.v1"
     assert r.json()["event"]["data"]["label"]["generation"] == 2
     assert r.json()["event"]["data"]["revoked_generation"] == 1
     # The same request again is the same re-issue, not a third generation.
-    again = api.post(f"/api/v1/laptops/{asset}/label/reissue", json={"reason": "lost", "note": "stiker hilang"},
-                     headers={"Idempotency-Key": f"reissue-{asset}"})
+    again = api.post(
+        f"/api/v1/laptops/{asset}/label/reissue",
+        json={"reason": "lost", "note": "stiker hilang"},
+        headers={"Idempotency-Key": f"reissue-{asset}"},
+    )
     assert again.json()["event"]["id"] == r.json()["event"]["id"]
 
     # Allocation decided the re-issue itself, so the new label dispatches at once.
@@ -56,8 +62,9 @@ def test_a_reissued_label_works_at_once_and_the_old_one_is_refused_at_dispatch_a
     assert refused.status_code == 422 and refused.json()["code"] == "label_revoked", refused.text
     assert scan(api, "receipt", new).status_code == 200
 
-    history = eventually(lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json()) and len(h) >= 6 and h,
-                         what="history")
+    history = eventually(
+        lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json()) and len(h) >= 6 and h, what="history"
+    )
     types = [e["type"] for e in history]
     assert "id.serah.label.reissued.v1" in types
     reissued = next(e for e in history if e["type"] == "id.serah.label.reissued.v1")
@@ -104,14 +111,51 @@ def test_the_published_key_file_verifies_labels_offline(api: httpx.Client, stack
     # The same with the command line: fetch the file, then check with nothing else.
     key_file = tmp_path / "keys.json"
     serah = [sys.executable, "-m", "services.cli.main"]
-    out = subprocess.run([*serah[:1], "-c", "from services.cli.main import main; main()", "label-keys",
-                          "--url", stack.url, "-o", str(key_file)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            *serah[:1],
+            "-c",
+            "from services.cli.main import main; main()",
+            "label-keys",
+            "--url",
+            stack.url,
+            "-o",
+            str(key_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(key_file.read_text()) == doc
-    ok = subprocess.run([*serah[:1], "-c", "from services.cli.main import main; main()", "verify-label", label,
-                         "--keys", str(key_file)], capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        [
+            *serah[:1],
+            "-c",
+            "from services.cli.main import main; main()",
+            "verify-label",
+            label,
+            "--keys",
+            str(key_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0 and f"GENUINE: {asset}" in ok.stdout
     forged = label[:-2] + ("AA" if not label.endswith("AA") else "BA")
-    bad = subprocess.run([*serah[:1], "-c", "from services.cli.main import main; main()", "verify-label", forged,
-                          "--keys", str(key_file)], capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [
+            *serah[:1],
+            "-c",
+            "from services.cli.main import main; main()",
+            "verify-label",
+            forged,
+            "--keys",
+            str(key_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and "NOT GENUINE" in bad.stdout

@@ -26,19 +26,34 @@ def consignment(api: httpx.Client) -> tuple[str, list[dict[str, Any]]]:
     """26 laptops with BMN fields in one consignment to Kabupaten Konawe Selatan."""
     tag = uuid.uuid4().hex[:6].upper()
     cons = f"KRM-{tag}"
-    rows = [{"serial": f"SHT{tag}{i:02d}", "brand": "Asus", "model": "ExpertBook B1",
-             "specs": {"cpu": "i5", "ram_gb": 8, "storage_gb": 512},
-             "bmn": {"kode_barang": "3100102001", "nup": 100 + i, "acquisition_year": 2025}} for i in range(26)]
+    rows = [
+        {
+            "serial": f"SHT{tag}{i:02d}",
+            "brand": "Asus",
+            "model": "ExpertBook B1",
+            "specs": {"cpu": "i5", "ram_gb": 8, "storage_gb": 512},
+            "bmn": {"kode_barang": "3100102001", "nup": 100 + i, "acquisition_year": 2025},
+        }
+        for i in range(26)
+    ]
     r = api.post("/api/v1/laptops/bulk", json={"laptops": rows})
     assert r.status_code == 200 and r.json()["registered"] == 26, r.text
     assets = [x["asset_id"] for x in r.json()["results"]]
     for a in assets:
         eventually(lambda a=a: api.get(f"/api/v1/laptops/{a}").status_code == 200, what="view")
-        assert api.post(f"/api/v1/laptops/{a}/allocation",
-                        json={"office_code": "74.05", "consignment_id": cons}).status_code == 200
-    eventually(lambda: len(api.get("/api/v1/labels", params={"consignment_id": cons}).json()) == 26
-               and all(x["office_name"] for x in api.get("/api/v1/labels", params={"consignment_id": cons}).json()),
-               what="26 allocated labels")
+        assert (
+            api.post(
+                f"/api/v1/laptops/{a}/allocation", json={"office_code": "74.05", "consignment_id": cons}
+            ).status_code
+            == 200
+        )
+    eventually(
+        lambda: (
+            len(api.get("/api/v1/labels", params={"consignment_id": cons}).json()) == 26
+            and all(x["office_name"] for x in api.get("/api/v1/labels", params={"consignment_id": cons}).json())
+        ),
+        what="26 allocated labels",
+    )
     return cons, [dict(r, asset_id=a) for r, a in zip(rows, assets, strict=True)]
 
 
@@ -75,8 +90,10 @@ def test_labels_print_in_the_order_the_asset_ids_are_given_and_a_reissued_label_
     _, laptops = consignment
     chosen = [laptops[5]["asset_id"], laptops[0]["asset_id"], laptops[17]["asset_id"]]
     assert api.post(f"/api/v1/laptops/{chosen[1]}/label/reissue", json={"reason": "damaged"}).status_code == 200
-    eventually(lambda: api.get(f"/api/v1/laptops/{chosen[1]}").json()["label_url"].split("/")[-2].startswith("2"),
-               what="generation 2")
+    eventually(
+        lambda: api.get(f"/api/v1/laptops/{chosen[1]}").json()["label_url"].split("/")[-2].startswith("2"),
+        what="generation 2",
+    )
     r = api.get("/api/v1/labels.pdf", params={"asset_id": chosen, "layout": "a4-2x7"})
     found = decode_sheet(r.content, "a4-2x7", 3)
     claims = [labels.verify_offline(t[0], keys(api)) for t in found]
@@ -91,9 +108,25 @@ def test_the_command_line_prints_an_office_sheet_with_a_progress_bar(
     out = tmp_path / "office.pdf"
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(x["asset_id"] for x in laptops[:4]) + "\n")
-    run = subprocess.run([sys.executable, "-c", "from services.cli.main import main; main()", "labels",
-                          "--asset-file", str(ids), "--layout", "thermal-50x30", "-o", str(out), "--url", stack.url],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from services.cli.main import main; main()",
+            "labels",
+            "--asset-file",
+            str(ids),
+            "--layout",
+            "thermal-50x30",
+            "-o",
+            str(out),
+            "--url",
+            stack.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert "wrote 4 labels on 4 page(s)" in run.stdout
     found = decode_sheet(out.read_bytes(), "thermal-50x30", 4)
@@ -102,12 +135,18 @@ def test_the_command_line_prints_an_office_sheet_with_a_progress_bar(
 
 @pytest.mark.parametrize(
     ("params", "status", "code"),
-    [({}, 422, "no_selection"), ({"asset_id": "nope"}, 422, "invalid_asset_id"),
-     ({"office_code": "99.99"}, 404, "no_labels"), ({"office_code": "x"}, 422, None),
-     ({"consignment_id": "a", "layout": "a5"}, 422, None), ({"consignment_id": "a", "limit": 10_001}, 422, None)],
+    [
+        ({}, 422, "no_selection"),
+        ({"asset_id": "nope"}, 422, "invalid_asset_id"),
+        ({"office_code": "99.99"}, 404, "no_labels"),
+        ({"office_code": "x"}, 422, None),
+        ({"consignment_id": "a", "layout": "a5"}, 422, None),
+        ({"consignment_id": "a", "limit": 10_001}, 422, None),
+    ],
 )
-def test_a_bad_label_selection_gets_a_clear_problem(api: httpx.Client, params: dict[str, Any], status: int,
-                                                     code: str | None) -> None:
+def test_a_bad_label_selection_gets_a_clear_problem(
+    api: httpx.Client, params: dict[str, Any], status: int, code: str | None
+) -> None:
     r = api.get("/api/v1/labels.pdf", params=params)
     assert r.status_code == status and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert r.json()["detail"] and (code is None or r.json()["code"] == code)

@@ -28,8 +28,12 @@ def test_a_sent_command_is_durable_on_its_topic_keyed_by_asset(infra: Stack) -> 
             await bus.stop()
 
     asyncio.run(go())
-    consumer = KafkaConsumer(bootstrap_servers=infra.kafka.bootstrap, enable_auto_commit=False, consumer_timeout_ms=5000)
-    tps = [TopicPartition(topics.ALLOCATION_COMMANDS, p) for p in consumer.partitions_for_topic(topics.ALLOCATION_COMMANDS)]
+    consumer = KafkaConsumer(
+        bootstrap_servers=infra.kafka.bootstrap, enable_auto_commit=False, consumer_timeout_ms=5000
+    )
+    tps = [
+        TopicPartition(topics.ALLOCATION_COMMANDS, p) for p in consumer.partitions_for_topic(topics.ALLOCATION_COMMANDS)
+    ]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     found = [m for m in consumer if m.key == asset.encode() and codec.decode(m.value).id == cmd.id]
@@ -43,8 +47,14 @@ def test_the_decision_waiter_hands_each_request_its_own_decision(infra: Stack) -
     bootstrap = infra.kafka.bootstrap
 
     def decision(cmd_id: str, subject: str) -> codec.Envelope:
-        return codec.make(LaptopAllocated(office_code="11", office_name="x"), subject=subject, source="/t",
-                          time=utcnow(), id=str(uuid.uuid4()), causation_id=cmd_id)
+        return codec.make(
+            LaptopAllocated(office_code="11", office_name="x"),
+            subject=subject,
+            source="/t",
+            time=utcnow(),
+            id=str(uuid.uuid4()),
+            causation_id=cmd_id,
+        )
 
     async def go() -> tuple[codec.Envelope, codec.Envelope]:
         waiter = DecisionWaiter(bootstrap)
@@ -54,8 +64,12 @@ def test_the_decision_waiter_hands_each_request_its_own_decision(infra: Stack) -
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
         await producer.start()
         try:
-            a = codec.make(AllocateLaptop(office_code="11"), subject="SRHAAAAAAAAAA", source="/t", time=utcnow(), id="c-a")
-            b = codec.make(AllocateLaptop(office_code="11"), subject="SRHBBBBBBBBBB", source="/t", time=utcnow(), id="c-b")
+            a = codec.make(
+                AllocateLaptop(office_code="11"), subject="SRHAAAAAAAAAA", source="/t", time=utcnow(), id="c-a"
+            )
+            b = codec.make(
+                AllocateLaptop(office_code="11"), subject="SRHBBBBBBBBBB", source="/t", time=utcnow(), id="c-b"
+            )
             fa, fb = waiter.expect(a), waiter.expect(b)
             for cmd in (b, a):
                 d = decision(cmd.id, cmd.subject)

@@ -22,8 +22,17 @@ GARBAGE = [
     b"not json at all",
     b'["a", "list"]',
     b'{"specversion": "1.0"}',
-    orjson.dumps({"specversion": "1.0", "id": "x", "source": "/s", "type": "com.evil.v1", "subject": "SRH1",
-                  "time": "2026-01-01T00:00:00Z", "data": {}}),
+    orjson.dumps(
+        {
+            "specversion": "1.0",
+            "id": "x",
+            "source": "/s",
+            "type": "com.evil.v1",
+            "subject": "SRH1",
+            "time": "2026-01-01T00:00:00Z",
+            "data": {},
+        }
+    ),
     b"{" * 10_000,
 ]
 
@@ -44,9 +53,13 @@ def test_unreadable_messages_are_dead_lettered_and_the_stream_moves_on(stack: St
     # Consumers of `topic` each dead-letter every message; audit keeps the letters.
     readers = {topics.ALLOCATION_COMMANDS: 1, topics.HANDOVER_COMMANDS: 1, topics.EVENTS: 3}[topic]
     letters = eventually(
-        lambda: (found := list(mongo.dead_letters.find({"subject": key.decode()}))) and len(found) >= len(GARBAGE) * readers
-        and found,
-        what="dead letters", timeout_s=60,
+        lambda: (
+            (found := list(mongo.dead_letters.find({"subject": key.decode()})))
+            and len(found) >= len(GARBAGE) * readers
+            and found
+        ),
+        what="dead letters",
+        timeout_s=60,
     )
     assert len(letters) == len(GARBAGE) * readers  # once each, not more
     reasons = {d["data"]["reason"] for d in letters}
@@ -56,7 +69,9 @@ def test_unreadable_messages_are_dead_lettered_and_the_stream_moves_on(stack: St
 
 def test_a_command_with_invalid_data_is_rejected_with_a_reason_and_kept(stack: Stack, mongo: Any) -> None:
     asset = labels.asset_id_for_serial(uuid.uuid4().hex)
-    good = codec.make(AllocateLaptop(office_code="32.73"), subject=asset, source="/test", time=utcnow(), id=f"bad-{asset}")
+    good = codec.make(
+        AllocateLaptop(office_code="32.73"), subject=asset, source="/test", time=utcnow(), id=f"bad-{asset}"
+    )
     doc = codec.to_json(good)
     doc["data"] = {"office_code": ["not", "a", "code"], "extra": 1}
     send(stack, topics.ALLOCATION_COMMANDS, asset.encode(), [orjson.dumps(doc)])

@@ -41,8 +41,13 @@ def histories(n: int, seed: int) -> list[list[Envelope]]:
         attested = start + timedelta(days=rnd.randint(5, 200))
         asset, events = laptop_history(office, stage, start=start, attested_at=attested)
         if rnd.random() < 0.1:
-            events.append(event(AnomalyDetected(rule="received_twice", detail="test", office_code=office), asset,
-                                events[-1].time + timedelta(minutes=1)))
+            events.append(
+                event(
+                    AnomalyDetected(rule="received_twice", detail="test", office_code=office),
+                    asset,
+                    events[-1].time + timedelta(minutes=1),
+                )
+            )
         out.append(events)
     return out
 

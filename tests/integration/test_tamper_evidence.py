@@ -56,7 +56,10 @@ class Store:
         async def go() -> list[dict[str, Any]]:
             client, db = connect(self.url, self.name)
             try:
-                return [orjson.loads(orjson.dumps(x)) async for x in AuditReads(db).export_lines("2026-11-28T00:00:00.000000Z")]
+                return [
+                    orjson.loads(orjson.dumps(x))
+                    async for x in AuditReads(db).export_lines("2026-11-28T00:00:00.000000Z")
+                ]
             finally:
                 await client.close()
 
@@ -66,7 +69,11 @@ class Store:
 @pytest.fixture
 def store(infra: Stack, mongo: Any) -> Store:
     s = Store(infra, mongo.client)
-    histories = [laptop_history("32.73", 5, location=(-6.91, 107.61)), laptop_history("74.05", 4), laptop_history("11", 3)]
+    histories = [
+        laptop_history("32.73", 5, location=(-6.91, 107.61)),
+        laptop_history("74.05", 4),
+        laptop_history("11", 3),
+    ]
 
     async def record(rt: handlers.AuditRuntime) -> None:
         await rt.log.ensure_indexes()
@@ -135,10 +142,22 @@ def test_reordering_two_events_names_the_laptop_and_the_first_moved_event(store:
 def test_a_forged_event_with_a_correctly_recomputed_hash_is_not_covered_by_the_checkpoint(store: Store) -> None:
     asset = store.assets[2]  # type: ignore[attr-defined]
     head = link(store, asset, 3)
-    forged = {**head["event"], "id": str(uuid.uuid4()), "type": LaptopReceived.TYPE,
-              "data": {"office_code": "11", "condition": "B", "note": ""}}
-    store.db.event_log.insert_one({**head, "_id": forged["id"], "seq": 4, "prev_hash": head["hash"],
-                                   "hash": proofs.link_hash_of(head["hash"], forged), "event": forged})
+    forged = {
+        **head["event"],
+        "id": str(uuid.uuid4()),
+        "type": LaptopReceived.TYPE,
+        "data": {"office_code": "11", "condition": "B", "note": ""},
+    }
+    store.db.event_log.insert_one(
+        {
+            **head,
+            "_id": forged["id"],
+            "seq": 4,
+            "prev_hash": head["hash"],
+            "hash": proofs.link_hash_of(head["hash"], forged),
+            "event": forged,
+        }
+    )
     f = only_finding(verify(store.export()))
     assert (f.asset_id, f.event_id, f.seq) == (asset, forged["id"], 4)
     assert "not covered" in f.problem
@@ -156,26 +175,42 @@ def test_rolling_a_chain_back_to_an_earlier_head_is_caught_by_the_checkpoint(sto
 def test_a_rewritten_checkpoint_fails_its_signature(store: Store) -> None:
     store.db.checkpoints.update_one({}, {"$set": {"root": hashlib.sha256(b"other").hexdigest()}})
     report = verify(store.export())
-    assert any("signature that does not match" in f.problem for f in report.findings), [f.sentence() for f in report.findings]
+    assert any("signature that does not match" in f.problem for f in report.findings), [
+        f.sentence() for f in report.findings
+    ]
 
 
 def test_serah_verify_says_intact_or_names_the_damage(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "export.jsonl"
     key = f"--key=A9:{proofs.b64(KEYS['A9'])}"
     path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in store.export()))
-    ok = subprocess.run([sys.executable, "-m", "services.cli", "verify", str(path), key], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "services.cli", "verify", str(path), key], capture_output=True, text=True
+    )
     assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 3 laptops, 12 events"), ok.stdout + ok.stderr
 
     asset = store.assets[1]  # type: ignore[attr-defined]
     victim = link(store, asset, 2)
     store.db.event_log.update_one({"_id": victim["_id"]}, {"$set": {"event.actor": "someone-else"}})
     path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in store.export()))
-    bad = subprocess.run([sys.executable, "-m", "services.cli", "verify", str(path), key], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "services.cli", "verify", str(path), key], capture_output=True, text=True
+    )
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert f"laptop {asset}, event {victim['_id']} (seq 2)" in bad.stdout
 
-    wrong_key = subprocess.run([sys.executable, "-m", "services.cli", "verify", str(path),
-                                f"--key=A9:{proofs.b64(labels.public_key(secrets.token_bytes(32)))}"], capture_output=True, text=True)
+    wrong_key = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "verify",
+            str(path),
+            f"--key=A9:{proofs.b64(labels.public_key(secrets.token_bytes(32)))}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert wrong_key.returncode == 1 and "signature that does not match" in wrong_key.stdout
 
 

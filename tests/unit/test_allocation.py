@@ -61,7 +61,11 @@ def test_allocation_needs_a_known_laptop_and_an_official_office(rt: object) -> N
     run(rt, register(serial, asset))
     assert reason(run(rt, allocate(asset, office="99.99"))) == "unknown_office"
     event = run(rt, allocate(asset, office="32.73", consignment="C-1"))
-    assert event.data == {"office_code": "32.73", "office_name": "Badan Kesatuan Bangsa dan Politik Kota Bandung", "consignment_id": "C-1"}
+    assert event.data == {
+        "office_code": "32.73",
+        "office_name": "Badan Kesatuan Bangsa dan Politik Kota Bandung",
+        "consignment_id": "C-1",
+    }
 
 
 def test_a_laptop_can_be_reallocated_until_it_leaves(rt: object) -> None:
@@ -127,4 +131,3 @@ def test_a_command_of_another_service_is_refused(rt: object) -> None:
 
     asset = registered_and_allocated(rt)
     assert reason(run(rt, receive(asset))) == "invalid_command"
-

@@ -68,18 +68,25 @@ def test_a_revoked_label_scan_is_an_anomaly_other_refusals_are_not() -> None:
 def test_two_scans_too_far_apart_for_the_time_between_are_impossible_travel() -> None:
     asset, history = laptop_history("32", 3)
     first = received(asset, where=(-6.91, 107.61), days=5)
-    jayapura_an_hour_later = event(UsageAttested(office_code="32", condition="B", location=Location(lat=-2.53, lon=140.72)),
-                                   asset, first.time + timedelta(hours=1))
+    jayapura_an_hour_later = event(
+        UsageAttested(office_code="32", condition="B", location=Location(lat=-2.53, lon=140.72)),
+        asset,
+        first.time + timedelta(hours=1),
+    )
     assert "impossible_travel" in fired([*history, first], jayapura_an_hour_later)
 
 
 def test_travel_at_plausible_speed_or_gps_noise_is_not_an_anomaly() -> None:
     asset, history = laptop_history("32", 3)
     first = received(asset, where=(-6.91, 107.61), days=5)
-    a_week_later = event(UsageAttested(office_code="32", condition="B", location=Location(lat=-2.53, lon=140.72)),
-                         asset, first.time + timedelta(days=7))
-    same_place_same_second = event(UsageAttested(office_code="32", condition="B", location=Location(lat=-6.92, lon=107.62)),
-                                   asset, first.time)
+    a_week_later = event(
+        UsageAttested(office_code="32", condition="B", location=Location(lat=-2.53, lon=140.72)),
+        asset,
+        first.time + timedelta(days=7),
+    )
+    same_place_same_second = event(
+        UsageAttested(office_code="32", condition="B", location=Location(lat=-6.92, lon=107.62)), asset, first.time
+    )
     assert "impossible_travel" not in fired([*history, first], a_week_later)
     assert fired([*history, first], same_place_same_second) == []
 
@@ -129,7 +136,9 @@ def test_a_received_laptop_never_attested_within_the_interval_is_flagged_and_an_
     asset, history = laptop_history("32", 5)
     attested = history[-1].time
     assert rules.overdue(asset, view_of(history), attested + timedelta(days=89), T) == []
-    assert [a.rule for a in rules.overdue(asset, view_of(history), attested + timedelta(days=91), T)] == ["attestation_overdue"]
+    assert [a.rule for a in rules.overdue(asset, view_of(history), attested + timedelta(days=91), T)] == [
+        "attestation_overdue"
+    ]
 
 
 def test_the_overdue_reminder_is_raised_once_per_period_however_often_the_sweep_runs() -> None:

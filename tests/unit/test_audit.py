@@ -17,7 +17,10 @@ from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
 
 def journey() -> tuple[str, list[codec.Envelope]]:
     rt: Runtime = allocation_bootstrap(
-        AllocationSettings(label_public_keys=labels.format_keyring(KEYS)), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+        AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
+        FakePublisher(),
+        FakeLaptopStore(),
+        clock=lambda: NOW,
     )
     serial, asset = new_asset()
     events = []

@@ -36,7 +36,10 @@ def test_the_serah_services_wait_for_healthy_kafka_and_mongo_and_share_one_image
     services = compose()["services"]
     for name in SERAH:
         svc = services[name]
-        assert svc["depends_on"] == {"kafka": {"condition": "service_healthy"}, "mongo": {"condition": "service_healthy"}}
+        assert svc["depends_on"] == {
+            "kafka": {"condition": "service_healthy"},
+            "mongo": {"condition": "service_healthy"},
+        }
         assert svc["build"]["dockerfile"] == "deploy/Dockerfile" and svc["image"] == "serah:latest"
         assert svc["command"][:2] == ["python", "-m"] and svc["command"][2] == f"services.{name}"
         assert (ROOT / "services" / name / "__main__.py").exists()

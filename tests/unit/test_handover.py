@@ -25,8 +25,12 @@ class World:
 
     def __init__(self) -> None:
         keys = labels.format_keyring(KEYS)
-        self.alloc = allocation_bootstrap(AllocationSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
-        self.hand = bootstrap(HandoverSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
+        self.alloc = allocation_bootstrap(
+            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+        )
+        self.hand = bootstrap(
+            HandoverSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+        )
         self.hand.settle_s = 0.0
 
     def tell(self, command: Envelope) -> Envelope:

@@ -11,7 +11,9 @@ import pytest
 
 from services.cli import importer
 
-HEADER = "serial,brand,model,cpu,ram_gb,storage_gb,warranty_end,kode_barang,nup,acquisition_year,acquisition_value,condition"
+HEADER = (
+    "serial,brand,model,cpu,ram_gb,storage_gb,warranty_end,kode_barang,nup,acquisition_year,acquisition_value,condition"
+)
 GOOD = "5CG1,HP,ProBook 440 G9,Intel i5,16,512,2029-12-31,3100102001,17,2025,15.250.000,B"
 
 
@@ -23,10 +25,18 @@ def test_a_good_row_becomes_the_api_body_with_bmn_fields() -> None:
     [row] = rows(f"{HEADER}\n{GOOD}\n")
     assert row.line == 2 and row.code is None
     assert row.body == {
-        "serial": "5CG1", "brand": "HP", "model": "ProBook 440 G9",
-        "specs": {"cpu": "Intel i5", "ram_gb": 16, "storage_gb": 512}, "warranty_end": "2029-12-31",
-        "bmn": {"kode_barang": "3100102001", "nup": 17, "acquisition_year": 2025, "acquisition_value": 15_250_000,
-                "condition": "B"},
+        "serial": "5CG1",
+        "brand": "HP",
+        "model": "ProBook 440 G9",
+        "specs": {"cpu": "Intel i5", "ram_gb": 16, "storage_gb": 512},
+        "warranty_end": "2029-12-31",
+        "bmn": {
+            "kode_barang": "3100102001",
+            "nup": 17,
+            "acquisition_year": 2025,
+            "acquisition_value": 15_250_000,
+            "condition": "B",
+        },
     }
 
 
@@ -53,27 +63,40 @@ def test_a_file_with_the_wrong_delimiter_or_missing_columns_is_refused_as_a_whol
 
 
 def test_bad_rows_are_rejected_with_their_line_and_reason_and_good_rows_still_go_in() -> None:
-    text = "\n".join([
-        HEADER,
-        GOOD,
-        "5CG2,HP,ProBook,i5,sixteen,512,,,,,,B",  # line 3
-        "5CG3,HP,ProBook,i5,16,512,31-31-2029,,,,,B",  # 4
-        "5CG4,HP,ProBook,i5,99999,512,,,,,,B",  # 5: absurd RAM
-        "5CG5,HP,ProBook,i5,16,512,,12345,,,,B",  # 6: kode barang not 10 digits
-        "5CG6,HP,ProBook,i5,16,512,,,,1890,,B",  # 7: absurd year
-        "5CG7,HP,ProBook,i5,16,512,,,,,,XX",  # 8: unknown condition
-        "5cg1,HP,ProBook,i5,16,512,,,,,,B",  # 9: same serial as line 2
-        "5CG8,HP,ProBook,i5,16",  # 10: cells missing
-        "bad serial!,HP,ProBook,i5,16,512,,,,,,B",  # 11
-        "5CG9,HP,ProBook,i5,16,512,,,,,99999999999999,B",  # 12: absurd value
-        "5CG10,Dell,Latitude 3440,i7,32,1024,,,,,,rr",  # 13: good, lower-case condition
-    ]) + "\n"
+    text = (
+        "\n".join(
+            [
+                HEADER,
+                GOOD,
+                "5CG2,HP,ProBook,i5,sixteen,512,,,,,,B",  # line 3
+                "5CG3,HP,ProBook,i5,16,512,31-31-2029,,,,,B",  # 4
+                "5CG4,HP,ProBook,i5,99999,512,,,,,,B",  # 5: absurd RAM
+                "5CG5,HP,ProBook,i5,16,512,,12345,,,,B",  # 6: kode barang not 10 digits
+                "5CG6,HP,ProBook,i5,16,512,,,,1890,,B",  # 7: absurd year
+                "5CG7,HP,ProBook,i5,16,512,,,,,,XX",  # 8: unknown condition
+                "5cg1,HP,ProBook,i5,16,512,,,,,,B",  # 9: same serial as line 2
+                "5CG8,HP,ProBook,i5,16",  # 10: cells missing
+                "bad serial!,HP,ProBook,i5,16,512,,,,,,B",  # 11
+                "5CG9,HP,ProBook,i5,16,512,,,,,99999999999999,B",  # 12: absurd value
+                "5CG10,Dell,Latitude 3440,i7,32,1024,,,,,,rr",  # 13: good, lower-case condition
+            ]
+        )
+        + "\n"
+    )
     result = {r.line: r for r in rows(text)}
     assert result[2].body and result[13].body and result[13].body["bmn"]["condition"] == "RR"
-    expect = {3: ("invalid_value", "ram_gb"), 4: ("invalid_value", "warranty_end"), 5: ("invalid_value", "ram_gb"),
-              6: ("invalid_value", "kode_barang"), 7: ("invalid_value", "acquisition_year"),
-              8: ("invalid_value", "condition"), 9: ("duplicate_serial", "line 2"), 10: ("wrong_cell_count", "cells"),
-              11: ("invalid_value", "serial"), 12: ("invalid_value", "acquisition_value")}
+    expect = {
+        3: ("invalid_value", "ram_gb"),
+        4: ("invalid_value", "warranty_end"),
+        5: ("invalid_value", "ram_gb"),
+        6: ("invalid_value", "kode_barang"),
+        7: ("invalid_value", "acquisition_year"),
+        8: ("invalid_value", "condition"),
+        9: ("duplicate_serial", "line 2"),
+        10: ("wrong_cell_count", "cells"),
+        11: ("invalid_value", "serial"),
+        12: ("invalid_value", "acquisition_value"),
+    }
     for line, (code, words) in expect.items():
         assert result[line].body is None and result[line].code == code, (line, result[line])
         assert words in (result[line].reason or ""), (line, result[line].reason)
@@ -96,7 +119,7 @@ def test_rejects_are_written_so_no_cell_runs_as_a_formula(tmp_path: Path) -> Non
     written = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert written[0][:3] == ["line", "code", "reason"]
     cells = dict(zip(written[0], written[1], strict=True))
-    assert cells["serial"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert cells["serial"] == '\'=HYPERLINK("http://evil","x")'
     assert (cells["brand"], cells["model"], cells["cpu"]) == ("'+cmd", "'-1", "'@SUM(A1)")
     assert all(not c.startswith(importer.FORMULA_START) for c in written[1])
 

@@ -43,7 +43,7 @@ def test_flipping_any_character_of_the_signature_is_caught() -> None:
     head, sig = text.rsplit("/", 1)
     for i, ch in enumerate(sig):
         other = "A" if ch != "A" else "B"
-        tampered = f"{head}/{sig[:i]}{other}{sig[i + 1:]}"
+        tampered = f"{head}/{sig[:i]}{other}{sig[i + 1 :]}"
         assert reason_of(tampered) in (RejectionReason.LABEL_FORGED, RejectionReason.LABEL_MALFORMED), i
 
 
@@ -81,9 +81,18 @@ def test_an_older_generation_is_revoked() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "hello", "https://serah.id/L/", "https://serah.id/L/SRH/1K1/AAAA", "/L/SRHD1M743J0FY/0K1/" + "A" * 103,
-     "/L/SRHD1M743J0FY/1k-1/" + "A" * 103, "/L/SRHD1M743J0FY/1K1/" + "1" * 103, "/L/SRHD1M743J0FY/K1/" + "A" * 103,
-     "/L/SRHD1M743J0FY/11/" + "A" * 103, "\x00" * 600],
+    [
+        "",
+        "hello",
+        "https://serah.id/L/",
+        "https://serah.id/L/SRH/1K1/AAAA",
+        "/L/SRHD1M743J0FY/0K1/" + "A" * 103,
+        "/L/SRHD1M743J0FY/1k-1/" + "A" * 103,
+        "/L/SRHD1M743J0FY/1K1/" + "1" * 103,
+        "/L/SRHD1M743J0FY/K1/" + "A" * 103,
+        "/L/SRHD1M743J0FY/11/" + "A" * 103,
+        "\x00" * 600,
+    ],
 )
 def test_garbage_is_malformed_not_a_crash(text: str) -> None:
     assert reason_of(text) == RejectionReason.LABEL_MALFORMED
@@ -133,7 +142,9 @@ def test_after_rotation_new_labels_use_the_new_key_and_old_ones_verify_while_tru
 def test_an_offline_scanner_checks_a_label_with_only_the_published_key_file() -> None:
     import json
 
-    doc = json.loads(json.dumps(labels.keyring_document({"K2": labels.public_key(NEW), "K1": labels.public_key(SEED)}, "K2")))
+    doc = json.loads(
+        json.dumps(labels.keyring_document({"K2": labels.public_key(NEW), "K1": labels.public_key(SEED)}, "K2"))
+    )
     assert [k["active"] for k in doc["keys"]] == [True, False]
     assert labels.verify_offline(label(), doc).asset_id == ASSET
     assert labels.verify_offline(label(kid="K2", seed=NEW), doc).key_id == "K2"
@@ -145,9 +156,14 @@ def test_an_offline_scanner_checks_a_label_with_only_the_published_key_file() ->
 
 @pytest.mark.parametrize(
     "doc",
-    [{}, {"format": "x"}, {"format": labels.KEYRING_FORMAT}, {"format": labels.KEYRING_FORMAT, "keys": [1]},
-     {"format": labels.KEYRING_FORMAT, "keys": [{"key_id": "k1", "public_key": "AAAA"}]},
-     {"format": labels.KEYRING_FORMAT, "keys": [{"key_id": "K1", "public_key": "AAAA"}]}],
+    [
+        {},
+        {"format": "x"},
+        {"format": labels.KEYRING_FORMAT},
+        {"format": labels.KEYRING_FORMAT, "keys": [1]},
+        {"format": labels.KEYRING_FORMAT, "keys": [{"key_id": "k1", "public_key": "AAAA"}]},
+        {"format": labels.KEYRING_FORMAT, "keys": [{"key_id": "K1", "public_key": "AAAA"}]},
+    ],
 )
 def test_a_broken_key_file_is_refused_saying_what_is_wrong(doc: dict[str, object]) -> None:
     with pytest.raises(ValueError) as exc:
@@ -163,7 +179,7 @@ def test_changing_any_single_character_of_the_label_path_never_yields_a_genuine_
         for other in alphabet:
             if other == text[i]:
                 continue
-            tampered = text[:i] + other + text[i + 1:]
+            tampered = text[:i] + other + text[i + 1 :]
             try:
                 claim = labels.check_scan(tampered, labels.parse(tampered).asset_id, KEYS)
             except labels.LabelError:
@@ -191,5 +207,5 @@ def test_a_signature_that_is_too_long_is_malformed(extra: str) -> None:
 
 
 def test_a_genuine_signature_for_generation_1_does_not_verify_as_generation_2() -> None:
-    moved = label(gen=1).replace(f"/1K1/", "/2K1/")
+    moved = label(gen=1).replace("/1K1/", "/2K1/")
     assert reason_of(moved) == RejectionReason.LABEL_FORGED

@@ -32,7 +32,13 @@ def test_a_checkpoint_signature_covers_every_field() -> None:
     from events import labels
 
     seed = secrets.token_bytes(32)
-    cp = {"checkpoint_id": "cp-1", "created_at": "2026-11-28T09:00:00.000000Z", "laptops": 2, "root": "ab" * 32, "key_id": "A1"}
+    cp = {
+        "checkpoint_id": "cp-1",
+        "created_at": "2026-11-28T09:00:00.000000Z",
+        "laptops": 2,
+        "root": "ab" * 32,
+        "key_id": "A1",
+    }
     cp["signature"] = proofs.sign_checkpoint(seed, cp["checkpoint_id"], cp["created_at"], cp["laptops"], cp["root"])
     keys = {"A1": labels.public_key(seed)}
     assert proofs.checkpoint_signature_ok(cp, keys) is None
@@ -58,7 +64,9 @@ def test_a_received_laptop_can_be_attested_and_one_in_transit_cannot() -> None:
     early = asyncio.run(handlers.handle(cmd(AttestUsage(label=label_for(asset)), asset), w.hand))
     assert early[0].data["reason"] == "not_received"
     w.receipt(receive(asset))
-    [ok] = asyncio.run(handlers.handle(cmd(AttestUsage(label=label_for(asset), condition="RR", in_use=False), asset), w.hand))
+    [ok] = asyncio.run(
+        handlers.handle(cmd(AttestUsage(label=label_for(asset), condition="RR", in_use=False), asset), w.hand)
+    )
     assert ok.type == UsageAttested.TYPE and ok.data["office_code"] == "74.05" and ok.data["in_use"] is False
 
 

@@ -14,8 +14,16 @@ from tests.builders import allocate, new_asset
 
 def process(raw: bytes, handle: Any, publisher: FakePublisher) -> None:
     asyncio.run(
-        process_safely(service="t", raw=raw, key=b"SRHD1M743J0FY", topic="topic", partition=1, offset=7, handle=handle,
-                       publisher=publisher)
+        process_safely(
+            service="t",
+            raw=raw,
+            key=b"SRHD1M743J0FY",
+            topic="topic",
+            partition=1,
+            offset=7,
+            handle=handle,
+            publisher=publisher,
+        )
     )
 
 

@@ -9,3 +9,10 @@ COLLECTION = "allocation_laptops"
 
 def laptop_store(db: AsyncDatabase) -> MongoLaptopStore:  # type: ignore[type-arg]
     return MongoLaptopStore(db[COLLECTION])
+
+
+CONSIGNMENTS = "allocation_consignments"  # issue 4
+
+
+def consignment_store(db: AsyncDatabase) -> MongoLaptopStore:  # type: ignore[type-arg]
+    return MongoLaptopStore(db[CONSIGNMENTS])

@@ -33,7 +33,9 @@ class Views(Protocol):
     async def advance(
         self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
     ) -> None: ...
-    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None: ...
+    async def replace(
+        self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]
+    ) -> None: ...
 
 
 class ScanIndex(Protocol):
@@ -117,7 +119,9 @@ class MongoViews:
         if result.matched_count == 0 and result.upserted_id is None:
             raise VersionConflict(asset_id)
 
-    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None:
+    async def replace(
+        self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]
+    ) -> None:
         doc = {**view, "seq": seq, "head_hash": head_hash, "event_ids": event_ids}
         await self._c.replace_one({"_id": asset_id}, doc, upsert=True)
 
@@ -198,7 +202,11 @@ class FakeEventLog:
             yield d
 
     async def count_for_office(self, type_: str, office_code: str) -> int:
-        return sum(1 for e in self.entries.values() if e["type"] == type_ and e["event"]["data"].get("office_code") == office_code)
+        return sum(
+            1
+            for e in self.entries.values()
+            if e["type"] == type_ and e["event"]["data"].get("office_code") == office_code
+        )
 
 
 class FakeViews:
@@ -221,7 +229,9 @@ class FakeViews:
         ids = (current["event_ids"] if current else []) + [event_id]
         self.views[asset_id] = {**view, "seq": expected_seq + 1, "head_hash": head_hash, "event_ids": ids}
 
-    async def replace(self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]) -> None:
+    async def replace(
+        self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]
+    ) -> None:
         self.views[asset_id] = {**view, "seq": seq, "head_hash": head_hash, "event_ids": list(event_ids)}
 
     async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
@@ -229,7 +239,10 @@ class FakeViews:
             {"_id": k, **v}
             for k, v in self.views.items()
             if (v.get("status") == "in_transit" and (v.get("dispatched_at") or "~") < transit_before)
-            or (v.get("status") == "received" and (v.get("last_attested_at") or v.get("received_at") or "~") < attested_before)
+            or (
+                v.get("status") == "received"
+                and (v.get("last_attested_at") or v.get("received_at") or "~") < attested_before
+            )
         ]
 
     async def all(self) -> list[dict[str, Any]]:
@@ -323,7 +336,12 @@ class MongoCheckpoints:
     async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
         cid = checkpoint["checkpoint_id"]
         for n, start in enumerate(range(0, len(leaves), CHUNK)):
-            doc = {"_id": f"{cid}:{n:06d}", "checkpoint_id": cid, "chunk": n, "heads": [f"{a}|{n_}|{h}" for a, n_, h in leaves[start : start + CHUNK]]}
+            doc = {
+                "_id": f"{cid}:{n:06d}",
+                "checkpoint_id": cid,
+                "chunk": n,
+                "heads": [f"{a}|{n_}|{h}" for a, n_, h in leaves[start : start + CHUNK]],
+            }
             await self._db.checkpoint_leaves.replace_one({"_id": doc["_id"]}, doc, upsert=True)
         try:
             await self._db.checkpoints.insert_one({"_id": cid, **checkpoint, "published": False})
@@ -373,7 +391,9 @@ class FakeCheckpoints:
 
     async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
         self.leaf_lists[checkpoint["checkpoint_id"]] = [list(x) for x in leaves]
-        self.docs.setdefault(checkpoint["checkpoint_id"], {"_id": checkpoint["checkpoint_id"], **checkpoint, "published": False})
+        self.docs.setdefault(
+            checkpoint["checkpoint_id"], {"_id": checkpoint["checkpoint_id"], **checkpoint, "published": False}
+        )
 
     async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
         return self.leaf_lists.get(checkpoint_id, [])

@@ -27,7 +27,9 @@ class AuditReads:
         if checkpoint is None:
             return None
         leaves: list[list[Any]] = []
-        cursor = self._db.checkpoint_leaves.find({"checkpoint_id": checkpoint["checkpoint_id"]}).sort("chunk", ASCENDING)
+        cursor = self._db.checkpoint_leaves.find({"checkpoint_id": checkpoint["checkpoint_id"]}).sort(
+            "chunk", ASCENDING
+        )
         async for d in cursor:
             leaves += [[a, int(n), h] for a, n, h in (x.split("|") for x in d["heads"])]  # "asset|seq|head"
         return proofs.ProofIndex(checkpoint["checkpoint_id"], leaves)
@@ -47,10 +49,12 @@ class AuditReads:
         cps = await self.checkpoints()
         latest = cps[-1] if cps else None
         index = await self.proof_index(latest)
-        yield proofs.header_line(exported_at, "laptop" if asset_id else "all", latest["checkpoint_id"] if latest else None)
+        yield proofs.header_line(
+            exported_at, "laptop" if asset_id else "all", latest["checkpoint_id"] if latest else None
+        )
         for cp in cps:
             yield proofs.checkpoint_public(cp)
-        links = (self._iter(await self.chain(asset_id)) if asset_id else self.all_links())
+        links = self._iter(await self.chain(asset_id)) if asset_id else self.all_links()
         async for link in links:
             yield proofs.event_line(link)
         if index is not None:
@@ -67,7 +71,9 @@ class AuditReads:
         query: dict[str, Any] = {"office_code": {"$regex": f"^{province}"}} if province else {}
         return [d async for d in self._db.laptop_views.find(query)]
 
-    async def anomalies(self, rule: str | None, office: str | None, province: str | None, limit: int) -> list[dict[str, Any]]:
+    async def anomalies(
+        self, rule: str | None, office: str | None, province: str | None, limit: int
+    ) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"type": AnomalyDetected.TYPE}
         if rule:
             query["event.data.rule"] = rule

@@ -127,9 +127,7 @@ def _draw_label(c: Canvas, layout: Layout, label: LabelPrint, x: float, y: float
         c.drawString(tx, ty, simpleSplit(text, font, size, width)[0] if text else "")
 
 
-def render(
-    labels: Sequence[LabelPrint], layout_name: str, on_label: Callable[[int], None] | None = None
-) -> bytes:
+def render(labels: Sequence[LabelPrint], layout_name: str, on_label: Callable[[int], None] | None = None) -> bytes:
     """The PDF. ``on_label(i)`` is called after each label (for progress bars)."""
     layout = LAYOUTS[layout_name]
     buf = io.BytesIO()

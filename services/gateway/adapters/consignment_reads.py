@@ -1,0 +1,33 @@
+"""Issue 4: read-only access to the consignment documents the workers keep.
+By _id wherever possible: FerretDB scans for any other query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+
+class ConsignmentReads:
+    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+        self._db = db
+
+    async def allocation(self, consignment_id: str) -> dict[str, Any] | None:
+        return await self._db.allocation_consignments.find_one({"_id": consignment_id}, {"history": 0})
+
+    async def plan(self, consignment_id: str) -> dict[str, Any] | None:
+        """The ConsignmentPlanned data (first event of the consignment's document)."""
+        doc = await self._db.allocation_consignments.find_one({"_id": consignment_id})
+        if not doc or not doc.get("history"):
+            return None
+        return doc["history"][0].get("data")  # type: ignore[no-any-return]
+
+    async def handover(self, consignment_id: str) -> dict[str, Any] | None:
+        return await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 0})
+
+    async def in_transit(self) -> list[dict[str, Any]]:
+        query = {"summary.status": {"$in": ["in_transit", "partly_received"]}}
+        return [d async for d in self._db.handover_consignments.find(query, {"history": 0})]
+
+    async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
+        return await self._db.bast_documents.find_one({"_id": f"{consignment_id}-{seq}"})

@@ -1,0 +1,294 @@
+"""Issue 4: consignments — plan, scan into, close, confirm receipt, the BAST.
+
+Every decision comes from the deciding service through Kafka (``submit``); reads
+come from the consignment documents the allocation and handover services keep,
+by _id. The receipt code is made here, shown once, and only its SHA-256 travels."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import secrets
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+
+from events import labels
+from events.catalog import (
+    CONSIGNMENT_ID,
+    CloseConsignment,
+    ConfirmReceipt,
+    LegalBasis,
+    Location,
+    Official,
+    PlanConsignment,
+    ReceiptLine,
+    ScanIntoConsignment,
+)
+from events.envelope import SAFE_ID
+from services.gateway.api import ERRORS, GW
+from services.gateway.bootstrap import Gateway
+from services.gateway.commands import command, submit
+from services.gateway.errors import ApiError
+
+router = APIRouter()
+ConsignmentId = Annotated[str, Path(pattern=CONSIGNMENT_ID, examples=["KSB-73.71-001"])]
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
+# The default for a refusal is 409; these say more precisely what is wrong.
+STATUS = {
+    "unknown_consignment": 404,
+    "receipt_code_invalid": 403,
+    "official_not_authorised": 403,
+    "not_expected": 422,
+    "belongs_to_other_consignment": 409,
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanRequest(Strict):
+    consignment_id: str = Field(pattern=CONSIGNMENT_ID)
+    office_code: str = Field(pattern=r"^\d{2}(\.\d{2})?$")
+    officials: list[Official] = Field(min_length=1, max_length=10)
+    legal_basis: LegalBasis
+    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(min_length=1, max_length=5000)
+
+
+class ConsignmentScanRequest(Strict):
+    scan_id: str = Field(pattern=SAFE_ID)
+    label: str = Field(min_length=1, max_length=512)
+    location: Location | None = None
+    actor: str = Field(default="anonymous", pattern=SAFE_ID)
+    scanned_at: datetime | None = None
+
+
+class ReceiptRequest(Strict):
+    receipt_id: str = Field(pattern=SAFE_ID, description="Made by the device; the same id is the same receipt.")
+    official: Official
+    receipt_code: str = Field(min_length=1, max_length=64)
+    lines: list[ReceiptLine] = Field(min_length=1, max_length=5000)
+    missing: list[str] = Field(default_factory=list, max_length=5000)
+
+
+async def _decided(gw: Gateway, cmd: Any, accepted_status: int = 200) -> JSONResponse:
+    response = await submit(gw, cmd, accepted_status)
+    if response.status_code >= 400:
+        body = json.loads(bytes(response.body))
+        if body.get("code") == "already_in_consignment":
+            # A duplicate scan is harmless: say so with its own code, not an error.
+            body |= {"decision": "duplicate"}
+            return JSONResponse(body, status_code=200)
+        response.status_code = STATUS.get(body.get("code"), response.status_code)
+    return response
+
+
+@router.post(
+    "/api/v1/consignments",
+    tags=["consignments"],
+    status_code=201,
+    responses=ERRORS,
+    summary="Plan a consignment for one office",
+)
+async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    cmd = command(
+        PlanConsignment(
+            office_code=body.office_code,
+            officials=body.officials,
+            legal_basis=body.legal_basis,
+            expected=body.expected,
+            receipt_code_hash=hashlib.sha256(code.encode()).hexdigest(),
+        ),
+        # Deterministic: re-posting the same plan replays it (and its first code stands).
+        command_id=f"plan-{body.consignment_id}",
+        subject=body.consignment_id,
+        actor="operator",
+        gw=gw,
+    )
+    response = await _decided(gw, cmd, accepted_status=201)
+    if response.status_code == 201:
+        answer = json.loads(bytes(response.body))
+        answer["receipt_code"] = code  # shown once; print it on the manifest for the driver
+        answer["consignment_id"] = body.consignment_id
+        return JSONResponse(answer, status_code=201)
+    return response
+
+
+@router.post(
+    "/api/v1/consignments/{consignment_id}/scans",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Scan a laptop into an open consignment",
+)
+async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW) -> JSONResponse:
+    data = ScanIntoConsignment(label=body.label, location=body.location)
+    cmd = command(data, command_id=body.scan_id, subject=consignment_id, actor=body.actor, gw=gw, time=body.scanned_at)
+    return await _decided(gw, cmd)
+
+
+@router.post(
+    "/api/v1/consignments/{consignment_id}/close",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Close the consignment: it leaves now",
+)
+async def close(
+    consignment_id: ConsignmentId, gw: GW, idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None
+) -> JSONResponse:
+    cmd = command(
+        CloseConsignment(),
+        command_id=idempotency_key or f"close-{uuid.uuid4()}",
+        subject=consignment_id,
+        actor="operator",
+        gw=gw,
+    )
+    return await _decided(gw, cmd)
+
+
+@router.post(
+    "/api/v1/consignments/{consignment_id}/receipt",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Confirm receipt; issues the BAST",
+)
+async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, gw: GW) -> JSONResponse:
+    data = ConfirmReceipt(
+        official=body.official, receipt_code=body.receipt_code, lines=body.lines, missing=body.missing
+    )
+    cmd = command(data, command_id=body.receipt_id, subject=consignment_id, actor=body.official.nip, gw=gw)
+    return await _decided(gw, cmd)
+
+
+@router.get(
+    "/api/v1/consignments/unconfirmed",
+    tags=["consignments"],
+    summary="Dispatched, not (fully) received, with age in days",
+)
+async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
+    now = gw.clock()
+    out = []
+    for doc in await gw.consignments.in_transit():
+        s = doc["summary"]
+        age = (
+            (now - datetime.fromisoformat(s["dispatched_at"])).total_seconds() / 86400
+            if s.get("dispatched_at")
+            else None
+        )
+        out.append(
+            {
+                "consignment_id": doc["_id"],
+                "office_code": s.get("office_code"),
+                "status": s["status"],
+                "in_transit": s["in_transit"],
+                "age_days": round(age, 2) if age is not None else None,
+            }
+        )
+    return sorted(out, key=lambda c: -(c["age_days"] or 0))
+
+
+@router.get(
+    "/api/v1/consignments/{consignment_id}",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Expected vs scanned, receipt state",
+)
+async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, Any]:
+    alloc = await gw.consignments.allocation(consignment_id)
+    if alloc is None:
+        raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")
+    hand = await gw.consignments.handover(consignment_id)
+    s, h = alloc["summary"], (hand or {}).get("summary", {})
+    basts = [f"/api/v1/consignments/{consignment_id}/bast.pdf?seq={n}" for n in range(1, h.get("receipts", 0) + 1)]
+    return {
+        "consignment_id": consignment_id,
+        "status": h.get("status") if h.get("receipts") else s["status"],
+        "office_code": s["office_code"],
+        "office_name": s["office_name"],
+        "expected": s["expected"],
+        "scanned": s["scanned"],
+        "missing": s["missing"],
+        "received": h.get("received", []),
+        "in_transit": h.get("in_transit", []),
+        "basts": basts,
+    }
+
+
+async def _bast(gw: Gateway, consignment_id: str, seq: int) -> dict[str, Any]:
+    doc = await gw.consignments.bast(consignment_id, seq)
+    if doc is None:
+        raise ApiError(
+            404, "unknown_bast", f"No BAST {seq} for consignment {consignment_id}: has its receipt been confirmed?"
+        )
+    return doc
+
+
+@router.get(
+    "/api/v1/consignments/{consignment_id}/bast.pdf",
+    tags=["consignments"],
+    responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+)
+async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Response:
+    doc = await _bast(gw, consignment_id, seq)
+    name = f"BAST-{consignment_id}-{seq}.pdf"
+    return Response(
+        bytes(doc["pdf"]), media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'}
+    )
+
+
+@router.post(
+    "/api/v1/consignments/{consignment_id}/bast/verify",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Does this PDF match the recorded BAST?",
+)
+async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> dict[str, Any]:
+    doc = await _bast(gw, consignment_id, seq)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+    else:
+        data = await request.body()
+    if not data:
+        raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
+    sha = hashlib.sha256(data).hexdigest()
+    return {
+        "matches": sha == doc["recorded_sha256"],
+        "sha256": sha,
+        "recorded_sha256": doc["recorded_sha256"],
+        "number": doc["number"],
+    }
+
+
+@router.get("/bast/{consignment_id}", include_in_schema=False)
+async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> HTMLResponse:
+    doc = await gw.consignments.bast(consignment_id, seq)
+    if doc is None:
+        body = (
+            f"<p>Belum ada BAST untuk konsinyasi {html.escape(consignment_id)} · No BAST for this consignment yet.</p>"
+        )
+    else:
+        cid = html.escape(consignment_id)
+        body = (
+            f"<p>Nomor / number: <b>{html.escape(doc['number'])}</b></p>"
+            f"<p>SHA-256: <code id='sha'>{doc['recorded_sha256']}</code></p>"
+            f"<p><a href='/api/v1/consignments/{cid}/bast.pdf?seq={seq}'>Unduh PDF · Download PDF</a></p>"
+            "<form method='post' enctype='multipart/form-data' "
+            f"action='/api/v1/consignments/{cid}/bast/verify?seq={seq}'>"
+            "<label>Periksa berkas PDF · Check a PDF file: "
+            "<input type='file' name='file' accept='application/pdf'></label>"
+            "<button type='submit'>Periksa · Check</button></form>"
+        )
+    return HTMLResponse(
+        "<!doctype html><html lang='id'><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+        f"<title>BAST {html.escape(consignment_id)}</title><h1>Berita Acara Serah Terima</h1>"
+        f"<p>Konsinyasi / consignment {html.escape(consignment_id)}</p>{body}</html>"
+    )

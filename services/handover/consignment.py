@@ -1,0 +1,155 @@
+"""Receipt rules (handover side), in business words.
+
+- The handover service learns each consignment from the stream: its plan
+  (ConsignmentPlanned: office, officials, legal basis, receipt-code hash) and its
+  dispatch (ConsignmentDispatched: which laptops left).
+- A receipt is confirmed for the whole consignment by one official. It is
+  refused if the consignment is unknown here (``unknown_consignment``) or not yet
+  dispatched (``not_dispatched``), if the receipt code's SHA-256 does not match
+  (``receipt_code_invalid``), if the official (by NIP) is not one of the officials
+  authorised for it (``official_not_authorised``), if nothing is left to receive
+  (``already_received``), or if a line names a laptop not travelling in this
+  consignment or already received (``not_expected``).
+- A receipt may be partial: laptops marked missing, and laptops not mentioned,
+  stay in transit and a later receipt can complete it. Each receipt gets its own
+  BAST (sequence 1, 2, …); two officials confirming at once: the version-guarded
+  append lets one win, the other re-decides and finds nothing left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from events.catalog import (
+    ConfirmReceipt,
+    ConsignmentDispatched,
+    ConsignmentPlanned,
+    Payload,
+    ReceiptConfirmed,
+    RejectionReason,
+    ScanRejected,
+)
+from events.envelope import Envelope
+
+Status = Literal["unknown", "planned", "in_transit", "partly_received", "received"]
+
+
+@dataclass(frozen=True)
+class Consignment:
+    consignment_id: str
+    status: Status = "unknown"
+    plan: dict[str, Any] = field(default_factory=dict)
+    dispatched: tuple[str, ...] = ()
+    dispatched_at: str | None = None
+    received: tuple[str, ...] = ()
+    receipts: int = 0
+
+    @property
+    def pending(self) -> list[str]:
+        return [a for a in self.dispatched if a not in self.received]
+
+
+def evolve(c: Consignment, event: Envelope) -> Consignment:
+    data = event.data
+    if event.type == ConsignmentPlanned.TYPE:
+        return replace(c, status="planned" if c.status == "unknown" else c.status, plan=dict(data))
+    if event.type == ConsignmentDispatched.TYPE:
+        return replace(
+            c, status="in_transit", dispatched=tuple(data["dispatched"]), dispatched_at=event.time.isoformat()
+        )
+    if event.type == ReceiptConfirmed.TYPE:
+        received = c.received + tuple(line["asset_id"] for line in data["lines"])
+        done = all(a in received for a in c.dispatched)
+        return replace(c, received=received, receipts=c.receipts + 1, status="received" if done else "partly_received")
+    return c
+
+
+def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
+    c = Consignment(consignment_id)
+    for event in history:
+        c = evolve(c, event)
+    return c
+
+
+def check(c: Consignment, command: ConfirmReceipt) -> ScanRejected | None:
+    """Everything that can refuse a receipt; None when it may be confirmed."""
+    cid = c.consignment_id
+    if c.status == "unknown" or not c.plan:
+        return _refuse(
+            command,
+            RejectionReason.UNKNOWN_CONSIGNMENT,
+            f"consignment {cid} is not known; check the id on the manifest.",
+        )
+    if not c.dispatched:
+        return _refuse(command, RejectionReason.NOT_DISPATCHED, f"consignment {cid} has not left the warehouse yet.")
+    given = hashlib.sha256(command.receipt_code.strip().upper().encode()).hexdigest()
+    if not hmac.compare_digest(given, c.plan["receipt_code_hash"]):
+        return _refuse(
+            command,
+            RejectionReason.RECEIPT_CODE_INVALID,
+            "the receipt code is wrong; copy it from the dispatch manifest.",
+        )
+    if command.official.nip not in {o["nip"] for o in c.plan["officials"]}:
+        return _refuse(
+            command,
+            RejectionReason.OFFICIAL_NOT_AUTHORISED,
+            f"NIP {command.official.nip} is not authorised to sign for consignment {cid}; ask the sender to add you.",
+        )
+    if not c.pending:
+        return _refuse(
+            command, RejectionReason.ALREADY_RECEIVED, f"every laptop of consignment {cid} was already received."
+        )
+    stray = [line.asset_id for line in command.lines if line.asset_id not in c.pending]
+    stray += [a for a in command.missing if a not in c.pending]
+    if stray:
+        return _refuse(
+            command,
+            RejectionReason.NOT_EXPECTED,
+            f"not travelling in this consignment or already received: {', '.join(stray[:10])}; "
+            "set them aside and report them.",
+        )
+    if not command.lines:
+        return _refuse(command, RejectionReason.INVALID_COMMAND, "list at least one received laptop.")
+    both = {line.asset_id for line in command.lines} & set(command.missing)
+    if both or len({line.asset_id for line in command.lines}) != len(command.lines):
+        return _refuse(
+            command, RejectionReason.INVALID_COMMAND, "each laptop must appear once, as received or as missing."
+        )
+    return None
+
+
+def confirm(
+    c: Consignment, command: ConfirmReceipt, confirmed_at: str, bast_number: str, bast_sha256: str
+) -> ReceiptConfirmed:
+    received = {line.asset_id for line in command.lines} | set(c.received)
+    return ReceiptConfirmed(
+        office_code=c.plan["office_code"],
+        official=command.official,
+        seq=c.receipts + 1,
+        bast_number=bast_number,
+        lines=command.lines,
+        missing=[a for a in c.pending if a not in received],
+        complete=all(a in received for a in c.dispatched),
+        confirmed_at=confirmed_at,
+        bast_sha256=bast_sha256,
+    )
+
+
+def summary(c: Consignment) -> dict[str, Any]:
+    return {
+        "status": c.status,
+        "office_code": c.plan.get("office_code"),
+        "dispatched": list(c.dispatched),
+        "dispatched_at": c.dispatched_at,
+        "received": list(c.received),
+        "in_transit": c.pending,
+        "receipts": c.receipts,
+    }
+
+
+def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
+    return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
