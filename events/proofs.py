@@ -282,7 +282,8 @@ def _coverage(
                 asset_id,
                 last_id,
                 last.get("seq"),
-                f"checkpoint {cid} covers {seq} events but the chain ends at seq {len(links)}: rolled back or events deleted",
+                f"checkpoint {cid} covers {seq} events but the chain ends at seq {len(links)}: "
+                "rolled back or events deleted",
             )
         ]
     at = links[seq - 1]

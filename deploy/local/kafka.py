@@ -58,7 +58,9 @@ def ensure_jars() -> Path:
         text=True,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"Maven could not fetch Kafka {KAFKA_VERSION}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"Maven could not fetch Kafka {KAFKA_VERSION}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
     (home / "log4j2.properties").write_text(_LOG4J2)
     (home / ".complete").write_text(KAFKA_VERSION)
     return libs

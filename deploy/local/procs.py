@@ -26,7 +26,9 @@ def _die_with_parent() -> None:
     os.setpgrp()  # own process group: a Ctrl-C in the terminal reaches the launcher, which stops us in order
 
 
-def start(args: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def start(
+    args: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - lives as long as the child
     return subprocess.Popen(
         args,

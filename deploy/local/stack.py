@@ -130,7 +130,9 @@ class Stack:
     def check_alive(self) -> None:
         for name, proc in self.services.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {proc.returncode}; see {self.data / 'logs' / (name + '.log')}")
+                raise RuntimeError(
+                    f"{name} exited with code {proc.returncode}; see {self.data / 'logs' / (name + '.log')}"
+                )
 
     def stop(self) -> None:
         for name in ("gateway", *WORKERS):
@@ -140,5 +142,3 @@ class Stack:
             self.store.stop()
         if self.kafka:
             self.kafka.stop()
-
-

@@ -35,7 +35,7 @@ FERRETDB_VERSION = "v1.24.2"
 _PATCHES = (
     (
         "internal/backends/sqlite/metadata/metadata.go",
-        'IDColumn = DefaultColumn + "->\'$._id\'"',
+        "IDColumn = DefaultColumn + \"->'$._id'\"",
         'IDColumn = DefaultColumn + `->"_id"`',
     ),
     ("internal/backends/sqlite/collection.go", "if params.Filter.Len() == 1 {", 'if params.Filter.Has("_id") {'),
@@ -57,7 +57,9 @@ def ensure_ferretdb() -> Path:
     def go_run(*args: str, cwd: Path) -> str:
         result = subprocess.run([go, *args], cwd=cwd, env=env, capture_output=True, text=True)
         if result.returncode != 0:
-            raise RuntimeError(f"could not build FerretDB {FERRETDB_VERSION} (go {' '.join(args)}):\n{result.stderr[-3000:]}")
+            raise RuntimeError(
+                f"could not build FerretDB {FERRETDB_VERSION} (go {' '.join(args)}):\n{result.stderr[-3000:]}"
+            )
         return result.stdout
 
     module = json.loads(go_run("mod", "download", "-json", f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}", cwd=src))
@@ -104,7 +106,9 @@ def start_store(data: Path, port: int | None = None, timeout_s: float = 60, pref
     if mongod:
         db = data / "mongod"
         db.mkdir(exist_ok=True)
-        proc = procs.start([mongod, "--bind_ip", "127.0.0.1", "--port", str(port), "--dbpath", str(db)], data / "mongod.log")
+        proc = procs.start(
+            [mongod, "--bind_ip", "127.0.0.1", "--port", str(port), "--dbpath", str(db)], data / "mongod.log"
+        )
         kind = "mongod"
     else:
         binary = ensure_ferretdb()

@@ -44,7 +44,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None = None, what: str = "server") -> None:
+def wait_for_port(
+    port: int, timeout_s: float, proc: subprocess.Popen[bytes] | None = None, what: str = "server"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:

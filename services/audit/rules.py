@@ -87,17 +87,17 @@ def on_event(
     d = event.data
     earlier = {e.type for e in history}
     office = d.get("office_code") or _office(history)
-    if event.type == LaptopReceived.TYPE or _refused(event, RejectionReason.NOT_DISPATCHED):
-        if LaptopDispatched.TYPE not in earlier:
-            found.append(
-                Anomaly(
-                    "received_not_dispatched",
-                    "A receipt was scanned for a laptop that was never dispatched: check where this laptop really is.",
-                    event.id,
-                    office,
-                    {"event_id": event.id},
-                )
+    receipt_scanned = event.type == LaptopReceived.TYPE or _refused(event, RejectionReason.NOT_DISPATCHED)
+    if receipt_scanned and LaptopDispatched.TYPE not in earlier:
+        found.append(
+            Anomaly(
+                "received_not_dispatched",
+                "A receipt was scanned for a laptop that was never dispatched: check where this laptop really is.",
+                event.id,
+                office,
+                {"event_id": event.id},
             )
+        )
     if (
         event.type == LaptopReceived.TYPE
         and LaptopReceived.TYPE in earlier

@@ -340,7 +340,8 @@ def bench_audit(
         if store is not None:
             store.stop()
     table = Table(
-        title=f"Audit benchmark: {laptops} laptops, {laptops * 5} events ({'external store' if store is None else store.kind})"
+        title=f"Audit benchmark: {laptops} laptops, {laptops * 5} events "
+        f"({'external store' if store is None else store.kind})"
     )
     for col in ("step", "seconds", "items", "items/s"):
         table.add_column(col)

@@ -70,13 +70,15 @@ async def label_page(request: Request, asset: str, key: str, signature: str) -> 
         return _page(head_id, body, ok=False)
     status_id, status_en = STATUS_TEXT.get(view["status"], (view["status"], view["status"]))
     brand_model = " ".join(str(view.get(k) or "") for k in ("brand", "model")).strip() or "—"
+    office = view.get("office_name") or "Gudang pusat / central warehouse"
     body = f"""<div class="mark" data-verdict="genuine"><h2>&#10004; Label Serah asli</h2>
 <p class="en">Genuine Serah label (generasi label / label generation {claim.generation})</p></div>
 <dl><dt>Kode aset <span class="en">/ Asset code</span></dt><dd id="asset">{escape(claim.asset_id)}</dd>
 <dt>Merek / model <span class="en">/ Brand / model</span></dt><dd id="model">{escape(brand_model)}</dd>
 <dt>Status</dt><dd id="status">{escape(status_id)} <span class="en">/ {escape(status_en)}</span></dd>
-<dt>Kantor pemilik <span class="en">/ Owning office</span></dt><dd id="office">{escape(view.get("office_name") or "Gudang pusat / central warehouse")}</dd>
-<dt>Barang Milik Negara</dt><dd>Milik negara; dilarang diperjualbelikan. <span class="en">/ State property, not for sale.</span></dd></dl>
+<dt>Kantor pemilik <span class="en">/ Owning office</span></dt><dd id="office">{escape(office)}</dd>
+<dt>Barang Milik Negara</dt>
+<dd>Milik negara; dilarang diperjualbelikan. <span class="en">/ State property, not for sale.</span></dd></dl>
 <p><a id="sign-in" href="{SIGN_IN_URL}">Masuk / Sign in</a> <span class="en">untuk tindakan sesuai peran Anda /
 for the actions your role allows</span></p>"""
     return _page(claim.asset_id, body, ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -163,10 +164,9 @@ class MongoScanIndex:
         self._c = db.scan_index
 
     async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
-        try:
+        # The first decision on a scan id is the one it is known by.
+        with contextlib.suppress(DuplicateKeyError):
             await self._c.insert_one({"_id": scan_id, "asset_id": asset_id, "event_id": event_id})
-        except DuplicateKeyError:
-            pass  # the first decision on a scan id is the one it is known by
 
 
 class FakeEventLog:
@@ -268,18 +268,14 @@ class MongoDeadLetters:
         self._c = db.dead_letters
 
     async def keep(self, event: Envelope) -> None:
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self._c.insert_one({"_id": event.id, "recorded_at": datetime.now(UTC), **codec.to_json(event)})
-        except DuplicateKeyError:
-            pass
 
     async def keep_unreadable(self, key: str, raw: bytes) -> None:
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self._c.insert_one(
                 {"_id": key, "recorded_at": datetime.now(UTC), "unreadable": raw.decode("utf-8", "replace")[:65536]}
             )
-        except DuplicateKeyError:
-            pass
 
 
 class FakeDeadLetters:
@@ -343,10 +339,8 @@ class MongoCheckpoints:
                 "heads": [f"{a}|{n_}|{h}" for a, n_, h in leaves[start : start + CHUNK]],
             }
             await self._db.checkpoint_leaves.replace_one({"_id": doc["_id"]}, doc, upsert=True)
-        try:
+        with contextlib.suppress(DuplicateKeyError):
             await self._db.checkpoints.insert_one({"_id": cid, **checkpoint, "published": False})
-        except DuplicateKeyError:
-            pass
 
     async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
         out: list[list[Any]] = []
