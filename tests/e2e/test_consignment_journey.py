@@ -4,12 +4,16 @@ Kota Makassar (73.71) through the real stack, down to the BAST PDF's text."""
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pypdf
 
+from deploy.local.stack import Stack
 from tests.conftest import eventually
 from tests.e2e.conftest import register
 
@@ -184,3 +188,47 @@ def test_consignment_endpoints_refuse_hostile_input_with_a_code(api: httpx.Clien
         json={"receipt_id": "r", "official": OFFICIAL, "receipt_code": "x", "lines": []},
     )
     assert r.status_code == 422
+
+
+def test_consignments_are_chained_and_verifiable_in_the_audit_export_but_never_counted_as_laptops(
+    api: httpx.Client, stack: Stack, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    cid = f"KSB-7372-{run}"
+    units = laptops(api, 2)
+    plan(api, cid, [u["asset_id"] for u in units], office="73.72")
+    assert scan(api, cid, units[0]["label"]).json()["decision"] == "accepted"
+    assert scan(api, cid, units[0]["label"]).json()["decision"] == "duplicate"  # a rejection about the consignment
+    assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
+
+    # the roll-up counts the two laptops, not the consignment, and no laptop rule fired on it
+    def office_row() -> dict[str, Any] | None:
+        for p in api.get("/api/v1/audit/rollups", params={"province": "73"}).json():
+            for o in p["offices"]:
+                if o["code"] == "73.72" and o["dispatched"] >= 1:
+                    return dict(o)
+        return None
+
+    row = eventually(office_row, what="73.72 in the roll-up")
+    # one laptop dispatched (the other was never scanned); the journey's stray laptop there was never dispatched
+    assert row["dispatched"] == 1 and row["in_transit"] == 1 and row["anomalies"] == 0, row
+    views = [api.get(f"/api/v1/laptops/{u['asset_id']}").json() for u in units]
+    assert sorted(v["status"] for v in views) == ["allocated", "in_transit"]
+
+    # the consignment's events are in the export and the whole export verifies offline
+    env = stack.env()
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "checkpoint", "--force"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    keys = tmp_path / "keys.json"
+    keys.write_text(api.get("/api/v1/audit/checkpoint-keys").text)
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(api.get("/api/v1/audit/export.jsonl").content)
+    assert f'"subject":"{cid}"' in export.read_text()
+    ok = subprocess.run(
+        [sys.executable, "-m", "services.cli", "verify", str(export), "--key-file", str(keys)],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("INTACT"), ok.stdout + ok.stderr
