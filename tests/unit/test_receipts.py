@@ -191,3 +191,21 @@ def test_dates_are_written_in_indonesian_words() -> None:
     assert opening(NOW).startswith(
         "Pada hari ini Sabtu tanggal dua puluh delapan bulan November tahun dua ribu dua puluh enam"
     )
+
+
+def test_two_consignments_to_one_office_in_one_year_get_different_bast_numbers(w: World) -> None:
+    a = w.dispatched(1, "C-1")[0]
+    b = w.dispatched(1, "C-2")[0]
+    first = w.confirm(confirm_receipt("C-1", [(a, "B", "")]))
+    second = w.confirm(confirm_receipt("C-2", [(b, "B", "")]))
+    assert first.data["seq"] == second.data["seq"] == 1
+    assert first.data["bast_number"] != second.data["bast_number"]
+    assert first.data["bast_number"] == f"001/BAST/C-1/73.71/{NOW.year}"
+
+
+@pytest.mark.parametrize(
+    "pattern", ["{seq:03d}/BAST/{office_code}/{year}", "{consignment_id}/{nomor}", "{seq}/{consignment_id}/{nomor}"]
+)
+def test_a_bast_number_pattern_that_could_collide_or_not_format_is_refused_at_start(pattern: str) -> None:
+    with pytest.raises(ValueError, match="SERAH_BAST_NUMBER_PATTERN"):
+        HandoverSettings(bast_number_pattern=pattern)
