@@ -196,7 +196,10 @@ def test_consignments_are_chained_and_verifiable_in_the_audit_export_but_never_c
     run = uuid.uuid4().hex[:6]
     cid = f"KSB-7372-{run}"
     units = laptops(api, 2)
-    plan(api, cid, [u["asset_id"] for u in units], office="73.72")
+    assert len(plan(api, cid, [u["asset_id"] for u in units], office="73.72")["receipt_code"]) == 8
+    # re-posting the plan replays it: its first code stands, so no (invalid) new code is shown
+    again = plan(api, cid, [u["asset_id"] for u in units], office="73.72")
+    assert again["receipt_code"] is None and again["replayed"] is True, again
     assert scan(api, cid, units[0]["label"]).json()["decision"] == "accepted"
     assert scan(api, cid, units[0]["label"]).json()["decision"] == "duplicate"  # a rejection about the consignment
     assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
