@@ -195,7 +195,12 @@ def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
 
 
 def run_import_plan(
-    csv_path: Path, url: str, rejects_path: Path, codes_path: Path, progress: bool = True
+    csv_path: Path,
+    url: str,
+    rejects_path: Path,
+    codes_path: Path,
+    progress: bool = True,
+    manifests: Path | None = None,
 ) -> PlanSummary:
     import httpx
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -219,6 +224,14 @@ def run_import_plan(
             if r.status_code == 201 and r.json().get("receipt_code"):
                 s.planned += 1
                 s.codes.append((p.consignment_id, p.body["office_code"], r.json()["receipt_code"]))
+                if manifests is not None:  # the one moment the code is known: print it on the manifest
+                    m = client.post(
+                        f"/api/v1/consignments/{p.consignment_id}/manifest.pdf",
+                        json={"receipt_code": r.json()["receipt_code"]},
+                    )
+                    if m.status_code == 200:
+                        manifests.mkdir(parents=True, exist_ok=True)
+                        (manifests / f"manifest-{p.consignment_id}.pdf").write_bytes(m.content)
             elif r.status_code == 201:
                 s.already_planned += 1
             elif r.status_code < 500 and r.status_code != 202:
@@ -249,6 +262,7 @@ def import_plan(
     url: str = typer.Option("http://127.0.0.1:8000", envvar="SERAH_URL", help="The Serah gateway."),
     rejects: Path = typer.Option(None, help="Where to write rejected rows (default: <file>.rejects.csv)."),
     codes: Path = typer.Option(None, help="Where to write the receipt codes (default: <file>.codes.csv)."),
+    manifests: Path = typer.Option(None, help="Also write each new consignment's dispatch manifest PDF here."),
 ) -> None:
     """Plan consignments from a CSV; receipt codes are written once to a codes file."""
     rejects_path = rejects or csv_file.with_suffix(".rejects.csv")
@@ -257,7 +271,7 @@ def import_plan(
         typer.echo(f"serah: {codes_path} exists; move it away first (its codes cannot be shown again).", err=True)
         raise typer.Exit(1)
     try:
-        s = run_import_plan(csv_file, url, rejects_path, codes_path)
+        s = run_import_plan(csv_file, url, rejects_path, codes_path, manifests=manifests)
     except ImportFileError as exc:
         typer.echo(f"serah: {csv_file}: {exc}", err=True)
         raise typer.Exit(1) from None
