@@ -66,12 +66,15 @@ def verify(
             if x.get("kind") == "header":
                 x["latest_checkpoint"] = outside.get("checkpoint_id")
     report = proofs.verify_export(lines, keys)
+    # A chain is a laptop's or a consignment's history; both are checked alike.
     summary = (
-        f"{report.laptops} laptops, {report.events} events, {report.checkpoints} checkpoints "
-        f"(latest {report.latest_checkpoint})"
+        f"{_count(report.laptops, 'chain')}, {_count(report.events, 'event')}, "
+        f"{_count(report.checkpoints, 'checkpoint')} (latest {report.latest_checkpoint})"
     )
     if report.intact:
-        typer.echo(f"INTACT: {summary}; every chain links, every signature holds, every laptop is covered.")
+        typer.echo(
+            f"INTACT: {summary}; every chain links, every signature holds, every laptop and consignment is covered."
+        )
         return
     typer.echo(f"DAMAGED: {summary}; {len(report.findings)} problem(s):")
     for f in report.findings:
@@ -348,3 +351,7 @@ def bench_audit(
     for label, seconds, n in results:
         table.add_row(label, f"{seconds:.2f}", str(n), f"{n / max(seconds, 1e-9):,.0f}")
     Console().print(table)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

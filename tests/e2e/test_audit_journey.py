@@ -92,7 +92,7 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
         capture_output=True,
         text=True,
     )
-    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 laptops"), ok.stdout + ok.stderr
+    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 chain, "), ok.stdout + ok.stderr
     after = api.get(f"/api/v1/audit/laptops/{asset}/timeline").json()
     assert all(e["checkpointed"] for e in after["events"])
 

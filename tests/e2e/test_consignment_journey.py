@@ -246,4 +246,4 @@ def test_consignments_are_chained_and_verifiable_in_the_audit_export_but_never_c
         capture_output=True,
         text=True,
     )
-    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 laptops"), ok.stdout + ok.stderr
+    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 chain, "), ok.stdout + ok.stderr

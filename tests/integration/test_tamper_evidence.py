@@ -187,7 +187,9 @@ def test_serah_verify_says_intact_or_names_the_damage(store: Store, tmp_path: Pa
     ok = subprocess.run(
         [sys.executable, "-m", "services.cli", "verify", str(path), key], capture_output=True, text=True
     )
-    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 3 laptops, 12 events"), ok.stdout + ok.stderr
+    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 3 chains, 12 events, 1 checkpoint "), (
+        ok.stdout + ok.stderr
+    )
 
     asset = store.assets[1]  # type: ignore[attr-defined]
     victim = link(store, asset, 2)
