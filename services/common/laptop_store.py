@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from events import codec
 from events.envelope import Envelope
@@ -43,8 +44,22 @@ class LaptopDoc:
         return found
 
 
+@dataclass
+class Append:
+    """One subject's single-document append inside a batch (see ``append_many``)."""
+
+    asset_id: str
+    expected_version: int
+    events: Sequence[Envelope]
+    summary: dict[str, Any]
+
+
 class LaptopStore(Protocol):
     async def load(self, asset_id: str) -> LaptopDoc | None: ...
+
+    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, LaptopDoc]: ...
+
+    async def append_many(self, appends: Sequence[Append]) -> set[str]: ...
 
     async def append(
         self, asset_id: str, expected_version: int, events: Sequence[Envelope], summary: dict[str, Any]
@@ -62,6 +77,69 @@ class MongoLaptopStore:
         if doc is None:
             return None
         return LaptopDoc(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
+
+    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, LaptopDoc]:
+        """Every existing document of these subjects in one round trip (absent ones are left out)."""
+        if not asset_ids:
+            return {}
+        return {
+            d["_id"]: LaptopDoc(d["_id"], d["version"], [codec.from_json(e) for e in d["history"]])
+            async for d in self._c.find({"_id": {"$in": list(dict.fromkeys(asset_ids))}})
+        }
+
+    async def append_many(self, appends: Sequence[Append]) -> set[str]:
+        """The batch form of ``append``: still one version-guarded single-document
+        write per subject (no transaction spans two subjects), but sent as one
+        ``insert_many`` for new subjects and one ``bulk_write`` for existing ones,
+        because FerretDB's single SQLite writer pays per round trip, not per document.
+        Returns the subjects whose append lost a version race: nothing was written
+        for them; every other subject's append is done. Other errors raise (some
+        appends may then be done: callers rely on replay, as after a crash)."""
+        if len({a.asset_id for a in appends}) != len(appends):
+            raise ValueError("append_many takes at most one append per subject")
+        conflicts: set[str] = set()
+        new = [a for a in appends if a.expected_version == 0]
+        if new:
+            docs = [
+                {"_id": a.asset_id, "version": 1, "history": [codec.to_json(e) for e in a.events], "summary": a.summary}
+                for a in new
+            ]
+            try:
+                await self._c.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != 11000 for e in errors):
+                    raise
+                conflicts |= {new[e["index"]].asset_id for e in errors}
+        old = [a for a in appends if a.expected_version != 0]
+        if old:
+            ops = [
+                UpdateOne(
+                    {"_id": a.asset_id, "version": a.expected_version},
+                    {
+                        "$push": {"history": {"$each": [codec.to_json(e) for e in a.events]}},
+                        "$set": {"version": a.expected_version + 1, "summary": a.summary},
+                    },
+                )
+                for a in old
+            ]
+            result = await self._c.bulk_write(ops, ordered=False)
+            if result.matched_count != len(old):
+                # Which ones missed is not reported per operation: read them back.
+                # An append is ours if the document is at our version and ends with
+                # our last event (event ids are unique per command and position).
+                now = await self.load_many([a.asset_id for a in old])
+                for a in old:
+                    doc = now.get(a.asset_id)
+                    ok = (
+                        doc is not None
+                        and doc.version == a.expected_version + 1
+                        and bool(doc.history)
+                        and doc.history[-1].id == a.events[-1].id
+                    )
+                    if not ok:
+                        conflicts.add(a.asset_id)
+        return conflicts
 
     async def append(
         self, asset_id: str, expected_version: int, events: Sequence[Envelope], summary: dict[str, Any]
@@ -99,6 +177,21 @@ class FakeLaptopStore:
         if doc is None:
             return None
         return LaptopDoc(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
+
+    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, LaptopDoc]:
+        found = {a: await self.load(a) for a in dict.fromkeys(asset_ids)}
+        return {a: d for a, d in found.items() if d is not None}
+
+    async def append_many(self, appends: Sequence[Append]) -> set[str]:
+        if len({a.asset_id for a in appends}) != len(appends):
+            raise ValueError("append_many takes at most one append per subject")
+        conflicts = set()
+        for a in appends:
+            try:
+                await self.append(a.asset_id, a.expected_version, a.events, a.summary)
+            except VersionConflict:
+                conflicts.add(a.asset_id)
+        return conflicts
 
     async def append(
         self, asset_id: str, expected_version: int, events: Sequence[Envelope], summary: dict[str, Any]
