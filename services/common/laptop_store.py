@@ -10,6 +10,7 @@ and the state is always a fold over the history, so it can be rebuilt.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -80,12 +81,12 @@ class MongoLaptopStore:
 
     async def load_many(self, asset_ids: Sequence[str]) -> dict[str, LaptopDoc]:
         """Every existing document of these subjects in one round trip (absent ones are left out)."""
-        if not asset_ids:
-            return {}
-        return {
-            d["_id"]: LaptopDoc(d["_id"], d["version"], [codec.from_json(e) for e in d["history"]])
-            async for d in self._c.find({"_id": {"$in": list(dict.fromkeys(asset_ids))}})
-        }
+        # Concurrent reads by _id, not one find({_id: {$in}}): FerretDB's SQLite
+        # backend scans the whole collection for $in (measured: ~2 s per 200 ids
+        # at 20k documents), while each read by _id uses the primary key.
+        ids = list(dict.fromkeys(asset_ids))
+        found = await asyncio.gather(*(self.load(a) for a in ids))
+        return {d.asset_id: d for d in found if d is not None}
 
     async def append_many(self, appends: Sequence[Append]) -> set[str]:
         """The batch form of ``append``: still one version-guarded single-document

@@ -224,6 +224,27 @@ def agent_over(
     lanes whose every message decodes and is ``batchable`` go through it first."""
     topic = raw_topic(app, topic_name)
 
+    async def agent(stream: Any) -> None:
+        async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
+            await process_batch(service, batch, handle, publisher, handle_batch=handle_batch, batchable=batchable)
+
+    agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
+    app.agent(topic, name=agent.__name__)(agent)
+
+
+async def process_batch(
+    service: str,
+    batch: list[Any],
+    handle: Callable[[Envelope], Awaitable[Any]],
+    publisher: Any,
+    *,
+    handle_batch: BatchHandler | None = None,
+    batchable: Callable[[Envelope], bool] = lambda env: True,
+) -> None:
+    """One batch of faust events (``.key``, ``.value``, ``.message``): split into
+    lanes by key, the batchable lanes through ``handle_batch``, the rest (and what
+    it left undone) one message at a time, each lane strictly in order."""
+
     async def one(event: Any) -> None:
         message = event.message
         await process_safely(
@@ -241,17 +262,12 @@ def agent_over(
         for event in events:
             await one(event)
 
-    async def agent(stream: Any) -> None:
-        async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
-            lanes: dict[bytes, list[Any]] = {}
-            for event in batch:
-                lanes.setdefault(event.key or b"", []).append(event)
-            if handle_batch is not None:
-                lanes = await _batch_first(service, lanes, handle_batch, batchable)
-            await asyncio.gather(*(lane(events) for events in lanes.values()))
-
-    agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
-    app.agent(topic, name=agent.__name__)(agent)
+    lanes: dict[bytes, list[Any]] = {}
+    for event in batch:
+        lanes.setdefault(event.key or b"", []).append(event)
+    if handle_batch is not None:
+        lanes = await _batch_first(service, lanes, handle_batch, batchable)
+    await asyncio.gather(*(lane(events) for events in lanes.values()))
 
 
 async def _batch_first(

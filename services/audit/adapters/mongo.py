@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -181,9 +182,10 @@ class MongoViews:
         await self._c.replace_one({"_id": asset_id}, doc, upsert=True)
 
     async def get_many(self, asset_ids: list[str]) -> dict[str, dict[str, Any]]:
-        if not asset_ids:
-            return {}
-        return {d["_id"]: d async for d in self._c.find({"_id": {"$in": list(dict.fromkeys(asset_ids))}})}
+        # Reads by _id, concurrently: FerretDB/SQLite answers $in by a collection scan.
+        ids = list(dict.fromkeys(asset_ids))
+        found = await asyncio.gather(*(self.get(a) for a in ids))
+        return {d["_id"]: d for d in found if d is not None}
 
     async def advance_many(self, advances: list[Advance]) -> set[str]:
         """``advance`` for many laptops, each still guarded by its ``seq``: new views
