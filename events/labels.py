@@ -188,6 +188,20 @@ def check_scan(text: str, subject: str, public_keys: Mapping[str, bytes]) -> Lab
     return claim
 
 
+def check_scanned_label(
+    text: str, asset_id: str, public_keys: Mapping[str, bytes], *, registered: bool, current_generation: int
+) -> LabelClaim:
+    """The whole label check of a scan, in the order every service answers it:
+    a forged or malformed label is reported as such even for an unknown laptop
+    (the forgery is the more useful fact), then an unregistered laptop, then a
+    genuine but replaced (revoked) label."""
+    claim = check_scan(text, asset_id, public_keys)
+    if not registered:
+        raise LabelError(RejectionReason.UNKNOWN_LAPTOP, f"{asset_id} is not registered.")
+    check_current(claim, asset_id, current_generation)
+    return claim
+
+
 # --- offline verification (issue 3) -----------------------------------------
 KEYRING_FORMAT = "serah-label-keys/1"
 

@@ -121,13 +121,8 @@ def allocate(laptop: Laptop, command: AllocateLaptop) -> Payload:
 
 
 def dispatch(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> Payload:
-    try:
-        claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
-        if laptop.status == "unregistered":
-            return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
-        labels.check_current(claim, laptop.asset_id, laptop.label_generation)
-    except labels.LabelError as exc:
-        return _refuse(command, exc.reason, exc.detail)
+    if refused := _label_refused(laptop, command, public_keys):
+        return refused
     if laptop.status == "registered":
         return _refuse(
             command,
@@ -159,6 +154,20 @@ def reissue_label(laptop: Laptop, command: ReissueLabel) -> Payload:
         reason=command.reason,
         note=command.note,
     )
+
+
+def _label_refused(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> ScanRejected | None:
+    try:
+        labels.check_scanned_label(
+            command.label,
+            laptop.asset_id,
+            public_keys,
+            registered=laptop.status != "unregistered",
+            current_generation=laptop.label_generation,
+        )
+    except labels.LabelError as exc:
+        return _refuse(command, exc.reason, exc.detail)
+    return None
 
 
 def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:

@@ -18,6 +18,7 @@ schemas_app = typer.Typer(help="JSON Schemas of the event contract.", no_args_is
 app.add_typer(schemas_app, name="schemas")
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+OPENAPI = SCHEMA_DIR / "http" / "openapi.json"
 
 
 @app.command()
@@ -100,7 +101,7 @@ def bench(
 
 @schemas_app.command("write")
 def schemas_write() -> None:
-    """Regenerate schemas/ from events/."""
+    """Regenerate schemas/ from events/ (and schemas/http/openapi.json from the gateway)."""
     from events.schemas import all_schemas
 
     SCHEMA_DIR.mkdir(exist_ok=True)
@@ -109,6 +110,17 @@ def schemas_write() -> None:
     for name, schema in all_schemas().items():
         (SCHEMA_DIR / name).write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
     typer.echo(f"wrote {len(all_schemas())} schemas to {SCHEMA_DIR}")
+    OPENAPI.parent.mkdir(exist_ok=True)
+    OPENAPI.write_text(json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote the HTTP API's OpenAPI document to {OPENAPI}")
+
+
+def openapi_document() -> dict[str, object]:
+    """The gateway's OpenAPI document, built without starting the gateway."""
+    from services.gateway.app import create_app
+    from services.gateway.config import GatewaySettings
+
+    return create_app(GatewaySettings()).openapi()
 
 
 from services.cli import verify as _issue5  # noqa: E402 - verify, export, checkpoint, rebuild

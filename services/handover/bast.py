@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
+from xml.sax.saxutils import escape as x  # reportlab Paragraph text is markup; data is escaped
 
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Drawing
@@ -134,9 +136,9 @@ def render(b: Bast) -> bytes:
     centre = ParagraphStyle("centre", parent=body, alignment=1)
     story: list = [
         Paragraph("BERITA ACARA SERAH TERIMA BARANG MILIK NEGARA", head),
-        Paragraph(f"Nomor: {b.number}", centre),
+        Paragraph(f"Nomor: {x(b.number)}", centre),
         Spacer(1, 5 * mm),
-        Paragraph(f"{opening(b.at)}, bertempat di {b.place}, kami yang bertanda tangan di bawah ini:", body),
+        Paragraph(f"{opening(b.at)}, bertempat di {x(b.place)}, kami yang bertanda tangan di bawah ini:", body),
         Spacer(1, 2 * mm),
     ]
     for label, role, p in (("I", "PIHAK PERTAMA", b.first), ("II", "PIHAK KEDUA", b.second)):
@@ -146,7 +148,7 @@ def render(b: Bast) -> bytes:
                     [f"{label}.", "Nama", f": {p.name}"],
                     ["", "NIP", f": {p.nip}"],
                     ["", "Jabatan", f": {p.jabatan}"],
-                    ["", "Instansi", Paragraph(f": {p.office}", body)],
+                    ["", "Instansi", Paragraph(f": {x(p.office)}", body)],
                 ],
                 colWidths=[8 * mm, 25 * mm, 140 * mm],
                 hAlign="LEFT",
@@ -158,9 +160,10 @@ def render(b: Bast) -> bytes:
     kind = LEGAL_KINDS.get(b.legal_kind, b.legal_kind)
     story += [
         Paragraph(
-            f"Berdasarkan {kind} Nomor {b.legal_number} tanggal {b.legal_date}, PIHAK PERTAMA menyerahkan kepada "
-            f"PIHAK KEDUA, dan PIHAK KEDUA menerima dari PIHAK PERTAMA, barang milik negara berupa "
-            f"{len(b.items)} ({terbilang(len(b.items))}) unit laptop (konsinyasi {b.consignment_id}) "
+            f"Berdasarkan {x(kind)} Nomor {x(b.legal_number)} tanggal {x(b.legal_date)}, "
+            "PIHAK PERTAMA menyerahkan kepada PIHAK KEDUA, dan PIHAK KEDUA menerima dari PIHAK PERTAMA, "
+            "barang milik negara berupa "
+            f"{len(b.items)} ({terbilang(len(b.items))}) unit laptop (konsinyasi {x(b.consignment_id)}) "
             + (
                 "sebagaimana tercantum dalam Lampiran Berita Acara ini:"
                 if len(b.items) > ATTACH_OVER
@@ -178,9 +181,11 @@ def render(b: Bast) -> bytes:
     if not damaged and not b.missing:
         story.append(Paragraph("Tidak ada.", body))
     for i in b.missing:
-        story.append(Paragraph(f"- TIDAK DITERIMA (missing): {i.serial} ({i.asset_id}); tetap dalam pengiriman.", body))
+        story.append(
+            Paragraph(f"- TIDAK DITERIMA (missing): {x(i.serial)} ({i.asset_id}); tetap dalam pengiriman.", body)
+        )
     for i in damaged:
-        story.append(Paragraph(f"- {CONDITIONS[i.condition]}: {i.serial} ({i.asset_id}) {i.note}", body))
+        story.append(Paragraph(f"- {CONDITIONS[i.condition]}: {x(i.serial)} ({i.asset_id}) {x(i.note)}", body))
     story += [
         Spacer(1, 3 * mm),
         Paragraph(
@@ -209,7 +214,7 @@ def render(b: Bast) -> bytes:
         ),
         Spacer(1, 4 * mm),
         Table(
-            [[_qr(b.verify_url), Paragraph(f"Verifikasi / verify: {b.verify_url}", small)]],
+            [[_qr(b.verify_url), Paragraph(f"Verifikasi / verify: {x(b.verify_url)}", small)]],
             colWidths=[30 * mm, 140 * mm],
             hAlign="LEFT",
             style=TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]),
@@ -218,7 +223,7 @@ def render(b: Bast) -> bytes:
     if len(b.items) > ATTACH_OVER:
         story += [
             PageBreak(),
-            Paragraph(f"LAMPIRAN Berita Acara Serah Terima Nomor {b.number}", head),
+            Paragraph(f"LAMPIRAN Berita Acara Serah Terima Nomor {x(b.number)}", head),
             Paragraph(f"Daftar unit yang diterima ({len(b.items)} unit)", centre),
             Spacer(1, 3 * mm),
             table,
@@ -228,31 +233,40 @@ def render(b: Bast) -> bytes:
 
 
 def _items_table(items: list[Item], style: ParagraphStyle) -> Table:
-    rows = [["No", "Nama Barang", "Merek/Tipe", "Nomor Seri", "Kode Barang", "NUP", "Kondisi", "Nilai", "Keterangan"]]
+    head = ["No", "Nama Barang", "Merek/Tipe", "Nomor Seri", "Kode Barang", "NUP", "Kondisi", "Nilai", "Keterangan"]
+    rows: list[list[Any]] = [[Paragraph(f"<b>{h}</b>", style) for h in head]]
     for n, i in enumerate(items, 1):
         rows.append(
             [
                 str(n),
                 i.name,
-                Paragraph(i.brand_type, style),
+                Paragraph(x(i.brand_type), style),
                 i.serial,
                 i.kode_barang,
                 i.nup,
                 i.condition,
                 rupiah(i.value),
-                Paragraph(i.note or "-", style),
+                Paragraph(x(i.note) or "-", style),
             ]
         )
+    # The total is what the receiving office books into its BMN ledger; units
+    # without a known value are named so the sum is not mistaken for complete.
+    known = [i.value for i in items if i.value is not None]
+    unknown = len(items) - len(known)
+    total = rupiah(sum(known)) + (f" (+{unknown} unit tanpa nilai)" if unknown else "")
+    rows.append(["", Paragraph(f"<b>Jumlah: {len(items)} unit</b>", style), "", "", "", "", "", total, ""])
     return Table(
         rows,
         repeatRows=1,
-        colWidths=[8 * mm, 17 * mm, 28 * mm, 28 * mm, 19 * mm, 11 * mm, 12 * mm, 22 * mm, 29 * mm],
+        colWidths=[8 * mm, 17 * mm, 28 * mm, 28 * mm, 19 * mm, 11 * mm, 14 * mm, 22 * mm, 27 * mm],
         style=TableStyle(
             [
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
                 ("FONTSIZE", (0, 0), (-1, -1), 7.5),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("SPAN", (1, -1), (6, -1)),
+                ("SPAN", (7, -1), (8, -1)),
             ]
         ),
     )

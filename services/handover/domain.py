@@ -72,13 +72,8 @@ def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
 
 
 def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, bytes]) -> Payload:
-    try:
-        claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
-        if laptop.status == "unknown":
-            return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
-        labels.check_current(claim, laptop.asset_id, laptop.label_generation)
-    except labels.LabelError as exc:
-        return _refuse(command, exc.reason, exc.detail)
+    if refused := _label_refused(laptop, command, public_keys):
+        return refused
     if laptop.status == "in_warehouse":
         return _refuse(
             command,
@@ -94,6 +89,22 @@ def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, by
     )
 
 
+def _label_refused(
+    laptop: Laptop, command: ReceiveLaptop | AttestUsage, public_keys: Mapping[str, bytes]
+) -> ScanRejected | None:
+    try:
+        labels.check_scanned_label(
+            command.label,
+            laptop.asset_id,
+            public_keys,
+            registered=laptop.status != "unknown",
+            current_generation=laptop.label_generation,
+        )
+    except labels.LabelError as exc:
+        return _refuse(command, exc.reason, exc.detail)
+    return None
+
+
 def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
     return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
 
@@ -105,13 +116,8 @@ def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejec
 
 
 def attest(laptop: Laptop, command: AttestUsage, public_keys: Mapping[str, bytes]) -> Payload:
-    try:
-        claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
-        if laptop.status == "unknown":
-            return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
-        labels.check_current(claim, laptop.asset_id, laptop.label_generation)
-    except labels.LabelError as exc:
-        return _refuse(command, exc.reason, exc.detail)
+    if refused := _label_refused(laptop, command, public_keys):
+        return refused
     if laptop.status != "received":
         return _refuse(
             command,

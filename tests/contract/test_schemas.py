@@ -50,3 +50,11 @@ def test_a_schema_rejects_a_wrong_message() -> None:
     except jsonschema.ValidationError:
         return
     raise AssertionError("schema accepted an invalid office_code")
+
+
+def test_the_committed_openapi_document_matches_the_gateway() -> None:
+    from services.cli.main import OPENAPI, openapi_document
+
+    assert OPENAPI.exists(), "run `make schemas` and commit schemas/http/openapi.json"
+    committed = json.loads(OPENAPI.read_text())
+    assert committed == json.loads(json.dumps(openapi_document())), "the HTTP API changed: run `make schemas`"

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.conftest import eventually
 from tests.e2e.conftest import register
 from tests.e2e.test_label_reissue import current_label
 
@@ -33,6 +34,8 @@ def test_scanning_a_genuine_label_shows_the_laptop_and_a_genuine_mark_without_pe
     created = register(api, brand="Acer", model="TravelMate P214")
     asset = created["asset_id"]
     assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "74.05"}).status_code == 200
+    # The page reads the audit view, which follows the decision within moments.
+    eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json()["status"] == "allocated", what="view allocated")
     label = current_label(api, asset, 1)
     page.goto(label)
     page.wait_for_selector("[data-verdict]")

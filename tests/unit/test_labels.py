@@ -209,3 +209,25 @@ def test_a_signature_that_is_too_long_is_malformed(extra: str) -> None:
 def test_a_genuine_signature_for_generation_1_does_not_verify_as_generation_2() -> None:
     moved = label(gen=1).replace("/1K1/", "/2K1/")
     assert reason_of(moved) == RejectionReason.LABEL_FORGED
+
+
+@pytest.mark.parametrize(
+    ("text", "registered", "current", "expected"),
+    [
+        (label(seed=OTHER), False, 1, RejectionReason.LABEL_FORGED),  # forgery named even for an unknown laptop
+        (label(), False, 1, RejectionReason.UNKNOWN_LAPTOP),
+        (label(gen=1), True, 2, RejectionReason.LABEL_REVOKED),
+        (label()[:-3], True, 1, RejectionReason.LABEL_MALFORMED),
+    ],
+)
+def test_a_scanned_label_is_judged_forgery_first_then_registration_then_currency(
+    text: str, registered: bool, current: int, expected: RejectionReason
+) -> None:
+    with pytest.raises(labels.LabelError) as caught:
+        labels.check_scanned_label(text, ASSET, KEYS, registered=registered, current_generation=current)
+    assert caught.value.reason == expected
+
+
+def test_the_current_label_of_a_registered_laptop_passes_the_scan_check() -> None:
+    claim = labels.check_scanned_label(label(gen=2), ASSET, KEYS, registered=True, current_generation=2)
+    assert claim.generation == 2

@@ -115,16 +115,33 @@ def _draw_label(c: Canvas, layout: Layout, label: LabelPrint, x: float, y: float
         nup = f" NUP {label.nup}" if label.nup is not None else ""
         lines.append((f"{label.kode_barang}{nup}", small, "Helvetica"))
     lines.append(("Barang Milik Negara", small, "Helvetica-Bold"))
-    office = label.office_name or "Belum dialokasikan"
-    for part in simpleSplit(office, "Helvetica", small, width)[:3]:
-        lines.append((part, small, "Helvetica"))
     ty -= 2
+    bottom = y + pad - 1
+    room = ty - len(lines) * (small + 1) - bottom
+    office = label.office_name or "Belum dialokasikan"
+    lines += [(part, size, "Helvetica") for part, size in _fit(office, width, room, small)]
     for text, size, font in lines:
         ty -= size + 1
-        if ty < y + pad - 1:
+        if ty < bottom:
             break
         c.setFont(font, size)
         c.drawString(tx, ty, simpleSplit(text, font, size, width)[0] if text else "")
+
+
+def _fit(text: str, width: float, height: float, size: float, smallest: float = 4.0) -> list[tuple[str, float]]:
+    """The owning office's name is what tells a finder whose property this is, so
+    it shrinks to fit the space left (long regency names: "Kabupaten Kepulauan
+    Siau Tagulandang Biaro") before it is cut; only then the last line ends in "…"."""
+    while True:
+        parts = simpleSplit(text, "Helvetica", size, width)
+        fits = int(height // (size + 1))
+        if len(parts) <= fits or size <= smallest:
+            break
+        size -= 0.5
+    if len(parts) > fits:
+        parts = parts[: max(fits, 1)]
+        parts[-1] = parts[-1].rstrip() + "…"
+    return [(part, size) for part in parts]
 
 
 def render(labels: Sequence[LabelPrint], layout_name: str, on_label: Callable[[int], None] | None = None) -> bytes:
