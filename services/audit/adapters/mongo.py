@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -206,9 +206,11 @@ class MongoViews:
             except BulkWriteError as exc:
                 conflicts |= {new[i].asset_id for i in _failed_indexes(exc)}
         old = [a for a in advances if a.expected_seq != 0]
-        if old:
-            ops = [
-                UpdateOne(
+        # One guarded update_one each, concurrently: FerretDB v1 hung on bulk_write
+        # under concurrent writers (see MongoLaptopStore.append_many).
+        results = await asyncio.gather(
+            *(
+                self._c.update_one(
                     {"_id": a.asset_id, "seq": a.expected_seq},
                     {
                         "$set": {**a.view, "seq": a.expected_seq + len(a.event_ids), "head_hash": a.head_hash},
@@ -216,15 +218,9 @@ class MongoViews:
                     },
                 )
                 for a in old
-            ]
-            result = await self._c.bulk_write(ops, ordered=False)
-            if result.matched_count != len(old):
-                # Which ones missed is not reported per operation: read them back.
-                now = await self.get_many([a.asset_id for a in old])
-                for a in old:
-                    d = now.get(a.asset_id)
-                    if d is None or d["seq"] != a.expected_seq + len(a.event_ids) or d["head_hash"] != a.head_hash:
-                        conflicts.add(a.asset_id)
+            )
+        )
+        conflicts |= {a.asset_id for a, r in zip(old, results, strict=True) if r.matched_count != 1}
         return conflicts
 
     async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
