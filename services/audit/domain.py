@@ -9,6 +9,9 @@
   events, so it can be rebuilt from the log at any time and must equal the live one.
 - Status moves registered → allocated → in_transit → received; rejections do
   not move it but are counted, so a laptop with many refused scans stands out.
+- Consignments (issue 4) are subjects too: their events are chained and verified
+  like a laptop's, but their view is marked ``kind: "consignment"`` so laptop
+  views, roll-ups, attestation lists and anomaly rules never count them as laptops.
 """
 
 from __future__ import annotations
@@ -22,17 +25,35 @@ import orjson
 from events import codec
 from events.catalog import (  # issue 5
     AnomalyDetected,
+    CloseConsignment,  # issue 4
+    ConfirmReceipt,  # issue 4
     LabelReissued,  # issue 3
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
+    PlanConsignment,  # issue 4
+    ScanIntoConsignment,  # issue 4
     ScanRejected,
     UsageAttested,
 )
 from events.envelope import Envelope
 
 GENESIS = "0" * 64
+
+# issue 4: events and rejections whose subject is a consignment, not a laptop.
+CONSIGNMENT_EVENT_PREFIX = "id.serah.consignment."
+CONSIGNMENT_COMMANDS = frozenset(
+    {PlanConsignment.TYPE, ScanIntoConsignment.TYPE, CloseConsignment.TYPE, ConfirmReceipt.TYPE}
+)
+
+
+def is_consignment_event(e: Envelope) -> bool:
+    """True if ``e``'s subject is a consignment id (a consignment fact, or a
+    consignment command's rejection): kept in its own chain, never a laptop."""
+    if e.type.startswith(CONSIGNMENT_EVENT_PREFIX):
+        return True
+    return e.type == ScanRejected.TYPE and e.data.get("command_type") in CONSIGNMENT_COMMANDS
 
 
 def canonical(event: Envelope) -> bytes:
@@ -47,6 +68,7 @@ def link_hash(prev_hash: str, event: Envelope) -> str:
 def empty_view(asset_id: str) -> dict[str, Any]:
     return {
         "asset_id": asset_id,
+        "kind": "laptop",  # issue 4: "consignment" for a consignment's chain head
         "status": "unknown",
         "serial": None,
         "brand": None,
@@ -80,6 +102,11 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
     d = e.data
     v["events"] += 1
     v["last_event_at"] = codec.format_time(e.time)
+    if is_consignment_event(e):  # issue 4: chained, but not a laptop
+        v["kind"] = "consignment"
+        if e.type == ScanRejected.TYPE:
+            v["rejections"] += 1
+        return v
     if e.type == LaptopRegistered.TYPE:
         v.update(
             status="registered",

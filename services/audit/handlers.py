@@ -162,6 +162,8 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
 
 
 def _may_fire(event: Envelope) -> bool:
+    if domain.is_consignment_event(event):  # issue 4: laptop rules never fire on a consignment
+        return False
     if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, ScanRejected.TYPE):
         return True
     return event.type == LaptopDispatched.TYPE and bool(event.data.get("location"))

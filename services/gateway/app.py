@@ -19,6 +19,7 @@ from services.gateway import (
     routes_import,
     routes_label_sheets,
     routes_labels,
+    routes_manifest,  # issue 4
 )
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
@@ -57,6 +58,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(pages.router)
     app.include_router(routes_audit.router)  # issue 5
     app.include_router(routes_consignments.router)  # issue 4
+    app.include_router(routes_manifest.router)  # issue 4: dispatch manifest
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

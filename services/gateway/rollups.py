@@ -30,7 +30,7 @@ COUNTERS = ("planned", "dispatched", "in_transit", "received", "in_use", "overdu
 def classify(view: Mapping[str, Any], now: datetime, transit_days: float, attestation_days: float) -> dict[str, int]:
     status = view.get("status")
     c = dict.fromkeys(COUNTERS, 0)
-    if not view.get("office_code"):
+    if not view.get("office_code") or view.get("kind") == "consignment":  # issue 4: not a laptop
         return c
     c["planned"] = 1
     c["dispatched"] = int(bool(view.get("dispatched_at")))
@@ -53,7 +53,7 @@ def rollup(
     by_office: dict[str, dict[str, int]] = {}
     for v in views:
         code = v.get("office_code")
-        if not code:
+        if not code or v.get("kind") == "consignment":  # issue 4: a consignment's chain head
             continue
         row = by_office.setdefault(code, dict.fromkeys(COUNTERS, 0))
         for k, n in classify(v, now, transit_days, attestation_days).items():
@@ -95,6 +95,8 @@ def attestations(
     (due within ``window_days``, not yet overdue), soonest first."""
     out = []
     for v in views:
+        if v.get("kind") == "consignment":  # issue 4
+            continue
         if v.get("status") != "received" or not v.get("received_at") or (office and v.get("office_code") != office):
             continue
         base = datetime.strptime(v.get("last_attested_at") or v["received_at"], "%Y-%m-%dT%H:%M:%S.%fZ")

@@ -116,7 +116,15 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     response = await _decided(gw, cmd, accepted_status=201)
     if response.status_code == 201:
         answer = json.loads(bytes(response.body))
-        answer["receipt_code"] = code  # shown once; print it on the manifest for the driver
+        recorded = answer.get("event", {}).get("data", {}).get("receipt_code_hash")
+        if recorded == hashlib.sha256(code.encode()).hexdigest():
+            answer["receipt_code"] = code  # shown once; print it on the manifest for the driver
+        else:
+            # A replay of an earlier plan: its first code stands and is only stored hashed,
+            # so no code is shown (showing the new one would give the driver a code that fails).
+            answer["receipt_code"] = None
+            answer["replayed"] = True
+            answer["detail"] = "This consignment was planned before; use the receipt code shown then."
         answer["consignment_id"] = body.consignment_id
         return JSONResponse(answer, status_code=201)
     return response

@@ -20,6 +20,7 @@ from services.allocation.config import AllocationSettings
 from services.common.laptop_store import FakeLaptopStore, VersionConflict
 from services.common.worker import FakePublisher
 from services.handover import handlers
+from services.handover.adapters import bast_pdf
 from services.handover.bast import opening, terbilang
 from services.handover.bast_store import FakeBastStore
 from services.handover.bootstrap import bootstrap
@@ -48,7 +49,9 @@ class World:
         self.hand = bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
         self.hand.settle_s = 0.0
         self.basts = FakeBastStore()
-        self.receipts = handlers.Receipts(dataclasses.replace(self.hand, store=FakeLaptopStore()), self.basts, settings)
+        self.receipts = handlers.Receipts(
+            dataclasses.replace(self.hand, store=FakeLaptopStore()), self.basts, settings, bast_pdf.render
+        )
 
     def tell(self, command: Envelope) -> Envelope:
         """Run an allocation command and deliver everything it published to handover."""
@@ -191,3 +194,21 @@ def test_dates_are_written_in_indonesian_words() -> None:
     assert opening(NOW).startswith(
         "Pada hari ini Sabtu tanggal dua puluh delapan bulan November tahun dua ribu dua puluh enam"
     )
+
+
+def test_two_consignments_to_one_office_in_one_year_get_different_bast_numbers(w: World) -> None:
+    a = w.dispatched(1, "C-1")[0]
+    b = w.dispatched(1, "C-2")[0]
+    first = w.confirm(confirm_receipt("C-1", [(a, "B", "")]))
+    second = w.confirm(confirm_receipt("C-2", [(b, "B", "")]))
+    assert first.data["seq"] == second.data["seq"] == 1
+    assert first.data["bast_number"] != second.data["bast_number"]
+    assert first.data["bast_number"] == f"001/BAST/C-1/73.71/{NOW.year}"
+
+
+@pytest.mark.parametrize(
+    "pattern", ["{seq:03d}/BAST/{office_code}/{year}", "{consignment_id}/{nomor}", "{seq}/{consignment_id}/{nomor}"]
+)
+def test_a_bast_number_pattern_that_could_collide_or_not_format_is_refused_at_start(pattern: str) -> None:
+    with pytest.raises(ValueError, match="SERAH_BAST_NUMBER_PATTERN"):
+        HandoverSettings(bast_number_pattern=pattern)

@@ -17,10 +17,12 @@ class ReadModels:
         await self._db.command("ping")
 
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
-        return await self._db.laptop_views.find_one({"_id": asset_id})
+        # issue 4: a consignment's chain head is not a laptop
+        return await self._db.laptop_views.find_one({"_id": asset_id, "kind": {"$ne": "consignment"}})
 
     async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Laptop views for label sheets (issue 3), in asset-id order so a sheet is reproducible."""
+        query = {**query, "kind": {"$ne": "consignment"}}  # issue 4: consignments are not laptops
         cursor = self._db.laptop_views.find(query).sort("_id", 1).limit(limit)
         return [d async for d in cursor]
 

@@ -1,0 +1,289 @@
+"""``serah import-plan plan.csv`` (issue 4): plan consignments from a CSV.
+
+One row per expected laptop; rows with the same ``consignment_id`` form one
+consignment. Columns (header row required, names case-insensitive, order free;
+comma or semicolon separated; UTF-8 with or without BOM, like ``serah import``):
+
+    consignment_id*, office_code*, official_name*, official_nip*,
+    official_jabatan*, legal_basis_kind*, legal_basis_number*,
+    legal_basis_date*, serial | asset_id (one of them per row)
+
+``legal_basis_kind`` is contract, allocation_decree or grant_agreement; the
+date YYYY-MM-DD or DD/MM/YYYY. Office and legal basis must be the same on every
+row of a consignment; different officials on its rows are all authorised.
+
+Every row is checked with its line number; bad rows (and every row of a
+consignment that has a bad row, so a consignment is never planned short) go to a
+rejects CSV with the reason. Each good consignment is sent to
+``POST /api/v1/consignments``. The receipt codes are only stored hashed, so they
+are written ONCE to a codes CSV for the operator (print them on the manifests);
+re-running the same file plans nothing twice and shows no code for a consignment
+planned before (its first code stands).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from services.cli.importer import ImportFileError, Row, _date, decode, safe_cell, sniff_delimiter
+
+REQUIRED = (
+    "consignment_id",
+    "office_code",
+    "official_name",
+    "official_nip",
+    "official_jabatan",
+    "legal_basis_kind",
+    "legal_basis_number",
+    "legal_basis_date",
+)
+COLUMNS = (*REQUIRED, "serial", "asset_id")
+REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
+KINDS = ("contract", "allocation_decree", "grant_agreement")
+MAX_FIELD_CHARS = 1000
+
+
+@dataclass
+class Plan:
+    consignment_id: str
+    lines: list[int] = field(default_factory=list)
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class PlanSummary:
+    planned: int = 0
+    already_planned: int = 0
+    rejected_rows: int = 0
+    seconds: float = 0.0
+    rejects: list[Row] = field(default_factory=list)
+    codes: list[tuple[str, str, str]] = field(default_factory=list)  # consignment, office, code
+
+
+def _row_body(raw: dict[str, str]) -> dict[str, Any]:
+    """The checked values of one row, or ValueError with a sentence saying what to fix."""
+    from events import labels, offices
+    from events.catalog import CONSIGNMENT_ID, NIP
+
+    v = {k: raw.get(k, "").strip() for k in COLUMNS}
+    if not re.match(CONSIGNMENT_ID, v["consignment_id"]):
+        raise ValueError("consignment_id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+    if offices.get(v["office_code"]) is None:
+        raise ValueError(f"office_code {v['office_code']!r} is not an official region code (e.g. 73.71).")
+    if not v["official_name"] or len(v["official_name"]) > 128:
+        raise ValueError("official_name: give the official's name (at most 128 characters).")
+    if not re.match(NIP, v["official_nip"]):
+        raise ValueError(f"official_nip {v['official_nip']!r} must be the 18-digit NIP.")
+    if not v["official_jabatan"] or len(v["official_jabatan"]) > 128:
+        raise ValueError("official_jabatan: give the official's position (at most 128 characters).")
+    if v["legal_basis_kind"] not in KINDS:
+        raise ValueError(f"legal_basis_kind must be one of {', '.join(KINDS)}.")
+    if not v["legal_basis_number"] or len(v["legal_basis_number"]) > 128:
+        raise ValueError("legal_basis_number: give the contract/decree/agreement number.")
+    when: date | None = _date("legal_basis_date", v["legal_basis_date"])
+    if when is None:
+        raise ValueError("legal_basis_date: give the date as YYYY-MM-DD or DD/MM/YYYY.")
+    if bool(v["serial"]) == bool(v["asset_id"]):
+        raise ValueError("give exactly one of serial or asset_id for the expected laptop.")
+    asset = v["asset_id"] or labels.asset_id_for_serial(v["serial"])
+    if not labels.ASSET_ID.match(asset):
+        raise ValueError(f"asset_id {asset!r} is not an asset id (SRH + 10 characters).")
+    return {
+        "consignment_id": v["consignment_id"],
+        "office_code": v["office_code"],
+        "official": {"name": v["official_name"], "nip": v["official_nip"], "jabatan": v["official_jabatan"]},
+        "legal_basis": {"kind": v["legal_basis_kind"], "number": v["legal_basis_number"], "date": when.isoformat()},
+        "asset_id": asset,
+    }
+
+
+def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
+    """Checks every row and groups them; a consignment with any bad row is rejected whole."""
+    csv.field_size_limit(32 * 1024 * 1024)
+    delimiter = sniff_delimiter(text.split("\n", 1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ImportFileError("the file is empty: it needs a header row and one row per expected laptop.") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing or not ({"serial", "asset_id"} & set(header)):
+        need = missing or ["serial or asset_id"]
+        raise ImportFileError(
+            f"missing column(s) {', '.join(need)} in the header {header[:12]!r}. The first row must name the "
+            f"columns ({', '.join(COLUMNS)}), separated by commas or semicolons."
+        )
+    rows: list[Row] = []
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.append(Row(reader.line_num, {}, code="unreadable_row", reason=f"CSV error: {exc}"))
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in COLUMNS}
+        row = Row(reader.line_num, raw)
+        rows.append(row)
+        if len(cells) != len(header):
+            row.code, row.reason = "wrong_cell_count", f"{len(cells)} cells but the header has {len(header)}."
+        elif any(len(x) > MAX_FIELD_CHARS for x in raw.values()):
+            row.code, row.reason = "field_too_long", f"a cell is longer than {MAX_FIELD_CHARS} characters."
+        else:
+            try:
+                row.body = _row_body(raw)
+            except ValueError as exc:
+                row.code, row.reason = "invalid_value", str(exc)
+    plans: dict[str, Plan] = {}
+    seen: dict[str, int] = {}
+    for row in rows:
+        if row.body is None:
+            continue
+        b = row.body
+        p = plans.setdefault(b["consignment_id"], Plan(b["consignment_id"]))
+        if not p.body:
+            p.body = {k: b[k] for k in ("consignment_id", "office_code", "legal_basis")} | {
+                "officials": [],
+                "expected": [],
+            }
+        if (b["office_code"], b["legal_basis"]) != (p.body["office_code"], p.body["legal_basis"]):
+            row.body, row.code = None, "inconsistent_consignment"
+            row.reason = f"office or legal basis differs from line {p.lines[0]} of consignment {p.consignment_id}."
+            continue
+        if b["asset_id"] in seen:
+            row.body, row.code = None, "duplicate_laptop"
+            row.reason = f"this laptop is already expected on line {seen[b['asset_id']]}; keep one row."
+            continue
+        seen[b["asset_id"]] = row.line
+        p.lines.append(row.line)
+        if b["official"] not in p.body["officials"]:
+            p.body["officials"].append(b["official"])
+        p.body["expected"].append(b["asset_id"])
+    rejects = [r for r in rows if r.body is None]
+    bad = {r.raw.get("consignment_id", "").strip() for r in rejects}
+    good = []
+    for p in plans.values():
+        if p.consignment_id in bad:
+            for r in rows:
+                if r.body is not None and r.body["consignment_id"] == p.consignment_id:
+                    r.body, r.code = None, "consignment_has_bad_rows"
+                    r.reason = "another row of this consignment is rejected; fix it and import again."
+                    rejects.append(r)
+        else:
+            good.append(p)
+    rejects.sort(key=lambda r: r.line)
+    return good, rejects
+
+
+def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        out = csv.writer(handle)
+        out.writerow(header)
+        for cells in rows:
+            out.writerow([safe_cell(c) for c in cells])
+
+
+def run_import_plan(
+    csv_path: Path,
+    url: str,
+    rejects_path: Path,
+    codes_path: Path,
+    progress: bool = True,
+    manifests: Path | None = None,
+) -> PlanSummary:
+    import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    started = time.monotonic()
+    plans, rejects = read_plans(decode(csv_path.read_bytes()))
+    s = PlanSummary(rejects=rejects)
+    with (
+        httpx.Client(base_url=url, timeout=60) as client,
+        Progress(
+            TextColumn("[bold]planning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("consignments"),
+            disable=not progress,
+        ) as bar,
+    ):
+        task = bar.add_task("plan", total=len(plans))
+        for p in plans:
+            r = client.post("/api/v1/consignments", json=p.body)
+            if r.status_code == 201 and r.json().get("receipt_code"):
+                s.planned += 1
+                s.codes.append((p.consignment_id, p.body["office_code"], r.json()["receipt_code"]))
+                if manifests is not None:  # the one moment the code is known: print it on the manifest
+                    m = client.post(
+                        f"/api/v1/consignments/{p.consignment_id}/manifest.pdf",
+                        json={"receipt_code": r.json()["receipt_code"]},
+                    )
+                    if m.status_code == 200:
+                        manifests.mkdir(parents=True, exist_ok=True)
+                        (manifests / f"manifest-{p.consignment_id}.pdf").write_bytes(m.content)
+            elif r.status_code == 201:
+                s.already_planned += 1
+            elif r.status_code < 500 and r.status_code != 202:
+                problem = r.json()
+                for line in p.lines:
+                    row = Row(line, {"consignment_id": p.consignment_id})
+                    row.code, row.reason = problem.get("code", str(r.status_code)), problem.get("detail", r.text[:200])
+                    s.rejects.append(row)
+            else:
+                raise RuntimeError(f"the server did not decide consignment {p.consignment_id} ({r.status_code})")
+            bar.advance(task)
+    s.rejects.sort(key=lambda r: r.line)
+    s.rejected_rows = len(s.rejects)
+    _write(
+        rejects_path,
+        REJECT_COLUMNS,
+        [[str(r.line), r.code or "", r.reason or "", *(r.raw.get(c, "")[:200] for c in COLUMNS)] for r in s.rejects],
+    )
+    if s.codes:
+        # Written once: the codes are stored only hashed and cannot be shown again.
+        _write(codes_path, ("consignment_id", "office_code", "receipt_code"), [list(c) for c in s.codes])
+    s.seconds = time.monotonic() - started
+    return s
+
+
+def import_plan(
+    csv_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The allocation plan CSV."),
+    url: str = typer.Option("http://127.0.0.1:8000", envvar="SERAH_URL", help="The Serah gateway."),
+    rejects: Path = typer.Option(None, help="Where to write rejected rows (default: <file>.rejects.csv)."),
+    codes: Path = typer.Option(None, help="Where to write the receipt codes (default: <file>.codes.csv)."),
+    manifests: Path = typer.Option(None, help="Also write each new consignment's dispatch manifest PDF here."),
+) -> None:
+    """Plan consignments from a CSV; receipt codes are written once to a codes file."""
+    rejects_path = rejects or csv_file.with_suffix(".rejects.csv")
+    codes_path = codes or csv_file.with_suffix(".codes.csv")
+    if codes_path.exists():
+        typer.echo(f"serah: {codes_path} exists; move it away first (its codes cannot be shown again).", err=True)
+        raise typer.Exit(1)
+    try:
+        s = run_import_plan(csv_file, url, rejects_path, codes_path, manifests=manifests)
+    except ImportFileError as exc:
+        typer.echo(f"serah: {csv_file}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except (RuntimeError, OSError) as exc:
+        typer.echo(f"serah: import-plan stopped: {exc}. Run the same command again to finish.", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"planned {s.planned}, already planned {s.already_planned}, rejected rows {s.rejected_rows} "
+        f"— in {s.seconds:.1f}s"
+    )
+    if s.codes:
+        typer.echo(f"receipt codes (shown once, print them on the manifests): {codes_path}")
+    if s.rejects:
+        typer.echo(f"rejected rows with their reasons: {rejects_path}")
+    raise typer.Exit(0 if not s.rejects else 3)

@@ -1,0 +1,73 @@
+"""Issue 4: the dispatch manifest PDF for the driver (see services/gateway/adapters/manifest_pdf.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.gateway.adapters import manifest_pdf as manifest
+from services.gateway.api import ERRORS, GW
+from services.gateway.errors import ApiError
+from services.gateway.routes_consignments import ConsignmentId
+
+router = APIRouter()
+
+
+class ManifestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    receipt_code: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+@router.post(
+    "/api/v1/consignments/{consignment_id}/manifest.pdf",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="The dispatch manifest PDF; give the receipt code to have it printed (checked against its hash)",
+)
+async def manifest_pdf(consignment_id: ConsignmentId, body: ManifestRequest, gw: GW) -> Response:
+    plan = await gw.consignments.plan(consignment_id)
+    if plan is None:
+        raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")
+    code = body.receipt_code
+    if code is not None:
+        given = hashlib.sha256(code.strip().upper().encode()).hexdigest()
+        if not hmac.compare_digest(given, plan["receipt_code_hash"]):
+            raise ApiError(
+                403,
+                "receipt_code_invalid",
+                "This is not the consignment's receipt code: use the code shown when it was planned.",
+            )
+        code = code.strip().upper()
+    views = await asyncio.gather(*(gw.reads.laptop(a) for a in plan["expected"]))
+    units = [
+        manifest.Unit(
+            asset_id=a,
+            serial=(v or {}).get("serial") or "",
+            brand_model=" ".join(x for x in ((v or {}).get("brand"), (v or {}).get("model")) if x),
+            kode_barang=(v or {}).get("kode_barang") or "",
+        )
+        for a, v in zip(plan["expected"], views, strict=True)
+    ]
+    legal = plan["legal_basis"]
+    m = manifest.Manifest(
+        consignment_id=consignment_id,
+        office_code=plan["office_code"],
+        office_name=plan["office_name"],
+        legal_kind=legal["kind"],
+        legal_number=legal["number"],
+        legal_date=str(legal["date"]),
+        officials=[(o["name"], o["nip"], o["jabatan"]) for o in plan["officials"]],
+        units=units,
+        receipt_code=code,
+    )
+    pdf = await asyncio.to_thread(manifest.render, m)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="manifest-{consignment_id}.pdf"'},
+    )
