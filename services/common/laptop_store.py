@@ -112,10 +112,11 @@ class MongoLaptopStore:
                     raise
                 conflicts |= {new[e["index"]].asset_id for e in errors}
         old = [a for a in appends if a.expected_version != 0]
-        # Existing subjects: one guarded update_one each, concurrently. Not
-        # bulk_write: under concurrent writers FerretDB v1 (SQLite) left a
-        # multi-statement update unanswered for minutes (the allocation worker hung
-        # in tests/e2e/test_crash_recovery.py), while update_one is proven there.
+        # Existing subjects: one guarded update_one each, concurrently. Not one
+        # bulk_write: FerretDB v1 keeps every statement's query (one SQLite
+        # connection each) open until the whole command ends, so a bulk of 100+
+        # updates used to exhaust its pool and hang the database (fixed by
+        # deploy/local/store.py patch 3; update_one stays the cheaper shape there).
         matched = await asyncio.gather(
             *(
                 self._c.update_one(

@@ -189,7 +189,7 @@ class MongoViews:
 
     async def advance_many(self, advances: list[Advance]) -> set[str]:
         """``advance`` for many laptops, each still guarded by its ``seq``: new views
-        in one insert_many, the others in one bulk_write. Returns the laptops whose
+        in one insert_many, the others by concurrent guarded update_one's. Returns the laptops whose
         view had moved meanwhile (not written); the others are done."""
         if len({a.asset_id for a in advances}) != len(advances):
             raise ValueError("advance_many takes at most one advance per laptop")
@@ -206,8 +206,8 @@ class MongoViews:
             except BulkWriteError as exc:
                 conflicts |= {new[i].asset_id for i in _failed_indexes(exc)}
         old = [a for a in advances if a.expected_seq != 0]
-        # One guarded update_one each, concurrently: FerretDB v1 hung on bulk_write
-        # under concurrent writers (see MongoLaptopStore.append_many).
+        # One guarded update_one each, concurrently, not one bulk_write: see
+        # MongoLaptopStore.append_many (FerretDB's pool, deploy/local/store.py patch 3).
         results = await asyncio.gather(
             *(
                 self._c.update_one(
