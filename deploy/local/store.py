@@ -18,7 +18,7 @@ from deploy.local.tools import cache_dir, free_port, repo_root, require, wait_fo
 FERRETDB_VERSION = "v1.24.2"
 
 
-# Two small fixes to FerretDB v1.24.2's SQLite backend, applied to its source
+# Three small fixes to FerretDB v1.24.2's SQLite backend, applied to its source
 # before building (nothing else differs; README, "The store"):
 #
 # 1. It creates its unique _id index on  _ferretdb_sjson->"_id"  but looks
@@ -32,6 +32,20 @@ FERRETDB_VERSION = "v1.24.2"
 #
 # Measured at 5,000 documents: find by _id 119/s -> 1,860/s; update by _id
 # 35/s -> 852/s; update by {_id, version} 37/s -> 810/s.
+#
+# 3. It caps each database's SQLite connection pool at 100, but an update holds
+#    TWO connections: its query's rows stay open (one connection) while the
+#    write transaction asks for another (msg_update.go -> common.UpdateDocument
+#    -> UpdateAll -> BeginTx). With 100 updates in flight at once (our batched
+#    workers send up to 200 guarded update_one's each), every connection is
+#    held by an open query whose owner waits for a second one: database/sql
+#    waits forever and FerretDB stops answering anything on that database
+#    (goroutine dump: 100 in UpdateAll/BeginTx/DB.conn, 100 open Rows, the
+#    rest in QueryContext/DB.conn). A bulk_write of 100+ updates does it alone,
+#    since each statement's rows stay open until the whole command ends.
+#    Uncapped, the pool never waits; it is still bounded by the clients'
+#    connection pools (pymongo: 100 per process), and idle connections above
+#    100 are closed as before. tests/integration/test_store_concurrency.py.
 _PATCHES = (
     (
         "internal/backends/sqlite/metadata/metadata.go",
@@ -39,6 +53,7 @@ _PATCHES = (
         'IDColumn = DefaultColumn + `->"_id"`',
     ),
     ("internal/backends/sqlite/collection.go", "if params.Filter.Len() == 1 {", 'if params.Filter.Has("_id") {'),
+    ("internal/backends/sqlite/metadata/pool/opendb.go", "db.SetMaxOpenConns(100)", "db.SetMaxOpenConns(0)"),
 )
 
 

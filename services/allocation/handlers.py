@@ -18,7 +18,7 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from services.allocation import consignment, domain
-from services.common.commands import Runtime, learn, reject, run_command
+from services.common.commands import Decide, Runtime, learn, learn_many, reject, run_command, run_commands
 from services.common.laptop_store import LaptopDoc
 
 
@@ -37,24 +37,39 @@ def _laptop(doc: LaptopDoc | None, command: Envelope) -> domain.Laptop:
     return domain.fold(command.subject, doc.history if doc else [])
 
 
+def _register(doc: LaptopDoc | None, env: Envelope, body: Any) -> list[Any]:
+    return [domain.register(_laptop(doc, env), body)]
+
+
+def _allocate(doc: LaptopDoc | None, env: Envelope, body: Any) -> list[Any]:
+    return [domain.allocate(_laptop(doc, env), body)]
+
+
+def _reissue(doc: LaptopDoc | None, env: Envelope, body: Any) -> list[Any]:
+    return [domain.reissue_label(_laptop(doc, env), body)]
+
+
+def _decider(command_type: str, rt: Runtime) -> Decide:
+    """The pure decision of each laptop command (shared by the one-at-a-time and the batch path)."""
+    if command_type == DispatchLaptop.TYPE:
+        return lambda doc, env, body: [domain.dispatch(_laptop(doc, env), body, rt.public_keys)]
+    return {RegisterLaptop.TYPE: _register, AllocateLaptop.TYPE: _allocate, ReissueLabel.TYPE: _reissue}[command_type]
+
+
 async def register_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
-    return await run_command(command, lambda doc, env, body: [domain.register(_laptop(doc, env), body)], summarise, rt)
+    return await run_command(command, _decider(RegisterLaptop.TYPE, rt), summarise, rt)
 
 
 async def allocate_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
-    return await run_command(command, lambda doc, env, body: [domain.allocate(_laptop(doc, env), body)], summarise, rt)
+    return await run_command(command, _decider(AllocateLaptop.TYPE, rt), summarise, rt)
 
 
 async def dispatch_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
-    return await run_command(
-        command, lambda doc, env, body: [domain.dispatch(_laptop(doc, env), body, rt.public_keys)], summarise, rt
-    )
+    return await run_command(command, _decider(DispatchLaptop.TYPE, rt), summarise, rt)
 
 
 async def reissue_label(command: Envelope, rt: Runtime) -> list[Envelope]:
-    return await run_command(
-        command, lambda doc, env, body: [domain.reissue_label(_laptop(doc, env), body)], summarise, rt
-    )
+    return await run_command(command, _decider(ReissueLabel.TYPE, rt), summarise, rt)
 
 
 async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelope]:
@@ -176,3 +191,22 @@ async def on_event(event: Envelope, rt: Runtime) -> None:
     reaction = REACTIONS.get(event.type)
     if reaction is not None:
         await reaction(event, rt)
+
+
+# --- registration at scale: a batch of laptop commands decided together ---
+
+
+def batchable_command(command: Envelope) -> bool:
+    return command.type in COMMANDS
+
+
+async def handle_batch(commands: list[Envelope], rt: Runtime) -> set[str]:
+    """The laptop commands of a batch, decided with a few round trips in all
+    (run_commands); returns the laptops whose commands must go one at a time."""
+    _, left = await run_commands([(c, _decider(c.type, rt)) for c in commands], summarise, rt)
+    return left
+
+
+async def on_events(events: list[Envelope], rt: Runtime) -> set[str]:
+    """on_event for a batch: the reactions all learn, so learn them together."""
+    return await learn_many([e for e in events if e.type in REACTIONS], summarise, rt)

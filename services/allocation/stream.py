@@ -35,7 +35,22 @@ def build_app(settings: AllocationSettings) -> faust.App:
     _, db = connect(settings.mongo_url, settings.mongo_db)
     rt = bootstrap(settings, publisher, mongo.laptop_store(db))
     crt = dataclasses.replace(rt, store=mongo.consignment_store(db))  # issue 4
-    worker.agent_over(app, SERVICE, topics.ALLOCATION_COMMANDS, lambda env: handlers.handle(env, rt, crt), publisher)
-    worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt), publisher)
+    worker.agent_over(
+        app,
+        SERVICE,
+        topics.ALLOCATION_COMMANDS,
+        lambda env: handlers.handle(env, rt, crt),
+        publisher,
+        handle_batch=lambda envs: handlers.handle_batch(envs, rt),
+        batchable=handlers.batchable_command,
+    )
+    worker.agent_over(
+        app,
+        SERVICE,
+        topics.EVENTS,
+        lambda env: handlers.on_event(env, rt),
+        publisher,
+        handle_batch=lambda envs: handlers.on_events(envs, rt),
+    )
     worker.add_heartbeat(app, SERVICE, db)
     return app

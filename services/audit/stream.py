@@ -58,7 +58,14 @@ def build_app(settings: AuditSettings) -> faust.App:
     async def sweep_overdue() -> None:
         await worker.retrying(lambda: handlers.sweep_overdue(rt), what="overdue sweep")
 
-    worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.record_event(env, rt), publisher)
+    worker.agent_over(
+        app,
+        SERVICE,
+        topics.EVENTS,
+        lambda env: handlers.record_event(env, rt),
+        publisher,
+        handle_batch=lambda envs: handlers.record_events(envs, rt),
+    )
 
     # Dead letters are kept, never dead-lettered again (that would loop).
     @app.agent(worker.raw_topic(app, topics.DEAD_LETTERS), name="audit_keep_dead_letters")

@@ -71,8 +71,12 @@ class KafkaPublisher:
         self._app = app
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        for envelope in envelopes:
-            await self._app.producer.send_and_wait(
+        # Send all, then wait for all the acks: the producer batches them into a
+        # few requests instead of one round trip each. Order per laptop is kept:
+        # sends are queued in order and aiokafka keeps one batch per partition in
+        # flight. Returns only when every envelope is acknowledged (or raises).
+        futures = [
+            await self._app.producer.send(
                 BY_TYPE[envelope.type].TOPIC,
                 envelope.subject.encode(),
                 codec.encode(envelope),
@@ -80,6 +84,10 @@ class KafkaPublisher:
                 timestamp=None,
                 headers=[("content-type", CONTENT_TYPE.encode())],
             )
+            for envelope in envelopes
+        ]
+        if futures:
+            await asyncio.gather(*futures)
 
 
 class FakePublisher:
@@ -194,15 +202,48 @@ BATCH = 200
 BATCH_WINDOW_S = 0.02
 
 
+# A batch handler takes the envelopes of whole lanes (every message of those keys
+# in this batch, in order) and returns the subjects it did NOT finish; those lanes
+# are then processed one message at a time. It must leave each subject either
+# done or untouched (or raise: then every lane goes one at a time, and the
+# handlers' replay of already-stored decisions makes that safe).
+BatchHandler = Callable[[list[Envelope]], Awaitable[set[str]]]
+
+
 def agent_over(
     app: faust.App,
     service: str,
     topic_name: str,
     handle: Callable[[Envelope], Awaitable[Any]],
     publisher: Any,
+    *,
+    handle_batch: BatchHandler | None = None,
+    batchable: Callable[[Envelope], bool] = lambda env: True,
 ) -> None:
-    """A thin agent: bytes in, process_safely, nothing else."""
+    """A thin agent: bytes in, process_safely, nothing else. With ``handle_batch``,
+    lanes whose every message decodes and is ``batchable`` go through it first."""
     topic = raw_topic(app, topic_name)
+
+    async def agent(stream: Any) -> None:
+        async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
+            await process_batch(service, batch, handle, publisher, handle_batch=handle_batch, batchable=batchable)
+
+    agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
+    app.agent(topic, name=agent.__name__)(agent)
+
+
+async def process_batch(
+    service: str,
+    batch: list[Any],
+    handle: Callable[[Envelope], Awaitable[Any]],
+    publisher: Any,
+    *,
+    handle_batch: BatchHandler | None = None,
+    batchable: Callable[[Envelope], bool] = lambda env: True,
+) -> None:
+    """One batch of faust events (``.key``, ``.value``, ``.message``): split into
+    lanes by key, the batchable lanes through ``handle_batch``, the rest (and what
+    it left undone) one message at a time, each lane strictly in order."""
 
     async def one(event: Any) -> None:
         message = event.message
@@ -221,15 +262,41 @@ def agent_over(
         for event in events:
             await one(event)
 
-    async def agent(stream: Any) -> None:
-        async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
-            lanes: dict[bytes, list[Any]] = {}
-            for event in batch:
-                lanes.setdefault(event.key or b"", []).append(event)
-            await asyncio.gather(*(lane(events) for events in lanes.values()))
+    lanes: dict[bytes, list[Any]] = {}
+    for event in batch:
+        lanes.setdefault(event.key or b"", []).append(event)
+    if handle_batch is not None:
+        lanes = await _batch_first(service, lanes, handle_batch, batchable)
+    await asyncio.gather(*(lane(events) for events in lanes.values()))
 
-    agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
-    app.agent(topic, name=agent.__name__)(agent)
+
+async def _batch_first(
+    service: str,
+    lanes: dict[bytes, list[Any]],
+    handle_batch: BatchHandler,
+    batchable: Callable[[Envelope], bool],
+) -> dict[bytes, list[Any]]:
+    """Hands the batchable lanes to ``handle_batch``; returns the lanes still to be
+    processed one message at a time (the others, and whatever it did not finish)."""
+    taken: dict[bytes, list[Envelope]] = {}
+    for key, events in lanes.items():
+        try:
+            envelopes = [codec.decode(e.value or b"") for e in events]
+        except DecodeError:
+            continue  # dead-lettered on the one-at-a-time path, with its reason
+        # The subject must be the key: per-laptop order is per key.
+        if all(batchable(env) and env.subject.encode() == key for env in envelopes):
+            taken[key] = envelopes
+    if not taken:
+        return lanes
+    try:
+        left = await retrying(
+            lambda: handle_batch([env for envs in taken.values() for env in envs]), what=f"{service} batch"
+        )
+    except Exception:  # noqa: BLE001 - the one-at-a-time path dead-letters what is really poison
+        log.exception("%s: batch of %d failed; processing it one message at a time", service, len(taken))
+        return lanes
+    return {key: events for key, events in lanes.items() if key not in taken or key.decode() in left}
 
 
 def run_worker(app: faust.App) -> None:

@@ -27,7 +27,7 @@ from events.catalog import (
     RejectionReason,
 )
 from events.envelope import Envelope
-from services.common.commands import Runtime, learn, reject, run_command
+from services.common.commands import Runtime, learn, learn_many, reject, run_command
 from services.common.laptop_store import LaptopDoc
 from services.handover import bast, consignment, domain
 from services.handover.bast_store import BastStore, bast_id
@@ -254,3 +254,18 @@ async def on_event(event: Envelope, rt: Runtime, receipts: Receipts | None = Non
     reaction = REACTIONS.get(event.type)
     if reaction is not None:
         await reaction(event, rt)
+
+
+# --- registration at scale: the laptop facts of a batch learnt together ---
+
+
+def batchable_event(event: Envelope) -> bool:
+    # Consignment facts are keyed by consignment and learnt into another store:
+    # they keep the one-at-a-time path.
+    return event.type not in CONSIGNMENT_REACTIONS
+
+
+async def on_events(events: list[Envelope], rt: Runtime) -> set[str]:
+    """on_event for a batch of laptop facts: the reactions all learn, so learn
+    them with one read and one append_many; other events need nothing here."""
+    return await learn_many([e for e in events if e.type in REACTIONS], summarise, rt)

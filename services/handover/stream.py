@@ -36,6 +36,14 @@ def build_app(settings: HandoverSettings) -> faust.App:
         dataclasses.replace(rt, store=mongo.consignment_store(db)), mongo.bast_store(db), settings, bast_pdf.render
     )
     worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt, receipts), publisher)
-    worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt, receipts), publisher)
+    worker.agent_over(
+        app,
+        SERVICE,
+        topics.EVENTS,
+        lambda env: handlers.on_event(env, rt, receipts),
+        publisher,
+        handle_batch=lambda envs: handlers.on_events(envs, rt),
+        batchable=handlers.batchable_event,
+    )
     worker.add_heartbeat(app, SERVICE, db)
     return app

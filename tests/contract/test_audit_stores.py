@@ -82,3 +82,24 @@ def test_counts_candidates_checkpoints_and_rebuild_behave_the_same(with_runtime:
     assert got["candidates"] == sorted(a for a, _ in data[:3])
     assert [x[0] for x in got["leaves"]] == assets and all(isinstance(x[1], int) for x in got["leaves"])
     assert got["latest"] and got["published"] and got["rebuilt_equal"]
+
+
+def test_a_batch_is_recorded_as_the_same_chains_views_and_scans_as_one_at_a_time(with_runtime: Any) -> None:
+    data = [laptop_history("32.73", 3), laptop_history("11", 2)]
+    events = [e for _, es in data for e in es]
+
+    async def scenario(rt: handlers.AuditRuntime) -> Any:
+        one = events[:2]
+        for e in one:
+            await handlers.record_event(e, rt)
+        left = await handlers.record_events(events + events[:3], rt)  # redeliveries mixed in
+        chains = {a: [(k["_id"], k["seq"], k["hash"]) for k in await rt.log.chain(a)] for a, _ in data}
+        views = await rt.views.get_many([a for a, _ in data])
+        return left, chains, {a: (v["seq"], v["head_hash"], v["event_ids"]) for a, v in views.items()}
+
+    left, chains, views = with_runtime(scenario)
+    assert left == set()
+    for asset, es in data:
+        assert [c[0] for c in chains[asset]] == [e.id for e in es]
+        assert [c[1] for c in chains[asset]] == list(range(1, len(es) + 1))
+        assert views[asset] == (len(es), chains[asset][-1][2], [e.id for e in es])

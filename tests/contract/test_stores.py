@@ -122,3 +122,33 @@ def test_the_event_log_records_each_event_once_and_refuses_a_fork(event_log: Any
     assert head == (2, "3" * 64)
     assert [link["_id"] for link in chain] == [a.id, b.id]
     assert got["prev_hash"] == "1" * 64
+
+
+def test_batched_appends_write_each_subject_once_and_report_lost_races(laptop_store: Any) -> None:
+    from services.common.laptop_store import Append
+
+    _, a = new_asset()
+    _, b = new_asset()
+    _, c = new_asset()
+    ea, eb, ec, late = allocate(a), allocate(b), allocate(c), allocate(b)
+
+    async def go() -> Any:
+        store = laptop_store()
+        await store.append(b, 0, [eb], {"status": "x"})  # b exists at version 1
+        await store.append(c, 0, [ec], {"status": "x"})
+        assert set(await store.load_many([a, b, c, b])) == {b, c}
+        left = await store.append_many(
+            [
+                Append(a, 0, [ea], {"status": "new"}),  # new subject
+                Append(b, 1, [late], {"status": "moved"}),  # existing, right version
+                Append(c, 0, [allocate(c)], {"status": "lost"}),  # lost race: c exists
+            ]
+        )
+        left2 = await store.append_many([Append(a, 0, [allocate(a)], {"status": "again"})])
+        return left, left2, await store.load_many([a, b, c])
+
+    left, left2, docs = run(go())
+    assert left == {c} and left2 == {a}
+    assert docs[a].version == 1 and docs[a].history == [ea]
+    assert docs[b].version == 2 and docs[b].history == [eb, late]
+    assert docs[c].history == [ec]

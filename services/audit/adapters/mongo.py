@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from events import codec
 from events.envelope import Envelope
@@ -22,6 +24,7 @@ class EventLog(Protocol):
     async def head(self, asset_id: str) -> tuple[int, str]: ...
     async def append(self, asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> bool: ...
     async def chain(self, asset_id: str) -> list[dict[str, Any]]: ...
+    async def append_many(self, links: list[Link]) -> set[str]: ...
 
 
 class Views(Protocol):
@@ -37,10 +40,46 @@ class Views(Protocol):
     async def replace(
         self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]
     ) -> None: ...
+    async def get_many(self, asset_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    async def advance_many(self, advances: list[Advance]) -> set[str]: ...
 
 
 class ScanIndex(Protocol):
     async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None: ...
+    async def remember_many(self, scans: list[tuple[str, str, str]]) -> None: ...
+
+
+# --- registration at scale: the batch forms (one round trip per kind of write) ---
+
+
+@dataclass
+class Link:
+    """One entry of the event log: the ``append`` arguments."""
+
+    asset_id: str
+    seq: int
+    prev_hash: str
+    hash: str
+    event: Envelope
+
+
+@dataclass
+class Advance:
+    """A view moved from ``expected_seq`` over the links of ``event_ids``."""
+
+    asset_id: str
+    expected_seq: int
+    head_hash: str
+    event_ids: list[str]
+    view: dict[str, Any]
+
+
+def _failed_indexes(exc: BulkWriteError) -> set[int]:
+    """The positions a bulk write refused as duplicates; anything else is raised again."""
+    errors = exc.details.get("writeErrors", [])
+    if any(e.get("code") != 11000 for e in errors):
+        raise exc
+    return {int(e["index"]) for e in errors}
 
 
 def _entry(asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> dict[str, Any]:
@@ -84,6 +123,22 @@ class MongoEventLog:
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return [d async for d in self._c.find({"asset_id": asset_id}).sort("seq", ASCENDING)]
 
+    async def append_many(self, links: list[Link]) -> set[str]:
+        """``append`` for many laptops at once (at most one link per laptop, so no
+        link can depend on another of the same call). Returns the laptops whose
+        link was refused (already recorded, or its seq taken): those were not written."""
+        if len({link.asset_id for link in links}) != len(links):
+            raise ValueError("append_many takes at most one link per laptop")
+        if not links:
+            return set()
+        try:
+            await self._c.insert_many(
+                [_entry(k.asset_id, k.seq, k.prev_hash, k.hash, k.event) for k in links], ordered=False
+            )
+        except BulkWriteError as exc:
+            return {links[i].asset_id for i in _failed_indexes(exc)}
+        return set()
+
     async def all_links(self) -> Any:
         """Every link, per laptop in chain order (issue 5: rebuild)."""
         async for d in self._c.find({}).sort([("asset_id", ASCENDING), ("seq", ASCENDING)]).batch_size(5000):
@@ -125,6 +180,48 @@ class MongoViews:
     ) -> None:
         doc = {**view, "seq": seq, "head_hash": head_hash, "event_ids": event_ids}
         await self._c.replace_one({"_id": asset_id}, doc, upsert=True)
+
+    async def get_many(self, asset_ids: list[str]) -> dict[str, dict[str, Any]]:
+        # Reads by _id, concurrently: FerretDB/SQLite answers $in by a collection scan.
+        ids = list(dict.fromkeys(asset_ids))
+        found = await asyncio.gather(*(self.get(a) for a in ids))
+        return {d["_id"]: d for d in found if d is not None}
+
+    async def advance_many(self, advances: list[Advance]) -> set[str]:
+        """``advance`` for many laptops, each still guarded by its ``seq``: new views
+        in one insert_many, the others by concurrent guarded update_one's. Returns the laptops whose
+        view had moved meanwhile (not written); the others are done."""
+        if len({a.asset_id for a in advances}) != len(advances):
+            raise ValueError("advance_many takes at most one advance per laptop")
+        conflicts: set[str] = set()
+        new = [a for a in advances if a.expected_seq == 0]
+        if new:
+            docs = [
+                {"_id": a.asset_id, **a.view, "seq": len(a.event_ids), "head_hash": a.head_hash}
+                | {"event_ids": a.event_ids}
+                for a in new
+            ]
+            try:
+                await self._c.insert_many(docs, ordered=False)
+            except BulkWriteError as exc:
+                conflicts |= {new[i].asset_id for i in _failed_indexes(exc)}
+        old = [a for a in advances if a.expected_seq != 0]
+        # One guarded update_one each, concurrently, not one bulk_write: see
+        # MongoLaptopStore.append_many (FerretDB's pool, deploy/local/store.py patch 3).
+        results = await asyncio.gather(
+            *(
+                self._c.update_one(
+                    {"_id": a.asset_id, "seq": a.expected_seq},
+                    {
+                        "$set": {**a.view, "seq": a.expected_seq + len(a.event_ids), "head_hash": a.head_hash},
+                        "$push": {"event_ids": {"$each": a.event_ids}},
+                    },
+                )
+                for a in old
+            )
+        )
+        conflicts |= {a.asset_id for a, r in zip(old, results, strict=True) if r.matched_count != 1}
+        return conflicts
 
     async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
         """Views a timed rule may fire on (issue 5). Times are fixed-format UTC
@@ -168,6 +265,17 @@ class MongoScanIndex:
         with contextlib.suppress(DuplicateKeyError):
             await self._c.insert_one({"_id": scan_id, "asset_id": asset_id, "event_id": event_id})
 
+    async def remember_many(self, scans: list[tuple[str, str, str]]) -> None:
+        """(scan id, asset, event id) in decision order; the first per scan id wins."""
+        first = {}
+        for scan_id, asset_id, event_id in scans:
+            first.setdefault(scan_id, {"_id": scan_id, "asset_id": asset_id, "event_id": event_id})
+        if first:
+            try:
+                await self._c.insert_many(list(first.values()), ordered=False)
+            except BulkWriteError as exc:
+                _failed_indexes(exc)  # duplicates: known by an earlier decision already
+
 
 class FakeEventLog:
     def __init__(self) -> None:
@@ -196,6 +304,18 @@ class FakeEventLog:
 
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return sorted((e for e in self.entries.values() if e["asset_id"] == asset_id), key=lambda e: e["seq"])
+
+    async def append_many(self, links: list[Link]) -> set[str]:
+        if len({link.asset_id for link in links}) != len(links):
+            raise ValueError("append_many takes at most one link per laptop")
+        failed = set()
+        for k in links:
+            try:
+                if not await self.append(k.asset_id, k.seq, k.prev_hash, k.hash, k.event):
+                    failed.add(k.asset_id)
+            except VersionConflict:
+                failed.add(k.asset_id)
+        return failed
 
     async def all_links(self) -> Any:
         for d in sorted(self.entries.values(), key=lambda e: (e["asset_id"], e["seq"])):
@@ -234,6 +354,22 @@ class FakeViews:
     ) -> None:
         self.views[asset_id] = {**view, "seq": seq, "head_hash": head_hash, "event_ids": list(event_ids)}
 
+    async def get_many(self, asset_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {a: {"_id": a, **self.views[a]} for a in dict.fromkeys(asset_ids) if a in self.views}
+
+    async def advance_many(self, advances: list[Advance]) -> set[str]:
+        if len({a.asset_id for a in advances}) != len(advances):
+            raise ValueError("advance_many takes at most one advance per laptop")
+        conflicts = set()
+        for a in advances:
+            current = self.views.get(a.asset_id)
+            if (current["seq"] if current else 0) != a.expected_seq:
+                conflicts.add(a.asset_id)
+                continue
+            ids = (current["event_ids"] if current else []) + list(a.event_ids)
+            self.views[a.asset_id] = {**a.view, "seq": len(ids), "head_hash": a.head_hash, "event_ids": ids}
+        return conflicts
+
     async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
         return [
             {"_id": k, **v}
@@ -259,6 +395,10 @@ class FakeScanIndex:
 
     async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
         self.scans.setdefault(scan_id, (asset_id, event_id))
+
+    async def remember_many(self, scans: list[tuple[str, str, str]]) -> None:
+        for scan_id, asset_id, event_id in scans:
+            self.scans.setdefault(scan_id, (asset_id, event_id))
 
 
 class MongoDeadLetters:
