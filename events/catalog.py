@@ -486,6 +486,25 @@ class ReceiptConfirmed(Payload):
     bast_sha256: str = Field(pattern=SHA256_HEX)
 
 
+# --- issue 4c: late-receipt reminder ---
+
+
+class ReceiptReminderRaised(Payload):
+    """A dispatched consignment was still not (fully) received ``threshold_days`` after it
+    left the warehouse: remind the receiving office (and the sender) to confirm or report.
+    Subject: the consignment id. Emitted by handover's periodic sweep, once per consignment
+    and threshold (its id is derived from both, so restarts and several workers add nothing)."""
+
+    TYPE = "id.serah.consignment.receipt-reminder-raised.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    threshold_days: float = Field(gt=0, description="The configured threshold this reminder is for.")
+    dispatched_at: str = Field(description="When the consignment left the warehouse.")
+    due_at: str = Field(description="dispatched_at + threshold_days: from then on it was overdue.")
+    in_transit: list[str] = Field(description="Asset ids still not received when the reminder was raised.")
+
+
 COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
 EVENTS: tuple[type[Payload], ...] = (
     LaptopRegistered,
@@ -506,4 +525,6 @@ EVENTS = EVENTS + (UsageAttested, AnomalyDetected, CheckpointSigned)
 # issue 4
 COMMANDS = COMMANDS + (PlanConsignment, ScanIntoConsignment, CloseConsignment, ConfirmReceipt)
 EVENTS = EVENTS + (ConsignmentPlanned, LaptopScannedIntoConsignment, ConsignmentDispatched, ReceiptConfirmed)
+# issue 4c: late-receipt reminder
+EVENTS = EVENTS + (ReceiptReminderRaised,)
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

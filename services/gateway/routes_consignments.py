@@ -197,6 +197,9 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
                 "status": s["status"],
                 "in_transit": s["in_transit"],
                 "age_days": round(age, 2) if age is not None else None,
+                # issue 4c: the late-receipt reminders raised so far (threshold and when)
+                "reminders": s.get("reminders", []),
+                "reminded_at": s["reminders"][-1]["raised_at"] if s.get("reminders") else None,
             }
         )
     return sorted(out, key=lambda c: -(c["age_days"] or 0))

@@ -14,6 +14,11 @@
   stay in transit and a later receipt can complete it. Each receipt gets its own
   BAST (sequence 1, 2, …); two officials confirming at once: the version-guarded
   append lets one win, the other re-decides and finds nothing left.
+- Late receipt (issue 4c): a consignment that left the warehouse and is still not
+  fully received ``threshold`` days later is overdue; a reminder is raised once per
+  consignment and threshold (several thresholds, e.g. 7 and 14 days, give one each).
+  A partly received consignment is still overdue; a fully received one never is,
+  and a threshold already reminded is not reminded again.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from events.catalog import (
@@ -30,6 +36,7 @@ from events.catalog import (
     ConsignmentPlanned,
     Payload,
     ReceiptConfirmed,
+    ReceiptReminderRaised,  # issue 4c
     RejectionReason,
     ScanRejected,
 )
@@ -47,6 +54,7 @@ class Consignment:
     dispatched_at: str | None = None
     received: tuple[str, ...] = ()
     receipts: int = 0
+    reminders: tuple[tuple[float, str], ...] = ()  # issue 4c: (threshold_days, raised_at)
 
     @property
     def pending(self) -> list[str]:
@@ -65,6 +73,8 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
         received = c.received + tuple(line["asset_id"] for line in data["lines"])
         done = all(a in received for a in c.dispatched)
         return replace(c, received=received, receipts=c.receipts + 1, status="received" if done else "partly_received")
+    if event.type == ReceiptReminderRaised.TYPE:  # issue 4c
+        return replace(c, reminders=c.reminders + ((float(data["threshold_days"]), event.time.isoformat()),))
     return c
 
 
@@ -148,7 +158,32 @@ def summary(c: Consignment) -> dict[str, Any]:
         "received": list(c.received),
         "in_transit": c.pending,
         "receipts": c.receipts,
+        # issue 4c: shown by GET /api/v1/consignments/unconfirmed
+        "reminders": [{"threshold_days": t, "raised_at": at} for t, at in c.reminders],
     }
+
+
+# --- issue 4c: late receipt ---
+
+
+def reminders_due(c: Consignment, now: datetime, thresholds: Sequence[float]) -> list[ReceiptReminderRaised]:
+    """The reminders to raise now: one per threshold passed and not yet reminded,
+    while laptops of the dispatched consignment are still not received."""
+    if c.status not in ("in_transit", "partly_received") or c.dispatched_at is None or not c.pending or not c.plan:
+        return []
+    left = datetime.fromisoformat(c.dispatched_at)
+    reminded = {t for t, _ in c.reminders}
+    return [
+        ReceiptReminderRaised(
+            office_code=c.plan["office_code"],
+            threshold_days=t,
+            dispatched_at=c.dispatched_at,
+            due_at=(left + timedelta(days=t)).isoformat(),
+            in_transit=c.pending,
+        )
+        for t in sorted(set(thresholds))
+        if t not in reminded and now - left >= timedelta(days=t)
+    ]
 
 
 def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:

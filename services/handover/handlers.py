@@ -6,6 +6,7 @@ from __future__ import annotations
 # issue 4
 import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from events.catalog import (
     LaptopReceived,
     LaptopRegistered,
     ReceiptConfirmed,
+    ReceiptReminderRaised,  # issue 4c
     ReceiveLaptop,
     RejectionReason,
 )
@@ -221,6 +223,50 @@ def _history_before(doc: LaptopDoc | None, fact: Envelope) -> list[Envelope]:
         if e.id == fact.id:
             return history[:i]
     return history
+
+
+# --- issue 4c: late receipt ---
+
+log = logging.getLogger(__name__)
+LATE_STATUSES = ("in_transit", "partly_received")
+
+
+def reminder_id(consignment_id: str, threshold_days: float) -> str:
+    """One id per consignment and threshold: whoever raises it, however often, it is one fact."""
+    return codec.event_id(ReceiptReminderRaised.TYPE, consignment_id, f"threshold-{threshold_days!r}", 0)
+
+
+async def sweep_late_receipts(receipts: Receipts) -> list[Envelope]:
+    """Timed rule: raise a reminder for each consignment still not fully received
+    after each configured threshold, once. The reminder is published *before* it is
+    recorded in the consignment document: a crash in between (or a second worker
+    sweeping at the same time) publishes the same id again, which readers dedupe, and
+    the version-guarded record keeps exactly one in the document; recording first would
+    lose the reminder if the worker died before publishing."""
+    crt, s = receipts.consignments, receipts.settings
+    now = crt.clock()
+    raised: list[Envelope] = []
+    for status in LATE_STATUSES:
+        for doc in await crt.store.find_by(status=status):
+            try:
+                due = consignment.reminders_due(
+                    consignment.fold(doc.asset_id, doc.history), now, s.receipt_reminder_thresholds()
+                )
+            except (KeyError, TypeError, ValueError):  # one unreadable document must not stop the others' reminders
+                log.exception("late-receipt sweep skipped consignment %s", doc.asset_id)
+                continue
+            for fact in due:
+                env = codec.make(
+                    fact,
+                    subject=doc.asset_id,
+                    source=crt.source,
+                    time=now,
+                    id=reminder_id(doc.asset_id, fact.threshold_days),
+                )
+                await crt.publisher.publish([env])
+                await learn(env, summarise_consignment, crt)
+                raised.append(env)
+    return raised
 
 
 async def when_consignment_moves_track_it(event: Envelope, receipts: Receipts) -> None:
