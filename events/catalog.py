@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from events import topics
 
@@ -59,6 +59,7 @@ class RejectionReason(StrEnum):
     ALREADY_IN_CONSIGNMENT = "already_in_consignment"
     RECEIPT_CODE_INVALID = "receipt_code_invalid"
     OFFICIAL_NOT_AUTHORISED = "official_not_authorised"
+    CONSIGNMENT_FULL = "consignment_full"  # issue 4c: a count plan already has its count
 
 
 class Payload(BaseModel):
@@ -354,6 +355,7 @@ class CheckpointSigned(Payload):
 # --- issue 4: consignments ---
 
 NIP = r"^\d{18}$"
+MAX_CONSIGNMENT_UNITS = 5000  # issue 4c: the most laptops one consignment may expect
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
@@ -395,8 +397,16 @@ class PlanConsignment(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
-    expected: list[str] = Field(min_length=1, max_length=5000)
+    expected: list[str] = Field(default_factory=list, max_length=5000)
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    # issue 4c: or a count filled at picking (then ``expected`` is empty)
+    expected_count: int | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
+
+    @model_validator(mode="after")
+    def _laptops_or_a_count(self) -> PlanConsignment:
+        if bool(self.expected) == (self.expected_count is not None):
+            raise ValueError("give either the expected laptops or expected_count, not both and not neither")
+        return self
 
 
 class ScanIntoConsignment(Payload):
@@ -443,6 +453,9 @@ class ConsignmentPlanned(Payload):
     legal_basis: LegalBasis
     expected: list[str]
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    expected_count: int | None = Field(
+        default=None, ge=1, description="Issue 4c: a plan by count (expected is then empty), filled at picking."
+    )
 
 
 class LaptopScannedIntoConsignment(Payload):
@@ -466,6 +479,9 @@ class ConsignmentDispatched(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     dispatched: list[str]
     missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
+    missing_count: int | None = Field(
+        default=None, ge=0, description="Issue 4c, plans by count: how many of the count were never scanned."
+    )
 
 
 class ReceiptConfirmed(Payload):
