@@ -16,12 +16,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from starlette.datastructures import UploadFile
 
 from events import labels
 from events.catalog import (
     CONSIGNMENT_ID,
+    MAX_CONSIGNMENT_UNITS,
     CloseConsignment,
     ConfirmReceipt,
     LegalBasis,
@@ -59,7 +60,17 @@ class PlanRequest(Strict):
     office_code: str = Field(pattern=r"^\d{2}(\.\d{2})?$")
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
-    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(min_length=1, max_length=5000)
+    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
+        default_factory=list, max_length=MAX_CONSIGNMENT_UNITS, description="The laptops (asset ids), or …"
+    )
+    # issue 4c: … a count filled at picking: any unallocated laptop scanned in counts.
+    expected_count: StrictInt | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
+
+    @model_validator(mode="after")
+    def _laptops_or_a_count(self) -> PlanRequest:
+        if bool(self.expected) == (self.expected_count is not None):
+            raise ValueError("give either `expected` (asset ids) or `expected_count` (a number of laptops), not both")
+        return self
 
 
 class ConsignmentScanRequest(Strict):
@@ -105,6 +116,7 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
             officials=body.officials,
             legal_basis=body.legal_basis,
             expected=body.expected,
+            expected_count=body.expected_count,
             receipt_code_hash=hashlib.sha256(code.encode()).hexdigest(),
         ),
         # Deterministic: re-posting the same plan replays it (and its first code stands).
@@ -226,6 +238,9 @@ async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, An
         "expected": s["expected"],
         "scanned": s["scanned"],
         "missing": s["missing"],
+        # issue 4c: for a plan by count, expected is empty and missing is a number
+        "expected_count": s.get("expected_count"),
+        "missing_count": s.get("missing_count", len(s["missing"])),
         "received": h.get("received", []),
         "in_transit": h.get("in_transit", []),
         "basts": basts,

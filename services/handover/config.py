@@ -62,6 +62,7 @@ def _thresholds(v: str) -> tuple[float, ...]:
         days = ()
     if not days or any(not math.isfinite(d) or d <= 0 or d > 3650 for d in days):
         raise ValueError(
-            f"SERAH_RECEIPT_REMINDER_DAYS must be positive numbers of days separated by commas, e.g. '7,14' (got {v!r})."
+            "SERAH_RECEIPT_REMINDER_DAYS must be positive numbers of days separated by commas, "
+            f"e.g. '7,14' (got {v!r})."
         )
     return days

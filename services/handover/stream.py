@@ -39,6 +39,7 @@ def build_app(settings: HandoverSettings) -> faust.App:
     )
     worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt, receipts), publisher)
     worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt, receipts), publisher)
+
     # issue 4c: every handover worker sweeps; a reminder's id is derived from the
     # consignment and threshold and its record is version-guarded, so several do no harm.
     @app.timer(interval=settings.receipt_reminder_sweep_s, on_leader=False)

@@ -216,7 +216,8 @@ def test_a_crash_after_the_claim_is_healed_when_the_scan_is_redelivered(w: World
     broken = DiesOnAppend()
     broken.docs = real.docs  # type: ignore[attr-defined]
     with pytest.raises(ConnectionError):
-        asyncio.run(handlers.handle(scan_into("C-N", a, scan_id="scan-x"), w.rt, dataclasses.replace(w.crt, store=broken)))
+        crashing = dataclasses.replace(w.crt, store=broken)
+        asyncio.run(handlers.handle(scan_into("C-N", a, scan_id="scan-x"), w.rt, crashing))
     assert w.laptop(a)["consignment_id"] == "C-N"  # claimed, not yet in the consignment
     healed = w.run(scan_into("C-N", a, scan_id="scan-x"))
     assert healed.type == LaptopScannedIntoConsignment.TYPE

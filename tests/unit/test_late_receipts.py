@@ -184,8 +184,6 @@ def test_thresholds_may_be_fractions_of_a_day() -> None:
     assert HandoverSettings(receipt_reminder_days="14, 0.5,7").receipt_reminder_thresholds() == (0.5, 7.0, 14.0)
 
 
-
-
 def test_the_audit_service_chains_the_reminder_under_its_consignment_and_raises_no_anomaly(w: World) -> None:
     from services.audit import domain as audit_domain
     from services.audit import handlers as audit
