@@ -36,6 +36,7 @@ from events.envelope import SAFE_ID
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, submit
+from services.gateway.config import GatewaySettings
 from services.gateway.errors import ApiError
 
 router = APIRouter()
@@ -49,6 +50,18 @@ STATUS = {
     "not_expected": 422,
     "belongs_to_other_consignment": 409,
 }
+
+
+def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
+    """Issue 4c: the routes of this module with their own body limit (errors.BodyLimit)."""
+    mib = settings.max_bast_upload_bytes / (1024 * 1024)
+    return [
+        (
+            r"/api/v1/consignments/[^/]+/bast/verify",
+            settings.max_bast_upload_bytes,
+            f"a BAST PDF to verify may be at most {mib:g} MiB: send the PDF file itself, nothing else.",
+        )
+    ]
 
 
 class Strict(BaseModel):
@@ -277,15 +290,21 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Respo
 )
 async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> dict[str, Any]:
     doc = await _bast(gw, consignment_id, seq)
+    # Hashed as it arrives (issue 4c): a PDF may be up to max_bast_upload_bytes, so it is never held whole.
+    h, size = hashlib.sha256(), 0
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
+        form = await request.form()  # file parts over 1 MiB are spooled to disk by starlette
         upload = form.get("file")
-        data = await upload.read() if isinstance(upload, UploadFile) else b""
+        while isinstance(upload, UploadFile) and (chunk := await upload.read(256 * 1024)):
+            h.update(chunk)
+            size += len(chunk)
     else:
-        data = await request.body()
-    if not data:
+        async for chunk in request.stream():
+            h.update(chunk)
+            size += len(chunk)
+    if not size:
         raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
-    sha = hashlib.sha256(data).hexdigest()
+    sha = h.hexdigest()
     return {
         "matches": sha == doc["recorded_sha256"],
         "sha256": sha,
