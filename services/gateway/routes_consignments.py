@@ -57,10 +57,11 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
     mib = settings.max_bast_upload_bytes / (1024 * 1024)
     return [
         (
-            r"/api/v1/consignments/[^/]+/bast/verify",
+            pattern,
             settings.max_bast_upload_bytes,
             f"a BAST PDF to verify may be at most {mib:g} MiB: send the PDF file itself, nothing else.",
         )
+        for pattern in (r"/api/v1/consignments/[^/]+/bast/verify", r"/bast/[^/]+")
     ]
 
 
@@ -290,7 +291,20 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Respo
 )
 async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> dict[str, Any]:
     doc = await _bast(gw, consignment_id, seq)
-    # Hashed as it arrives (issue 4c): a PDF may be up to max_bast_upload_bytes, so it is never held whole.
+    sha = await _hash_upload(request)
+    if sha is None:
+        raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
+    return {
+        "matches": sha == doc["recorded_sha256"],
+        "sha256": sha,
+        "recorded_sha256": doc["recorded_sha256"],
+        "number": doc["number"],
+    }
+
+
+async def _hash_upload(request: Request) -> str | None:
+    """SHA-256 of the uploaded PDF (raw body or form field ``file``), None if empty.
+    Hashed as it arrives (issue 4c): a PDF may be up to max_bast_upload_bytes, so it is never held whole."""
     h, size = hashlib.sha256(), 0
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()  # file parts over 1 MiB are spooled to disk by starlette
@@ -302,32 +316,55 @@ async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, s
         async for chunk in request.stream():
             h.update(chunk)
             size += len(chunk)
-    if not size:
-        raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
-    sha = h.hexdigest()
-    return {
-        "matches": sha == doc["recorded_sha256"],
-        "sha256": sha,
-        "recorded_sha256": doc["recorded_sha256"],
-        "number": doc["number"],
-    }
+    return h.hexdigest() if size else None
 
 
 @router.get("/bast/{consignment_id}", include_in_schema=False)
 async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> HTMLResponse:
+    return _bast_page(consignment_id, seq, await gw.consignments.bast(consignment_id, seq))
+
+
+@router.post("/bast/{consignment_id}", include_in_schema=False)
+async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> HTMLResponse:
+    """Issue 4c: the record page's form posts here and gets the page back with the verdict
+    (the JSON verify endpoint is for programs; a person wants a sentence)."""
     doc = await gw.consignments.bast(consignment_id, seq)
+    sha = await _hash_upload(request) if doc is not None else None
+    page = _bast_page(consignment_id, seq, doc, checked=sha if doc is not None else None, tried=True)
+    page.status_code = 200 if doc is not None else 404
+    return page
+
+
+def _bast_page(
+    consignment_id: str, seq: int, doc: dict[str, Any] | None, checked: str | None = None, tried: bool = False
+) -> HTMLResponse:
     if doc is None:
         body = (
             f"<p>Belum ada BAST untuk konsinyasi {html.escape(consignment_id)} · No BAST for this consignment yet.</p>"
         )
     else:
         cid = html.escape(consignment_id)
+        verdict = ""
+        if tried and checked is None:
+            verdict = (
+                "<p id='verdict' data-matches='none'>Pilih berkas PDF terlebih dahulu · Choose a PDF file first.</p>"
+            )
+        elif checked is not None and checked == doc["recorded_sha256"]:
+            verdict = (
+                "<p id='verdict' data-matches='true'><b>Cocok</b>: berkas ini adalah BAST yang tercatat · "
+                "<b>Matches</b>: this file is the recorded BAST.</p>"
+            )
+        elif checked is not None:
+            verdict = (
+                "<p id='verdict' data-matches='false'><b>Tidak cocok</b>: berkas ini berbeda dari BAST yang tercatat; "
+                "unduh salinan asli di bawah · <b>Does not match</b>: this file differs from the recorded BAST; "
+                f"download the original below.</p><p>SHA-256 berkas · of the file: <code id='checked'>{checked}</code></p>"
+            )
         body = (
-            f"<p>Nomor / number: <b>{html.escape(doc['number'])}</b></p>"
-            f"<p>SHA-256: <code id='sha'>{doc['recorded_sha256']}</code></p>"
+            f"<p>Nomor / number: <b id='number'>{html.escape(doc['number'])}</b></p>"
+            f"<p>SHA-256: <code id='sha'>{doc['recorded_sha256']}</code></p>{verdict}"
             f"<p><a href='/api/v1/consignments/{cid}/bast.pdf?seq={seq}'>Unduh PDF · Download PDF</a></p>"
-            "<form method='post' enctype='multipart/form-data' "
-            f"action='/api/v1/consignments/{cid}/bast/verify?seq={seq}'>"
+            f"<form method='post' enctype='multipart/form-data' action='/bast/{cid}?seq={seq}'>"
             "<label>Periksa berkas PDF · Check a PDF file: "
             "<input type='file' name='file' accept='application/pdf'></label>"
             "<button type='submit'>Periksa · Check</button></form>"
