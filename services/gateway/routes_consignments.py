@@ -358,7 +358,8 @@ def _bast_page(
             verdict = (
                 "<p id='verdict' data-matches='false'><b>Tidak cocok</b>: berkas ini berbeda dari BAST yang tercatat; "
                 "unduh salinan asli di bawah · <b>Does not match</b>: this file differs from the recorded BAST; "
-                f"download the original below.</p><p>SHA-256 berkas · of the file: <code id='checked'>{checked}</code></p>"
+                "download the original below.</p>"
+                f"<p>SHA-256 berkas · of the file: <code id='checked'>{checked}</code></p>"
             )
         body = (
             f"<p>Nomor / number: <b id='number'>{html.escape(doc['number'])}</b></p>"
