@@ -521,6 +521,35 @@ class ReceiptReminderRaised(Payload):
     in_transit: list[str] = Field(description="Asset ids still not received when the reminder was raised.")
 
 
+# --- issue 4c: receipt-code re-issue ---
+
+
+class ReissueReceiptCode(Payload):
+    """Replace a consignment's receipt code (lost, or seen by someone who should not have
+    it): the old code stops working. Subject: the consignment id. Sent by the gateway,
+    which made the new code and sends only its SHA-256; decided by handover, where
+    receipts are checked, so a receipt and a re-issue never interleave."""
+
+    TYPE = "id.serah.command.reissue-receipt-code.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReceiptCodeReissued(Payload):
+    """The consignment's receipt code was replaced; only this hash is valid from now on.
+    Emitted by handover."""
+
+    TYPE = "id.serah.consignment.receipt-code-reissued.v1"
+    KIND = "event"
+
+    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    reason: str
+    generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
+
+
 COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
 EVENTS: tuple[type[Payload], ...] = (
     LaptopRegistered,
@@ -541,6 +570,7 @@ EVENTS = EVENTS + (UsageAttested, AnomalyDetected, CheckpointSigned)
 # issue 4
 COMMANDS = COMMANDS + (PlanConsignment, ScanIntoConsignment, CloseConsignment, ConfirmReceipt)
 EVENTS = EVENTS + (ConsignmentPlanned, LaptopScannedIntoConsignment, ConsignmentDispatched, ReceiptConfirmed)
-# issue 4c: late-receipt reminder
-EVENTS = EVENTS + (ReceiptReminderRaised,)
+# issue 4c: late-receipt reminder, receipt-code re-issue
+COMMANDS = COMMANDS + (ReissueReceiptCode,)
+EVENTS = EVENTS + (ReceiptReminderRaised, ReceiptCodeReissued)
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

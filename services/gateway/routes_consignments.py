@@ -30,6 +30,7 @@ from events.catalog import (
     Official,
     PlanConsignment,
     ReceiptLine,
+    ReissueReceiptCode,  # issue 4c
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID
@@ -199,6 +200,46 @@ async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, g
     )
     cmd = command(data, command_id=body.receipt_id, subject=consignment_id, actor=body.official.nip, gw=gw)
     return await _decided(gw, cmd)
+
+
+class ReissueCodeRequest(Strict):
+    """Issue 4c."""
+
+    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same re-issue.")
+    reason: str = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
+
+
+@router.post(
+    "/api/v1/consignments/{consignment_id}/receipt-code",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Issue a new receipt code; the old one stops working",
+)
+async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeRequest, gw: GW) -> JSONResponse:
+    """Issue 4c. The new code is shown once, like at planning; print a new manifest with it
+    (``POST …/manifest.pdf`` with ``receipt_code``)."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    cmd = command(
+        ReissueReceiptCode(receipt_code_hash=digest, reason=body.reason),
+        command_id=body.request_id,
+        subject=consignment_id,
+        actor="operator",
+        gw=gw,
+    )
+    response = await _decided(gw, cmd)
+    if response.status_code != 200:
+        return response
+    answer = json.loads(bytes(response.body))
+    if answer.get("event", {}).get("data", {}).get("receipt_code_hash") == digest:
+        answer["receipt_code"] = code  # shown once
+    else:  # a replay of an earlier request: its code stands and is stored only hashed
+        answer |= {
+            "receipt_code": None,
+            "replayed": True,
+            "detail": "This re-issue was made before; use the code shown then, or send a new request_id.",
+        }
+    return JSONResponse(answer)
 
 
 @router.get(

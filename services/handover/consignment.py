@@ -19,6 +19,11 @@
   consignment and threshold (several thresholds, e.g. 7 and 14 days, give one each).
   A partly received consignment is still overdue; a fully received one never is,
   and a threshold already reminded is not reminded again.
+- Receipt-code re-issue (issue 4c): a planned consignment not yet fully received
+  may get a new receipt code (``unknown_consignment``, ``already_received``
+  otherwise); from then on only the newest code confirms a receipt. It is decided
+  here, on the same document as receipts, so a receipt is checked against either
+  the old code or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -35,8 +40,10 @@ from events.catalog import (
     ConsignmentDispatched,
     ConsignmentPlanned,
     Payload,
+    ReceiptCodeReissued,  # issue 4c
     ReceiptConfirmed,
     ReceiptReminderRaised,  # issue 4c
+    ReissueReceiptCode,  # issue 4c
     RejectionReason,
     ScanRejected,
 )
@@ -55,6 +62,7 @@ class Consignment:
     received: tuple[str, ...] = ()
     receipts: int = 0
     reminders: tuple[tuple[float, str], ...] = ()  # issue 4c: (threshold_days, raised_at)
+    code_generation: int = 1  # issue 4c: 1 = the planned code, 2 = its first re-issue, …
 
     @property
     def pending(self) -> list[str]:
@@ -73,6 +81,12 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
         received = c.received + tuple(line["asset_id"] for line in data["lines"])
         done = all(a in received for a in c.dispatched)
         return replace(c, received=received, receipts=c.receipts + 1, status="received" if done else "partly_received")
+    if event.type == ReceiptCodeReissued.TYPE:  # issue 4c: only the newest code is valid
+        return replace(
+            c,
+            plan=c.plan | {"receipt_code_hash": data["receipt_code_hash"]},
+            code_generation=data["generation"],
+        )
     if event.type == ReceiptReminderRaised.TYPE:  # issue 4c
         return replace(c, reminders=c.reminders + ((float(data["threshold_days"]), event.time.isoformat()),))
     return c
@@ -160,6 +174,7 @@ def summary(c: Consignment) -> dict[str, Any]:
         "receipts": c.receipts,
         # issue 4c: shown by GET /api/v1/consignments/unconfirmed
         "reminders": [{"threshold_days": t, "raised_at": at} for t, at in c.reminders],
+        "receipt_code_generation": c.code_generation,
     }
 
 
@@ -188,3 +203,25 @@ def reminders_due(c: Consignment, now: datetime, thresholds: Sequence[float]) ->
 
 def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
     return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
+
+
+# --- issue 4c: receipt-code re-issue ---
+
+
+def reissue_code(c: Consignment, command: ReissueReceiptCode) -> ReceiptCodeReissued | ScanRejected:
+    cid = c.consignment_id
+    if c.status == "unknown" or not c.plan:
+        return _refuse(
+            command,
+            RejectionReason.UNKNOWN_CONSIGNMENT,
+            f"consignment {cid} is not known; check the id on the manifest.",
+        )
+    if c.status == "received":
+        return _refuse(
+            command,
+            RejectionReason.ALREADY_RECEIVED,
+            f"every laptop of consignment {cid} was already received: no code is needed any more.",
+        )
+    return ReceiptCodeReissued(
+        receipt_code_hash=command.receipt_code_hash, reason=command.reason, generation=c.code_generation + 1
+    )

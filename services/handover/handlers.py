@@ -25,6 +25,7 @@ from events.catalog import (
     ReceiptConfirmed,
     ReceiptReminderRaised,  # issue 4c
     ReceiveLaptop,
+    ReissueReceiptCode,  # issue 4c
     RejectionReason,
 )
 from events.envelope import Envelope
@@ -273,9 +274,22 @@ async def when_consignment_moves_track_it(event: Envelope, receipts: Receipts) -
     await learn(event, summarise_consignment, receipts.consignments)
 
 
+async def reissue_receipt_code(command: Envelope, receipts: Receipts) -> list[Envelope]:
+    """Issue 4c: a new receipt code for a consignment; the old one stops working."""
+
+    def decide(doc: LaptopDoc | None, env: Envelope, body: ReissueReceiptCode) -> list[Any]:
+        return [consignment.reissue_code(consignment.fold(env.subject, doc.history if doc else []), body)]
+
+    # The plan comes from allocation on serah.events: give it a moment.
+    unsettled = frozenset({RejectionReason.UNKNOWN_CONSIGNMENT})
+    return await run_command(command, decide, summarise_consignment, receipts.consignments, unsettled=unsettled)
+
+
 async def handle(command: Envelope, rt: Runtime, receipts: Receipts | None = None) -> list[Envelope]:
     if command.type == ConfirmReceipt.TYPE and receipts is not None:
         return await confirm_receipt(command, rt, receipts)
+    if command.type == ReissueReceiptCode.TYPE and receipts is not None:  # issue 4c
+        return await reissue_receipt_code(command, receipts)
     return await COMMANDS.get(command.type, refuse_unknown_command)(command, rt)
 
 

@@ -1,6 +1,7 @@
 """Handover worker (faust app ``serah-handover``, its own consumer group).
 
-In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans);
+In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans); ConfirmReceipt and
+     ReissueReceiptCode (issue 4c), keyed by consignment id;
      ``serah.events`` — LaptopRegistered, LaptopAllocated, LaptopDispatched, to
      know each laptop's label and whether it is on its way.
 Out: ``serah.events`` — LaptopReceived or ScanRejected; ``serah.deadletters``;
