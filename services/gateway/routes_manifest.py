@@ -1,4 +1,4 @@
-"""Issue 4: the dispatch manifest PDF for the driver (see services/gateway/manifest.py)."""
+"""Issue 4: the dispatch manifest PDF for the driver (see services/gateway/adapters/manifest_pdf.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway import manifest
+from services.gateway.adapters import manifest_pdf as manifest
 from services.gateway.api import ERRORS, GW
 from services.gateway.errors import ApiError
 from services.gateway.routes_consignments import ConsignmentId

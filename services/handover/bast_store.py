@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pymongo.asynchronous.collection import AsyncCollection
-
 
 def bast_id(consignment_id: str, seq: int) -> str:
     return f"{consignment_id}-{seq}"
@@ -17,17 +15,6 @@ class BastStore(Protocol):
     async def put(self, doc_id: str, doc: dict[str, Any]) -> None: ...
 
     async def get(self, doc_id: str) -> dict[str, Any] | None: ...
-
-
-class MongoBastStore:
-    def __init__(self, collection: AsyncCollection) -> None:  # type: ignore[type-arg]
-        self._c = collection
-
-    async def put(self, doc_id: str, doc: dict[str, Any]) -> None:
-        await self._c.replace_one({"_id": doc_id}, {"_id": doc_id, **doc}, upsert=True)
-
-    async def get(self, doc_id: str) -> dict[str, Any] | None:
-        return await self._c.find_one({"_id": doc_id})
 
 
 class FakeBastStore:

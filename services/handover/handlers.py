@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -82,6 +83,7 @@ class Receipts:
     consignments: Runtime  # the same runtime over handover_consignments
     basts: BastStore
     settings: HandoverSettings
+    render: Callable[[bast.Bast], bytes]  # adapters/bast_pdf.render; the PDF library stays in adapters
 
 
 def summarise_consignment(doc: LaptopDoc) -> dict[str, Any]:
@@ -95,7 +97,7 @@ def _description(doc: LaptopDoc | None) -> dict[str, Any]:
 
 def _bast(
     c: consignment.Consignment, receipt: dict[str, Any], laptops: dict[str, dict[str, Any]], s: HandoverSettings
-) -> bytes:
+) -> bast.Bast:
     """The BAST of one receipt, from recorded facts only, so it renders the same bytes again."""
 
     def item(asset: str, condition: str = "B", note: str = "") -> bast.Item:
@@ -116,27 +118,25 @@ def _bast(
     plan = c.plan
     official = receipt["official"]
     legal = plan["legal_basis"]
-    return bast.render(
-        bast.Bast(
-            number=receipt["bast_number"],
-            consignment_id=c.consignment_id,
-            place=s.bast_place,
-            at=datetime.fromisoformat(receipt["confirmed_at"]),
-            first=bast.Party(
-                s.warehouse_official_name,
-                s.warehouse_official_nip,
-                s.warehouse_official_jabatan,
-                s.warehouse_office_name,
-            ),
-            second=bast.Party(official["name"], official["nip"], official["jabatan"], plan["office_name"]),
-            legal_kind=legal["kind"],
-            legal_number=legal["number"],
-            legal_date=str(legal["date"]),
-            items=[item(line["asset_id"], line["condition"], line["note"]) for line in receipt["lines"]],
-            missing=[item(a) for a in receipt["missing"]],
-            originals=s.bast_originals,
-            verify_url=f"{s.public_base_url.rstrip('/')}/bast/{c.consignment_id}",
-        )
+    return bast.Bast(
+        number=receipt["bast_number"],
+        consignment_id=c.consignment_id,
+        place=s.bast_place,
+        at=datetime.fromisoformat(receipt["confirmed_at"]),
+        first=bast.Party(
+            s.warehouse_official_name,
+            s.warehouse_official_nip,
+            s.warehouse_official_jabatan,
+            s.warehouse_office_name,
+        ),
+        second=bast.Party(official["name"], official["nip"], official["jabatan"], plan["office_name"]),
+        legal_kind=legal["kind"],
+        legal_number=legal["number"],
+        legal_date=str(legal["date"]),
+        items=[item(line["asset_id"], line["condition"], line["note"]) for line in receipt["lines"]],
+        missing=[item(a) for a in receipt["missing"]],
+        originals=s.bast_originals,
+        verify_url=f"{s.public_base_url.rstrip('/')}/bast/{c.consignment_id}",
     )
 
 
@@ -166,7 +166,7 @@ async def confirm_receipt(command: Envelope, rt: Runtime, receipts: Receipts) ->
             return [refusal]
         seq = c.receipts + 1
         draft = consignment.confirm(c, body, env.time.isoformat(), _bast_number(c, seq, env.time, s), "0" * 64)
-        pdf = _bast(c, draft.model_dump(mode="json"), laptops, s)
+        pdf = receipts.render(_bast(c, draft.model_dump(mode="json"), laptops, s))
         return [draft.model_copy(update={"bast_sha256": hashlib.sha256(pdf).hexdigest()})]
 
     # The plan and the dispatch come from allocation on serah.events: give them a moment.
@@ -187,7 +187,7 @@ async def _issue(
             continue
         doc = await receipts.consignments.store.load(fact.subject)
         c = consignment.fold(fact.subject, _history_before(doc, fact))
-        pdf = _bast(c, fact.data, laptops, receipts.settings)
+        pdf = receipts.render(_bast(c, fact.data, laptops, receipts.settings))
         key = bast_id(fact.subject, fact.data["seq"])
         if await receipts.basts.get(key) is None:
             await receipts.basts.put(

@@ -23,7 +23,7 @@ from events import topics
 from services.common import worker
 from services.common.mongo import connect
 from services.handover import handlers
-from services.handover.adapters import mongo
+from services.handover.adapters import bast_pdf, mongo
 from services.handover.bootstrap import bootstrap
 from services.handover.config import HandoverSettings
 
@@ -36,7 +36,7 @@ def build_app(settings: HandoverSettings) -> faust.App:
     _, db = connect(settings.mongo_url, settings.mongo_db)
     rt = bootstrap(settings, publisher, mongo.laptop_store(db))
     receipts = handlers.Receipts(  # issue 4
-        dataclasses.replace(rt, store=mongo.consignment_store(db)), mongo.bast_store(db), settings
+        dataclasses.replace(rt, store=mongo.consignment_store(db)), mongo.bast_store(db), settings, bast_pdf.render
     )
     worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt, receipts), publisher)
     worker.agent_over(app, SERVICE, topics.EVENTS, lambda env: handlers.on_event(env, rt, receipts), publisher)

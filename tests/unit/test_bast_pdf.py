@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pypdf
 
-from services.handover.bast import Bast, Item, Party, render
+from services.handover.adapters.bast_pdf import render
+from services.handover.bast import Bast, Item, Party
 
 HOSTILE = "<b>A & B</b> <para> &amp; </i>"
 

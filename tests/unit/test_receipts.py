@@ -20,6 +20,7 @@ from services.allocation.config import AllocationSettings
 from services.common.laptop_store import FakeLaptopStore, VersionConflict
 from services.common.worker import FakePublisher
 from services.handover import handlers
+from services.handover.adapters import bast_pdf
 from services.handover.bast import opening, terbilang
 from services.handover.bast_store import FakeBastStore
 from services.handover.bootstrap import bootstrap
@@ -48,7 +49,9 @@ class World:
         self.hand = bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
         self.hand.settle_s = 0.0
         self.basts = FakeBastStore()
-        self.receipts = handlers.Receipts(dataclasses.replace(self.hand, store=FakeLaptopStore()), self.basts, settings)
+        self.receipts = handlers.Receipts(
+            dataclasses.replace(self.hand, store=FakeLaptopStore()), self.basts, settings, bast_pdf.render
+        )
 
     def tell(self, command: Envelope) -> Envelope:
         """Run an allocation command and deliver everything it published to handover."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape as x  # reportlab Paragraph text is markup; data is escaped
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -56,7 +58,7 @@ def render(m: Manifest) -> bytes:
     code = m.receipt_code or "____________ (isi dari berkas kode / fill in from the codes file)"
     story: list = [
         Paragraph("SURAT JALAN PENGIRIMAN BARANG / DISPATCH MANIFEST", head),
-        Paragraph(f"Konsinyasi / Consignment: {m.consignment_id}", centre),
+        Paragraph(f"Konsinyasi / Consignment: {x(m.consignment_id)}", centre),
         Spacer(1, 5 * mm),
         Table(
             [
@@ -72,13 +74,19 @@ def render(m: Manifest) -> bytes:
         Spacer(1, 3 * mm),
         Paragraph(
             "Pejabat yang berwenang menerima / Officials authorised to sign: "
-            + "; ".join(f"{n} (NIP {nip}), {j}" for n, nip, j in m.officials),
+            + x("; ".join(f"{n} (NIP {nip}), {j}" for n, nip, j in m.officials)),
             body,
         ),
         Spacer(1, 3 * mm),
     ]
-    rows = [["No", "Kode aset / Asset", "Nomor seri / Serial", "Merek/Tipe / Brand/model", "Kode barang"]]
-    rows += [[str(i), u.asset_id, u.serial, u.brand_model, u.kode_barang] for i, u in enumerate(m.units, 1)]
+    head_row = ["No", "Kode aset / Asset", "Nomor seri / Serial", "Merek/Tipe / Brand/model", "Kode barang"]
+    rows: list[list[Any]] = [list(head_row)]
+    cell = ParagraphStyle("cell", parent=body, fontSize=8, leading=10)
+    # Brand/model and serial come from vendors' lists: wrapped, not cut or run into the next column.
+    rows += [
+        [str(i), u.asset_id, Paragraph(x(u.serial), cell), Paragraph(x(u.brand_model), cell), u.kode_barang]
+        for i, u in enumerate(m.units, 1)
+    ]
     story.append(
         Table(
             rows,
