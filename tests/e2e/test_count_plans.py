@@ -5,6 +5,7 @@ the count is refused, and the receipt and BAST work as for a list plan."""
 from __future__ import annotations
 
 import csv
+import io
 import subprocess
 import sys
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pypdf
 import pytest
 
 from deploy.local.stack import Stack
@@ -61,6 +63,12 @@ def test_a_plan_by_count_is_filled_at_picking_and_refuses_one_more(api: httpx.Cl
     assert api.get(f"/api/v1/laptops/{units[2]['asset_id']}").json()["status"] == "registered"
     view = api.get(f"/api/v1/consignments/{cid}").json()
     assert sorted(view["scanned"]) == sorted(u["asset_id"] for u in units[:2]) and view["missing_count"] == 0
+
+    # The driver's manifest lists the picked laptops (the plan itself named none).
+    manifest = api.post(f"/api/v1/consignments/{cid}/manifest.pdf", json={"receipt_code": code})
+    assert manifest.status_code == 200, manifest.text
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(manifest.content)).pages)
+    assert all(u["asset_id"] in text for u in units[:2]) and units[2]["asset_id"] not in text
 
     assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
     body = {
