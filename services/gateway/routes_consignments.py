@@ -299,6 +299,9 @@ async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, An
         "received": h.get("received", []),
         "in_transit": h.get("in_transit", []),
         "basts": basts,
+        # issue 4c: late-receipt reminders raised, and how many times the receipt code was issued
+        "reminders": h.get("reminders", []),
+        "receipt_code_generation": h.get("receipt_code_generation", 1),
     }
 
 

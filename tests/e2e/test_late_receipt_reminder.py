@@ -63,6 +63,7 @@ def test_a_consignment_not_fully_received_in_time_raises_one_reminder_seen_in_th
         assert [r["threshold_days"] for r in row["reminders"]] == [float(TINY_DAYS)]
         assert row["reminded_at"] == row["reminders"][0]["raised_at"]
         assert row["in_transit"] == [units[1]["asset_id"]]
+        assert api.get(f"/api/v1/consignments/{cid}").json()["reminders"] == row["reminders"]
         [reminder] = reminders_of(mongo, cid)
         assert reminder["data"]["in_transit"] == [units[1]["asset_id"]] and reminder["data"]["office_code"] == "73.71"
 

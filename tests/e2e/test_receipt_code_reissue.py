@@ -30,6 +30,7 @@ def test_a_reissued_code_replaces_the_old_one_at_receipt_and_on_the_manifest(api
     new = r.json()["receipt_code"]
     assert len(new) == 8 and new != old and r.json()["event"]["data"]["generation"] == 2
 
+    assert api.get(f"/api/v1/consignments/{cid}").json()["receipt_code_generation"] == 2
     replay = reissue(api, cid, request_id=f"re-{cid}")  # the same request again: no second code
     assert replay.status_code == 200 and replay.json()["receipt_code"] is None and replay.json()["replayed"] is True
 
