@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from events import topics
 
@@ -59,6 +59,7 @@ class RejectionReason(StrEnum):
     ALREADY_IN_CONSIGNMENT = "already_in_consignment"
     RECEIPT_CODE_INVALID = "receipt_code_invalid"
     OFFICIAL_NOT_AUTHORISED = "official_not_authorised"
+    CONSIGNMENT_FULL = "consignment_full"  # issue 4c: a count plan already has its count
 
 
 class Payload(BaseModel):
@@ -354,6 +355,7 @@ class CheckpointSigned(Payload):
 # --- issue 4: consignments ---
 
 NIP = r"^\d{18}$"
+MAX_CONSIGNMENT_UNITS = 5000  # issue 4c: the most laptops one consignment may expect
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
@@ -395,8 +397,16 @@ class PlanConsignment(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
-    expected: list[str] = Field(min_length=1, max_length=5000)
+    expected: list[str] = Field(default_factory=list, max_length=5000)
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    # issue 4c: or a count filled at picking (then ``expected`` is empty)
+    expected_count: int | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
+
+    @model_validator(mode="after")
+    def _laptops_or_a_count(self) -> PlanConsignment:
+        if bool(self.expected) == (self.expected_count is not None):
+            raise ValueError("give either the expected laptops or expected_count, not both and not neither")
+        return self
 
 
 class ScanIntoConsignment(Payload):
@@ -443,6 +453,9 @@ class ConsignmentPlanned(Payload):
     legal_basis: LegalBasis
     expected: list[str]
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    expected_count: int | None = Field(
+        default=None, ge=1, description="Issue 4c: a plan by count (expected is then empty), filled at picking."
+    )
 
 
 class LaptopScannedIntoConsignment(Payload):
@@ -466,6 +479,9 @@ class ConsignmentDispatched(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     dispatched: list[str]
     missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
+    missing_count: int | None = Field(
+        default=None, ge=0, description="Issue 4c, plans by count: how many of the count were never scanned."
+    )
 
 
 class ReceiptConfirmed(Payload):
@@ -484,6 +500,54 @@ class ReceiptConfirmed(Payload):
     complete: bool
     confirmed_at: str = Field(description="When the official confirmed (the command's time); dates the BAST.")
     bast_sha256: str = Field(pattern=SHA256_HEX)
+
+
+# --- issue 4c: late-receipt reminder ---
+
+
+class ReceiptReminderRaised(Payload):
+    """A dispatched consignment was still not (fully) received ``threshold_days`` after it
+    left the warehouse: remind the receiving office (and the sender) to confirm or report.
+    Subject: the consignment id. Emitted by handover's periodic sweep, once per consignment
+    and threshold (its id is derived from both, so restarts and several workers add nothing)."""
+
+    TYPE = "id.serah.consignment.receipt-reminder-raised.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    threshold_days: float = Field(gt=0, description="The configured threshold this reminder is for.")
+    dispatched_at: str = Field(description="When the consignment left the warehouse.")
+    due_at: str = Field(description="dispatched_at + threshold_days: from then on it was overdue.")
+    in_transit: list[str] = Field(description="Asset ids still not received when the reminder was raised.")
+
+
+# --- issue 4c: receipt-code re-issue ---
+
+
+class ReissueReceiptCode(Payload):
+    """Replace a consignment's receipt code (lost, or seen by someone who should not have
+    it): the old code stops working. Subject: the consignment id. Sent by the gateway,
+    which made the new code and sends only its SHA-256; decided by handover, where
+    receipts are checked, so a receipt and a re-issue never interleave."""
+
+    TYPE = "id.serah.command.reissue-receipt-code.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReceiptCodeReissued(Payload):
+    """The consignment's receipt code was replaced; only this hash is valid from now on.
+    Emitted by handover."""
+
+    TYPE = "id.serah.consignment.receipt-code-reissued.v1"
+    KIND = "event"
+
+    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    reason: str
+    generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
 
 
 COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
@@ -506,4 +570,7 @@ EVENTS = EVENTS + (UsageAttested, AnomalyDetected, CheckpointSigned)
 # issue 4
 COMMANDS = COMMANDS + (PlanConsignment, ScanIntoConsignment, CloseConsignment, ConfirmReceipt)
 EVENTS = EVENTS + (ConsignmentPlanned, LaptopScannedIntoConsignment, ConsignmentDispatched, ReceiptConfirmed)
+# issue 4c: late-receipt reminder, receipt-code re-issue
+COMMANDS = COMMANDS + (ReissueReceiptCode,)
+EVENTS = EVENTS + (ReceiptReminderRaised, ReceiptCodeReissued)
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

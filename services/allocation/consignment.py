@@ -10,6 +10,13 @@
   (``not_expected``), and not planned for another consignment
   (``belongs_to_other_consignment``), not already gone (``already_dispatched``).
   Scanning the same laptop twice is harmless and said so: ``already_in_consignment``.
+- A plan may instead give a count (issue 4c): "N laptops, picked in the warehouse".
+  Then any registered laptop not yet allocated (warehouse stock) may be scanned in,
+  and the scan allocates it to the office and this consignment; one already
+  allocated to an office outside a consignment is ``not_expected`` (it belongs to
+  that allocation: plan it by serial), one planned for another consignment is
+  ``belongs_to_other_consignment``. Scans beyond N are ``consignment_full``.
+  Missing is then a number: N minus scanned.
 - Closing dispatches every scanned laptop (``consignment_empty`` if none);
   afterwards the consignment cannot change: scans and closes answer
   ``consignment_closed``.
@@ -50,6 +57,14 @@ class Consignment:
     expected: tuple[str, ...] = ()
     scanned: tuple[str, ...] = ()
     plan: dict[str, Any] = field(default_factory=dict)
+    expected_count: int | None = None  # issue 4c: a plan by count
+
+    @property
+    def missing_count(self) -> int:
+        """How many expected laptops were not scanned (for a count plan: N minus scanned)."""
+        if self.expected_count is not None:
+            return max(self.expected_count - len(self.scanned), 0)
+        return len([a for a in self.expected if a not in self.scanned])
 
 
 def evolve(c: Consignment, event: Envelope) -> Consignment:
@@ -62,6 +77,7 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
             office_name=data["office_name"],
             expected=tuple(data["expected"]),
             plan=dict(data),
+            expected_count=data.get("expected_count"),
         )
     if event.type == LaptopScannedIntoConsignment.TYPE:
         return replace(c, scanned=c.scanned + (data["asset_id"],))
@@ -91,6 +107,16 @@ def plan(c: Consignment, command: PlanConsignment, laptops: Mapping[str, Laptop]
             command,
             RejectionReason.UNKNOWN_OFFICE,
             f"{command.office_code} is not an official region code; see GET /api/v1/offices.",
+        )
+    if command.expected_count is not None:  # issue 4c: the laptops are chosen at picking
+        return ConsignmentPlanned(
+            office_code=office.code,
+            office_name=office.name,
+            officials=command.officials,
+            legal_basis=command.legal_basis,
+            expected=[],
+            expected_count=command.expected_count,
+            receipt_code_hash=command.receipt_code_hash,
         )
     unknown = [a for a in command.expected if laptops[a].status == "unregistered"]
     if unknown:
@@ -149,6 +175,13 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
             RejectionReason.ALREADY_IN_CONSIGNMENT,
             f"{laptop.asset_id} is already in this consignment: nothing to do.",
         )
+    if c.expected_count is not None and len(c.scanned) >= c.expected_count:  # issue 4c
+        return _refuse(
+            command,
+            RejectionReason.CONSIGNMENT_FULL,
+            f"consignment {c.consignment_id} already has all {c.expected_count} laptops; close it, and put "
+            f"{laptop.asset_id} back on the shelf.",
+        )
     if laptop.consignment_id not in (None, c.consignment_id):
         return _refuse(
             command,
@@ -159,6 +192,15 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
         return _refuse(
             command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} has already left the warehouse."
         )
+    if c.expected_count is not None:  # issue 4c: picked from stock, not from a list
+        if laptop.status == "allocated" and laptop.consignment_id is None:
+            return _refuse(
+                command,
+                RejectionReason.NOT_EXPECTED,
+                f"{laptop.asset_id} is already allocated to office {laptop.office_code} outside any consignment; "
+                "pick an unallocated laptop, or plan this one by serial.",
+            )
+        return LaptopScannedIntoConsignment(asset_id=laptop.asset_id, location=command.location)
     if laptop.asset_id not in c.expected:
         return _refuse(
             command,
@@ -181,8 +223,21 @@ def close(c: Consignment, command: CloseConsignment) -> Payload:
         )
     assert c.office_code is not None
     return ConsignmentDispatched(
-        office_code=c.office_code, dispatched=list(c.scanned), missing=[a for a in c.expected if a not in c.scanned]
+        office_code=c.office_code,
+        dispatched=list(c.scanned),
+        missing=[a for a in c.expected if a not in c.scanned],
+        missing_count=c.missing_count if c.expected_count is not None else None,
     )
+
+
+def claim(c: Consignment, laptop: Laptop) -> LaptopAllocated | None:
+    """Issue 4c: scanning a stock laptop into a count plan allocates it to this office and
+    consignment. The handler records this in the laptop's document *before* the scan (a
+    version-guarded append), so two consignments picking the same laptop at once cannot
+    both have it: the second one re-decides and finds it taken."""
+    if c.expected_count is None or laptop.consignment_id is not None or c.office_code is None:
+        return None
+    return LaptopAllocated(office_code=c.office_code, office_name=c.office_name or "", consignment_id=c.consignment_id)
 
 
 def per_laptop(c: Consignment, fact: Envelope) -> list[tuple[str, Payload]]:
@@ -215,6 +270,8 @@ def summary(c: Consignment) -> dict[str, Any]:
         "expected": list(c.expected),
         "scanned": list(c.scanned),
         "missing": [a for a in c.expected if a not in c.scanned],
+        "expected_count": c.expected_count,  # issue 4c
+        "missing_count": c.missing_count,
     }
 
 

@@ -10,6 +10,7 @@ from events.catalog import (
     CloseConsignment,
     DispatchLaptop,
     LaptopReceived,
+    LaptopScannedIntoConsignment,  # issue 4c
     PlanConsignment,
     RegisterLaptop,
     ReissueLabel,
@@ -134,12 +135,52 @@ async def scan_into_consignment(command: Envelope, rt: Runtime, crt: Runtime) ->
     body = _body_or_none(command, ScanIntoConsignment)
     asset = consignment.scan_target(body.label) if body else None
     laptop = (await _laptops(rt, [asset]))[asset] if asset else domain.Laptop("")
+    claimed = None
+    if asset:  # issue 4c: decide on the laptop as the claim saw it (and left it)
+        claimed, laptop = await _claim_picked_laptop(command, body, laptop, rt, crt)
 
     def decide(doc: LaptopDoc | None, env: Envelope, body: ScanIntoConsignment) -> list[Any]:
         c = consignment.fold(env.subject, doc.history if doc else [])
         return [consignment.scan(c, laptop, body, rt.public_keys)]
 
-    return await run_command(command, decide, summarise_consignment, crt)
+    events = await run_command(command, decide, summarise_consignment, crt)
+    if claimed is not None:
+        await rt.publisher.publish([claimed])
+    return events
+
+
+async def _claim_picked_laptop(
+    command: Envelope, body: ScanIntoConsignment | None, laptop: domain.Laptop, rt: Runtime, crt: Runtime
+) -> tuple[Envelope | None, domain.Laptop]:
+    """Issue 4c, plans by count: allocate the picked laptop to this consignment in the
+    laptop's own document first, guarded by the version the decision was made on. Two
+    consignments picking one laptop at once: one append wins, the other raises
+    VersionConflict, is retried in place and now finds it ``belongs_to_other_consignment``.
+    The claim's id comes from the scan, so a redelivered scan finds (and re-publishes) it."""
+    claim_id = codec.event_id(command.type, laptop.asset_id, command.id, 0)
+    ldoc = await rt.store.load(laptop.asset_id)
+    current = domain.fold(laptop.asset_id, ldoc.history if ldoc else [])
+    if ldoc is not None and (earlier := ldoc.find(claim_id)) is not None:
+        return earlier, current
+    cdoc = await crt.store.load(command.subject)
+    if body is None or ldoc is None or cdoc is None or cdoc.replay_of(command):
+        return None, current
+    c = consignment.fold(command.subject, cdoc.history)
+    fact = consignment.claim(c, current)
+    if fact is None or not isinstance(consignment.scan(c, current, body, rt.public_keys), LaptopScannedIntoConsignment):
+        return None, current
+    env = codec.make(
+        fact,
+        subject=laptop.asset_id,
+        source=rt.source,
+        time=rt.clock(),
+        id=claim_id,
+        causation_id=command.id,
+        actor=command.actor,
+    )
+    after = LaptopDoc(ldoc.asset_id, ldoc.version + 1, ldoc.history + [env])
+    await rt.store.append(ldoc.asset_id, ldoc.version, [env], summarise(after))
+    return env, domain.fold(laptop.asset_id, after.history)
 
 
 async def close_consignment(command: Envelope, rt: Runtime, crt: Runtime) -> list[Envelope]:

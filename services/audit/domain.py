@@ -33,6 +33,7 @@ from events.catalog import (  # issue 5
     LaptopReceived,
     LaptopRegistered,
     PlanConsignment,  # issue 4
+    ReissueReceiptCode,  # issue 4c
     ScanIntoConsignment,  # issue 4
     ScanRejected,
     UsageAttested,
@@ -45,6 +46,7 @@ GENESIS = "0" * 64
 CONSIGNMENT_EVENT_PREFIX = "id.serah.consignment."
 CONSIGNMENT_COMMANDS = frozenset(
     {PlanConsignment.TYPE, ScanIntoConsignment.TYPE, CloseConsignment.TYPE, ConfirmReceipt.TYPE}
+    | {ReissueReceiptCode.TYPE}  # issue 4c
 )
 
 

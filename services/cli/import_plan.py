@@ -7,10 +7,13 @@ comma or semicolon separated; UTF-8 with or without BOM, like ``serah import``):
     consignment_id*, office_code*, official_name*, official_nip*,
     official_jabatan*, legal_basis_kind*, legal_basis_number*,
     legal_basis_date*, serial | asset_id (one of them per row)
+    | expected_count (issue 4c: instead, a number of laptops picked at the warehouse)
 
 ``legal_basis_kind`` is contract, allocation_decree or grant_agreement; the
 date YYYY-MM-DD or DD/MM/YYYY. Office and legal basis must be the same on every
 row of a consignment; different officials on its rows are all authorised.
+A consignment planned by count has rows with ``expected_count`` and no laptop
+(one row, or one per official, all with the same count); it cannot also list laptops.
 
 Every row is checked with its line number; bad rows (and every row of a
 consignment that has a bad row, so a consignment is never planned short) go to a
@@ -46,10 +49,11 @@ REQUIRED = (
     "legal_basis_number",
     "legal_basis_date",
 )
-COLUMNS = (*REQUIRED, "serial", "asset_id")
+COLUMNS = (*REQUIRED, "serial", "asset_id", "expected_count")  # expected_count: issue 4c
 REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
 KINDS = ("contract", "allocation_decree", "grant_agreement")
 MAX_FIELD_CHARS = 1000
+MAX_CONSIGNMENT_UNITS = 5000  # events.catalog.MAX_CONSIGNMENT_UNITS (imported lazily there: CLI start-up)
 
 
 @dataclass
@@ -92,18 +96,22 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
     when: date | None = _date("legal_basis_date", v["legal_basis_date"])
     if when is None:
         raise ValueError("legal_basis_date: give the date as YYYY-MM-DD or DD/MM/YYYY.")
-    if bool(v["serial"]) == bool(v["asset_id"]):
-        raise ValueError("give exactly one of serial or asset_id for the expected laptop.")
-    asset = v["asset_id"] or labels.asset_id_for_serial(v["serial"])
-    if not labels.ASSET_ID.match(asset):
-        raise ValueError(f"asset_id {asset!r} is not an asset id (SRH + 10 characters).")
-    return {
+    if [bool(v["serial"]), bool(v["asset_id"]), bool(v["expected_count"])].count(True) != 1:
+        raise ValueError("give exactly one of serial or asset_id (a laptop) or expected_count (a number of laptops).")
+    common = {
         "consignment_id": v["consignment_id"],
         "office_code": v["office_code"],
         "official": {"name": v["official_name"], "nip": v["official_nip"], "jabatan": v["official_jabatan"]},
         "legal_basis": {"kind": v["legal_basis_kind"], "number": v["legal_basis_number"], "date": when.isoformat()},
-        "asset_id": asset,
     }
+    if v["expected_count"]:  # issue 4c
+        if not v["expected_count"].isdigit() or not 1 <= int(v["expected_count"]) <= MAX_CONSIGNMENT_UNITS:
+            raise ValueError(f"expected_count {v['expected_count']!r} must be a whole number from 1 to 5000.")
+        return common | {"asset_id": None, "expected_count": int(v["expected_count"])}
+    asset = v["asset_id"] or labels.asset_id_for_serial(v["serial"])
+    if not labels.ASSET_ID.match(asset):
+        raise ValueError(f"asset_id {asset!r} is not an asset id (SRH + 10 characters).")
+    return common | {"asset_id": asset, "expected_count": None}
 
 
 def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
@@ -116,8 +124,8 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
     except StopIteration:
         raise ImportFileError("the file is empty: it needs a header row and one row per expected laptop.") from None
     missing = [c for c in REQUIRED if c not in header]
-    if missing or not ({"serial", "asset_id"} & set(header)):
-        need = missing or ["serial or asset_id"]
+    if missing or not ({"serial", "asset_id", "expected_count"} & set(header)):
+        need = missing or ["serial or asset_id (or expected_count)"]
         raise ImportFileError(
             f"missing column(s) {', '.join(need)} in the header {header[:12]!r}. The first row must name the "
             f"columns ({', '.join(COLUMNS)}), separated by commas or semicolons."
@@ -153,13 +161,23 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
         b = row.body
         p = plans.setdefault(b["consignment_id"], Plan(b["consignment_id"]))
         if not p.body:
-            p.body = {k: b[k] for k in ("consignment_id", "office_code", "legal_basis")} | {
-                "officials": [],
-                "expected": [],
-            }
+            p.body = {k: b[k] for k in ("consignment_id", "office_code", "legal_basis")} | {"officials": []}
+            p.body |= {"expected_count": b["expected_count"]} if b["expected_count"] else {"expected": []}
         if (b["office_code"], b["legal_basis"]) != (p.body["office_code"], p.body["legal_basis"]):
             row.body, row.code = None, "inconsistent_consignment"
             row.reason = f"office or legal basis differs from line {p.lines[0]} of consignment {p.consignment_id}."
+            continue
+        if b["expected_count"] != p.body.get("expected_count"):  # issue 4c
+            row.body, row.code = None, "inconsistent_consignment"
+            row.reason = (
+                f"consignment {p.consignment_id} is planned by {'count' if 'expected_count' in p.body else 'laptop'} "
+                f"on line {p.lines[0] if p.lines else row.line}: give laptops or one count on every row, not both."
+            )
+            continue
+        if b["asset_id"] is None:  # a count row: only adds its official
+            p.lines.append(row.line)
+            if b["official"] not in p.body["officials"]:
+                p.body["officials"].append(b["official"])
             continue
         if b["asset_id"] in seen:
             row.body, row.code = None, "duplicate_laptop"

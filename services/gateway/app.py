@@ -49,7 +49,9 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     )
     errors.install(app)
     docs.install(app)
-    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(
+        errors.BodyLimit, limit=settings.max_body_bytes, routes=routes_consignments.body_limits(settings)
+    )  # issue 4c: the BAST verify route takes a PDF
     app.include_router(api.router)
     app.include_router(routes_labels.router)  # issue 3
     app.include_router(routes_import.router)  # issue 3

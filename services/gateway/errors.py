@@ -3,6 +3,8 @@ saying what to do. Bodies over the limit are refused before they are read."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -56,16 +58,26 @@ class BodyLimit:
     """Refuses request bodies over ``limit`` bytes with 413, whether or not the
     client sent a Content-Length, without buffering more than the limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, routes: Sequence[tuple[str, int, str]] = ()) -> None:
+        """``routes`` (issue 4c): (path regex, limit, what to do) for the few routes that
+        take larger bodies (a BAST PDF to verify); every other route keeps ``limit``."""
         self.app, self.limit = app, limit
+        self.routes = [(re.compile(pattern), n, hint) for pattern, n, hint in routes]
+
+    def _limit_for(self, path: str) -> tuple[int, str]:
+        for pattern, n, hint in self.routes:
+            if pattern.fullmatch(path):
+                return n, hint
+        return self.limit, "send smaller batches."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, hint = self._limit_for(scope.get("path", ""))
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, receive, send, limit, hint)
             return
         seen = 0
         refused = False
@@ -75,10 +87,10 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     # Answer now; the app sees a disconnect and its own reply is dropped.
                     refused = True
-                    await self._refuse(scope, receive, send)
+                    await self._refuse(scope, receive, send, limit, hint)
                     return {"type": "http.disconnect"}
             return message
 
@@ -92,6 +104,6 @@ class BodyLimit:
             if not refused:
                 raise
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, "body_too_large", f"The request body is over {self.limit} bytes; send smaller batches.")
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int, hint: str) -> None:
+        response = problem(413, "body_too_large", f"The request body is over {limit} bytes; {hint}")
         await response(scope, receive, send)

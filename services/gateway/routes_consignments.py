@@ -16,12 +16,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from starlette.datastructures import UploadFile
 
 from events import labels
 from events.catalog import (
     CONSIGNMENT_ID,
+    MAX_CONSIGNMENT_UNITS,
     CloseConsignment,
     ConfirmReceipt,
     LegalBasis,
@@ -29,12 +30,14 @@ from events.catalog import (
     Official,
     PlanConsignment,
     ReceiptLine,
+    ReissueReceiptCode,  # issue 4c
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, submit
+from services.gateway.config import GatewaySettings
 from services.gateway.errors import ApiError
 
 router = APIRouter()
@@ -50,6 +53,19 @@ STATUS = {
 }
 
 
+def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
+    """Issue 4c: the routes of this module with their own body limit (errors.BodyLimit)."""
+    mib = settings.max_bast_upload_bytes / (1024 * 1024)
+    return [
+        (
+            pattern,
+            settings.max_bast_upload_bytes,
+            f"a BAST PDF to verify may be at most {mib:g} MiB: send the PDF file itself, nothing else.",
+        )
+        for pattern in (r"/api/v1/consignments/[^/]+/bast/verify", r"/bast/[^/]+")
+    ]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,7 +75,17 @@ class PlanRequest(Strict):
     office_code: str = Field(pattern=r"^\d{2}(\.\d{2})?$")
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
-    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(min_length=1, max_length=5000)
+    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
+        default_factory=list, max_length=MAX_CONSIGNMENT_UNITS, description="The laptops (asset ids), or …"
+    )
+    # issue 4c: … a count filled at picking: any unallocated laptop scanned in counts.
+    expected_count: StrictInt | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
+
+    @model_validator(mode="after")
+    def _laptops_or_a_count(self) -> PlanRequest:
+        if bool(self.expected) == (self.expected_count is not None):
+            raise ValueError("give either `expected` (asset ids) or `expected_count` (a number of laptops), not both")
+        return self
 
 
 class ConsignmentScanRequest(Strict):
@@ -105,6 +131,7 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
             officials=body.officials,
             legal_basis=body.legal_basis,
             expected=body.expected,
+            expected_count=body.expected_count,
             receipt_code_hash=hashlib.sha256(code.encode()).hexdigest(),
         ),
         # Deterministic: re-posting the same plan replays it (and its first code stands).
@@ -175,6 +202,46 @@ async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, g
     return await _decided(gw, cmd)
 
 
+class ReissueCodeRequest(Strict):
+    """Issue 4c."""
+
+    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same re-issue.")
+    reason: str = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
+
+
+@router.post(
+    "/api/v1/consignments/{consignment_id}/receipt-code",
+    tags=["consignments"],
+    responses=ERRORS,
+    summary="Issue a new receipt code; the old one stops working",
+)
+async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeRequest, gw: GW) -> JSONResponse:
+    """Issue 4c. The new code is shown once, like at planning; print a new manifest with it
+    (``POST …/manifest.pdf`` with ``receipt_code``)."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    cmd = command(
+        ReissueReceiptCode(receipt_code_hash=digest, reason=body.reason),
+        command_id=body.request_id,
+        subject=consignment_id,
+        actor="operator",
+        gw=gw,
+    )
+    response = await _decided(gw, cmd)
+    if response.status_code != 200:
+        return response
+    answer = json.loads(bytes(response.body))
+    if answer.get("event", {}).get("data", {}).get("receipt_code_hash") == digest:
+        answer["receipt_code"] = code  # shown once
+    else:  # a replay of an earlier request: its code stands and is stored only hashed
+        answer |= {
+            "receipt_code": None,
+            "replayed": True,
+            "detail": "This re-issue was made before; use the code shown then, or send a new request_id.",
+        }
+    return JSONResponse(answer)
+
+
 @router.get(
     "/api/v1/consignments/unconfirmed",
     tags=["consignments"],
@@ -197,6 +264,9 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
                 "status": s["status"],
                 "in_transit": s["in_transit"],
                 "age_days": round(age, 2) if age is not None else None,
+                # issue 4c: the late-receipt reminders raised so far (threshold and when)
+                "reminders": s.get("reminders", []),
+                "reminded_at": s["reminders"][-1]["raised_at"] if s.get("reminders") else None,
             }
         )
     return sorted(out, key=lambda c: -(c["age_days"] or 0))
@@ -223,9 +293,15 @@ async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, An
         "expected": s["expected"],
         "scanned": s["scanned"],
         "missing": s["missing"],
+        # issue 4c: for a plan by count, expected is empty and missing is a number
+        "expected_count": s.get("expected_count"),
+        "missing_count": s.get("missing_count", len(s["missing"])),
         "received": h.get("received", []),
         "in_transit": h.get("in_transit", []),
         "basts": basts,
+        # issue 4c: late-receipt reminders raised, and how many times the receipt code was issued
+        "reminders": h.get("reminders", []),
+        "receipt_code_generation": h.get("receipt_code_generation", 1),
     }
 
 
@@ -259,15 +335,9 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Respo
 )
 async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> dict[str, Any]:
     doc = await _bast(gw, consignment_id, seq)
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        data = await upload.read() if isinstance(upload, UploadFile) else b""
-    else:
-        data = await request.body()
-    if not data:
+    sha = await _hash_upload(request)
+    if sha is None:
         raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
-    sha = hashlib.sha256(data).hexdigest()
     return {
         "matches": sha == doc["recorded_sha256"],
         "sha256": sha,
@@ -276,21 +346,70 @@ async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, s
     }
 
 
+async def _hash_upload(request: Request) -> str | None:
+    """SHA-256 of the uploaded PDF (raw body or form field ``file``), None if empty.
+    Hashed as it arrives (issue 4c): a PDF may be up to max_bast_upload_bytes, so it is never held whole."""
+    h, size = hashlib.sha256(), 0
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()  # file parts over 1 MiB are spooled to disk by starlette
+        upload = form.get("file")
+        while isinstance(upload, UploadFile) and (chunk := await upload.read(256 * 1024)):
+            h.update(chunk)
+            size += len(chunk)
+    else:
+        async for chunk in request.stream():
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest() if size else None
+
+
 @router.get("/bast/{consignment_id}", include_in_schema=False)
 async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> HTMLResponse:
+    return _bast_page(consignment_id, seq, await gw.consignments.bast(consignment_id, seq))
+
+
+@router.post("/bast/{consignment_id}", include_in_schema=False)
+async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> HTMLResponse:
+    """Issue 4c: the record page's form posts here and gets the page back with the verdict
+    (the JSON verify endpoint is for programs; a person wants a sentence)."""
     doc = await gw.consignments.bast(consignment_id, seq)
+    sha = await _hash_upload(request) if doc is not None else None
+    page = _bast_page(consignment_id, seq, doc, checked=sha if doc is not None else None, tried=True)
+    page.status_code = 200 if doc is not None else 404
+    return page
+
+
+def _bast_page(
+    consignment_id: str, seq: int, doc: dict[str, Any] | None, checked: str | None = None, tried: bool = False
+) -> HTMLResponse:
     if doc is None:
         body = (
             f"<p>Belum ada BAST untuk konsinyasi {html.escape(consignment_id)} · No BAST for this consignment yet.</p>"
         )
     else:
         cid = html.escape(consignment_id)
+        verdict = ""
+        if tried and checked is None:
+            verdict = (
+                "<p id='verdict' data-matches='none'>Pilih berkas PDF terlebih dahulu · Choose a PDF file first.</p>"
+            )
+        elif checked is not None and checked == doc["recorded_sha256"]:
+            verdict = (
+                "<p id='verdict' data-matches='true'><b>Cocok</b>: berkas ini adalah BAST yang tercatat · "
+                "<b>Matches</b>: this file is the recorded BAST.</p>"
+            )
+        elif checked is not None:
+            verdict = (
+                "<p id='verdict' data-matches='false'><b>Tidak cocok</b>: berkas ini berbeda dari BAST yang tercatat; "
+                "unduh salinan asli di bawah · <b>Does not match</b>: this file differs from the recorded BAST; "
+                "download the original below.</p>"
+                f"<p>SHA-256 berkas · of the file: <code id='checked'>{checked}</code></p>"
+            )
         body = (
-            f"<p>Nomor / number: <b>{html.escape(doc['number'])}</b></p>"
-            f"<p>SHA-256: <code id='sha'>{doc['recorded_sha256']}</code></p>"
+            f"<p>Nomor / number: <b id='number'>{html.escape(doc['number'])}</b></p>"
+            f"<p>SHA-256: <code id='sha'>{doc['recorded_sha256']}</code></p>{verdict}"
             f"<p><a href='/api/v1/consignments/{cid}/bast.pdf?seq={seq}'>Unduh PDF · Download PDF</a></p>"
-            "<form method='post' enctype='multipart/form-data' "
-            f"action='/api/v1/consignments/{cid}/bast/verify?seq={seq}'>"
+            f"<form method='post' enctype='multipart/form-data' action='/bast/{cid}?seq={seq}'>"
             "<label>Periksa berkas PDF · Check a PDF file: "
             "<input type='file' name='file' accept='application/pdf'></label>"
             "<button type='submit'>Periksa · Check</button></form>"

@@ -1,4 +1,6 @@
-from pydantic import field_validator
+import math
+
+from pydantic import Field, field_validator
 
 from services.common.settings import CommonSettings
 
@@ -18,6 +20,20 @@ class HandoverSettings(CommonSettings):
     warehouse_official_nip: str = "197501012000031001"
     warehouse_official_jabatan: str = "Kepala Gudang"
     warehouse_office_name: str = "Gudang Pusat Kementerian"
+    # issue 4c: late receipt. Days after dispatch after which a consignment not fully
+    # received raises a reminder, once per threshold: "7" or "7,14" (fractions allowed,
+    # "0.5" is twelve hours). The sweep looks for such consignments every so many seconds.
+    receipt_reminder_days: str = "7,14"
+    receipt_reminder_sweep_s: float = Field(default=300.0, gt=0)
+
+    def receipt_reminder_thresholds(self) -> tuple[float, ...]:
+        return _thresholds(self.receipt_reminder_days)
+
+    @field_validator("receipt_reminder_days")
+    @classmethod
+    def _valid_thresholds(cls, v: str) -> str:
+        _thresholds(v)
+        return v
 
     @field_validator("bast_number_pattern")
     @classmethod
@@ -36,3 +52,17 @@ class HandoverSettings(CommonSettings):
                 "month, consignment_id."
             ) from e
         return v
+
+
+def _thresholds(v: str) -> tuple[float, ...]:
+    """Issue 4c: "7,14" -> (7.0, 14.0); refuse anything that is not positive days."""
+    try:
+        days = tuple(sorted({float(part) for part in v.split(",") if part.strip()}))
+    except ValueError:
+        days = ()
+    if not days or any(not math.isfinite(d) or d <= 0 or d > 3650 for d in days):
+        raise ValueError(
+            "SERAH_RECEIPT_REMINDER_DAYS must be positive numbers of days separated by commas, "
+            f"e.g. '7,14' (got {v!r})."
+        )
+    return days

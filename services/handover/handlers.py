@@ -6,6 +6,7 @@ from __future__ import annotations
 # issue 4
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +24,9 @@ from events.catalog import (
     LaptopReceived,
     LaptopRegistered,
     ReceiptConfirmed,
+    ReceiptReminderRaised,  # issue 4c
     ReceiveLaptop,
+    ReissueReceiptCode,  # issue 4c
     RejectionReason,
 )
 from events.envelope import Envelope
@@ -223,13 +226,70 @@ def _history_before(doc: LaptopDoc | None, fact: Envelope) -> list[Envelope]:
     return history
 
 
+# --- issue 4c: late receipt ---
+
+log = logging.getLogger(__name__)
+LATE_STATUSES = ("in_transit", "partly_received")
+
+
+def reminder_id(consignment_id: str, threshold_days: float) -> str:
+    """One id per consignment and threshold: whoever raises it, however often, it is one fact."""
+    return codec.event_id(ReceiptReminderRaised.TYPE, consignment_id, f"threshold-{threshold_days!r}", 0)
+
+
+async def sweep_late_receipts(receipts: Receipts) -> list[Envelope]:
+    """Timed rule: raise a reminder for each consignment still not fully received
+    after each configured threshold, once. The reminder is published *before* it is
+    recorded in the consignment document: a crash in between (or a second worker
+    sweeping at the same time) publishes the same id again, which readers dedupe, and
+    the version-guarded record keeps exactly one in the document; recording first would
+    lose the reminder if the worker died before publishing."""
+    crt, s = receipts.consignments, receipts.settings
+    now = crt.clock()
+    raised: list[Envelope] = []
+    for status in LATE_STATUSES:
+        for doc in await crt.store.find_by(status=status):
+            try:
+                due = consignment.reminders_due(
+                    consignment.fold(doc.asset_id, doc.history), now, s.receipt_reminder_thresholds()
+                )
+            except (KeyError, TypeError, ValueError):  # one unreadable document must not stop the others' reminders
+                log.exception("late-receipt sweep skipped consignment %s", doc.asset_id)
+                continue
+            for fact in due:
+                env = codec.make(
+                    fact,
+                    subject=doc.asset_id,
+                    source=crt.source,
+                    time=now,
+                    id=reminder_id(doc.asset_id, fact.threshold_days),
+                )
+                await crt.publisher.publish([env])
+                await learn(env, summarise_consignment, crt)
+                raised.append(env)
+    return raised
+
+
 async def when_consignment_moves_track_it(event: Envelope, receipts: Receipts) -> None:
     await learn(event, summarise_consignment, receipts.consignments)
+
+
+async def reissue_receipt_code(command: Envelope, receipts: Receipts) -> list[Envelope]:
+    """Issue 4c: a new receipt code for a consignment; the old one stops working."""
+
+    def decide(doc: LaptopDoc | None, env: Envelope, body: ReissueReceiptCode) -> list[Any]:
+        return [consignment.reissue_code(consignment.fold(env.subject, doc.history if doc else []), body)]
+
+    # The plan comes from allocation on serah.events: give it a moment.
+    unsettled = frozenset({RejectionReason.UNKNOWN_CONSIGNMENT})
+    return await run_command(command, decide, summarise_consignment, receipts.consignments, unsettled=unsettled)
 
 
 async def handle(command: Envelope, rt: Runtime, receipts: Receipts | None = None) -> list[Envelope]:
     if command.type == ConfirmReceipt.TYPE and receipts is not None:
         return await confirm_receipt(command, rt, receipts)
+    if command.type == ReissueReceiptCode.TYPE and receipts is not None:  # issue 4c
+        return await reissue_receipt_code(command, receipts)
     return await COMMANDS.get(command.type, refuse_unknown_command)(command, rt)
 
 

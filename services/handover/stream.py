@@ -1,9 +1,12 @@
 """Handover worker (faust app ``serah-handover``, its own consumer group).
 
-In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans);
+In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans); ConfirmReceipt and
+     ReissueReceiptCode (issue 4c), keyed by consignment id;
      ``serah.events`` — LaptopRegistered, LaptopAllocated, LaptopDispatched, to
      know each laptop's label and whether it is on its way.
-Out: ``serah.events`` — LaptopReceived or ScanRejected; ``serah.deadletters``.
+Out: ``serah.events`` — LaptopReceived or ScanRejected; ``serah.deadletters``;
+     ReceiptReminderRaised (issue 4c) from a timer every SERAH_RECEIPT_REMINDER_SWEEP_S,
+     keyed by consignment id, once per consignment and threshold.
 Key: the asset id everywhere.
 Failures: transient ones retried in place, the rest dead-lettered; handlers are
 idempotent under redelivery.
@@ -45,5 +48,12 @@ def build_app(settings: HandoverSettings) -> faust.App:
         handle_batch=lambda envs: handlers.on_events(envs, rt),
         batchable=handlers.batchable_event,
     )
+
+    # issue 4c: every handover worker sweeps; a reminder's id is derived from the
+    # consignment and threshold and its record is version-guarded, so several do no harm.
+    @app.timer(interval=settings.receipt_reminder_sweep_s, on_leader=False)
+    async def sweep_late_receipts() -> None:
+        await worker.retrying(lambda: handlers.sweep_late_receipts(receipts), what="late-receipt sweep")
+
     worker.add_heartbeat(app, SERVICE, db)
     return app

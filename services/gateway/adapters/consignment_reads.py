@@ -7,6 +7,10 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from events.catalog import ReceiptCodeReissued
+
+REISSUED = ReceiptCodeReissued.TYPE
+
 
 class ConsignmentReads:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
@@ -16,11 +20,20 @@ class ConsignmentReads:
         return await self._db.allocation_consignments.find_one({"_id": consignment_id}, {"history": 0})
 
     async def plan(self, consignment_id: str) -> dict[str, Any] | None:
-        """The ConsignmentPlanned data (first event of the consignment's document)."""
+        """The ConsignmentPlanned data (first event of the consignment's document), as it
+        stands now: the newest receipt-code hash, and for a plan by count the laptops picked."""
         doc = await self._db.allocation_consignments.find_one({"_id": consignment_id})
         if not doc or not doc.get("history"):
             return None
-        return doc["history"][0].get("data")  # type: ignore[no-any-return]
+        plan: dict[str, Any] = dict(doc["history"][0].get("data") or {})
+        # issue 4c: a re-issued receipt code replaces the planned one (decided by handover).
+        hand = await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 1})
+        reissued = [e for e in (hand or {}).get("history", []) if e.get("type") == REISSUED]
+        if reissued:
+            plan["receipt_code_hash"] = reissued[-1]["data"]["receipt_code_hash"]
+        if plan.get("expected_count") is not None:  # issue 4c: a plan by count lists what was picked
+            plan["expected"] = list(doc.get("summary", {}).get("scanned", []))
+        return plan
 
     async def handover(self, consignment_id: str) -> dict[str, Any] | None:
         return await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 0})

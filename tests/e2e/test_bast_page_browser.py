@@ -1,0 +1,70 @@
+"""Issue 4c: the BAST record page (where the BAST's QR points) in a real browser
+(Debian Chromium through playwright) against the real stack: someone holding a PDF
+checks whether it is the recorded BAST and reads the answer in Indonesian and English."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import eventually
+from tests.e2e.test_consignment_journey import OFFICIAL
+from tests.e2e.test_consignment_races import dispatched, receipt
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="id-ID")
+        yield context.new_page()
+        browser.close()
+
+
+def test_the_record_page_tells_whether_a_pdf_is_the_recorded_bast(
+    api: httpx.Client, stack: Any, page: Any, tmp_path: Path
+) -> None:
+    cid, code, units = dispatched(api, 1, [OFFICIAL])
+    done = api.post(f"/api/v1/consignments/{cid}/receipt", json=receipt(units, OFFICIAL, code))
+    assert done.status_code == 200, done.text
+    recorded = done.json()["event"]["data"]
+    pdf = eventually(
+        lambda: (r := api.get(f"/api/v1/consignments/{cid}/bast.pdf")).status_code == 200 and r.content, what="BAST"
+    )
+    genuine, altered = tmp_path / "bast.pdf", tmp_path / "bast-altered.pdf"
+    genuine.write_bytes(pdf)
+    altered.write_bytes(pdf.replace(b"Berita", b"Beritx", 1) if b"Berita" in pdf else pdf + b"\n%x")
+
+    page.goto(f"{stack.url}/bast/{cid}")
+    assert page.inner_text("h1") == "Berita Acara Serah Terima"
+    assert page.inner_text("#number") == recorded["bast_number"]
+    assert page.inner_text("#sha") == recorded["bast_sha256"]
+
+    page.set_input_files("input[name=file]", str(genuine))
+    page.click("button[type=submit]")
+    page.wait_for_selector("#verdict")
+    assert page.get_attribute("#verdict", "data-matches") == "true"
+    assert "Cocok" in page.inner_text("#verdict") and "Matches" in page.inner_text("#verdict")
+
+    page.set_input_files("input[name=file]", str(altered))
+    page.click("button[type=submit]")
+    page.wait_for_selector("#verdict[data-matches='false']")
+    assert "Tidak cocok" in page.inner_text("#verdict") and "Does not match" in page.inner_text("#verdict")
+    assert page.inner_text("#checked") != recorded["bast_sha256"]
+
+    page.click("button[type=submit]")  # nothing chosen
+    page.wait_for_selector("#verdict[data-matches='none']")
+    assert "Choose a PDF file first" in page.inner_text("#verdict")
+
+    # The download link on the page gives the very file whose hash was recorded
+    # (fetched with the browser's own request context: the PDF is served inline).
+    href = page.get_attribute("text=Unduh PDF · Download PDF", "href")
+    assert page.request.get(f"{stack.url}{href}").body() == pdf
