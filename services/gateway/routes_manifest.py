@@ -64,6 +64,7 @@ async def manifest_pdf(consignment_id: ConsignmentId, body: ManifestRequest, gw:
         officials=[(o["name"], o["nip"], o["jabatan"]) for o in plan["officials"]],
         units=units,
         receipt_code=code,
+        expected_count=plan.get("expected_count"),
     )
     pdf = await asyncio.to_thread(manifest.render, m)
     return Response(

@@ -69,6 +69,7 @@ def test_a_plan_by_count_is_filled_at_picking_and_refuses_one_more(api: httpx.Cl
     assert manifest.status_code == 200, manifest.text
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(manifest.content)).pages)
     assert all(u["asset_id"] in text for u in units[:2]) and units[2]["asset_id"] not in text
+    assert " of 2 picked" in text  # the count the plan gave, next to what was picked
 
     assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
     body = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pypdf
@@ -50,3 +51,14 @@ def test_without_the_code_the_manifest_leaves_a_blank_to_fill_by_hand() -> None:
     text = text_of(render(manifest([unit(1)], receipt_code=None)))
     assert "fill in from the codes file" in text
     assert "7H3K-9QPX" not in text
+
+
+def test_a_plan_by_count_says_how_many_of_the_count_were_picked() -> None:
+    text = text_of(render(dataclasses.replace(manifest([unit(1), unit(2)]), expected_count=25)))
+    assert "2 dari 25 diambil / 2 of 25 picked" in text
+
+
+def test_a_plan_by_list_gives_the_plain_number_of_units() -> None:
+    text = text_of(render(manifest([unit(1), unit(2)])))
+    assert "Jumlah unit / Units : 2 " in text
+    assert "picked" not in text

@@ -43,6 +43,7 @@ class Manifest:
     officials: list[tuple[str, str, str]]  # name, NIP, jabatan
     units: list[Unit]
     receipt_code: str | None
+    expected_count: int | None = None  # a plan by count: how many the warehouse is to pick
 
 
 def render(m: Manifest) -> bytes:
@@ -65,7 +66,7 @@ def render(m: Manifest) -> bytes:
                 ["Penerima / Recipient", f": {m.office_name} ({m.office_code})"],
                 ["Dasar hukum / Legal basis", f": {LEGAL_KINDS.get(m.legal_kind, m.legal_kind)} {m.legal_number}"],
                 ["Tanggal / Date", f": {m.legal_date}"],
-                ["Jumlah unit / Units", f": {len(m.units)}"],
+                ["Jumlah unit / Units", f": {_units_line(m)}"],
                 ["Kode penerimaan / Receipt code", f": {code}"],
             ],
             colWidths=[55 * mm, 119 * mm],
@@ -122,3 +123,9 @@ def render(m: Manifest) -> bytes:
     ]
     doc.build(story)
     return out.getvalue()
+
+
+def _units_line(m: Manifest) -> str:
+    if m.expected_count is None:
+        return str(len(m.units))
+    return f"{len(m.units)} dari {m.expected_count} diambil / {len(m.units)} of {m.expected_count} picked"
