@@ -60,6 +60,9 @@ class RejectionReason(StrEnum):
     RECEIPT_CODE_INVALID = "receipt_code_invalid"
     OFFICIAL_NOT_AUTHORISED = "official_not_authorised"
     CONSIGNMENT_FULL = "consignment_full"  # issue 4c: a count plan already has its count
+    IN_CONSIGNMENT = "in_consignment"  # travels in a consignment: received only through it, with its code
+    SCANNED_AT_OUT_OF_RANGE = "scanned_at_out_of_range"  # the device's time is too far from the server's
+    ID_REUSED = "id_reused"  # the command id was used before for a different command
 
 
 class Payload(BaseModel):
@@ -70,6 +73,11 @@ class Payload(BaseModel):
     TYPE: ClassVar[str]
     KIND: ClassVar[Literal["command", "event"]]
     TOPIC: ClassVar[str] = topics.EVENTS
+    # Fields the sender makes fresh each time it sends the same request (a newly
+    # generated receipt code, the label signed with today's key). They are not
+    # part of what was asked, so a retry that differs only in them is the same
+    # command (events.codec.command_digest).
+    NOT_IN_IDENTITY: ClassVar[frozenset[str]] = frozenset()
 
 
 class Specs(BaseModel):
@@ -129,6 +137,7 @@ class RegisterLaptop(Payload):
     TYPE = "id.serah.command.register-laptop.v1"
     KIND = "command"
     TOPIC = topics.ALLOCATION_COMMANDS
+    NOT_IN_IDENTITY = frozenset({"label"})
 
     laptop: LaptopDescription
     label: LabelRef
@@ -393,6 +402,7 @@ class PlanConsignment(Payload):
     TYPE = "id.serah.command.plan-consignment.v1"
     KIND = "command"
     TOPIC = topics.ALLOCATION_COMMANDS
+    NOT_IN_IDENTITY = frozenset({"receipt_code_hash"})
 
     office_code: str = Field(pattern=OFFICE_CODE)
     officials: list[Official] = Field(min_length=1, max_length=10)
@@ -533,6 +543,7 @@ class ReissueReceiptCode(Payload):
     TYPE = "id.serah.command.reissue-receipt-code.v1"
     KIND = "command"
     TOPIC = topics.HANDOVER_COMMANDS
+    NOT_IN_IDENTITY = frozenset({"receipt_code_hash"})
 
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
     reason: str = Field(min_length=1, max_length=500)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -39,8 +40,13 @@ def to_json(envelope: Envelope) -> dict[str, Any]:
 
 
 def format_time(value: datetime) -> str:
-    # One fixed RFC 3339 form (UTC, microseconds, Z) so hashes are stable.
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """One fixed RFC 3339 form (UTC, microseconds, Z), so hashes are stable and
+    every reader parses it. The year is always four digits: ``strftime("%Y")``
+    writes year 995 as ``995``, which no RFC 3339 parser accepts."""
+    v = value.astimezone(UTC)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
+    )
 
 
 def decode(raw: bytes | str) -> Envelope:
@@ -78,10 +84,29 @@ def payload(envelope: Envelope, expected: type[P] | None = None) -> Payload:
         raise DecodeError("invalid_data", _summarise(exc)) from None
 
 
-def event_id(command_type: str, subject: str, causation_id: str, index: int) -> str:
-    """Deterministic: the same command always yields the same event ids, so a
-    redelivered command re-emits identical events that readers dedupe by id."""
-    return str(uuid.uuid5(_NAMESPACE, f"{command_type}|{subject}|{causation_id}|{index}"))
+def event_id(kind: str, subject: str, key: str, index: int) -> str:
+    """A deterministic id for the ``index``-th fact of ``kind`` about ``subject``
+    identified by ``key``: whoever derives it again gets the same id."""
+    return str(uuid.uuid5(_NAMESPACE, f"{kind}|{subject}|{key}|{index}"))
+
+
+def command_digest(command: Envelope) -> str:
+    """What a command asks for, hashed: its type, subject, actor and data (less
+    the fields its sender makes fresh on every send, ``Payload.NOT_IN_IDENTITY``).
+    Not its time or source: a device retrying a scan is the same scan."""
+    cls = BY_TYPE.get(command.type)
+    skip = cls.NOT_IN_IDENTITY if cls is not None else frozenset()
+    data = {k: v for k, v in command.data.items() if k not in skip}
+    asked = [command.type, command.subject, command.actor, data]
+    return hashlib.sha256(orjson.dumps(asked, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def caused_id(command: Envelope, index: int, subject: str | None = None) -> str:
+    """The id of the ``index``-th event ``command`` causes about ``subject`` (the
+    command's own subject by default). The same command always yields the same ids,
+    so a redelivered command re-emits identical events that readers dedupe by id;
+    a different command under a reused id yields different ids, never a collision."""
+    return event_id(command.type, subject or command.subject, f"{command.id}|{command_digest(command)}", index)
 
 
 def make(

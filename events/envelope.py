@@ -46,7 +46,10 @@ class Envelope(BaseModel):
     def _time_is_aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("time must carry a timezone (RFC 3339)")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise ValueError("time is outside the years 0001-9999 in UTC") from None
 
 
 def utcnow() -> datetime:

@@ -34,8 +34,12 @@ def label_for(asset: str, gen: int = 1, kid: str = "K1", seed: bytes = SEED) -> 
     return labels.format_label("HTTPS://SERAH.ID", asset, gen, kid, labels.sign(seed, asset, gen, kid))
 
 
-def cmd(body: Payload, asset: str, command_id: str | None = None, actor: str = "tester") -> Envelope:
-    return codec.make(body, subject=asset, source="/test", time=NOW, id=command_id or f"c-{uuid.uuid4()}", actor=actor)
+def cmd(
+    body: Payload, asset: str, command_id: str | None = None, actor: str = "tester", time: datetime | None = None
+) -> Envelope:
+    return codec.make(
+        body, subject=asset, source="/test", time=time or NOW, id=command_id or f"c-{uuid.uuid4()}", actor=actor
+    )
 
 
 def register(serial: str, asset: str, gen: int = 1) -> Envelope:
@@ -53,8 +57,10 @@ def dispatch(asset: str, scan_id: str | None = None, label: str | None = None) -
     return cmd(DispatchLaptop(label=label or label_for(asset)), asset, scan_id)
 
 
-def receive(asset: str, scan_id: str | None = None, label: str | None = None, **kw: Any) -> Envelope:
-    return cmd(ReceiveLaptop(label=label or label_for(asset), **kw), asset, scan_id)
+def receive(
+    asset: str, scan_id: str | None = None, label: str | None = None, time: datetime | None = None, **kw: Any
+) -> Envelope:
+    return cmd(ReceiveLaptop(label=label or label_for(asset), **kw), asset, scan_id, time=time)
 
 
 # --- issue 4: consignments ---

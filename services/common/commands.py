@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from events import codec
+from events import codec, scantime
 from events.catalog import Payload, RejectionReason, ScanRejected
 from events.codec import DecodeError
 from events.envelope import Envelope
@@ -28,6 +28,10 @@ class Publisher(Protocol):
     async def publish(self, envelopes: Sequence[Envelope]) -> None: ...
 
 
+async def known_already(subjects: Sequence[str]) -> None:
+    """The catch-up of a service that learns nothing from other services."""
+
+
 @dataclass
 class Runtime:
     """What every handler needs besides the command."""
@@ -37,9 +41,12 @@ class Runtime:
     source: str  # CloudEvents source of this service, e.g. /serah/allocation
     clock: Callable[[], datetime]
     public_keys: dict[str, bytes]
-    # How long a command may wait for this service's view to catch up before a
-    # refusal that might only mean "not learnt yet" stands (see run_command).
-    settle_s: float = 3.0
+    # Returns once this service has learnt every fact about these subjects that
+    # other services had published when it was called (see run_command).
+    catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already
+    # How far a device's scan time may be from this service's clock.
+    scan_max_ahead: timedelta = scantime.MAX_AHEAD
+    scan_max_age: timedelta = scantime.MAX_AGE
 
 
 # decide(doc or None, command envelope, typed command) -> facts to record
@@ -56,32 +63,69 @@ async def run_command(
     unsettled: frozenset[RejectionReason] = frozenset(),
 ) -> list[Envelope]:
     """``unsettled``: refusals that may only mean this service has not yet read
-    a fact another service already published (e.g. the handover service has
-    not yet seen the dispatch of a laptop scanned at receipt a moment later).
-    Such a refusal is re-decided for up to ``rt.settle_s`` before it stands."""
-    deadline = asyncio.get_running_loop().time() + rt.settle_s
-    while True:
-        doc = await rt.store.load(command.subject)
-        if doc is not None and (earlier := doc.replay_of(command)):
-            await rt.publisher.publish(earlier)
-            return earlier
-        try:
-            body = codec.payload(command)
-            facts = decide(doc, command, body)
-        except DecodeError as exc:
-            facts = [reject(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
-        waiting = any(isinstance(f, ScanRejected) and f.reason in unsettled for f in facts)
-        if not waiting or asyncio.get_running_loop().time() >= deadline:
-            break
-        await asyncio.sleep(0.1)
+    a fact another service had already published (the handover service has not
+    yet read the dispatch of a laptop scanned at receipt a moment later).
 
+    The timing rule: a command is decided against the facts published before
+    it is decided, never against later ones. Before such a refusal stands, the
+    service catches up on the partition that carries the subject's facts, up
+    to its end *as of now* (``rt.catch_up``): a dispatch published before the
+    receipt is decided is seen; one published after is not, so a receipt sent
+    before the dispatch is refused, not held until the goods leave. The wait
+    lasts as long as this service lags behind on that partition (usually
+    nothing), not a fixed time, so a made-up subject costs one offset look-up."""
+    doc = await rt.store.load(command.subject)
+    facts = _decide(doc, command, decide, rt)
+    if isinstance(facts, list) and _waits(facts, unsettled):
+        await rt.catch_up([command.subject])
+        doc = await rt.store.load(command.subject)
+        facts = _decide(doc, command, decide, rt)
+    if not isinstance(facts, list):  # decided before: publish the same events again
+        await rt.publisher.publish(facts.events)
+        return facts.events
     events = _envelopes(command, facts, rt)
-    if _stored(doc, facts):
-        current = doc or LaptopDoc(command.subject)
-        after = LaptopDoc(current.asset_id, current.version + 1, current.history + events)
-        await rt.store.append(command.subject, current.version, events, summarise(after))
+    current = doc or LaptopDoc(command.subject)
+    after = LaptopDoc(current.asset_id, current.version + 1, current.history + events)
+    await rt.store.append(command.subject, current.version, events, summarise(after))
     await rt.publisher.publish(events)
     return events
+
+
+@dataclass(frozen=True)
+class _Replay:
+    events: list[Envelope]
+
+
+def _decide(doc: LaptopDoc | None, command: Envelope, decide: Decide, rt: Runtime) -> list[Payload] | _Replay:
+    """The facts a command yields on ``doc``, or the events it yielded before.
+
+    Every decision is recorded, refusals too, so a command id names one command
+    for good: the same command again replays its first decision (whatever has
+    happened since), and a different command under a used id is refused."""
+    if doc is not None:
+        if earlier := doc.replay_of(command):
+            return _Replay(earlier)
+        if (first := doc.reuse_of(command)) is not None:
+            return [reject(command, RejectionReason.ID_REUSED, _reused(command, first))]
+    why = scantime.out_of_range(command.time, rt.clock(), max_ahead=rt.scan_max_ahead, max_age=rt.scan_max_age)
+    if why is not None:
+        return [reject(command, RejectionReason.SCANNED_AT_OUT_OF_RANGE, why)]
+    try:
+        return decide(doc, command, codec.payload(command))
+    except DecodeError as exc:
+        return [reject(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
+
+
+def _reused(command: Envelope, first: Envelope) -> str:
+    what = first.data.get("reason", "accepted") if first.type == ScanRejected.TYPE else "accepted"
+    return (
+        f"the id {command.id} was already used for a different command about {command.subject} "
+        f"({first.type}, {what}); that first decision stands. Send a new command with a new id."
+    )
+
+
+def _waits(facts: list[Payload], unsettled: frozenset[RejectionReason]) -> bool:
+    return any(isinstance(f, ScanRejected) and f.reason in unsettled for f in facts)
 
 
 def _envelopes(command: Envelope, facts: list[Payload], rt: Runtime) -> list[Envelope]:
@@ -92,19 +136,12 @@ def _envelopes(command: Envelope, facts: list[Payload], rt: Runtime) -> list[Env
             subject=command.subject,
             source=rt.source,
             time=now,
-            id=codec.event_id(command.type, command.subject, command.id, i),
+            id=codec.caused_id(command, i),
             causation_id=command.id,
             actor=command.actor,
         )
         for i, fact in enumerate(facts)
     ]
-
-
-def _stored(doc: LaptopDoc | None, facts: list[Payload]) -> bool:
-    # A rejection about a laptop this service has never heard of is not
-    # stored here (there is no document to put it in); it is still published
-    # and the audit log keeps it. Its id is deterministic, so a retry dedupes.
-    return doc is not None or any(not isinstance(f, ScanRejected) for f in facts)
 
 
 async def run_commands(
@@ -140,24 +177,20 @@ async def run_commands(
         if subject in pending:
             base = stored or LaptopDoc(subject)
             doc = LaptopDoc(subject, base.version, base.history + pending[subject])
-        if doc is not None and (earlier := doc.replay_of(command)):
-            decided.append((subject, earlier))
-            continue
         try:
-            body = codec.payload(command)
-            facts = decide(doc, command, body)
-        except DecodeError as exc:
-            facts = [reject(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
+            facts = _decide(doc, command, decide, rt)
         except Exception:  # noqa: BLE001 - run_command on its own decides whether it is poison
             log.exception("deciding %s %s in a batch failed; it goes one at a time", command.type, subject)
             left.add(subject)
             continue
-        if any(isinstance(f, ScanRejected) and f.reason in unsettled for f in facts):
+        if not isinstance(facts, list):
+            decided.append((subject, facts.events))
+            continue
+        if _waits(facts, unsettled):
             left.add(subject)
             continue
         events = _envelopes(command, facts, rt)
-        if _stored(doc, facts):
-            pending.setdefault(subject, []).extend(events)
+        pending.setdefault(subject, []).extend(events)
         decided.append((subject, events))
     t2 = time.perf_counter()
     appends = []

@@ -37,11 +37,17 @@ class LaptopDoc:
 
     def replay_of(self, command: Envelope) -> list[Envelope]:
         """The events an earlier delivery of this same command produced, if any.
-        Event ids are derived from the command (codec.event_id), so no index is needed."""
+        Event ids are derived from the command (codec.caused_id), so no index is needed."""
         found = []
-        while (e := self.find(codec.event_id(command.type, command.subject, command.id, len(found)))) is not None:
+        while (e := self.find(codec.caused_id(command, len(found)))) is not None:
             found.append(e)
         return found
+
+    def reuse_of(self, command: Envelope) -> Envelope | None:
+        """The first event here caused by an earlier, *different* command under
+        the same id, if any (ask after ``replay_of`` found nothing): a scan id, a
+        receipt id or an Idempotency-Key names one command, whatever it was."""
+        return next((e for e in self.history if e.causationid == command.id), None)
 
 
 @dataclass

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events import labels
@@ -16,6 +18,13 @@ class CommonSettings(BaseSettings):
     # KID:base64url,… of Ed25519 public keys trusted to have signed labels.
     label_public_keys: str = ""
     topic_partitions: int = 6
+    # How far a device's scan time may be from the server's (events/scantime.py).
+    scan_max_ahead_s: float = 300.0
+    scan_max_age_days: float = 180.0
+
+    def scan_window(self) -> tuple[timedelta, timedelta]:
+        """(max ahead, max age) of a device's scan time."""
+        return timedelta(seconds=self.scan_max_ahead_s), timedelta(days=self.scan_max_age_days)
 
     def public_keys(self) -> dict[str, bytes]:
         return labels.parse_keyring(self.label_public_keys)

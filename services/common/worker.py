@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from kafka.admin import KafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, OperationFailure
 
@@ -219,14 +222,19 @@ def agent_over(
     *,
     handle_batch: BatchHandler | None = None,
     batchable: Callable[[Envelope], bool] = lambda env: True,
+    horizon: Horizon | None = None,
 ) -> None:
     """A thin agent: bytes in, process_safely, nothing else. With ``handle_batch``,
-    lanes whose every message decodes and is ``batchable`` go through it first."""
+    lanes whose every message decodes and is ``batchable`` go through it first.
+    With ``horizon``, each handled message's offset is reported to it."""
     topic = raw_topic(app, topic_name)
 
     async def agent(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
             await process_batch(service, batch, handle, publisher, handle_batch=handle_batch, batchable=batchable)
+            if horizon is not None:
+                for event in batch:
+                    horizon.handled(event.message.partition, event.message.offset)
 
     agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
     app.agent(topic, name=agent.__name__)(agent)
@@ -303,3 +311,76 @@ def run_worker(app: faust.App) -> None:
     """Runs until SIGINT/SIGTERM; faust's worker shuts the app down cleanly."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
+
+
+class Horizon:
+    """How far this worker's consumer group has read one topic, per partition, so
+    a handler can catch up on the facts other services had published before it
+    decides (``Runtime.catch_up``; the timing rule is in ``run_command``).
+
+    The end offset of the subject's partition is asked of the broker *now*; the
+    group has caught up when this process has handled up to it (``handled``,
+    called by the agent after each batch) or, for a partition another instance
+    of the service holds, when the group's committed offset has reached it."""
+
+    POLL_S = 0.05
+    COMMITTED_POLL_S = 0.25
+
+    def __init__(self, bootstrap: str, group: str, topic: str, *, timeout_s: float = 30.0) -> None:
+        self._bootstrap, self._group, self._topic, self._timeout_s = bootstrap, group, topic, timeout_s
+        self._handled: dict[int, int] = {}  # partition -> next offset not yet handled here
+        self._consumer: AIOKafkaConsumer | None = None
+        self._admin: KafkaAdminClient | None = None
+        self._partitioner = DefaultPartitioner()
+
+    def handled(self, partition: int, offset: int) -> None:
+        self._handled[partition] = max(self._handled.get(partition, 0), offset + 1)
+
+    async def catch_up(self, subjects: Sequence[str]) -> None:
+        consumer = await self._end_offsets_client()
+        partitions = sorted(consumer.partitions_for_topic(self._topic) or ())
+        if not partitions:
+            raise asyncio.TimeoutError(f"no partitions known for {self._topic} yet")
+        wanted = {self._partitioner(s.encode(), partitions, partitions) for s in subjects}
+        ends = await consumer.end_offsets([TopicPartition(self._topic, p) for p in wanted])
+        deadline = asyncio.get_running_loop().time() + self._timeout_s
+        committed: dict[int, int] = {}
+        next_committed_look = 0.0
+        while True:
+            behind = [
+                tp.partition
+                for tp, end in ends.items()
+                if max(self._handled.get(tp.partition, 0), committed.get(tp.partition, 0)) < end
+            ]
+            if not behind:
+                return
+            now = asyncio.get_running_loop().time()
+            if now >= deadline:
+                # Transient: the agent retries the command in place until the facts are read.
+                raise asyncio.TimeoutError(f"{self._group} is behind on {self._topic} partitions {behind}")
+            if now >= next_committed_look:
+                committed = await asyncio.to_thread(self._committed)
+                next_committed_look = now + self.COMMITTED_POLL_S
+            await asyncio.sleep(self.POLL_S)
+
+    def _committed(self) -> dict[int, int]:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._group}-horizon")
+        offsets = self._admin.list_group_offsets(self._group).get(self._group, {})
+        return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == self._topic}
+
+    async def _end_offsets_client(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            # No group: this client only asks for end offsets and never joins or rebalances.
+            consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False)
+            await consumer.start()
+            self._consumer = consumer
+        if not self._consumer.partitions_for_topic(self._topic):
+            await self._consumer.topics()  # fetches metadata for every topic
+        return self._consumer
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._admin is not None:
+            self._admin.close()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -99,8 +99,11 @@ def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
     return c
 
 
-def check(c: Consignment, command: ConfirmReceipt) -> ScanRejected | None:
-    """Everything that can refuse a receipt; None when it may be confirmed."""
+def check(
+    c: Consignment, command: ConfirmReceipt, at: datetime, received_alone: Collection[str] = ()
+) -> ScanRejected | None:
+    """Everything that can refuse a receipt made at ``at``; None when it may be
+    confirmed. ``received_alone``: laptops whose own record says received already."""
     cid = c.consignment_id
     if c.status == "unknown" or not c.plan:
         return _refuse(
@@ -108,8 +111,15 @@ def check(c: Consignment, command: ConfirmReceipt) -> ScanRejected | None:
             RejectionReason.UNKNOWN_CONSIGNMENT,
             f"consignment {cid} is not known; check the id on the manifest.",
         )
-    if not c.dispatched:
+    if not c.dispatched or c.dispatched_at is None:
         return _refuse(command, RejectionReason.NOT_DISPATCHED, f"consignment {cid} has not left the warehouse yet.")
+    if at < datetime.fromisoformat(c.dispatched_at):
+        return _refuse(
+            command,
+            RejectionReason.NOT_DISPATCHED,
+            f"this receipt was made at {at:%Y-%m-%d %H:%M:%S} UTC, before consignment {cid} left the warehouse "
+            f"at {c.dispatched_at[:19].replace('T', ' ')} UTC: a receipt cannot predate the dispatch.",
+        )
     given = hashlib.sha256(command.receipt_code.strip().upper().encode()).hexdigest()
     if not hmac.compare_digest(given, c.plan["receipt_code_hash"]):
         return _refuse(
@@ -127,7 +137,7 @@ def check(c: Consignment, command: ConfirmReceipt) -> ScanRejected | None:
         return _refuse(
             command, RejectionReason.ALREADY_RECEIVED, f"every laptop of consignment {cid} was already received."
         )
-    stray = [line.asset_id for line in command.lines if line.asset_id not in c.pending]
+    stray = [line.asset_id for line in command.lines if line.asset_id not in c.pending or line.asset_id in received_alone]
     stray += [a for a in command.missing if a not in c.pending]
     if stray:
         return _refuse(

@@ -9,6 +9,12 @@
   (``not_dispatched``: a laptop cannot be received before it left the
   warehouse), and not already received (``already_received``; the same scan id
   sent again is not a second receipt but a replay of the first).
+- A laptop that travels in a consignment is received only through that
+  consignment's receipt, with its receipt code, by an official authorised for
+  it (``in_consignment``): a single receipt scan would skip the code, the
+  official and the BAST.
+- Nothing is received before it left: a receipt whose time is before the
+  dispatch is refused (``not_dispatched``), whatever order the messages came in.
 - Accepted, the laptop is received by the office it was dispatched to, in the
   condition the official recorded (B, RR or RB) with an optional note.
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Literal
 
 from events import labels
@@ -45,6 +52,8 @@ class Laptop:
     label_generation: int = 0
     office_code: str | None = None
     consignment_id: str | None = None
+    dispatched_at: datetime | None = None
+    received_at: datetime | None = None
 
 
 def evolve(laptop: Laptop, event: Envelope) -> Laptop:
@@ -55,10 +64,14 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
         return replace(laptop, office_code=data["office_code"], consignment_id=data.get("consignment_id"))
     if event.type == LaptopDispatched.TYPE:
         return replace(
-            laptop, status="in_transit", office_code=data["office_code"], consignment_id=data.get("consignment_id")
+            laptop,
+            status="in_transit",
+            office_code=data["office_code"],
+            consignment_id=data.get("consignment_id"),
+            dispatched_at=event.time,
         )
     if event.type == LaptopReceived.TYPE:
-        return replace(laptop, status="received")
+        return replace(laptop, status="received", received_at=event.time)
     if event.type == LabelReissued.TYPE:
         return replace(laptop, label_generation=data["label"]["generation"])
     return laptop
@@ -71,9 +84,18 @@ def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
     return laptop
 
 
-def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, bytes]) -> Payload:
+def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, bytes], at: datetime) -> Payload:
+    """``at``: when the receipt was made (the scan's time)."""
     if refused := _label_refused(laptop, command, public_keys):
         return refused
+    if laptop.consignment_id is not None:
+        return _refuse(
+            command,
+            RejectionReason.IN_CONSIGNMENT,
+            f"{laptop.asset_id} travels in consignment {laptop.consignment_id}: it is received with the "
+            "consignment's receipt, by its official, with the receipt code from the manifest "
+            f"(POST /api/v1/consignments/{laptop.consignment_id}/receipt), not by a single scan.",
+        )
     if laptop.status == "in_warehouse":
         return _refuse(
             command,
@@ -83,6 +105,13 @@ def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, by
         )
     if laptop.status == "received":
         return _refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
+    if laptop.dispatched_at is not None and at < laptop.dispatched_at:
+        return _refuse(
+            command,
+            RejectionReason.NOT_DISPATCHED,
+            f"the receipt of {laptop.asset_id} was scanned at {at:%Y-%m-%d %H:%M:%S} UTC, before it left the "
+            f"warehouse at {laptop.dispatched_at:%Y-%m-%d %H:%M:%S} UTC; check the device's clock and scan again.",
+        )
     assert laptop.office_code is not None  # in transit implies a destination
     return LaptopReceived(
         office_code=laptop.office_code, condition=command.condition, note=command.note, location=command.location
@@ -115,14 +144,16 @@ def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejec
 # receipt; a laptop not yet received cannot be attested (``not_received``).
 
 
-def attest(laptop: Laptop, command: AttestUsage, public_keys: Mapping[str, bytes]) -> Payload:
+def attest(laptop: Laptop, command: AttestUsage, public_keys: Mapping[str, bytes], at: datetime) -> Payload:
+    """``at``: when the attestation scan was made."""
     if refused := _label_refused(laptop, command, public_keys):
         return refused
-    if laptop.status != "received":
+    if laptop.status != "received" or (laptop.received_at is not None and at < laptop.received_at):
         return _refuse(
             command,
             RejectionReason.NOT_RECEIVED,
-            f"{laptop.asset_id} has not been received by an office yet; confirm receipt first, then attest its use.",
+            f"{laptop.asset_id} had not been received by an office at the time of this scan; "
+            "confirm receipt first, then attest its use.",
         )
     assert laptop.office_code is not None
     return UsageAttested(

@@ -3,8 +3,6 @@ and the reactions that keep this service's view of each laptop current."""
 
 from __future__ import annotations
 
-# issue 4
-import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
@@ -45,10 +43,10 @@ def summarise(doc: LaptopDoc) -> dict[str, Any]:
 async def receive_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
     def decide(doc: LaptopDoc | None, env: Envelope, body: ReceiveLaptop) -> list[Any]:
         laptop = domain.fold(env.subject, doc.history if doc else [])
-        return [domain.receive(laptop, body, rt.public_keys)]
+        return [domain.receive(laptop, body, rt.public_keys, env.time)]
 
     # The dispatch is decided by allocation and learnt here from serah.events, a
-    # different topic: give that a moment before calling a receipt premature.
+    # different topic: catch up on it before calling a receipt premature.
     unsettled = frozenset({RejectionReason.NOT_DISPATCHED, RejectionReason.UNKNOWN_LAPTOP})
     return await run_command(command, decide, summarise, rt, unsettled=unsettled)
 
@@ -65,7 +63,7 @@ async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
 
     def decide(doc: LaptopDoc | None, env: Envelope, body: AttestUsage) -> list[Any]:
         laptop = domain.fold(env.subject, doc.history if doc else [])
-        return [domain.attest(laptop, body, rt.public_keys)]
+        return [domain.attest(laptop, body, rt.public_keys, env.time)]
 
     return await run_command(command, decide, summarise, rt, unsettled=frozenset({RejectionReason.UNKNOWN_LAPTOP}))
 
@@ -148,20 +146,23 @@ def _bast_number(c: consignment.Consignment, seq: int, at: datetime, s: Handover
 
 async def confirm_receipt(command: Envelope, rt: Runtime, receipts: Receipts) -> list[Envelope]:
     crt, s = receipts.consignments, receipts.settings
-    # The BAST lists the dispatched laptops' descriptions; read them first (a
-    # dispatch learnt a moment late is waited for, like the refusals below).
-    deadline = asyncio.get_running_loop().time() + crt.settle_s
-    while True:
+    # The BAST lists the dispatched laptops' descriptions and states; read them
+    # first, caught up on what was published before this receipt is decided.
+    state = await crt.store.load(command.subject)
+    if not consignment.fold(command.subject, state.history if state else []).dispatched:
+        await crt.catch_up([command.subject])
         state = await crt.store.load(command.subject)
-        c0 = consignment.fold(command.subject, state.history if state else [])
-        if c0.dispatched or asyncio.get_running_loop().time() >= deadline:
-            break
-        await asyncio.sleep(0.1)
-    laptops = {a: _description(await rt.store.load(a)) for a in c0.dispatched}
+    c0 = consignment.fold(command.subject, state.history if state else [])
+    docs = {a: await rt.store.load(a) for a in c0.dispatched}
+    if any(d is None for d in docs.values()):
+        await rt.catch_up([a for a, d in docs.items() if d is None])
+        docs = {a: await rt.store.load(a) for a in c0.dispatched}
+    laptops = {a: _description(d) for a, d in docs.items()}
+    received_alone = {a for a, d in docs.items() if d and domain.fold(a, d.history).status == "received"}
 
     def decide(doc: LaptopDoc | None, env: Envelope, body: ConfirmReceipt) -> list[Any]:
         c = consignment.fold(env.subject, doc.history if doc else [])
-        refusal = consignment.check(c, body)
+        refusal = consignment.check(c, body, env.time, received_alone)
         if refusal is not None:
             return [refusal]
         seq = c.receipts + 1
@@ -209,7 +210,7 @@ async def _issue(
                 subject=line["asset_id"],
                 source=rt.source,
                 time=fact.time,
-                id=codec.event_id(command.type, line["asset_id"], command.id, 0),
+                id=codec.caused_id(command, 0, subject=line["asset_id"]),
                 causation_id=command.id,
                 actor=command.actor,
             )

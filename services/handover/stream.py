@@ -34,7 +34,10 @@ def build_app(settings: HandoverSettings) -> faust.App:
     app = worker.new_app(SERVICE, settings)
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
-    rt = bootstrap(settings, publisher, mongo.laptop_store(db))
+    # Receipts depend on facts allocation publishes on serah.events: the horizon
+    # lets a command catch up on them before a refusal stands (run_command).
+    horizon = worker.Horizon(settings.kafka_bootstrap, app.conf.id, topics.EVENTS)
+    rt = bootstrap(settings, publisher, mongo.laptop_store(db), catch_up=horizon.catch_up)
     receipts = handlers.Receipts(  # issue 4
         dataclasses.replace(rt, store=mongo.consignment_store(db)), mongo.bast_store(db), settings, bast_pdf.render
     )
@@ -47,6 +50,7 @@ def build_app(settings: HandoverSettings) -> faust.App:
         publisher,
         handle_batch=lambda envs: handlers.on_events(envs, rt),
         batchable=handlers.batchable_event,
+        horizon=horizon,
     )
 
     # issue 4c: every handover worker sweeps; a reminder's id is derived from the

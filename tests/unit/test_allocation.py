@@ -7,7 +7,7 @@ import pytest
 from events import labels
 from events.catalog import LaptopAllocated, LaptopDispatched, LaptopRegistered, ScanRejected
 from events.envelope import Envelope
-from services.allocation import handlers
+from services.allocation import domain, handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.common.laptop_store import FakeLaptopStore
@@ -81,10 +81,13 @@ def test_a_laptop_cannot_be_dispatched_before_it_is_allocated(rt: object) -> Non
     assert reason(run(rt, dispatch(asset))) == "not_allocated"
 
 
-def test_an_unknown_laptop_cannot_be_dispatched_and_nothing_is_stored(rt: object) -> None:
+def test_an_unknown_laptop_cannot_be_dispatched_and_only_the_refusal_is_recorded(rt: object) -> None:
     _, asset = new_asset()
     assert reason(run(rt, dispatch(asset))) == "unknown_laptop"
-    assert asyncio.run(rt.store.load(asset)) is None  # type: ignore[attr-defined]
+    doc = asyncio.run(rt.store.load(asset))  # type: ignore[attr-defined]
+    # The refusal is kept so the scan id names this decision for good; the laptop stays unknown.
+    assert [e.type for e in doc.history] == [ScanRejected.TYPE]
+    assert domain.fold(asset, doc.history).status == "unregistered"
 
 
 def test_a_dispatch_scan_is_accepted_once_and_a_repeat_scan_id_is_the_same_scan(rt: object) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,26 @@ from services.handover.config import HandoverSettings
 from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, receive, register
 
 
+class Stream:
+    """serah.events as the handover worker reads it: facts published by allocation
+    wait here until the worker has read them. ``catch_up`` reads exactly what was
+    published when it was called, like the real horizon."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.unread: list[Envelope] = []
+        self.catch_ups = 0
+
+    def publish(self, event: Envelope) -> None:
+        self.unread.append(event)
+
+    async def catch_up(self, subjects: object) -> None:
+        self.catch_ups += 1
+        published, self.unread = self.unread, []
+        for event in published:
+            await handlers.on_event(event, self.world.hand)
+
+
 class World:
     """Allocation decides, handover learns from allocation's published events,
     exactly as over serah.events; both use fakes."""
@@ -31,7 +52,8 @@ class World:
         self.hand = bootstrap(
             HandoverSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
         )
-        self.hand.settle_s = 0.0
+        self.stream = Stream(self)
+        self.hand.catch_up = self.stream.catch_up
 
     def tell(self, command: Envelope) -> Envelope:
         [event] = asyncio.run(allocation.handle(command, self.alloc))
@@ -117,19 +139,42 @@ def test_learning_the_same_event_twice_changes_nothing(world: World) -> None:
     assert before is not None and after is not None and after.version == before.version
 
 
-def test_a_receipt_waits_briefly_for_a_dispatch_it_has_not_learnt_yet(world: World) -> None:
+def test_a_receipt_catches_up_on_a_dispatch_published_before_it_is_decided(world: World) -> None:
     serial, asset = new_asset()
     world.tell(register(serial, asset))
     world.tell(allocate(asset))
-    [dispatched] = asyncio.run(allocation.handle(dispatch(asset), world.alloc))  # handover not told yet
-    world.hand.settle_s = 2.0
+    [dispatched] = asyncio.run(allocation.handle(dispatch(asset), world.alloc))
+    world.stream.publish(dispatched)  # published, not yet read by handover
 
-    async def scenario() -> list[Envelope]:
-        receipt = asyncio.create_task(handlers.handle(receive(asset), world.hand))
-        await asyncio.sleep(0.3)
-        await handlers.on_event(dispatched, world.hand)  # the stream catches up
-        return await receipt
-
-    [event] = asyncio.run(scenario())
+    [event] = asyncio.run(handlers.handle(receive(asset), world.hand))
     assert event.type == LaptopReceived.TYPE
     assert codec.to_json(event)["subject"] == asset
+
+
+def test_a_receipt_sent_before_the_dispatch_is_refused_and_stays_refused(world: World) -> None:
+    serial, asset = new_asset()
+    world.tell(register(serial, asset))
+    world.tell(allocate(asset))
+    early = receive(asset, scan_id="early")
+    assert reason(asyncio.run(handlers.handle(early, world.hand))[0]) == "not_dispatched"
+    world.tell(dispatch(asset))
+    # The same scan again (a device retrying) is the same decision, not a receipt now.
+    assert reason(asyncio.run(handlers.handle(early, world.hand))[0]) == "not_dispatched"
+
+
+def test_a_receipt_scanned_before_the_dispatch_time_is_refused_whatever_order_it_arrives_in(world: World) -> None:
+    serial, asset = new_asset()
+    world.tell(register(serial, asset))
+    world.tell(allocate(asset))
+    world.tell(dispatch(asset))  # dispatched at NOW
+    before = receive(asset, time=NOW - timedelta(seconds=5))
+    [event] = asyncio.run(handlers.handle(before, world.hand))
+    assert reason(event) == "not_dispatched"
+    assert "before it left the warehouse" in event.data["detail"]
+
+
+def test_a_refusal_about_a_subject_nobody_published_costs_one_catch_up_and_no_wait(world: World) -> None:
+    _, asset = new_asset()
+    [event] = asyncio.run(handlers.handle(receive(asset), world.hand))
+    assert reason(event) == "unknown_laptop"
+    assert world.stream.catch_ups == 1
