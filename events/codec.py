@@ -44,9 +44,7 @@ def format_time(value: datetime) -> str:
     every reader parses it. The year is always four digits: ``strftime("%Y")``
     writes year 995 as ``995``, which no RFC 3339 parser accepts."""
     v = value.astimezone(UTC)
-    return (
-        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
-    )
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}Z"
 
 
 def decode(raw: bytes | str) -> Envelope:

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from events import scantime
+
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
 # Asset ids, scan ids and actors end up in URLs, Kafka keys and MongoDB
@@ -44,12 +46,7 @@ class Envelope(BaseModel):
     @field_validator("time")
     @classmethod
     def _time_is_aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("time must carry a timezone (RFC 3339)")
-        try:
-            return value.astimezone(UTC)
-        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
-            raise ValueError("time is outside the years 0001-9999 in UTC") from None
+        return scantime.as_utc(value)
 
 
 def utcnow() -> datetime:

@@ -17,10 +17,21 @@ check it again for commands that reach Kafka some other way.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 MAX_AHEAD = timedelta(minutes=5)
 MAX_AGE = timedelta(days=180)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC. Raises ValueError for a time without a zone (RFC 3339
+    requires one) or one that falls outside years 0001-9999 once in UTC."""
+    if value.tzinfo is None:
+        raise ValueError("time must carry a timezone (RFC 3339)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValueError("time is outside the years 0001-9999 in UTC") from None
 
 
 def out_of_range(

@@ -49,8 +49,8 @@ def register(serial: str, asset: str, gen: int = 1) -> Envelope:
     return cmd(RegisterLaptop(laptop=laptop, label=LabelRef(generation=gen, key_id="K1")), asset, f"register-{asset}")
 
 
-def allocate(asset: str, office: str = "32.73", consignment: str | None = None) -> Envelope:
-    return cmd(AllocateLaptop(office_code=office, consignment_id=consignment), asset)
+def allocate(asset: str, office: str = "32.73", consignment: str | None = None, scan_id: str | None = None) -> Envelope:
+    return cmd(AllocateLaptop(office_code=office, consignment_id=consignment), asset, scan_id)
 
 
 def dispatch(asset: str, scan_id: str | None = None, label: str | None = None) -> Envelope:
@@ -106,6 +106,7 @@ def confirm_receipt(
     official: dict[str, str] | None = None,
     code: str = RECEIPT_CODE,
     command_id: str | None = None,
+    time: datetime | None = None,
 ) -> Envelope:
     from events.catalog import ConfirmReceipt
 
@@ -115,4 +116,4 @@ def confirm_receipt(
         lines=[{"asset_id": a, "condition": c, "note": n} for a, c, n in lines],  # type: ignore[misc]
         missing=missing or [],
     )
-    return cmd(body, consignment, command_id)
+    return cmd(body, consignment, command_id, time=time)

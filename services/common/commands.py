@@ -7,7 +7,6 @@ them again with the same ids, which readers dedupe."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence

@@ -340,7 +340,7 @@ class Horizon:
         consumer = await self._end_offsets_client()
         partitions = sorted(consumer.partitions_for_topic(self._topic) or ())
         if not partitions:
-            raise asyncio.TimeoutError(f"no partitions known for {self._topic} yet")
+            raise TimeoutError(f"no partitions known for {self._topic} yet")
         wanted = {self._partitioner(s.encode(), partitions, partitions) for s in subjects}
         ends = await consumer.end_offsets([TopicPartition(self._topic, p) for p in wanted])
         deadline = asyncio.get_running_loop().time() + self._timeout_s
@@ -357,7 +357,7 @@ class Horizon:
             now = asyncio.get_running_loop().time()
             if now >= deadline:
                 # Transient: the agent retries the command in place until the facts are read.
-                raise asyncio.TimeoutError(f"{self._group} is behind on {self._topic} partitions {behind}")
+                raise TimeoutError(f"{self._group} is behind on {self._topic} partitions {behind}")
             if now >= next_committed_look:
                 committed = await asyncio.to_thread(self._committed)
                 next_committed_look = now + self.COMMITTED_POLL_S

@@ -4,15 +4,15 @@ service's answer, and say what happened in HTTP terms."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from datetime import datetime
 
 from fastapi.responses import JSONResponse
 
-from events import codec
+from events import codec, scantime
 from events.catalog import Payload, RejectionReason, ScanRejected
 from events.envelope import Envelope
 from services.gateway.bootstrap import Gateway
-from services.gateway.errors import problem
+from services.gateway.errors import ApiError, problem
 from services.gateway.models import DecisionResponse, EventPublic
 
 SOURCE = "/serah/gateway"
@@ -26,11 +26,26 @@ REJECTION_STATUS = {
     RejectionReason.LABEL_ASSET_MISMATCH: 422,
     RejectionReason.UNKNOWN_OFFICE: 422,
     RejectionReason.INVALID_COMMAND: 422,
+    RejectionReason.SCANNED_AT_OUT_OF_RANGE: 422,
 }
 
 
-def command(body: Payload, *, command_id: str, subject: str, actor: str, gw: Gateway, time: Any = None) -> Envelope:
-    return codec.make(body, subject=subject, source=SOURCE, time=time or gw.clock(), id=command_id, actor=actor)
+def command(
+    body: Payload, *, command_id: str, subject: str, actor: str, gw: Gateway, time: datetime | None = None
+) -> Envelope:
+    """The command for a request. ``time``: when the device says it scanned, checked
+    here against the scan-time window (events/scantime.py) so a wrong clock is
+    refused before anything reaches Kafka; without it, now."""
+    now = gw.clock()
+    if time is not None:
+        try:
+            time = scantime.as_utc(time)
+        except ValueError as exc:
+            raise ApiError(422, "scanned_at_out_of_range", f"scanned_at: {exc}.") from None
+        max_ahead, max_age = gw.settings.scan_window()
+        if (why := scantime.out_of_range(time, now, max_ahead=max_ahead, max_age=max_age)) is not None:
+            raise ApiError(422, "scanned_at_out_of_range", why)
+    return codec.make(body, subject=subject, source=SOURCE, time=time or now, id=command_id, actor=actor)
 
 
 def event_public(event: Envelope) -> EventPublic:
@@ -47,11 +62,19 @@ def event_public(event: Envelope) -> EventPublic:
 
 async def submit(gw: Gateway, cmd: Envelope, accepted_status: int = 200) -> JSONResponse:
     """Once ``bus.send`` returns, the command is durable in Kafka: even if the
-    decision does not come back in time (202), it will be decided exactly once."""
+    decision does not come back in time (202), it will be decided exactly once.
+
+    Read-your-writes: with the decision in hand, the answer waits (within the
+    same timeout) until the audit service has recorded it, so whoever reads the
+    laptop, its history or the scan right after the answer sees the decision.
+    If the audit lags past the timeout the decision is answered anyway: it is
+    the deciding service's, and the views follow."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + gw.settings.decision_timeout_s
     future = gw.waiter.expect(cmd)
     try:
         await gw.bus.send(cmd)
-        event = await asyncio.wait_for(asyncio.shield(future), gw.settings.decision_timeout_s)
+        event = await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
     except TimeoutError:
         gw.waiter.forget(cmd, future)
         pending = DecisionResponse(
@@ -61,6 +84,8 @@ async def submit(gw: Gateway, cmd: Envelope, accepted_status: int = 200) -> JSON
     except BaseException:
         gw.waiter.forget(cmd, future)
         raise
+    while not await gw.reads.recorded(cmd.id, event) and loop.time() < deadline:
+        await asyncio.sleep(0.02)
     return decision_response(cmd.id, cmd.subject, event, accepted_status)
 
 

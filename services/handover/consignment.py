@@ -137,7 +137,8 @@ def check(
         return _refuse(
             command, RejectionReason.ALREADY_RECEIVED, f"every laptop of consignment {cid} was already received."
         )
-    stray = [line.asset_id for line in command.lines if line.asset_id not in c.pending or line.asset_id in received_alone]
+    receivable = [a for a in c.pending if a not in received_alone]
+    stray = [line.asset_id for line in command.lines if line.asset_id not in receivable]
     stray += [a for a in command.missing if a not in c.pending]
     if stray:
         return _refuse(

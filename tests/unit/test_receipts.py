@@ -47,7 +47,6 @@ class World:
         self.alloc_c = dataclasses.replace(self.alloc, store=FakeLaptopStore())
         settings = HandoverSettings(label_public_keys=keys)
         self.hand = bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
-        self.hand.settle_s = 0.0
         self.basts = FakeBastStore()
         self.receipts = handlers.Receipts(
             dataclasses.replace(self.hand, store=FakeLaptopStore()), self.basts, settings, bast_pdf.render

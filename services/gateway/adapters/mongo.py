@@ -8,6 +8,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from events.envelope import Envelope
+
 
 class ReadModels:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
@@ -48,6 +50,14 @@ class ReadModels:
         """The first event a scan caused, or None if it is not decided (yet)."""
         entry = await self._db.scan_index.find_one({"_id": scan_id})
         return await self._db.event_log.find_one({"_id": entry["event_id"]}) if entry else None
+
+    async def recorded(self, scan_id: str, event: Envelope) -> bool:
+        """Whether the audit service has recorded ``event`` (caused by ``scan_id``)
+        in its subject's view and indexed the scan: its last two writes."""
+        view = await self._db.laptop_views.find_one({"_id": event.subject}, {"event_ids": 1})
+        if view is None or event.id not in view.get("event_ids", ()):
+            return False
+        return await self._db.scan_index.find_one({"_id": scan_id}, {"_id": 1}) is not None
 
     async def heartbeats(self) -> list[dict[str, Any]]:
         return [d async for d in self._db.worker_status.find({})]
