@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,12 @@ from tests.builders import (
     register,
     scan_into,
 )
-from tests.unit.test_receipts import World, w  # noqa: F401 - the fixture
+from tests.unit.test_receipts import World
+
+
+@pytest.fixture
+def w() -> World:
+    return World()
 
 
 def reason(event: Envelope) -> str:

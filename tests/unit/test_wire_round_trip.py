@@ -11,12 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events import codec, scantime
+from events import codec, labels, scantime
 from events.catalog import DispatchLaptop, ScanRejected
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
-from tests.builders import NOW, cmd, label_for, new_asset
-from tests.unit.test_allocation import rt  # noqa: F401 - the fixture
+from services.allocation.bootstrap import bootstrap
+from services.allocation.config import AllocationSettings
+from services.common.laptop_store import FakeLaptopStore
+from services.common.worker import FakePublisher
+from tests.builders import KEYS, NOW, cmd, label_for, new_asset
 
 zones = st.one_of(
     st.just(UTC),
@@ -64,6 +67,12 @@ def test_a_scan_time_is_accepted_exactly_inside_the_window(scanned: datetime) ->
     assert (why is None) == inside
     if why is not None:
         assert "set the device's date and time" in why and f"{scanned.year:04d}" in why
+
+
+@pytest.fixture
+def rt() -> object:
+    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
+    return bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
 
 
 @pytest.mark.parametrize(
