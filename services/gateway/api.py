@@ -21,7 +21,7 @@ from events.catalog import (
 from events.envelope import SAFE_ID
 from services.gateway.adapters import qr
 from services.gateway.bootstrap import Gateway
-from services.gateway.commands import command, decision_response, submit
+from services.gateway.commands import command, decision_response, named_by_content, submit
 from services.gateway.errors import ApiError
 from services.gateway.models import (
     AllocationRequest,
@@ -71,12 +71,13 @@ async def register_laptop(body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
     )
     cmd = command(
         RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id)),
-        # Deterministic: posting the same laptop again replays the first registration.
-        command_id=f"register-{asset_id}",
+        command_id="register",
         subject=asset_id,
         actor="operator",
         gw=gw,
     )
+    # Posting the same laptop again replays the first registration.
+    cmd = named_by_content(cmd, "register")
     return await submit(gw, cmd, accepted_status=201)
 
 

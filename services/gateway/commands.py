@@ -48,6 +48,14 @@ def command(
     return codec.make(body, subject=subject, source=SOURCE, time=time or now, id=command_id, actor=actor)
 
 
+def named_by_content(cmd: Envelope, prefix: str) -> Envelope:
+    """The command under an id made from what it asks (``prefix-subject-digest``),
+    for requests that carry no id of their own (registrations, plans): sending
+    the same request again is the same command and replays its decision; a
+    changed request is a new command, decided on its own."""
+    return cmd.model_copy(update={"id": f"{prefix}-{cmd.subject}-{codec.command_digest(cmd)[:16]}"})
+
+
 def event_public(event: Envelope) -> EventPublic:
     return EventPublic(
         id=event.id,

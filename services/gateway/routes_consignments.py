@@ -36,7 +36,7 @@ from events.catalog import (
 from events.envelope import SAFE_ID
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
-from services.gateway.commands import command, submit
+from services.gateway.commands import command, named_by_content, submit
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import ApiError
 
@@ -134,12 +134,14 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
             expected_count=body.expected_count,
             receipt_code_hash=hashlib.sha256(code.encode()).hexdigest(),
         ),
-        # Deterministic: re-posting the same plan replays it (and its first code stands).
-        command_id=f"plan-{body.consignment_id}",
+        command_id="plan",
         subject=body.consignment_id,
         actor="operator",
         gw=gw,
     )
+    # Re-posting the same plan replays it (and its first code stands); a changed
+    # plan for the same consignment is a new command (refused if one was accepted).
+    cmd = named_by_content(cmd, "plan")
     response = await _decided(gw, cmd, accepted_status=201)
     if response.status_code == 201:
         answer = json.loads(bytes(response.body))

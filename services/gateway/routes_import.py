@@ -26,7 +26,7 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from services.gateway.api import ERRORS, GW
-from services.gateway.commands import command
+from services.gateway.commands import command, named_by_content
 from services.gateway.models import RegisterLaptopRequest, Request
 
 router = APIRouter(prefix="/api/v1")
@@ -142,11 +142,12 @@ async def register_laptops(body: BulkRegisterRequest, gw: GW) -> BulkRegisterRes
         )
         cmd = command(
             RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id), import_batch=body.batch),
-            command_id=f"register-{asset_id}",
+            command_id="register",
             subject=asset_id,
             actor="operator",
             gw=gw,
         )
+        cmd = named_by_content(cmd, "register")  # the same row imported again replays
         commands.append((index, cmd))
 
     futures = [gw.waiter.expect(cmd) for _, cmd in commands]
