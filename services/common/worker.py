@@ -376,7 +376,7 @@ class Horizon:
             await consumer.start()
             self._consumer = consumer
         if not self._consumer.partitions_for_topic(self._topic):
-            await self._consumer.topics()  # fetches metadata for every topic
+            await self._consumer._client.force_metadata_update()  # noqa: SLF001 - no public API for this
         return self._consumer
 
     async def stop(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from events.catalog import ReceiptCodeReissued
+from events.catalog import ConsignmentPlanned, ReceiptCodeReissued
 
 REISSUED = ReceiptCodeReissued.TYPE
 
@@ -17,15 +17,19 @@ class ConsignmentReads:
         self._db = db
 
     async def allocation(self, consignment_id: str) -> dict[str, Any] | None:
-        return await self._db.allocation_consignments.find_one({"_id": consignment_id}, {"history": 0})
+        """Allocation's record of a planned consignment (None if it was never planned:
+        refused commands about an unknown id are recorded too, and plan nothing)."""
+        doc = await self._db.allocation_consignments.find_one({"_id": consignment_id}, {"history": 0})
+        return doc if doc and doc.get("summary", {}).get("status", "unplanned") != "unplanned" else None
 
     async def plan(self, consignment_id: str) -> dict[str, Any] | None:
         """The ConsignmentPlanned data (first event of the consignment's document), as it
         stands now: the newest receipt-code hash, and for a plan by count the laptops picked."""
         doc = await self._db.allocation_consignments.find_one({"_id": consignment_id})
-        if not doc or not doc.get("history"):
+        planned = next((e for e in (doc or {}).get("history", []) if e.get("type") == ConsignmentPlanned.TYPE), None)
+        if planned is None:
             return None
-        plan: dict[str, Any] = dict(doc["history"][0].get("data") or {})
+        plan: dict[str, Any] = dict(planned.get("data") or {})
         # issue 4c: a re-issued receipt code replaces the planned one (decided by handover).
         hand = await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 1})
         reissued = [e for e in (hand or {}).get("history", []) if e.get("type") == REISSUED]
