@@ -641,7 +641,7 @@ class ProofIndex:
     def leaves_lines(self) -> Iterator[dict[str, Any]]:
         """The whole chain list, in lines of at most LEAVES_PER_LINE entries (at least one line)."""
         for i in range(0, max(len(self._leaves), 1), LEAVES_PER_LINE):
-            chunk = self._leaves[i : i + LEAVES_PER_LINE]
+            chunk = [list(leaf) for leaf in self._leaves[i : i + LEAVES_PER_LINE]]  # JSON arrays, as read back
             yield {"kind": "leaves", "checkpoint_id": self.checkpoint_id, "leaves": chunk}
 
     def assets(self) -> list[str]:
