@@ -166,18 +166,18 @@ def safe_cell(value: Any) -> str:
     summary="Every event as one CSV row (safe against formula injection)",
 )
 async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
-    keys = _keys(gw)
+    verdict = await gw.audit.verifier(_keys(gw))
 
     async def chains() -> AsyncIterator[tuple[list[dict[str, Any]], proofs.ChainVerdict]]:
         # One chain at a time (the log streams in chain order), each with its verdict.
         chain: list[dict[str, Any]] = []
         async for link in gw.audit.all_links():
             if chain and link["asset_id"] != chain[0]["asset_id"]:
-                yield chain, await gw.audit.verdict(chain[0]["asset_id"], chain, keys)
+                yield chain, verdict(chain[0]["asset_id"], chain)
                 chain = []
             chain.append(link)
         if chain:
-            yield chain, await gw.audit.verdict(chain[0]["asset_id"], chain, keys)
+            yield chain, verdict(chain[0]["asset_id"], chain)
 
     async def rows() -> AsyncIterator[bytes]:
         buf = io.StringIO()

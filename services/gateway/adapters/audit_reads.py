@@ -1,9 +1,9 @@
-"""Issue 5: what auditors read — event log, checkpoints and proofs, views for
-roll-ups and due lists. Also used by ``serah export`` (no gateway needed)."""
+"""What auditors read — event log, checkpoints and proofs, chain verdicts, views
+for roll-ups and due lists. Also used by ``serah export`` (no gateway needed)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -48,9 +48,17 @@ class AuditReads:
 
     async def verdict(self, asset_id: str, links: list[dict[str, Any]], keys: dict[str, bytes]) -> proofs.ChainVerdict:
         """Whether this chain verifies now, against the newest checkpoint (events/proofs.py)."""
+        return (await self.verifier(keys))(asset_id, links)
+
+    async def verifier(self, keys: dict[str, bytes]) -> Callable[[str, list[dict[str, Any]]], proofs.ChainVerdict]:
+        """A verdict function for many chains against one reading of the newest checkpoint."""
         latest = await self.latest_checkpoint()
         index = await self.proof_index(latest)
-        return proofs.chain_verdict(asset_id, [proofs.event_line(x) for x in links], latest, index, keys)
+
+        def verdict(asset_id: str, links: list[dict[str, Any]]) -> proofs.ChainVerdict:
+            return proofs.chain_verdict(asset_id, [proofs.event_line(x) for x in links], latest, index, keys)
+
+        return verdict
 
     async def export_lines(self, subjects: list[str] | None = None) -> AsyncIterator[dict[str, Any]]:
         """The JSON Lines export that ``serah verify`` checks: a header, the newest
