@@ -341,7 +341,7 @@ def bench_audit(
             timed("signed checkpoint (heads, Merkle root, leaves)", laptops, start)
             start = time.perf_counter()
             lines = [x async for x in AuditReads(db).export_lines()]
-            timed("JSON Lines export with proofs", n, start)
+            timed("JSON Lines export with the chain list", n, start)
             start = time.perf_counter()
             report = proofs.verify_export(lines, {"B1": labels.public_key(seed)})
             timed("offline verify of the export", n, start)
