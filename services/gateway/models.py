@@ -89,6 +89,25 @@ class LaptopHistory(BaseModel):
     events: list[HistoryEntry]
 
 
+class TimelineEntry(BaseModel):
+    seq: int
+    id: str
+    type: str
+    time: str
+    actor: str | None
+    scan_id: str | None
+    place: dict[str, Any] = Field(description="office_code and location (lat, lon) where the event has them.")
+    hash: str
+    chain: Literal["verified", "broken"]
+    checkpointed: bool = Field(description="Verified and signed by the newest checkpoint.")
+
+
+class LaptopTimeline(BaseModel):
+    asset_id: str
+    chain: ChainVerdictPublic
+    events: list[TimelineEntry]
+
+
 class DecisionResponse(BaseModel):
     decision: Literal["accepted", "rejected", "pending"]
     scan_id: str

@@ -23,7 +23,14 @@ from services.gateway.api import ERRORS, GW, AssetId, _scan_command
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import submit
 from services.gateway.errors import ApiError
-from services.gateway.models import ChainVerdictPublic, DecisionResponse, PublicKey, ScanRequest
+from services.gateway.models import (
+    ChainVerdictPublic,
+    DecisionResponse,
+    LaptopTimeline,
+    PublicKey,
+    ScanRequest,
+    TimelineEntry,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 Province = Annotated[str | None, Query(pattern=r"^\d{2}$", description="Province code, e.g. 32")]
@@ -69,10 +76,11 @@ def _keys(gw: Gateway) -> dict[str, bytes]:
 
 @router.get(
     "/audit/laptops/{asset_id}/timeline",
+    response_model=LaptopTimeline,
     responses=ERRORS,
     summary="A laptop's events with actor, time, scan id, place, and whether its chain verifies",
 )
-async def timeline(asset_id: AssetId, gw: GW) -> dict[str, Any]:
+async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
     links = await gw.audit.chain(asset_id)
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
@@ -83,24 +91,20 @@ async def timeline(asset_id: AssetId, gw: GW) -> dict[str, Any]:
         d = e.get("data", {})
         ok = verdict.verified_at(n)
         entries.append(
-            {
-                "seq": link["seq"],
-                "id": e["id"],
-                "type": e["type"],
-                "time": e["time"],
-                "actor": e.get("actor"),
-                "scan_id": e.get("causationid"),
-                "place": {"office_code": d.get("office_code"), "location": d.get("location")},
-                "hash": link["hash"],
-                "chain": "verified" if ok else "broken",
-                "checkpointed": ok and n <= verdict.signed_to_seq,
-            }
+            TimelineEntry(
+                seq=link["seq"],
+                id=e["id"],
+                type=e["type"],
+                time=e["time"],
+                actor=e.get("actor"),
+                scan_id=e.get("causationid"),
+                place={"office_code": d.get("office_code"), "location": d.get("location")},
+                hash=link["hash"],
+                chain="verified" if ok else "broken",
+                checkpointed=ok and n <= verdict.signed_to_seq,
+            )
         )
-    return {
-        "asset_id": asset_id,
-        "chain": ChainVerdictPublic(**dataclasses.asdict(verdict)).model_dump(),
-        "events": entries,
-    }
+    return LaptopTimeline(asset_id=asset_id, chain=ChainVerdictPublic(**dataclasses.asdict(verdict)), events=entries)
 
 
 @router.get(
