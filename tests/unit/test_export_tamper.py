@@ -394,3 +394,38 @@ def test_every_line_deleted_or_repeated_is_caught_and_named(name: str, i: int) -
     twice = copy.deepcopy(original)
     twice.insert(i + 1, copy.deepcopy(original[i]))
     assert_caught_and_named(Tamper(twice, {i + 2}, subjects, f"{name} line {i + 1} repeated"), verify)
+
+
+# --- serah verify: the scope is the person's, the checkpoint may come from elsewhere ---
+
+
+def cli(tmp_path: Any, lines: list[dict[str, Any]], *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from services.cli.main import app
+
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    return CliRunner().invoke(app, ["verify", str(path), f"--key=A9:{proofs.b64(KEYS['A9'])}", *args])
+
+
+def test_serah_verify_names_the_scope_it_proved(tmp_path: Any) -> None:
+    whole = cli(tmp_path, FULL)
+    assert whole.exit_code == 0 and "every chain the checkpoint signed is here" in whole.output, whole.output
+    named = cli(tmp_path, PART, *(f"--subject={a}" for a in PICKED))
+    assert named.exit_code == 0 and "the 2 chains you named (and only those)" in named.output, named.output
+    unnamed = cli(tmp_path, PART)
+    assert unnamed.exit_code == 1 and "--subject" in unnamed.output, unnamed.output
+
+
+def test_serah_verify_checks_against_a_checkpoint_obtained_elsewhere(tmp_path: Any) -> None:
+    cp = {k: v for k, v in next(x for x in FULL if x["kind"] == "checkpoint").items() if k != "kind"}
+    as_event = tmp_path / "cp.json"
+    as_event.write_bytes(orjson.dumps({"type": "id.serah.audit.checkpoint-signed.v1", "data": cp}))
+    same_one = cli(tmp_path, FULL, f"--checkpoint={as_event}")
+    assert same_one.exit_code == 0, same_one.output
+    newer = export_of(HISTORIES[:2], SEED, checkpoint_id="cp-20261129T000000000000Z")  # signed over other heads
+    other = {k: v for k, v in next(x for x in newer if x["kind"] == "checkpoint").items() if k != "kind"}
+    as_event.write_bytes(orjson.dumps(other))
+    against_other = cli(tmp_path, FULL, f"--checkpoint={as_event}")
+    assert against_other.exit_code == 1 and "cp-20261129T000000000000Z" in against_other.output, against_other.output
