@@ -66,10 +66,21 @@ def verify(
                 )
                 raise typer.Exit(2) from None
     if checkpoint is not None:
-        outside = orjson.loads(checkpoint.read_bytes())
-        outside = outside.get("data", outside)  # a CloudEvent from Kafka, or the bare checkpoint
+        try:
+            outside = orjson.loads(checkpoint.read_bytes())
+        except orjson.JSONDecodeError:
+            outside = None
+        if isinstance(outside, dict):
+            outside = outside.get("data", outside)  # a CloudEvent from Kafka, or the bare checkpoint
+        if not isinstance(outside, dict):
+            typer.echo(
+                f"serah verify: {checkpoint} is not a checkpoint (a JSON object, or a serah.checkpoints "
+                "CloudEvent); GET /api/v1/audit/checkpoints lists them.",
+                err=True,
+            )
+            raise typer.Exit(2)
         fields = proofs.LINE_FIELDS["checkpoint"]
-        cp_line = {"kind": "checkpoint", **{k: v for k, v in dict(outside).items() if k in fields}}
+        cp_line = {"kind": "checkpoint", **{k: v for k, v in outside.items() if k in fields}}
         # It takes the place of the file's checkpoint line (right after the header).
         lines = [x for x in lines if not (isinstance(x, dict) and x.get("kind") == "checkpoint")]
         lines.insert(1 if lines and isinstance(lines[0], dict) and lines[0].get("kind") == "header" else 0, cp_line)

@@ -283,14 +283,26 @@ def test_a_checkpoint_is_signed_only_when_a_chain_moved_and_its_chain_list_leads
     assert sorted(a for a, _, _ in leaves) == sorted(store.assets)  # type: ignore[attr-defined]
 
 
-def anomalies_on_kafka(bootstrap: str, rule: str, wanted: str, deadline_s: float = 60.0) -> list[Any]:
-    """Every ``rule`` anomaly on serah.events, read from the start until one about
+def event_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+    """Where serah.events ends now: what a test publishes later starts there."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
+        return dict(consumer.end_offsets(parts))
+    finally:
+        consumer.close()
+
+
+def anomalies_on_kafka(
+    bootstrap: str, since: dict[TopicPartition, int], rule: str, wanted: str, deadline_s: float = 60.0
+) -> list[Any]:
+    """Every ``rule`` anomaly on serah.events after ``since``, read until one about
     ``wanted`` is among them (or the deadline passes)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=1000)
     try:
-        parts = [TopicPartition(topics.EVENTS, p) for p in consumer.partitions_for_topic(topics.EVENTS) or []]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
+        consumer.assign(list(since))
+        for tp, offset in since.items():
+            consumer.seek(tp, offset)
         found: list[Any] = []
         end = time.monotonic() + deadline_s
         while not any(e.subject == wanted for e in found) and time.monotonic() < end:
@@ -316,12 +328,13 @@ def test_the_audit_service_refuses_to_sign_over_a_rewritten_history_and_publishe
         "SERAH_MONGO_DB": store.name,
         "SERAH_AUDIT_SIGNING_KEY": labels.format_keyring({"A9": SEED}),
     }
+    since = event_offsets(infra.kafka.bootstrap)
     refused = run_cli("checkpoint", "--force", env=env)
     # Changing a field leaves the stored head hash in place (only a re-verify sees it);
     # the rollback removes the signed head: that is what the checkpoint check catches.
     assert refused.returncode == 1 and "NOT signed" in refused.stderr and untouched in refused.stderr, refused.stderr
     assert store.db.checkpoints.count_documents({}) == 1  # nothing new signed
-    raised = anomalies_on_kafka(infra.kafka.bootstrap, "history_rewritten", untouched)
+    raised = anomalies_on_kafka(infra.kafka.bootstrap, since, "history_rewritten", untouched)
     about = {a: [e for e in raised if e.subject == a] for a in store.assets}  # type: ignore[attr-defined]
     assert len(about[untouched]) == 1 and about[asset] == [], raised
     accepted = run_cli("checkpoint", "--accept-rewritten", env=env)

@@ -429,3 +429,11 @@ def test_serah_verify_checks_against_a_checkpoint_obtained_elsewhere(tmp_path: A
     as_event.write_bytes(orjson.dumps(other))
     against_other = cli(tmp_path, FULL, f"--checkpoint={as_event}")
     assert against_other.exit_code == 1 and "cp-20261129T000000000000Z" in against_other.output, against_other.output
+
+
+def test_serah_verify_refuses_a_checkpoint_file_that_is_not_one(tmp_path: Any) -> None:
+    bad = tmp_path / "cp.json"
+    for content in (b"[1, 2]", b"not json", b'{"data": "x"}'):
+        bad.write_bytes(content)
+        out = cli(tmp_path, FULL, f"--checkpoint={bad}")
+        assert out.exit_code == 2 and "is not a checkpoint" in out.output, out.output
