@@ -1,4 +1,4 @@
-"""Issue 5 test data: laptops' event histories written straight through the
+"""Audit test data: laptops' event histories written straight through the
 audit handlers (the same code the audit worker runs), fast enough for thousands."""
 
 from __future__ import annotations
