@@ -1,4 +1,4 @@
-"""Issue 5 test data: laptops' event histories written straight through the
+"""Audit test data: laptops' event histories written straight through the
 audit handlers (the same code the audit worker runs), fast enough for thousands."""
 
 from __future__ import annotations
@@ -82,3 +82,49 @@ def as_lines(items: Any) -> list[dict[str, Any]]:
     import orjson
 
     return [orjson.loads(orjson.dumps(x)) for x in items]
+
+
+def export_of(
+    histories: list[tuple[str, list[Envelope]]],
+    seed: bytes,
+    key_id: str = "A9",
+    subjects: list[str] | None = None,
+    checkpoint_id: str = "cp-20261128T000000000000Z",
+) -> list[dict[str, Any]]:
+    """An export as ``AuditReads.export_lines`` writes it (same line builders, no store):
+    the histories chained, one checkpoint signed over every head, then the chain list
+    (``subjects`` None) or the named chains' inclusion proofs. Lines as parsed JSON."""
+    import orjson
+
+    from events import proofs
+
+    chains: dict[str, list[dict[str, Any]]] = {}
+    for asset, events in histories:
+        prev = proofs.GENESIS
+        for seq, e in enumerate(events, start=1):
+            doc = codec.to_json(e)
+            h = proofs.link_hash_of(prev, doc)
+            chains.setdefault(asset, []).append(
+                {"asset_id": asset, "seq": seq, "prev_hash": prev, "hash": h, "event": doc}
+            )
+            prev = h
+    leaves = [[a, len(links), links[-1]["hash"]] for a, links in sorted(chains.items())]
+    index = proofs.ProofIndex(checkpoint_id, leaves)
+    created_at = "2026-11-28T00:00:00.000000Z"
+    cp = {
+        "checkpoint_id": checkpoint_id,
+        "created_at": created_at,
+        "laptops": len(leaves),
+        "root": index.root(),
+        "key_id": key_id,
+        "signature": proofs.sign_checkpoint(seed, checkpoint_id, created_at, len(leaves), index.root()),
+    }
+    lines: list[dict[str, Any]] = [proofs.header_line(), proofs.checkpoint_public(cp)]
+    wanted = sorted(chains) if subjects is None else sorted(set(subjects))
+    for a in wanted:
+        lines += [proofs.event_line(link) for link in chains.get(a, [])]
+    if subjects is None:
+        lines += list(index.leaves_lines())
+    else:
+        lines += [p for a in wanted if (p := index.proof(a)) is not None]
+    return [orjson.loads(orjson.dumps(x)) for x in lines]

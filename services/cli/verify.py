@@ -1,4 +1,4 @@
-"""Issue 5: ``serah verify`` (offline), ``serah export``, ``serah checkpoint``,
+"""``serah verify`` (offline), ``serah export``, ``serah checkpoint``,
 ``serah rebuild``. Each imports what it needs when it runs."""
 
 from __future__ import annotations
@@ -31,9 +31,16 @@ def verify(
         exists=True,
         help="A checkpoint obtained elsewhere (e.g. from Kafka serah.checkpoints) to check the export against.",
     ),
+    subject: list[str] = typer.Option(
+        [],
+        "--subject",
+        help="Check only this chain (asset or consignment id; repeatable), proven by its inclusion proof. "
+        "Without it, the export must hold every chain the checkpoint signed.",
+    ),
 ) -> None:
-    """Check an export offline: every chain, every checkpoint signature, and that
-    each laptop is covered by the latest checkpoint. Exit 0 intact, 1 damaged, 2 unusable input."""
+    """Check an export offline: every line, every chain, the checkpoint's signature, and
+    that every chain the checkpoint signed (or each one you name with --subject) is there
+    as signed. Exit 0 intact, 1 damaged or incomplete, 2 unusable input."""
     import orjson
 
     from events import proofs
@@ -59,22 +66,39 @@ def verify(
                 )
                 raise typer.Exit(2) from None
     if checkpoint is not None:
-        outside = orjson.loads(checkpoint.read_bytes())
-        outside = outside.get("data", outside)  # a CloudEvent from Kafka, or the bare checkpoint
-        lines = [x for x in lines if x.get("kind") != "checkpoint"] + [{"kind": "checkpoint", **outside}]
-        for x in lines:
-            if x.get("kind") == "header":
-                x["latest_checkpoint"] = outside.get("checkpoint_id")
-    report = proofs.verify_export(lines, keys)
+        try:
+            outside = orjson.loads(checkpoint.read_bytes())
+        except orjson.JSONDecodeError:
+            outside = None
+        if isinstance(outside, dict):
+            outside = outside.get("data", outside)  # a CloudEvent from Kafka, or the bare checkpoint
+        if not isinstance(outside, dict):
+            typer.echo(
+                f"serah verify: {checkpoint} is not a checkpoint (a JSON object, or a serah.checkpoints "
+                "CloudEvent); GET /api/v1/audit/checkpoints lists them.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        fields = proofs.LINE_FIELDS["checkpoint"]
+        cp_line = {"kind": "checkpoint", **{k: v for k, v in outside.items() if k in fields}}
+        # It takes the place of the file's checkpoint line (right after the header).
+        lines = [x for x in lines if not (isinstance(x, dict) and x.get("kind") == "checkpoint")]
+        lines.insert(1 if lines and isinstance(lines[0], dict) and lines[0].get("kind") == "header" else 0, cp_line)
+    report = proofs.verify_export(lines, keys, subject or None)
     # A chain is a laptop's or a consignment's history; both are checked alike.
-    summary = (
-        f"{_count(report.laptops, 'chain')}, {_count(report.events, 'event')}, "
-        f"{_count(report.checkpoints, 'checkpoint')} (latest {report.latest_checkpoint})"
+    summary = f"{_count(report.laptops, 'chain')}, {_count(report.events, 'event')}, " + (
+        f"checked against checkpoint {report.latest_checkpoint} of {report.checkpoint_created_at} "
+        f"({_count(report.checkpoint_chains or 0, 'chain')} signed)"
+        if report.latest_checkpoint
+        else "no checkpoint that holds"
     )
     if report.intact:
-        typer.echo(
-            f"INTACT: {summary}; every chain links, every signature holds, every laptop and consignment is covered."
+        scope = (
+            "every chain the checkpoint signed is here"
+            if report.subjects is None
+            else f"the {_count(len(report.subjects), 'chain')} you named (and only those) are here"
         )
+        typer.echo(f"INTACT: {summary}; every line is as Serah wrote it, every chain links and {scope}, as signed.")
         return
     typer.echo(f"DAMAGED: {summary}; {len(report.findings)} problem(s):")
     for f in report.findings:
@@ -103,14 +127,14 @@ def export(
     out: Path = typer.Argument(..., help="Where to write the JSON Lines export."),
     mongo_url: str = MONGO_URL,
     mongo_db: str = MONGO_DB,
-    asset: str | None = typer.Option(None, help="Only this laptop."),
+    subject: list[str] = typer.Option(
+        [], "--subject", help="Only this chain (asset or consignment id; repeatable), with its inclusion proof."
+    ),
 ) -> None:
-    """Write the JSON Lines export (events, checkpoints, proofs) straight from the store."""
+    """Write the JSON Lines export (header, checkpoint, events, chain list or proofs) straight from the store."""
     import orjson
     from rich.progress import Progress
 
-    from events import codec
-    from events.envelope import utcnow
     from services.common.mongo import connect
     from services.gateway.adapters.audit_reads import AuditReads
 
@@ -120,7 +144,7 @@ def export(
         try:
             with out.open("wb") as handle, Progress(transient=True) as bar:
                 task = bar.add_task("exporting", total=None)
-                async for line in AuditReads(db).export_lines(codec.format_time(utcnow()), asset):
+                async for line in AuditReads(db).export_lines(subject or None):
                     handle.write(orjson.dumps(line) + b"\n")
                     n += 1
                     bar.advance(task)
@@ -327,8 +351,8 @@ def bench_audit(
             await handlers.take_checkpoint(rt)
             timed("signed checkpoint (heads, Merkle root, leaves)", laptops, start)
             start = time.perf_counter()
-            lines = [x async for x in AuditReads(db).export_lines(codec.format_time(datetime.now(UTC)))]
-            timed("JSON Lines export with proofs", n, start)
+            lines = [x async for x in AuditReads(db).export_lines()]
+            timed("JSON Lines export with the chain list", n, start)
             start = time.perf_counter()
             report = proofs.verify_export(lines, {"B1": labels.public_key(seed)})
             timed("offline verify of the export", n, start)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import uuid
 from typing import Annotated, Any
 
@@ -25,9 +26,11 @@ from services.gateway.commands import command, decision_response, named_by_conte
 from services.gateway.errors import ApiError
 from services.gateway.models import (
     AllocationRequest,
+    ChainVerdictPublic,
     DecisionResponse,
     DispatchScanRequest,
     HistoryEntry,
+    LaptopHistory,
     LaptopPublic,
     OfficePublic,
     Problem,
@@ -111,15 +114,20 @@ async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
 @router.get(
     "/laptops/{asset_id}/history",
     tags=["laptops"],
-    response_model=list[HistoryEntry],
+    response_model=LaptopHistory,
     responses=ERRORS,
-    summary="Every event of a laptop, in order, with its chain hashes",
+    summary="Every event of a laptop, in order, with its chain hashes and whether the chain verifies",
 )
-async def laptop_history(asset_id: AssetId, gw: GW) -> list[HistoryEntry]:
+async def laptop_history(asset_id: AssetId, gw: GW) -> LaptopHistory:
     links = await gw.reads.history(asset_id)
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
-    return [_entry(link) for link in links]
+    verdict = await gw.audit.verdict(asset_id, links, labels.parse_keyring(gw.settings.audit_public_keys))
+    return LaptopHistory(
+        asset_id=asset_id,
+        chain=ChainVerdictPublic(**dataclasses.asdict(verdict)),
+        events=[_entry(link, verdict.verified_at(n)) for n, link in enumerate(links, start=1)],
+    )
 
 
 @router.get(
@@ -254,12 +262,13 @@ def _label_url(gw: Gateway, asset_id: str, view: dict[str, Any]) -> str | None:
     return gw.issuer.url(asset_id, ref)
 
 
-def _entry(link: dict[str, Any]) -> HistoryEntry:
+def _entry(link: dict[str, Any], verified: bool) -> HistoryEntry:
     e = link["event"]
     return HistoryEntry(
         seq=link["seq"],
         hash=link["hash"],
         prev_hash=link["prev_hash"],
+        chain="verified" if verified else "broken",
         id=e["id"],
         type=e["type"],
         time=e["time"],

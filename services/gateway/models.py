@@ -60,10 +60,52 @@ class EventPublic(BaseModel):
     data: dict[str, Any]
 
 
+class ChainVerdictPublic(BaseModel):
+    """Whether a chain verifies as it is read now: computed on every read by the code
+    ``serah verify`` runs (events/proofs.py), never taken from a stored flag."""
+
+    status: Literal["verified", "broken"]
+    broken_at_seq: int | None = Field(description="The first event that does not verify; null if verified.")
+    event_id: str | None = Field(description="That event's id, when one can be named.")
+    reason: str | None = Field(description="What is wrong, in a sentence; null if verified.")
+    checkpoint_id: str | None = Field(
+        description="The signed checkpoint that vouches for the chain up to signed_to_seq."
+    )
+    signed_to_seq: int = Field(
+        description="Events 1…signed_to_seq are the history that checkpoint signed; later ones are not signed yet."
+    )
+
+
 class HistoryEntry(EventPublic):
     seq: int
     hash: str
     prev_hash: str
+    chain: Literal["verified", "broken"] = Field(description="broken from the first event that does not verify on.")
+
+
+class LaptopHistory(BaseModel):
+    asset_id: str
+    chain: ChainVerdictPublic
+    events: list[HistoryEntry]
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    id: str
+    type: str
+    time: str
+    actor: str | None
+    scan_id: str | None
+    place: dict[str, Any] = Field(description="office_code and location (lat, lon) where the event has them.")
+    hash: str
+    chain: Literal["verified", "broken"]
+    checkpointed: bool = Field(description="Verified and signed by the newest checkpoint.")
+
+
+class LaptopTimeline(BaseModel):
+    asset_id: str
+    chain: ChainVerdictPublic
+    events: list[TimelineEntry]
 
 
 class DecisionResponse(BaseModel):

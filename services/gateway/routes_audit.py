@@ -1,10 +1,11 @@
-"""Issue 5: what auditors see — timelines with chain status, proofs, exports
+"""What auditors see — timelines with a chain verdict, proofs, exports
 (JSON Lines for ``serah verify``, CSV for spreadsheets), anomalies, roll-ups,
 attestation due lists, and the attestation scan."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -14,13 +15,22 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import Field
 
-from events import codec, labels, proofs
+from events import labels, proofs
 from events.catalog import AttestUsage, Condition
+from events.envelope import SAFE_ID
 from services.gateway import rollups
 from services.gateway.api import ERRORS, GW, AssetId, _scan_command
+from services.gateway.bootstrap import Gateway
 from services.gateway.commands import submit
 from services.gateway.errors import ApiError
-from services.gateway.models import DecisionResponse, PublicKey, ScanRequest
+from services.gateway.models import (
+    ChainVerdictPublic,
+    DecisionResponse,
+    LaptopTimeline,
+    PublicKey,
+    ScanRequest,
+    TimelineEntry,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 Province = Annotated[str | None, Query(pattern=r"^\d{2}$", description="Province code, e.g. 32")]
@@ -60,75 +70,71 @@ async def list_checkpoints(gw: GW) -> list[dict[str, Any]]:
     return [proofs.checkpoint_public(c) for c in await gw.audit.checkpoints()]
 
 
+def _keys(gw: Gateway) -> dict[str, bytes]:
+    return labels.parse_keyring(gw.settings.audit_public_keys)
+
+
 @router.get(
     "/audit/laptops/{asset_id}/timeline",
+    response_model=LaptopTimeline,
     responses=ERRORS,
-    summary="A laptop's events with actor, time, scan id, place and chain status",
+    summary="A laptop's events with actor, time, scan id, place, and whether its chain verifies",
 )
-async def timeline(asset_id: AssetId, gw: GW) -> dict[str, Any]:
+async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
     links = await gw.audit.chain(asset_id)
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
-    latest = await gw.audit.latest_checkpoint()
-    index = await gw.audit.proof_index(latest)
-    proof = index.proof(asset_id) if index else None
-    broken = proofs.verify_chain(asset_id, [proofs.event_line(x) for x in links])
-    broken_seq = broken[0].seq if broken else None
-    covered_to = 0
-    if (
-        proof
-        and proofs.root_from_path(proofs.leaf_hash(asset_id, proof["seq"], proof["head"]), proof["path"])
-        == index.root()
-    ):
-        covered_to = (
-            proof["seq"] if len(links) >= proof["seq"] and links[proof["seq"] - 1]["hash"] == proof["head"] else 0
-        )
+    verdict = await gw.audit.verdict(asset_id, links, _keys(gw))
     entries = []
-    for link in links:
+    for n, link in enumerate(links, start=1):
         e = link["event"]
         d = e.get("data", {})
-        ok = broken_seq is None or link["seq"] < broken_seq
+        ok = verdict.verified_at(n)
         entries.append(
-            {
-                "seq": link["seq"],
-                "id": e["id"],
-                "type": e["type"],
-                "time": e["time"],
-                "actor": e.get("actor"),
-                "scan_id": e.get("causationid"),
-                "place": {"office_code": d.get("office_code"), "location": d.get("location")},
-                "hash": link["hash"],
-                "chain": "intact" if ok else "broken",
-                "checkpointed": ok and link["seq"] <= covered_to,
-            }
+            TimelineEntry(
+                seq=link["seq"],
+                id=e["id"],
+                type=e["type"],
+                time=e["time"],
+                actor=e.get("actor"),
+                scan_id=e.get("causationid"),
+                place={"office_code": d.get("office_code"), "location": d.get("location")},
+                hash=link["hash"],
+                chain="verified" if ok else "broken",
+                checkpointed=ok and n <= verdict.signed_to_seq,
+            )
         )
-    return {
-        "asset_id": asset_id,
-        "chain": "broken" if broken else "intact",
-        "problem": broken[0].sentence() if broken else None,
-        "checkpoint_id": latest["checkpoint_id"] if latest else None,
-        "events": entries,
-    }
+    return LaptopTimeline(asset_id=asset_id, chain=ChainVerdictPublic(**dataclasses.asdict(verdict)), events=entries)
 
 
 @router.get(
     "/audit/laptops/{asset_id}/proof",
     responses={200: {"content": {NDJSON: {}}}, **ERRORS},
-    summary="One laptop's events with the proof for its chain (JSON Lines; `serah verify` checks it)",
+    summary="One laptop's events with its inclusion proof (JSON Lines; `serah verify FILE --subject ID` checks it)",
 )
 async def laptop_proof(asset_id: AssetId, gw: GW) -> StreamingResponse:
     if not await gw.audit.chain(asset_id):
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
-    return _jsonl(gw.audit.export_lines(codec.format_time(gw.clock()), asset_id), f"serah-{asset_id}.jsonl")
+    return _jsonl(gw.audit.export_lines([asset_id]), f"serah-{asset_id}.jsonl")
+
+
+Subject = Annotated[str, Query(pattern=SAFE_ID)]
 
 
 @router.get(
     "/audit/export.jsonl",
-    responses={200: {"content": {NDJSON: {}}}},
-    summary="Every event with chains, checkpoints and proofs (JSON Lines; `serah verify` checks it)",
+    responses={200: {"content": {NDJSON: {}}}, **ERRORS},
+    summary="Every chain with the signed checkpoint and its chain list, or only the named chains with their "
+    "inclusion proofs (JSON Lines; `serah verify` checks it)",
 )
-async def export_jsonl(gw: GW) -> StreamingResponse:
-    return _jsonl(gw.audit.export_lines(codec.format_time(gw.clock())), "serah-export.jsonl")
+async def export_jsonl(
+    gw: GW,
+    subject: Annotated[
+        list[Subject] | None,
+        Query(max_length=1000, description="Only these chains (asset or consignment ids), each with its proof."),
+    ] = None,
+) -> StreamingResponse:
+    return _jsonl(gw.audit.export_lines(subject), "serah-export.jsonl")
 
 
 CSV_COLUMNS = (
@@ -147,6 +153,8 @@ CSV_COLUMNS = (
     "event_id",
     "hash",
     "prev_hash",
+    "chain",
+    "chain_problem",
 )
 
 
@@ -162,38 +170,54 @@ def safe_cell(value: Any) -> str:
     summary="Every event as one CSV row (safe against formula injection)",
 )
 async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
+    verdict = await gw.audit.verifier(_keys(gw))
+
+    async def chains() -> AsyncIterator[tuple[list[dict[str, Any]], proofs.ChainVerdict]]:
+        # One chain at a time (the log streams in chain order), each with its verdict.
+        chain: list[dict[str, Any]] = []
+        async for link in gw.audit.all_links():
+            if chain and link["asset_id"] != chain[0]["asset_id"]:
+                yield chain, verdict(chain[0]["asset_id"], chain)
+                chain = []
+            chain.append(link)
+        if chain:
+            yield chain, verdict(chain[0]["asset_id"], chain)
+
     async def rows() -> AsyncIterator[bytes]:
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(CSV_COLUMNS)
-        async for link in gw.audit.all_links():
-            e = link["event"]
-            d = e.get("data", {})
-            if province and not str(d.get("office_code") or "").startswith(province):
-                continue
-            loc = d.get("location") or {}
-            w.writerow(
-                [
-                    safe_cell(x)
-                    for x in (
-                        link["asset_id"],
-                        link["seq"],
-                        e["time"],
-                        e["type"],
-                        e.get("actor"),
-                        e.get("causationid"),
-                        d.get("office_code"),
-                        d.get("condition"),
-                        d.get("rule"),
-                        loc.get("lat"),
-                        loc.get("lon"),
-                        d.get("note") or d.get("detail"),
-                        e["id"],
-                        link["hash"],
-                        link["prev_hash"],
-                    )
-                ]
-            )
+        async for chain, verdict in chains():
+            for n, link in enumerate(chain, start=1):
+                e = link["event"]
+                d = e.get("data", {})
+                if province and not str(d.get("office_code") or "").startswith(province):
+                    continue
+                loc = d.get("location") or {}
+                w.writerow(
+                    [
+                        safe_cell(x)
+                        for x in (
+                            link["asset_id"],
+                            link["seq"],
+                            e["time"],
+                            e["type"],
+                            e.get("actor"),
+                            e.get("causationid"),
+                            d.get("office_code"),
+                            d.get("condition"),
+                            d.get("rule"),
+                            loc.get("lat"),
+                            loc.get("lon"),
+                            d.get("note") or d.get("detail"),
+                            e["id"],
+                            link["hash"],
+                            link["prev_hash"],
+                            "verified" if verdict.verified_at(n) else "broken",
+                            verdict.reason,
+                        )
+                    ]
+                )
             if buf.tell() > 65536:
                 yield buf.getvalue().encode()
                 buf.seek(0)

@@ -35,7 +35,7 @@ def vendor_file(path: Path, serials: list[str], bad: list[str] = ()) -> Path:  #
 
 def registered_events(api: httpx.Client, asset: str) -> int:
     r = api.get(f"/api/v1/laptops/{asset}/history")
-    return sum(e["type"] == "id.serah.laptop.registered.v1" for e in r.json()) if r.status_code == 200 else 0
+    return sum(e["type"] == "id.serah.laptop.registered.v1" for e in r.json()["events"]) if r.status_code == 200 else 0
 
 
 def test_an_import_registers_good_rows_rejects_bad_ones_and_a_second_run_registers_nothing(

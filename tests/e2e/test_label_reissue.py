@@ -73,7 +73,8 @@ def test_a_reissued_label_works_at_once_and_the_old_one_is_refused_at_dispatch_a
     eventually(received, timeout_s=60, interval_s=1, what="receipt with the re-issued label")
 
     history = eventually(
-        lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json()) and len(h) >= 6 and h, what="history"
+        lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json().get("events", [])) and len(h) >= 6 and h,
+        what="history",
     )
     types = [e["type"] for e in history]
     assert "id.serah.label.reissued.v1" in types

@@ -1,4 +1,4 @@
-"""Issue 5 units: Merkle proofs, the CSV guard, usage attestation decisions."""
+"""Merkle proofs, the CSV guard, usage attestation decisions."""
 
 from __future__ import annotations
 
@@ -128,4 +128,4 @@ def test_serah_verify_refuses_unusable_input_with_a_sentence_saying_what_to_do(t
     other = tmp_path / "other.jsonl"
     other.write_text('{"hello": "world"}\n')
     not_export = runner.invoke(app, ["verify", str(other), key])
-    assert not_export.exit_code == 1 and "not a serah-export/1 file" in not_export.output
+    assert not_export.exit_code == 1 and f"not a {proofs.EXPORT_FORMAT} file" in not_export.output

@@ -1,9 +1,9 @@
-"""Issue 5: what auditors read — event log, checkpoints and proofs, views for
-roll-ups and due lists. Also used by ``serah export`` (no gateway needed)."""
+"""What auditors read — event log, checkpoints and proofs, chain verdicts, views
+for roll-ups and due lists. Also used by ``serah export`` (no gateway needed)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -16,6 +16,7 @@ from events.catalog import AnomalyDetected
 class AuditReads:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
         self._db = db
+        self._index: proofs.ProofIndex | None = None
 
     async def checkpoints(self) -> list[dict[str, Any]]:
         return [d async for d in self._db.checkpoints.find({}).sort("created_at", ASCENDING)]
@@ -24,15 +25,18 @@ class AuditReads:
         return await self._db.checkpoints.find_one({}, sort=[("created_at", DESCENDING)])
 
     async def proof_index(self, checkpoint: dict[str, Any] | None) -> proofs.ProofIndex | None:
+        """The checkpoint's chain list as stored, kept for the newest checkpoint read
+        (a history read verifies against it; it changes only with a new checkpoint)."""
         if checkpoint is None:
             return None
+        cid = checkpoint["checkpoint_id"]
+        if self._index is not None and self._index.checkpoint_id == cid:
+            return self._index
         leaves: list[list[Any]] = []
-        cursor = self._db.checkpoint_leaves.find({"checkpoint_id": checkpoint["checkpoint_id"]}).sort(
-            "chunk", ASCENDING
-        )
-        async for d in cursor:
+        async for d in self._db.checkpoint_leaves.find({"checkpoint_id": cid}).sort("chunk", ASCENDING):
             leaves += [[a, int(n), h] for a, n, h in (x.split("|") for x in d["heads"])]  # "asset|seq|head"
-        return proofs.ProofIndex(checkpoint["checkpoint_id"], leaves)
+        self._index = proofs.ProofIndex(cid, leaves)
+        return self._index
 
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
         return [d async for d in self._db.event_log.find({"asset_id": asset_id}).sort("seq", ASCENDING)]
@@ -42,34 +46,49 @@ class AuditReads:
         async for d in cursor:
             yield d
 
-    async def export_lines(self, exported_at: str, asset_id: str | None = None) -> AsyncIterator[dict[str, Any]]:
-        """The JSON Lines export that ``serah verify`` checks: a header, every
-        checkpoint, every event (per laptop in chain order), then each laptop's
-        inclusion proof in the latest checkpoint. ``asset_id`` narrows it to one laptop."""
-        cps = await self.checkpoints()
-        latest = cps[-1] if cps else None
+    async def verdict(self, asset_id: str, links: list[dict[str, Any]], keys: dict[str, bytes]) -> proofs.ChainVerdict:
+        """Whether this chain verifies now, against the newest checkpoint (events/proofs.py)."""
+        return (await self.verifier(keys))(asset_id, links)
+
+    async def verifier(self, keys: dict[str, bytes]) -> Callable[[str, list[dict[str, Any]]], proofs.ChainVerdict]:
+        """A verdict function for many chains against one reading of the newest checkpoint."""
+        latest = await self.latest_checkpoint()
         index = await self.proof_index(latest)
-        yield proofs.header_line(
-            exported_at, "laptop" if asset_id else "all", latest["checkpoint_id"] if latest else None
-        )
-        for cp in cps:
-            yield proofs.checkpoint_public(cp)
-        links = self._iter(await self.chain(asset_id)) if asset_id else self.all_links()
-        async for link in links:
-            yield proofs.event_line(link)
+
+        def verdict(asset_id: str, links: list[dict[str, Any]]) -> proofs.ChainVerdict:
+            return proofs.chain_verdict(asset_id, [proofs.event_line(x) for x in links], latest, index, keys)
+
+        return verdict
+
+    async def export_lines(self, subjects: list[str] | None = None) -> AsyncIterator[dict[str, Any]]:
+        """The JSON Lines export that ``serah verify`` checks: a header, the newest
+        checkpoint, every event (per chain in chain-id order, each in seq order),
+        then the checkpoint's whole chain list. ``subjects`` narrows it to those
+        chains, each with its inclusion proof instead of the whole list."""
+        latest = await self.latest_checkpoint()
+        index = await self.proof_index(latest)
+        yield proofs.header_line()
+        if latest is not None:
+            yield proofs.checkpoint_public(latest)
+        if subjects is None:
+            async for link in self.all_links():
+                yield proofs.event_line(link)
+            if index is not None:
+                for line in index.leaves_lines():
+                    yield line
+            return
+        wanted = sorted(set(subjects))
+        for a in wanted:
+            for link in await self.chain(a):
+                yield proofs.event_line(link)
         if index is not None:
-            for a in [asset_id] if asset_id else index.assets():
+            for a in wanted:
                 if (p := index.proof(a)) is not None:
                     yield p
 
-    @staticmethod
-    async def _iter(items: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-        for item in items:
-            yield item
-
     async def views(self, province: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"office_code": {"$regex": f"^{province}"}} if province else {}
-        query["kind"] = {"$ne": "consignment"}  # issue 4: consignments are chained, not laptops
+        query["kind"] = {"$ne": "consignment"}  # consignments are chained, but are not laptops
         return [d async for d in self._db.laptop_views.find(query)]
 
     async def anomalies(
