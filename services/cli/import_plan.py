@@ -109,7 +109,7 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
             raise ValueError(f"expected_count {v['expected_count']!r} must be a whole number from 1 to 5000.")
         return common | {"asset_id": None, "expected_count": int(v["expected_count"])}
     asset = v["asset_id"] or labels.asset_id_for_serial(v["serial"])
-    if not labels.ASSET_ID.match(asset):
+    if not labels.ASSET_ID.fullmatch(asset):
         raise ValueError(f"asset_id {asset!r} is not an asset id (SRH + 10 characters).")
     return common | {"asset_id": asset, "expected_count": None}
 

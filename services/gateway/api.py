@@ -236,6 +236,8 @@ def _scan_command(gw: GW, body: ScanRequest, data: Any) -> Any:
     except labels.LabelError as exc:
         # Nothing to key it by: an unreadable label names no laptop.
         raise ApiError(422, exc.reason.value, exc.detail) from None
+    # The command carries the label's one canonical spelling, never the bytes as sent.
+    data = data.model_copy(update={"label": claim.text})
     return command(data, command_id=body.scan_id, subject=claim.asset_id, actor=body.actor, gw=gw, time=body.scanned_at)
 
 

@@ -164,7 +164,12 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     summary="Scan a laptop into an open consignment",
 )
 async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW) -> JSONResponse:
-    data = ScanIntoConsignment(label=body.label, location=body.location)
+    try:
+        # Refused here, before Kafka; the command carries the canonical spelling.
+        label = labels.parse(body.label).text
+    except labels.LabelError as exc:
+        raise ApiError(422, exc.reason.value, exc.detail) from None
+    data = ScanIntoConsignment(label=label, location=body.location)
     cmd = command(data, command_id=body.scan_id, subject=consignment_id, actor=body.actor, gw=gw, time=body.scanned_at)
     return await _decided(gw, cmd)
 
