@@ -12,9 +12,10 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from events import topics
+from events.text import Text, TextChecked
 
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
 OFFICE_CODE = r"^\d{2}(\.\d{2})?$"
@@ -62,7 +63,7 @@ class RejectionReason(StrEnum):
     CONSIGNMENT_FULL = "consignment_full"  # issue 4c: a count plan already has its count
 
 
-class Payload(BaseModel):
+class Payload(TextChecked):
     """Base of every ``data`` body. Unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -72,15 +73,15 @@ class Payload(BaseModel):
     TOPIC: ClassVar[str] = topics.EVENTS
 
 
-class Specs(BaseModel):
+class Specs(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cpu: str = Field(min_length=1, max_length=128)
+    cpu: Text = Field(min_length=1, max_length=128)
     ram_gb: int = Field(ge=1, le=4096)
     storage_gb: int = Field(ge=1, le=1_000_000)
 
 
-class LabelRef(BaseModel):
+class LabelRef(TextChecked):
     """Which label a laptop currently carries: its generation and signing key."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -89,7 +90,7 @@ class LabelRef(BaseModel):
     key_id: str = Field(pattern=r"^[A-Z0-9]{1,8}$")
 
 
-class Location(BaseModel):
+class Location(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     lat: float = Field(ge=-90, le=90)
@@ -97,7 +98,7 @@ class Location(BaseModel):
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
 
 
-class Bmn(BaseModel):
+class Bmn(TextChecked):
     """State-property (Barang Milik Negara) bookkeeping fields, when known."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -109,12 +110,12 @@ class Bmn(BaseModel):
     condition: Condition = Condition.B
 
 
-class LaptopDescription(BaseModel):
+class LaptopDescription(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     serial: str = Field(pattern=SERIAL)
-    brand: str = Field(min_length=1, max_length=64)
-    model: str = Field(min_length=1, max_length=128)
+    brand: Text = Field(min_length=1, max_length=64)
+    model: Text = Field(min_length=1, max_length=128)
     specs: Specs
     warranty_end: date | None = None
     bmn: Bmn = Field(default_factory=Bmn)
@@ -153,6 +154,7 @@ class DispatchLaptop(Payload):
     KIND = "command"
     TOPIC = topics.ALLOCATION_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
 
@@ -164,9 +166,10 @@ class ReceiveLaptop(Payload):
     KIND = "command"
     TOPIC = topics.HANDOVER_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     condition: Condition = Condition.B
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
     location: Location | None = None
 
 
@@ -191,7 +194,7 @@ class LaptopAllocated(Payload):
     KIND = "event"
 
     office_code: str = Field(pattern=OFFICE_CODE)
-    office_name: str
+    office_name: Text
     consignment_id: str | None = None
 
 
@@ -216,7 +219,7 @@ class LaptopReceived(Payload):
 
     office_code: str = Field(pattern=OFFICE_CODE)
     condition: Condition
-    note: str = ""
+    note: Text = ""
     location: Location | None = None
 
 
@@ -229,7 +232,7 @@ class ScanRejected(Payload):
 
     command_type: str
     reason: RejectionReason
-    detail: str = Field(description="One human sentence saying what is wrong and what to do.")
+    detail: Text = Field(description="One human sentence saying what is wrong and what to do.")
 
 
 class MessageDeadLettered(Payload):
@@ -239,6 +242,7 @@ class MessageDeadLettered(Payload):
     TYPE = "id.serah.message.dead-lettered.v1"
     KIND = "event"
     TOPIC = topics.DEAD_LETTERS
+    RAW_TEXT = frozenset({"detail", "payload"})  # a faithful record of what could not be read
 
     topic: str
     partition: int
@@ -274,7 +278,7 @@ class ReissueLabel(Payload):
 
     key_id: str = Field(pattern=r"^[A-Z][A-Z0-9]{0,7}$")
     reason: LabelReissueReason
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 class LabelReissued(Payload):
@@ -287,7 +291,7 @@ class LabelReissued(Payload):
     label: LabelRef
     revoked_generation: int = Field(ge=1, le=999)
     reason: LabelReissueReason
-    note: str = ""
+    note: Text = ""
 
 
 # --- issue 5: usage audit, checkpoints, anomalies ---
@@ -301,10 +305,11 @@ class AttestUsage(Payload):
     KIND = "command"
     TOPIC = topics.HANDOVER_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     condition: Condition = Condition.B
     in_use: bool = True
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
     location: Location | None = None
 
 
@@ -318,7 +323,7 @@ class UsageAttested(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     condition: Condition
     in_use: bool = True
-    note: str = ""
+    note: Text = ""
     location: Location | None = None
 
 
@@ -331,7 +336,7 @@ class AnomalyDetected(Payload):
     KIND = "event"
 
     rule: str = Field(pattern=r"^[a-z_]{1,64}$")
-    detail: str = Field(description="One human sentence: what looks wrong and what to check.")
+    detail: Text = Field(description="One human sentence: what looks wrong and what to check.")
     office_code: str | None = Field(default=None, pattern=OFFICE_CODE)
     evidence: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
@@ -359,30 +364,30 @@ MAX_CONSIGNMENT_UNITS = 5000  # issue 4c: the most laptops one consignment may e
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
-class Official(BaseModel):
+class Official(TextChecked):
     """A civil servant who signs: name, NIP (18 digits) and jabatan (position)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=128)
+    name: Text = Field(min_length=1, max_length=128)
     nip: str = Field(pattern=NIP)
-    jabatan: str = Field(min_length=1, max_length=128)
+    jabatan: Text = Field(min_length=1, max_length=128)
 
 
-class LegalBasis(BaseModel):
+class LegalBasis(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["contract", "allocation_decree", "grant_agreement"]
-    number: str = Field(min_length=1, max_length=128)
+    number: Text = Field(min_length=1, max_length=128)
     date: date
 
 
-class ReceiptLine(BaseModel):
+class ReceiptLine(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     asset_id: str = Field(pattern=r"^[A-Z0-9]{4,32}$")
     condition: Condition = Condition.B
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 class PlanConsignment(Payload):
@@ -416,6 +421,7 @@ class ScanIntoConsignment(Payload):
     KIND = "command"
     TOPIC = topics.ALLOCATION_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
 
@@ -448,7 +454,7 @@ class ConsignmentPlanned(Payload):
     KIND = "event"
 
     office_code: str = Field(pattern=OFFICE_CODE)
-    office_name: str
+    office_name: Text
     officials: list[Official]
     legal_basis: LegalBasis
     expected: list[str]
@@ -535,7 +541,7 @@ class ReissueReceiptCode(Payload):
     TOPIC = topics.HANDOVER_COMMANDS
 
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class ReceiptCodeReissued(Payload):
@@ -546,7 +552,7 @@ class ReceiptCodeReissued(Payload):
     KIND = "event"
 
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
-    reason: str
+    reason: Text
     generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
 
 

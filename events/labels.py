@@ -47,8 +47,15 @@ KEY_ID = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 # The base a label points at, as ``canonical_base`` writes it: upper-case scheme
 # and host (case-insensitive in URLs, and upper case keeps the QR alphanumeric),
 # a port without leading zeros, then the deployment's own path, if any, as configured.
-_BASE = r"HTTPS?://[A-Z0-9](?:[A-Z0-9-]*[A-Z0-9])?(?:\.[A-Z0-9](?:[A-Z0-9-]*[A-Z0-9])?)*(?::[1-9][0-9]{0,4})?(?:/[A-Za-z0-9._~-]+)*"
-_LABEL_PATH = r"/L/(?P<asset>SRH[0-9A-HJKMNP-TV-Z]{10})/(?P<gen>[1-9][0-9]{0,2})(?P<kid>[A-Z][A-Z0-9]{0,7})/(?P<sig>[A-Z2-7]{103})"
+_BASE = (
+    r"HTTPS?://[A-Z0-9](?:[A-Z0-9-]*[A-Z0-9])?(?:\.[A-Z0-9](?:[A-Z0-9-]*[A-Z0-9])?)*"
+    r"(?::[1-9][0-9]{0,4})?(?:/[A-Za-z0-9._~-]+)*"
+)
+_LABEL_PATH = (
+    r"/L/(?P<asset>SRH[0-9A-HJKMNP-TV-Z]{10})"
+    r"/(?P<gen>[1-9][0-9]{0,2})(?P<kid>[A-Z][A-Z0-9]{0,7})"
+    r"/(?P<sig>[A-Z2-7]{103})"
+)
 _LABEL = re.compile(rf"(?P<base>{_BASE}){_LABEL_PATH}")
 _PATH_ONLY = re.compile(_LABEL_PATH)
 BASE_URL = re.compile(_BASE)

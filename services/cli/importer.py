@@ -38,7 +38,6 @@ MAX_FIELD_CHARS = 1000  # a cell longer than this is refused, not truncated
 # csv's own guard stops at 128 KiB and aborts the whole file; we read big cells
 # (up to this) so that one absurd cell rejects only its row.
 CSV_FIELD_LIMIT = 32 * 1024 * 1024
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
 
 
@@ -70,8 +69,9 @@ class Summary:
 
 
 def safe_cell(value: str) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    from events.text import spreadsheet_cell
+
+    return spreadsheet_cell(value)
 
 
 def decode(data: bytes) -> str:

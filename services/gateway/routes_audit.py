@@ -16,6 +16,7 @@ from pydantic import Field
 
 from events import codec, labels, proofs
 from events.catalog import AttestUsage, Condition
+from events.text import Text, spreadsheet_cell
 from services.gateway import rollups
 from services.gateway.api import ERRORS, GW, AssetId, _scan_command
 from services.gateway.commands import submit
@@ -31,7 +32,7 @@ NDJSON = "application/x-ndjson"
 class AttestationScanRequest(ScanRequest):
     condition: Condition = Condition.B
     in_use: bool = True
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 @router.post(
@@ -150,10 +151,7 @@ CSV_COLUMNS = (
 )
 
 
-def safe_cell(value: Any) -> str:
-    """Spreadsheets run cells starting with = + - @ (or tab/CR) as formulas: quote them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+safe_cell = spreadsheet_cell
 
 
 @router.get(

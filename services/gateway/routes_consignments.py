@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictInt, model_validator
 from starlette.datastructures import UploadFile
 
 from events import labels
@@ -34,6 +34,7 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID
+from events.text import Text, TextChecked
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, submit
@@ -66,7 +67,7 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
     ]
 
 
-class Strict(BaseModel):
+class Strict(TextChecked):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -90,6 +91,7 @@ class PlanRequest(Strict):
 
 class ConsignmentScanRequest(Strict):
     scan_id: str = Field(pattern=SAFE_ID)
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
     actor: str = Field(default="anonymous", pattern=SAFE_ID)
@@ -211,7 +213,7 @@ class ReissueCodeRequest(Strict):
     """Issue 4c."""
 
     request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same re-issue.")
-    reason: str = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
+    reason: Text = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
 
 
 @router.post(
