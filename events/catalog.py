@@ -18,7 +18,7 @@ from events import topics
 from events.text import Text, TextChecked
 
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
-OFFICE_CODE = r"^\d{2}(\.\d{2})?$"
+OFFICE_CODE = r"^[0-9]{2}(\.[0-9]{2})?$"
 CONSIGNMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
@@ -103,7 +103,7 @@ class Bmn(TextChecked):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kode_barang: str | None = Field(default=None, pattern=r"^\d{10}$")
+    kode_barang: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
     nup: int | None = Field(default=None, ge=1, le=999_999)
     acquisition_year: int | None = Field(default=None, ge=1990, le=2100)
     acquisition_value: int | None = Field(default=None, ge=0, le=10_000_000_000, description="Rupiah")
@@ -359,7 +359,7 @@ class CheckpointSigned(Payload):
 
 # --- issue 4: consignments ---
 
-NIP = r"^\d{18}$"
+NIP = r"^[0-9]{18}$"
 MAX_CONSIGNMENT_UNITS = 5000  # issue 4c: the most laptops one consignment may expect
 SHA256_HEX = r"^[0-9a-f]{64}$"
 

@@ -90,7 +90,11 @@ class LabelError(ValueError):
 
 def asset_id_for_serial(serial: str) -> str:
     """The asset id is derived from the serial, so registering the same laptop
-    twice (a re-imported vendor file) names the same asset."""
+    twice (a re-imported vendor file) names the same asset. Case is folded for
+    ASCII only: a non-ASCII serial (``ſ`` upper-cases to ``S``) is refused, not
+    mapped onto another laptop."""
+    if not serial.isascii():
+        raise ValueError(f"serial {serial[:40]!r}: a serial is ASCII letters, digits and . _ / -")
     digest = hashlib.sha256(b"serah-asset|" + serial.strip().upper().encode()).digest()
     number = int.from_bytes(digest[:7], "big") >> 6  # 50 bits
     chars = []

@@ -30,6 +30,7 @@ a new field is covered by default. A model that must carry arbitrary bytes
 from __future__ import annotations
 
 import re
+import typing
 import unicodedata
 from typing import Annotated, Any, ClassVar
 
@@ -84,9 +85,19 @@ class TextChecked(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
-        if info.field_name not in cls.RAW_TEXT:
+        name = info.field_name or ""
+        if name in cls.RAW_TEXT:
+            return value
+        # A nested contract model checks its own fields, so the error names the inner field.
+        if not _holds_checked_model(cls.model_fields[name].annotation):
             _walk(value)
         return value
+
+
+def _holds_checked_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, TextChecked):
+        return True
+    return any(_holds_checked_model(arg) for arg in typing.get_args(annotation))
 
 
 _FORMULA_START = ("=", "+", "-", "@")

@@ -24,8 +24,10 @@ from services.gateway.errors import ApiError
 from services.gateway.models import DecisionResponse, PublicKey, ScanRequest
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-Province = Annotated[str | None, Query(pattern=r"^\d{2}$", description="Province code, e.g. 32")]
-Office = Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2})?$", description="Office (region) code, e.g. 32.73")]
+Province = Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="Province code, e.g. 32")]
+Office = Annotated[
+    str | None, Query(pattern=r"^[0-9]{2}(\.[0-9]{2})?$", description="Office (region) code, e.g. 32.73")
+]
 NDJSON = "application/x-ndjson"
 
 

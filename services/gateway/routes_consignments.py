@@ -73,7 +73,7 @@ class Strict(TextChecked):
 
 class PlanRequest(Strict):
     consignment_id: str = Field(pattern=CONSIGNMENT_ID)
-    office_code: str = Field(pattern=r"^\d{2}(\.\d{2})?$")
+    office_code: str = Field(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
     expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
