@@ -48,8 +48,12 @@ dt{{font-weight:600;margin-top:.5rem}} .en{{color:#555;font-size:.9em}}</style><
     return HTMLResponse(html, status_code=200 if ok else 400)
 
 
+# Only the first is a label's path; the others are answered (as damaged labels) rather
+# than redirected, so no other spelling of a label ever ends on a green page.
 @router.get("/L/{asset}/{key}/{signature}")
+@router.get("/L/{asset}/{key}/{signature}/")
 @router.get("/l/{asset}/{key}/{signature}")
+@router.get("/l/{asset}/{key}/{signature}/")
 async def label_page(request: Request, asset: str, key: str, signature: str) -> HTMLResponse:
     gw: Gateway = request.app.state.gateway
     try:

@@ -311,3 +311,21 @@ def test_digits_of_other_scripts_are_not_digits_of_a_code(nip: str) -> None:
     with pytest.raises(ValidationError):
         catalog.AllocateLaptop(office_code="٧٣.٧١")
     assert FORBIDDEN
+
+
+def test_every_http_request_body_refuses_control_characters_in_any_string_by_default() -> None:
+    from fastapi.routing import APIRoute
+
+    from services.gateway import api, routes_audit, routes_consignments, routes_import, routes_labels, routes_manifest
+
+    bodies = [
+        r.body_field.field_info.annotation
+        for m in (api, routes_audit, routes_consignments, routes_import, routes_labels, routes_manifest)
+        for r in m.router.routes
+        if isinstance(r, APIRoute) and r.body_field is not None
+    ]
+    assert len(bodies) >= 12
+    seen: set[type[BaseModel]] = set()
+    for body in bodies:
+        _str_fields(body, seen)
+    assert [c.__name__ for c in seen if not issubclass(c, TextChecked)] == []
