@@ -111,7 +111,7 @@ def test_a_control_character_in_a_laptop_field_is_refused_at_the_api_naming_the_
     assert r.status_code == 422, r.text
     problem = r.json()
     assert problem["code"] == "invalid_request"
-    assert any(e["loc"][-1] == field and "U+00" in e["msg"] for e in problem["errors"]), problem
+    assert any(e["field"] == field and "U+00" in e["message"] for e in problem["errors"]), problem
     assert api.get(f"/api/v1/laptops/{labels.asset_id_for_serial(body['serial'])}").status_code == 404
 
 
