@@ -81,15 +81,20 @@ class TextChecked(BaseModel):
     """Refuses control characters in every string field (see the module docstring)."""
 
     RAW_TEXT: ClassVar[frozenset[str]] = frozenset()
+    # Fields holding contract models, which check their own fields (so an error names
+    # the inner field); worked out once per class, not per message.
+    _NESTED: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._NESTED = frozenset(n for n, f in cls.model_fields.items() if _holds_checked_model(f.annotation))
 
     @field_validator("*", mode="before")
     @classmethod
     def _no_control_characters(cls, value: Any, info: ValidationInfo) -> Any:
         name = info.field_name or ""
-        if name in cls.RAW_TEXT:
-            return value
-        # A nested contract model checks its own fields, so the error names the inner field.
-        if not _holds_checked_model(cls.model_fields[name].annotation):
+        if name not in cls.RAW_TEXT and name not in cls._NESTED:
             _walk(value)
         return value
 
