@@ -19,6 +19,7 @@ from events import codec, labels, topics
 from events.catalog import DispatchLaptop, LabelRef, LaptopDescription, RegisterLaptop, Specs
 from events.envelope import utcnow
 from tests.conftest import eventually
+from tests.e2e.conftest import register
 
 
 def variants(label: str) -> dict[str, str]:
@@ -157,3 +158,13 @@ def test_the_workers_refuse_the_same_commands_produced_straight_onto_kafka(
     assert "laptop.brand" in invalid["event"]["data"]["detail"]
     assert api.get(f"/api/v1/laptops/{other}").status_code == 404
     assert api.get(f"/api/v1/laptops/{asset}").json()["status"] == "registered"
+
+
+def test_printable_text_with_markup_characters_is_kept_and_served_escaped(api: httpx.Client) -> None:
+    brand, model = "<b>Acer</b> & 'Co'", 'Aspire "5" — Ṭhāṭi'
+    asset = register(api, brand=brand, model=model)["asset_id"]
+    label = eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json().get("label_url"), what="laptop view")
+    [item] = api.get("/api/v1/labels", params={"asset_id": asset}).json()
+    assert (item["brand"], item["model"]) == (brand, model)  # JSON carries the text as it is
+    page = api.get(label[label.index("/L/") :]).text
+    assert "&lt;b&gt;Acer&lt;/b&gt; &amp; &#x27;Co&#x27;" in page and "<b>Acer</b>" not in page
