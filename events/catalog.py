@@ -12,12 +12,13 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from events import topics
+from events.text import Text, TextChecked
 
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
-OFFICE_CODE = r"^\d{2}(\.\d{2})?$"
+OFFICE_CODE = r"^[0-9]{2}(\.[0-9]{2})?$"
 CONSIGNMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
@@ -65,7 +66,7 @@ class RejectionReason(StrEnum):
     ID_REUSED = "id_reused"  # the command id was used before for a different command
 
 
-class Payload(BaseModel):
+class Payload(TextChecked):
     """Base of every ``data`` body. Unknown fields are refused, not ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -80,15 +81,15 @@ class Payload(BaseModel):
     NOT_IN_IDENTITY: ClassVar[frozenset[str]] = frozenset()
 
 
-class Specs(BaseModel):
+class Specs(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cpu: str = Field(min_length=1, max_length=128)
+    cpu: Text = Field(min_length=1, max_length=128)
     ram_gb: int = Field(ge=1, le=4096)
     storage_gb: int = Field(ge=1, le=1_000_000)
 
 
-class LabelRef(BaseModel):
+class LabelRef(TextChecked):
     """Which label a laptop currently carries: its generation and signing key."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -97,7 +98,7 @@ class LabelRef(BaseModel):
     key_id: str = Field(pattern=r"^[A-Z0-9]{1,8}$")
 
 
-class Location(BaseModel):
+class Location(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     lat: float = Field(ge=-90, le=90)
@@ -105,24 +106,24 @@ class Location(BaseModel):
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
 
 
-class Bmn(BaseModel):
+class Bmn(TextChecked):
     """State-property (Barang Milik Negara) bookkeeping fields, when known."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kode_barang: str | None = Field(default=None, pattern=r"^\d{10}$")
+    kode_barang: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
     nup: int | None = Field(default=None, ge=1, le=999_999)
     acquisition_year: int | None = Field(default=None, ge=1990, le=2100)
     acquisition_value: int | None = Field(default=None, ge=0, le=10_000_000_000, description="Rupiah")
     condition: Condition = Condition.B
 
 
-class LaptopDescription(BaseModel):
+class LaptopDescription(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     serial: str = Field(pattern=SERIAL)
-    brand: str = Field(min_length=1, max_length=64)
-    model: str = Field(min_length=1, max_length=128)
+    brand: Text = Field(min_length=1, max_length=64)
+    model: Text = Field(min_length=1, max_length=128)
     specs: Specs
     warranty_end: date | None = None
     bmn: Bmn = Field(default_factory=Bmn)
@@ -162,6 +163,7 @@ class DispatchLaptop(Payload):
     KIND = "command"
     TOPIC = topics.ALLOCATION_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
 
@@ -173,9 +175,10 @@ class ReceiveLaptop(Payload):
     KIND = "command"
     TOPIC = topics.HANDOVER_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     condition: Condition = Condition.B
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
     location: Location | None = None
 
 
@@ -200,7 +203,7 @@ class LaptopAllocated(Payload):
     KIND = "event"
 
     office_code: str = Field(pattern=OFFICE_CODE)
-    office_name: str
+    office_name: Text
     consignment_id: str | None = None
 
 
@@ -225,7 +228,7 @@ class LaptopReceived(Payload):
 
     office_code: str = Field(pattern=OFFICE_CODE)
     condition: Condition
-    note: str = ""
+    note: Text = ""
     location: Location | None = None
 
 
@@ -238,7 +241,7 @@ class ScanRejected(Payload):
 
     command_type: str
     reason: RejectionReason
-    detail: str = Field(description="One human sentence saying what is wrong and what to do.")
+    detail: Text = Field(description="One human sentence saying what is wrong and what to do.")
 
 
 class MessageDeadLettered(Payload):
@@ -248,6 +251,7 @@ class MessageDeadLettered(Payload):
     TYPE = "id.serah.message.dead-lettered.v1"
     KIND = "event"
     TOPIC = topics.DEAD_LETTERS
+    RAW_TEXT = frozenset({"detail", "payload"})  # a faithful record of what could not be read
 
     topic: str
     partition: int
@@ -283,7 +287,7 @@ class ReissueLabel(Payload):
 
     key_id: str = Field(pattern=r"^[A-Z][A-Z0-9]{0,7}$")
     reason: LabelReissueReason
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 class LabelReissued(Payload):
@@ -296,7 +300,7 @@ class LabelReissued(Payload):
     label: LabelRef
     revoked_generation: int = Field(ge=1, le=999)
     reason: LabelReissueReason
-    note: str = ""
+    note: Text = ""
 
 
 # --- issue 5: usage audit, checkpoints, anomalies ---
@@ -310,10 +314,11 @@ class AttestUsage(Payload):
     KIND = "command"
     TOPIC = topics.HANDOVER_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     condition: Condition = Condition.B
     in_use: bool = True
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
     location: Location | None = None
 
 
@@ -327,7 +332,7 @@ class UsageAttested(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     condition: Condition
     in_use: bool = True
-    note: str = ""
+    note: Text = ""
     location: Location | None = None
 
 
@@ -340,7 +345,7 @@ class AnomalyDetected(Payload):
     KIND = "event"
 
     rule: str = Field(pattern=r"^[a-z_]{1,64}$")
-    detail: str = Field(description="One human sentence: what looks wrong and what to check.")
+    detail: Text = Field(description="One human sentence: what looks wrong and what to check.")
     office_code: str | None = Field(default=None, pattern=OFFICE_CODE)
     evidence: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
 
@@ -363,35 +368,35 @@ class CheckpointSigned(Payload):
 
 # --- issue 4: consignments ---
 
-NIP = r"^\d{18}$"
+NIP = r"^[0-9]{18}$"
 MAX_CONSIGNMENT_UNITS = 5000  # issue 4c: the most laptops one consignment may expect
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
-class Official(BaseModel):
+class Official(TextChecked):
     """A civil servant who signs: name, NIP (18 digits) and jabatan (position)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=128)
+    name: Text = Field(min_length=1, max_length=128)
     nip: str = Field(pattern=NIP)
-    jabatan: str = Field(min_length=1, max_length=128)
+    jabatan: Text = Field(min_length=1, max_length=128)
 
 
-class LegalBasis(BaseModel):
+class LegalBasis(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["contract", "allocation_decree", "grant_agreement"]
-    number: str = Field(min_length=1, max_length=128)
+    number: Text = Field(min_length=1, max_length=128)
     date: date
 
 
-class ReceiptLine(BaseModel):
+class ReceiptLine(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     asset_id: str = Field(pattern=r"^[A-Z0-9]{4,32}$")
     condition: Condition = Condition.B
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 class PlanConsignment(Payload):
@@ -426,6 +431,7 @@ class ScanIntoConsignment(Payload):
     KIND = "command"
     TOPIC = topics.ALLOCATION_COMMANDS
 
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
 
@@ -458,7 +464,7 @@ class ConsignmentPlanned(Payload):
     KIND = "event"
 
     office_code: str = Field(pattern=OFFICE_CODE)
-    office_name: str
+    office_name: Text
     officials: list[Official]
     legal_basis: LegalBasis
     expected: list[str]
@@ -546,7 +552,7 @@ class ReissueReceiptCode(Payload):
     NOT_IN_IDENTITY = frozenset({"receipt_code_hash"})
 
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class ReceiptCodeReissued(Payload):
@@ -557,7 +563,7 @@ class ReceiptCodeReissued(Payload):
     KIND = "event"
 
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
-    reason: str
+    reason: Text
     generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
 
 

@@ -15,7 +15,10 @@ row of a consignment; different officials on its rows are all authorised.
 A consignment planned by count has rows with ``expected_count`` and no laptop
 (one row, or one per official, all with the same count); it cannot also list laptops.
 
-Every row is checked with its line number; bad rows (and every row of a
+Header names may also be the Indonesian ones (``nama pejabat``, ``nip``,
+``jabatan``, ``nomor seri``, ``kode aset``, ``jumlah``, … see ``ALIASES``);
+case, spaces and underscores in them do not matter. Every row is checked with
+the line it starts on; bad rows (and every row of a
 consignment that has a bad row, so a consignment is never planned short) go to a
 rejects CSV with the reason. Each good consignment is sent to
 ``POST /api/v1/consignments``. The receipt codes are only stored hashed, so they
@@ -37,7 +40,7 @@ from typing import Any
 
 import typer
 
-from services.cli.importer import ImportFileError, Row, _date, decode, safe_cell, sniff_delimiter
+from services.cli.importer import ImportFileError, Row, _date, cell, decode, read_header, safe_cell, sniff_delimiter
 
 REQUIRED = (
     "consignment_id",
@@ -51,6 +54,26 @@ REQUIRED = (
 )
 COLUMNS = (*REQUIRED, "serial", "asset_id", "expected_count")  # expected_count: issue 4c
 REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
+# Column names as Indonesian allocation plans write them.
+ALIASES = {
+    "nomor pengiriman": "consignment_id",
+    "kode pengiriman": "consignment_id",
+    "kode wilayah": "office_code",
+    "kode kantor": "office_code",
+    "nama pejabat": "official_name",
+    "nip": "official_nip",
+    "nip pejabat": "official_nip",
+    "jabatan": "official_jabatan",
+    "jabatan pejabat": "official_jabatan",
+    "jenis dasar hukum": "legal_basis_kind",
+    "nomor dasar hukum": "legal_basis_number",
+    "tanggal dasar hukum": "legal_basis_date",
+    "nomor seri": "serial",
+    "no seri": "serial",
+    "kode aset": "asset_id",
+    "jumlah": "expected_count",
+    "jumlah unit": "expected_count",
+}
 KINDS = ("contract", "allocation_decree", "grant_agreement")
 MAX_FIELD_CHARS = 1000
 MAX_CONSIGNMENT_UNITS = 5000  # events.catalog.MAX_CONSIGNMENT_UNITS (imported lazily there: CLI start-up)
@@ -75,17 +98,19 @@ class PlanSummary:
 
 def _row_body(raw: dict[str, str]) -> dict[str, Any]:
     """The checked values of one row, or ValueError with a sentence saying what to fix."""
-    from events import labels, offices
-    from events.catalog import CONSIGNMENT_ID, NIP
+    from pydantic import ValidationError
 
-    v = {k: raw.get(k, "").strip() for k in COLUMNS}
-    if not re.match(CONSIGNMENT_ID, v["consignment_id"]):
+    from events import labels, offices
+    from events.catalog import CONSIGNMENT_ID, NIP, SERIAL, LegalBasis, Official
+
+    v = {k: cell(raw.get(k, "")) for k in COLUMNS}
+    if not re.fullmatch(CONSIGNMENT_ID, v["consignment_id"]):
         raise ValueError("consignment_id: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     if offices.get(v["office_code"]) is None:
         raise ValueError(f"office_code {v['office_code']!r} is not an official region code (e.g. 73.71).")
     if not v["official_name"] or len(v["official_name"]) > 128:
         raise ValueError("official_name: give the official's name (at most 128 characters).")
-    if not re.match(NIP, v["official_nip"]):
+    if not re.fullmatch(NIP, v["official_nip"]):
         raise ValueError(f"official_nip {v['official_nip']!r} must be the 18-digit NIP.")
     if not v["official_jabatan"] or len(v["official_jabatan"]) > 128:
         raise ValueError("official_jabatan: give the official's position (at most 128 characters).")
@@ -98,18 +123,29 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
         raise ValueError("legal_basis_date: give the date as YYYY-MM-DD or DD/MM/YYYY.")
     if [bool(v["serial"]), bool(v["asset_id"]), bool(v["expected_count"])].count(True) != 1:
         raise ValueError("give exactly one of serial or asset_id (a laptop) or expected_count (a number of laptops).")
+    try:
+        # The same models the API and the workers check: free text is refused here, row by row.
+        official = Official(name=v["official_name"], nip=v["official_nip"], jabatan=v["official_jabatan"])
+        basis = LegalBasis(kind=v["legal_basis_kind"], number=v["legal_basis_number"], date=when)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        column = {"name": "official_name", "jabatan": "official_jabatan", "number": "legal_basis_number"}
+        where = column.get(str(first["loc"][0]), str(first["loc"][0])) if first["loc"] else "row"
+        raise ValueError(f"{where}: {first['msg']}") from None
     common = {
         "consignment_id": v["consignment_id"],
         "office_code": v["office_code"],
-        "official": {"name": v["official_name"], "nip": v["official_nip"], "jabatan": v["official_jabatan"]},
-        "legal_basis": {"kind": v["legal_basis_kind"], "number": v["legal_basis_number"], "date": when.isoformat()},
+        "official": official.model_dump(mode="json"),
+        "legal_basis": basis.model_dump(mode="json"),
     }
     if v["expected_count"]:  # issue 4c
         if not v["expected_count"].isdigit() or not 1 <= int(v["expected_count"]) <= MAX_CONSIGNMENT_UNITS:
             raise ValueError(f"expected_count {v['expected_count']!r} must be a whole number from 1 to 5000.")
         return common | {"asset_id": None, "expected_count": int(v["expected_count"])}
+    if v["serial"] and not re.fullmatch(SERIAL, v["serial"]):
+        raise ValueError(f"serial {v['serial'][:40]!r} is not a serial (letters, digits and . _ / -, at most 64).")
     asset = v["asset_id"] or labels.asset_id_for_serial(v["serial"])
-    if not labels.ASSET_ID.match(asset):
+    if not labels.ASSET_ID.fullmatch(asset):
         raise ValueError(f"asset_id {asset!r} is not an asset id (SRH + 10 characters).")
     return common | {"asset_id": asset, "expected_count": None}
 
@@ -120,29 +156,31 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
     delimiter = sniff_delimiter(text.split("\n", 1)[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        given = next(reader)
     except StopIteration:
         raise ImportFileError("the file is empty: it needs a header row and one row per expected laptop.") from None
+    header = read_header(given, COLUMNS, ALIASES)
     missing = [c for c in REQUIRED if c not in header]
     if missing or not ({"serial", "asset_id", "expected_count"} & set(header)):
         need = missing or ["serial or asset_id (or expected_count)"]
         raise ImportFileError(
-            f"missing column(s) {', '.join(need)} in the header {header[:12]!r}. The first row must name the "
+            f"missing column(s) {', '.join(need)} in the header {given[:12]!r}. The first row must name the "
             f"columns ({', '.join(COLUMNS)}), separated by commas or semicolons."
         )
     rows: list[Row] = []
     while True:
+        line = reader.line_num + 1  # a record is reported by the line it starts on
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            rows.append(Row(reader.line_num, {}, code="unreadable_row", reason=f"CSV error: {exc}"))
+            rows.append(Row(line, {}, code="unreadable_row", reason=f"CSV error: {exc}"))
             continue
-        if not any(c.strip() for c in cells):
+        if not any(cell(c) for c in cells):
             continue
         raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in COLUMNS}
-        row = Row(reader.line_num, raw)
+        row = Row(line, raw)
         rows.append(row)
         if len(cells) != len(header):
             row.code, row.reason = "wrong_cell_count", f"{len(cells)} cells but the header has {len(header)}."
@@ -189,7 +227,7 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
             p.body["officials"].append(b["official"])
         p.body["expected"].append(b["asset_id"])
     rejects = [r for r in rows if r.body is None]
-    bad = {r.raw.get("consignment_id", "").strip() for r in rejects}
+    bad = {cell(r.raw.get("consignment_id", "")) for r in rejects}
     good = []
     for p in plans.values():
         if p.consignment_id in bad:

@@ -6,11 +6,17 @@ semicolon separated; UTF-8 with or without BOM, as spreadsheets export them):
     serial*, brand*, model*, cpu*, ram_gb*, storage_gb*, warranty_end,
     kode_barang, nup, acquisition_year, acquisition_value, condition
 
-(* required). ``warranty_end`` is YYYY-MM-DD or DD/MM/YYYY; ``kode_barang`` 10
-digits; ``acquisition_value`` Rupiah, digits with optional ``.`` or ``,``
-thousands separators; ``condition`` B, RR or RB (default B).
+(* required). Header names may also be the Indonesian ones procurement offices
+use (``nomor seri``, ``merek``, ``tipe``, ``nilai perolehan``, … see
+``ALIASES``); case, spaces and underscores in them do not matter.
+``warranty_end`` is YYYY-MM-DD or DD/MM/YYYY; ``kode_barang`` 10 digits (dots
+allowed); ``acquisition_value`` whole Rupiah as Indonesian files write it
+(``12.500.000``, ``12.500.000,00``, ``Rp 12.500.000,-``; ambiguous forms such as
+``12.500`` are refused: see ``services.cli.rupiah``); ``condition`` B, RR or RB
+(default B). Cells are trimmed of spaces; a control character (tab, line break,
+escape, …) in a cell refuses its row.
 
-Every row is checked with its line number; bad rows go to a rejects CSV with the
+Every row is checked with the line it starts on (a quoted cell may span lines); bad rows go to a rejects CSV with the
 reason, good rows are sent to ``POST /api/v1/laptops/bulk`` in chunks. The
 serial names the laptop (asset id = f(serial), command id ``register-<asset>``),
 so importing the same file again, or again after an interruption, registers
@@ -38,8 +44,56 @@ MAX_FIELD_CHARS = 1000  # a cell longer than this is refused, not truncated
 # csv's own guard stops at 128 KiB and aborts the whole file; we read big cells
 # (up to this) so that one absurd cell rejects only its row.
 CSV_FIELD_LIMIT = 32 * 1024 * 1024
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
+# Column names as Indonesian procurement and BMN lists write them.
+ALIASES = {
+    "nomor seri": "serial",
+    "no seri": "serial",
+    "no. seri": "serial",
+    "serial number": "serial",
+    "merek": "brand",
+    "merk": "brand",
+    "tipe": "model",
+    "type": "model",
+    "prosesor": "cpu",
+    "processor": "cpu",
+    "ram": "ram_gb",
+    "ram gb": "ram_gb",
+    "memori": "ram_gb",
+    "memori gb": "ram_gb",
+    "penyimpanan": "storage_gb",
+    "penyimpanan gb": "storage_gb",
+    "storage": "storage_gb",
+    "akhir garansi": "warranty_end",
+    "garansi sampai": "warranty_end",
+    "kode barang": "kode_barang",
+    "tahun perolehan": "acquisition_year",
+    "nilai perolehan": "acquisition_value",
+    "harga perolehan": "acquisition_value",
+    "kondisi": "condition",
+}
+SPACES = " \u00a0\u202f"
+
+
+def cell(value: str) -> str:
+    """A cell without the spaces around it; anything else in it is judged, not trimmed."""
+    return value.strip(SPACES)
+
+
+def read_header(cells: list[str], columns: tuple[str, ...], aliases: dict[str, str]) -> list[str]:
+    """Each header cell as the column it names ("" for one we do not use). Names match
+    case-, space- and underscore-insensitively, in English or by an Indonesian alias."""
+    by_key = {_key(c): c for c in columns} | {_key(a): c for a, c in aliases.items()}
+    names = [by_key.get(_key(h), "") for h in cells]
+    for name in set(names) - {""}:
+        if names.count(name) > 1:
+            given = [h for h, n in zip(cells, names, strict=True) if n == name]
+            raise ImportFileError(f"columns {', '.join(map(repr, given))} all mean {name}: keep one of them.")
+    return names
+
+
+def _key(header: str) -> str:
+    return " ".join(header.replace("_", " ").split()).lower()
 
 
 class ImportFileError(ValueError):
@@ -70,8 +124,9 @@ class Summary:
 
 
 def safe_cell(value: str) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula (OWASP CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    from events.text import spreadsheet_cell
+
+    return spreadsheet_cell(value)
 
 
 def decode(data: bytes) -> str:
@@ -96,26 +151,27 @@ def read_rows(text: str) -> Iterator[Row]:
     delimiter = sniff_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [h.strip().lower() for h in next(reader)]
+        given = next(reader)
     except StopIteration:
         raise ImportFileError("the file is empty: it needs a header row and one row per laptop.") from None
+    header = read_header(given, COLUMNS, ALIASES)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise ImportFileError(
-            f"missing column(s) {', '.join(missing)} in the header {header[:12]!r}. The first row must name the "
+            f"missing column(s) {', '.join(missing)} in the header {given[:12]!r}. The first row must name the "
             f"columns ({', '.join(COLUMNS)}), separated by commas or semicolons."
         )
     seen: dict[str, int] = {}
     while True:
+        line = reader.line_num + 1  # a record is reported by the line it starts on
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Row(reader.line_num, {}, code="unreadable_row", reason=f"CSV error: {exc}")
+            yield Row(line, {}, code="unreadable_row", reason=f"CSV error: {exc}")
             continue
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
+        if not any(cell(c) for c in cells):
             continue  # blank lines are what spreadsheets leave at the end
         raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in COLUMNS}
         row = Row(line, raw)
@@ -143,12 +199,12 @@ def read_rows(text: str) -> Iterator[Row]:
             row.code, row.reason = "invalid_value", str(exc)
             yield row
             continue
-        asset = labels.asset_id_for_serial(row.body["serial"])
+        asset = labels.asset_id_for_serial(row.body["serial"])  # the serial passed the API's pattern
         if asset in seen:
             row.body = None
             row.code, row.reason = (
                 "duplicate_serial",
-                (f"serial {raw['serial'].strip()} already appears on line {seen[asset]} of this file; keep one row."),
+                (f"serial {cell(raw['serial'])} already appears on line {seen[asset]} of this file; keep one row."),
             )
             yield row
             continue
@@ -156,26 +212,34 @@ def read_rows(text: str) -> Iterator[Row]:
         yield row
 
 
-def _int(name: str, value: str, thousands: bool = False) -> int | None:
-    value = value.strip().replace(" ", "")
+def _int(name: str, value: str) -> int | None:
+    value = cell(value)
     if not value:
         return None
-    if thousands:
-        value = re.sub(r"^(?i:rp\.?)", "", value)
-        if re.fullmatch(r"\d{1,3}([.,]\d{3})+", value):
-            value = re.sub(r"[.,]", "", value)
-    if not re.fullmatch(r"\d{1,13}", value):
-        raise ValueError(f"{name} {value[:40]!r} is not a whole number.")
+    if not re.fullmatch(r"[0-9]{1,13}", value):
+        raise ValueError(f"{name} {value[:40]!r} is not a whole number (digits 0-9 only).")
     return int(value)
 
 
+def _rupiah(name: str, value: str) -> int | None:
+    from services.cli.rupiah import parse_rupiah
+
+    if not cell(value):
+        return None
+    try:
+        return parse_rupiah(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} {exc}") from None
+
+
 def _date(name: str, value: str) -> date | None:
-    value = value.strip()
+    value = cell(value)
     if not value:
         return None
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
         try:
-            return datetime.strptime(value, fmt).date()
+            if value.isascii():  # strptime would also read digits of other scripts
+                return datetime.strptime(value, fmt).date()
         except ValueError:
             continue
     raise ValueError(f"{name} {value[:40]!r} is not a date: write YYYY-MM-DD (e.g. 2029-12-31).")
@@ -187,12 +251,12 @@ def to_body(raw: dict[str, str]) -> dict[str, Any]:
 
     from services.gateway.models import RegisterLaptopRequest
 
-    g = {k: raw.get(k, "").strip() for k in COLUMNS}
+    g = {k: cell(raw.get(k, "")) for k in COLUMNS}
     bmn = {
         "kode_barang": g["kode_barang"].replace(".", "") or None,
         "nup": _int("nup", g["nup"]),
         "acquisition_year": _int("acquisition_year", g["acquisition_year"]),
-        "acquisition_value": _int("acquisition_value", g["acquisition_value"], thousands=True),
+        "acquisition_value": _rupiah("acquisition_value", g["acquisition_value"]),
         "condition": g["condition"].upper() or "B",
     }
     body: dict[str, Any] = {

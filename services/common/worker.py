@@ -151,7 +151,7 @@ async def process_safely(
 
 def _safe_subject(key: bytes | None) -> str:
     text = (key or b"").decode("ascii", "replace")
-    return text if re.match(SAFE_ID, text) else "unknown"
+    return text if re.fullmatch(SAFE_ID, text) else "unknown"
 
 
 async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:

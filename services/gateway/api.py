@@ -213,12 +213,12 @@ async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) ->
     response_model=list[OfficePublic],
     summary="Recipient offices (Kesbangpol), by region code",
 )
-async def list_offices(province: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None) -> list[OfficePublic]:
+async def list_offices(province: Annotated[str | None, Query(pattern=r"^[0-9]{2}$")] = None) -> list[OfficePublic]:
     return [_office(o) for o in offices.all_offices() if province is None or o.province_code == province]
 
 
 @router.get("/offices/{code}", tags=["offices"], response_model=OfficePublic, responses=ERRORS)
-async def get_office(code: Annotated[str, Path(pattern=r"^\d{2}(\.\d{2})?$")]) -> OfficePublic:
+async def get_office(code: Annotated[str, Path(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")]) -> OfficePublic:
     office = offices.get(code)
     if office is None:
         raise ApiError(404, "unknown_office", f"{code} is not an official region code; see /api/v1/offices.")
@@ -245,6 +245,8 @@ def _scan_command(gw: GW, body: ScanRequest, data: Any) -> Any:
     except labels.LabelError as exc:
         # Nothing to key it by: an unreadable label names no laptop.
         raise ApiError(422, exc.reason.value, exc.detail) from None
+    # The command carries the label's one canonical spelling, never the bytes as sent.
+    data = data.model_copy(update={"label": claim.text})
     return command(data, command_id=body.scan_id, subject=claim.asset_id, actor=body.actor, gw=gw, time=body.scanned_at)
 
 

@@ -12,9 +12,7 @@ class LabelIssuer:
             raise ValueError("no label signing key configured: set SERAH_LABEL_SIGNING_KEYS (see deploy/env.template)")
         self._keys = signing_keys
         self.active_key_id = next(iter(signing_keys))
-        # Upper-case scheme and host keep the whole URL in the QR alphanumeric set.
-        base = public_base_url.rstrip("/")
-        self._base = base.upper() if base.count("/") <= 2 else base
+        self._base = labels.canonical_base(public_base_url)
 
     def issue(self, asset_id: str, generation: int = 1) -> LabelRef:
         return LabelRef(generation=generation, key_id=self.active_key_id)

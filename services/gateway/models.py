@@ -9,16 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, SERIAL, Bmn, Condition, Location, Specs
 from events.envelope import SAFE_ID
+from events.text import Text, TextChecked
 
 
-class Request(BaseModel):
+class Request(TextChecked):
     model_config = ConfigDict(extra="forbid")
 
 
 class RegisterLaptopRequest(Request):
     serial: str = Field(pattern=SERIAL, examples=["5CG1234XYZ"])
-    brand: str = Field(min_length=1, max_length=64, examples=["HP"])
-    model: str = Field(min_length=1, max_length=128, examples=["ProBook 440 G9"])
+    brand: Text = Field(min_length=1, max_length=64, examples=["HP"])
+    model: Text = Field(min_length=1, max_length=128, examples=["ProBook 440 G9"])
     specs: Specs
     warranty_end: date | None = None
     bmn: Bmn | None = None
@@ -35,6 +36,7 @@ class ScanRequest(Request):
         description="Made on the scanning device (a UUID is best) and kept for retries: the same scan id is "
         "the same scan, however often it is sent.",
     )
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512, description="The QR text exactly as scanned.")
     location: Location | None = None
     actor: str = Field(default="anonymous", pattern=SAFE_ID, description="Who scanned (until sign-in exists).")
@@ -47,7 +49,7 @@ class DispatchScanRequest(ScanRequest):
 
 class ReceiptScanRequest(ScanRequest):
     condition: Condition = Condition.B
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 class EventPublic(BaseModel):

@@ -48,13 +48,19 @@ dt{{font-weight:600;margin-top:.5rem}} .en{{color:#555;font-size:.9em}}</style><
     return HTMLResponse(html, status_code=200 if ok else 400)
 
 
+# Only the first is a label's path; the others are answered (as damaged labels) rather
+# than redirected, so no other spelling of a label ever ends on a green page.
 @router.get("/L/{asset}/{key}/{signature}")
+@router.get("/L/{asset}/{key}/{signature}/")
 @router.get("/l/{asset}/{key}/{signature}")
+@router.get("/l/{asset}/{key}/{signature}/")
 async def label_page(request: Request, asset: str, key: str, signature: str) -> HTMLResponse:
     gw: Gateway = request.app.state.gateway
-    text = f"/L/{asset}/{key}/{signature}"
     try:
-        claim = labels.parse(text)
+        # The path exactly as requested (not re-assembled from its decoded parts),
+        # so /l/…, %-escapes or a trailing slash are refused like any other spelling.
+        raw = request.scope.get("raw_path") or request.url.path.encode()
+        claim = labels.parse_path(raw.decode("latin-1").removeprefix(request.scope.get("root_path", "")))
         labels.verify(claim, gw.issuer.public_keys())
         view = await gw.reads.laptop(claim.asset_id)
         if view is None or view.get("status") in (None, "unknown"):

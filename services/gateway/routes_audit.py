@@ -18,6 +18,7 @@ from pydantic import Field
 from events import labels, proofs
 from events.catalog import AttestUsage, Condition
 from events.envelope import SAFE_ID
+from events.text import Text, spreadsheet_cell
 from services.gateway import rollups
 from services.gateway.api import ERRORS, GW, AssetId, _scan_command
 from services.gateway.bootstrap import Gateway
@@ -33,15 +34,17 @@ from services.gateway.models import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-Province = Annotated[str | None, Query(pattern=r"^\d{2}$", description="Province code, e.g. 32")]
-Office = Annotated[str | None, Query(pattern=r"^\d{2}(\.\d{2})?$", description="Office (region) code, e.g. 32.73")]
+Province = Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="Province code, e.g. 32")]
+Office = Annotated[
+    str | None, Query(pattern=r"^[0-9]{2}(\.[0-9]{2})?$", description="Office (region) code, e.g. 32.73")
+]
 NDJSON = "application/x-ndjson"
 
 
 class AttestationScanRequest(ScanRequest):
     condition: Condition = Condition.B
     in_use: bool = True
-    note: str = Field(default="", max_length=1000)
+    note: Text = Field(default="", max_length=1000)
 
 
 @router.post(
@@ -158,10 +161,7 @@ CSV_COLUMNS = (
 )
 
 
-def safe_cell(value: Any) -> str:
-    """Spreadsheets run cells starting with = + - @ (or tab/CR) as formulas: quote them."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+safe_cell = spreadsheet_cell
 
 
 @router.get(

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictInt, model_validator
 from starlette.datastructures import UploadFile
 
 from events import labels
@@ -34,6 +34,7 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID
+from events.text import Text, TextChecked
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, named_by_content, submit
@@ -66,13 +67,13 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
     ]
 
 
-class Strict(BaseModel):
+class Strict(TextChecked):
     model_config = ConfigDict(extra="forbid")
 
 
 class PlanRequest(Strict):
     consignment_id: str = Field(pattern=CONSIGNMENT_ID)
-    office_code: str = Field(pattern=r"^\d{2}(\.\d{2})?$")
+    office_code: str = Field(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
     expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
@@ -90,6 +91,7 @@ class PlanRequest(Strict):
 
 class ConsignmentScanRequest(Strict):
     scan_id: str = Field(pattern=SAFE_ID)
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
     actor: str = Field(default="anonymous", pattern=SAFE_ID)
@@ -166,7 +168,12 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     summary="Scan a laptop into an open consignment",
 )
 async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW) -> JSONResponse:
-    data = ScanIntoConsignment(label=body.label, location=body.location)
+    try:
+        # Refused here, before Kafka; the command carries the canonical spelling.
+        label = labels.parse(body.label).text
+    except labels.LabelError as exc:
+        raise ApiError(422, exc.reason.value, exc.detail) from None
+    data = ScanIntoConsignment(label=label, location=body.location)
     cmd = command(data, command_id=body.scan_id, subject=consignment_id, actor=body.actor, gw=gw, time=body.scanned_at)
     return await _decided(gw, cmd)
 
@@ -208,7 +215,7 @@ class ReissueCodeRequest(Strict):
     """Issue 4c."""
 
     request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same re-issue.")
-    reason: str = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
+    reason: Text = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
 
 
 @router.post(

@@ -51,7 +51,7 @@ async def select(
 ) -> list[LabelToPrint]:
     query: dict[str, Any] = {"label_generation": {"$gte": 1}}
     if asset_id:
-        bad = [a for a in asset_id if not labels.ASSET_ID.match(a)]
+        bad = [a for a in asset_id if not labels.ASSET_ID.fullmatch(a)]
         if bad:
             raise ApiError(422, "invalid_asset_id", f"{bad[0][:20]!r} is not an asset id (SRH + 10 characters).")
         query["_id"] = {"$in": asset_id}

@@ -13,6 +13,7 @@ from pydantic import Field
 from events import labels
 from events.catalog import LabelReissueReason, ReissueLabel
 from events.envelope import SAFE_ID
+from events.text import Text
 from services.gateway.api import ERRORS, GW, AssetId
 from services.gateway.commands import command, submit
 from services.gateway.models import DecisionResponse, Request
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/v1")
 
 class ReissueLabelRequest(Request):
     reason: LabelReissueReason = Field(description="Why the label is replaced: lost, damaged, stolen, …")
-    note: str = Field(default="", max_length=1000, examples=["Stiker terkelupas saat pengiriman"])
+    note: Text = Field(default="", max_length=1000, examples=["Stiker terkelupas saat pengiriman"])
 
 
 @router.post(

@@ -8,18 +8,18 @@ import hmac
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.gateway.adapters import manifest_pdf as manifest
 from services.gateway.api import ERRORS, GW
 from services.gateway.errors import ApiError
+from services.gateway.models import Request
 from services.gateway.routes_consignments import ConsignmentId
 
 router = APIRouter()
 
 
-class ManifestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ManifestRequest(Request):
     receipt_code: str | None = Field(default=None, min_length=1, max_length=64)
 
 

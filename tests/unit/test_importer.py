@@ -121,7 +121,7 @@ def test_rejects_are_written_so_no_cell_runs_as_a_formula(tmp_path: Path) -> Non
     cells = dict(zip(written[0], written[1], strict=True))
     assert cells["serial"] == '\'=HYPERLINK("http://evil","x")'
     assert (cells["brand"], cells["model"], cells["cpu"]) == ("'+cmd", "'-1", "'@SUM(A1)")
-    assert all(not c.startswith(importer.FORMULA_START) for c in written[1])
+    assert all(not c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in written[1])
 
 
 def test_chunks_respect_the_row_and_body_limits() -> None:
