@@ -8,6 +8,7 @@ type with ``.v2`` and an upcaster in ``events.codec``.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Literal
@@ -371,6 +372,17 @@ class CheckpointSigned(Payload):
 NIP = r"^[0-9]{18}$"
 MAX_CONSIGNMENT_UNITS = 5000  # issue 4c: the most laptops one consignment may expect
 SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+def receipt_code_digest(code: str) -> str | None:
+    """The SHA-256 (hex) a receipt code is kept as, for the code as a person types
+    it: surrounding spaces dropped, ASCII letters upper-cased. None for a code with
+    anything outside ASCII, which no issued code has: Unicode upper-casing would
+    turn ``ı`` into ``I`` and accept a code that was never issued."""
+    typed = code.strip()
+    if not typed.isascii():
+        return None
+    return hashlib.sha256(typed.upper().encode()).hexdigest()
 
 
 class Official(TextChecked):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import Field
 
+from events.catalog import receipt_code_digest
 from services.gateway.adapters import manifest_pdf as manifest
 from services.gateway.api import ERRORS, GW
 from services.gateway.errors import ApiError
@@ -35,8 +35,8 @@ async def manifest_pdf(consignment_id: ConsignmentId, body: ManifestRequest, gw:
         raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")
     code = body.receipt_code
     if code is not None:
-        given = hashlib.sha256(code.strip().upper().encode()).hexdigest()
-        if not hmac.compare_digest(given, plan["receipt_code_hash"]):
+        given = receipt_code_digest(code)
+        if given is None or not hmac.compare_digest(given, plan["receipt_code_hash"]):
             raise ApiError(
                 403,
                 "receipt_code_invalid",

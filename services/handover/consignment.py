@@ -28,7 +28,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,6 +45,7 @@ from events.catalog import (
     ReissueReceiptCode,  # issue 4c
     RejectionReason,
     ScanRejected,
+    receipt_code_digest,
 )
 from events.envelope import Envelope
 
@@ -120,8 +120,8 @@ def check(
             f"this receipt was made at {at:%Y-%m-%d %H:%M:%S} UTC, before consignment {cid} left the warehouse "
             f"at {c.dispatched_at[:19].replace('T', ' ')} UTC: a receipt cannot predate the dispatch.",
         )
-    given = hashlib.sha256(command.receipt_code.strip().upper().encode()).hexdigest()
-    if not hmac.compare_digest(given, c.plan["receipt_code_hash"]):
+    given = receipt_code_digest(command.receipt_code)
+    if given is None or not hmac.compare_digest(given, c.plan["receipt_code_hash"]):
         return _refuse(
             command,
             RejectionReason.RECEIPT_CODE_INVALID,
