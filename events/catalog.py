@@ -309,7 +309,7 @@ class LabelReissued(Payload):
 
 class AttestUsage(Payload):
     """A holder re-scans a received laptop: it is still here, in use, in this condition.
-    Sent by the gateway to the handover service. Photos are not carried (see docs/issue-5.md)."""
+    Sent by the gateway to the handover service. Photos are not carried (see docs/audit.md)."""
 
     TYPE = "id.serah.command.attest-usage.v1"
     KIND = "command"

@@ -8,7 +8,7 @@ from services.common.settings import CommonSettings
 class HandoverSettings(CommonSettings):
     """SERAH_* variables; see deploy/env.template."""
 
-    # issue 4: the BAST (see docs/issue-4.md)
+    # The BAST (see docs/consignments.md)
     public_base_url: str = "http://127.0.0.1:8000"
     # A BAST number is derived from the consignment id (unique: planned once) and the
     # receipt's seq within it (unique per consignment), so it is unique without a
