@@ -18,8 +18,8 @@ escape, …) in a cell refuses its row.
 
 Every row is checked with the line it starts on (a quoted cell may span lines); bad rows go to a rejects CSV with the
 reason, good rows are sent to ``POST /api/v1/laptops/bulk`` in chunks. The
-serial names the laptop (asset id = f(serial), command id ``register-<asset>``),
-so importing the same file again, or again after an interruption, registers
+serial names the laptop (asset id = f(serial)) and the row names its command
+(``register-<asset>-<digest>``), so importing the same file again, or again after an interruption, registers
 nothing twice and ends in the same state.
 """
 

@@ -1,11 +1,13 @@
-"""Bulk registration (issue 3): many laptops in one request, each with its own
+"""Bulk registration: many laptops in one request, each with its own
 verdict. ``serah import laptops.csv`` sends a vendor's file through here in chunks.
 
 Throughput comes from not waiting for each decision in turn: every command of
 the chunk is sent at once (the producer batches them), then all decisions are
-awaited together. Each registration's command id is ``register-<asset>``, the
-same as ``POST /api/v1/laptops``, so sending a row twice (a re-import, a retry
-after an interrupted run) replays the first decision instead of registering again."""
+awaited together. Each registration is named by its content
+(``register-<asset>-<digest>``, as ``POST /api/v1/laptops`` does), so sending a
+row twice (a re-import, a retry after an interrupted run) replays the first
+decision instead of registering again; a changed row for a registered serial is
+refused ``already_registered``."""
 
 from __future__ import annotations
 
