@@ -9,7 +9,7 @@ ALLOCATION_COMMANDS = "serah.allocation.commands"
 HANDOVER_COMMANDS = "serah.handover.commands"
 EVENTS = "serah.events"
 DEAD_LETTERS = "serah.deadletters"
-CHECKPOINTS = "serah.checkpoints"  # issue 5: signed checkpoints, copies outside the database
+CHECKPOINTS = "serah.checkpoints"  # signed checkpoints, copies outside the database
 
 
 @dataclass(frozen=True)
@@ -24,5 +24,5 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(HANDOVER_COMMANDS, "commands for the handover service (receipt scans)"),
     TopicSpec(EVENTS, "every fact any service decided, accepted or rejected"),
     TopicSpec(DEAD_LETTERS, "messages no service could read, with the reason"),
-    TopicSpec(CHECKPOINTS, "signed Merkle roots over every laptop's hash chain (issue 5)"),
+    TopicSpec(CHECKPOINTS, "signed Merkle roots over every laptop's hash chain"),
 )

@@ -35,7 +35,7 @@ def ensure_dev_keys(data: Path) -> str:
 
 
 def ensure_dev_audit_key(data: Path) -> str:
-    """Issue 5: the checkpoint signing key for this clone, made once like the label key."""
+    """The checkpoint signing key for this clone, made once like the label key."""
     path = data / "audit-signing-key"
     if not path.exists():
         path.write_text(labels.format_keyring({"A1": secrets.token_bytes(32)}))
@@ -83,7 +83,7 @@ class Stack:
             "SERAH_PUBLIC_BASE_URL": self.url,
             "SERAH_DATA_DIR": str(self.data),  # lets tests and operators find every process of this stack
             "PYTHONUNBUFFERED": "1",
-            # issue 5: checkpoint signing (audit only) and its public half (gateway, verify)
+            # checkpoint signing (audit only) and its public half (gateway, verify)
             "SERAH_AUDIT_SIGNING_KEY": ensure_dev_audit_key(self.data),
             "SERAH_AUDIT_PUBLIC_KEYS": public_keyring(ensure_dev_audit_key(self.data)),
         }
@@ -100,7 +100,7 @@ class Stack:
         if name != "gateway":
             env.pop("SERAH_LABEL_SIGNING_KEYS")  # workers only verify labels
         if name != "audit":
-            env.pop("SERAH_AUDIT_SIGNING_KEY", None)  # issue 5: only the audit service signs checkpoints
+            env.pop("SERAH_AUDIT_SIGNING_KEY", None)  # only the audit service signs checkpoints
         env["SERAH_SERVICE"] = name
         logs = self.data / "logs"
         logs.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@
   (``not_expected``), and not planned for another consignment
   (``belongs_to_other_consignment``), not already gone (``already_dispatched``).
   Scanning the same laptop twice is harmless and said so: ``already_in_consignment``.
-- A plan may instead give a count (issue 4c): "N laptops, picked in the warehouse".
+- A plan may instead give a count: "N laptops, picked in the warehouse".
   Then any registered laptop not yet allocated (warehouse stock) may be scanned in,
   and the scan allocates it to the office and this consignment; one already
   allocated to an office outside a consignment is ``not_expected`` (it belongs to
@@ -57,7 +57,7 @@ class Consignment:
     expected: tuple[str, ...] = ()
     scanned: tuple[str, ...] = ()
     plan: dict[str, Any] = field(default_factory=dict)
-    expected_count: int | None = None  # issue 4c: a plan by count
+    expected_count: int | None = None  # a plan by count
 
     @property
     def missing_count(self) -> int:
@@ -108,7 +108,7 @@ def plan(c: Consignment, command: PlanConsignment, laptops: Mapping[str, Laptop]
             RejectionReason.UNKNOWN_OFFICE,
             f"{command.office_code} is not an official region code; see GET /api/v1/offices.",
         )
-    if command.expected_count is not None:  # issue 4c: the laptops are chosen at picking
+    if command.expected_count is not None:  # the laptops are chosen at picking
         return ConsignmentPlanned(
             office_code=office.code,
             office_name=office.name,
@@ -175,7 +175,7 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
             RejectionReason.ALREADY_IN_CONSIGNMENT,
             f"{laptop.asset_id} is already in this consignment: nothing to do.",
         )
-    if c.expected_count is not None and len(c.scanned) >= c.expected_count:  # issue 4c
+    if c.expected_count is not None and len(c.scanned) >= c.expected_count:
         return _refuse(
             command,
             RejectionReason.CONSIGNMENT_FULL,
@@ -192,7 +192,7 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
         return _refuse(
             command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} has already left the warehouse."
         )
-    if c.expected_count is not None:  # issue 4c: picked from stock, not from a list
+    if c.expected_count is not None:  # picked from stock, not from a list
         if laptop.status == "allocated" and laptop.consignment_id is None:
             return _refuse(
                 command,
@@ -231,7 +231,7 @@ def close(c: Consignment, command: CloseConsignment) -> Payload:
 
 
 def claim(c: Consignment, laptop: Laptop) -> LaptopAllocated | None:
-    """Issue 4c: scanning a stock laptop into a count plan allocates it to this office and
+    """Scanning a stock laptop into a count plan allocates it to this office and
     consignment. The handler records this in the laptop's document *before* the scan (a
     version-guarded append), so two consignments picking the same laptop at once cannot
     both have it: the second one re-decides and finds it taken."""
@@ -270,7 +270,7 @@ def summary(c: Consignment) -> dict[str, Any]:
         "expected": list(c.expected),
         "scanned": list(c.scanned),
         "missing": [a for a in c.expected if a not in c.scanned],
-        "expected_count": c.expected_count,  # issue 4c
+        "expected_count": c.expected_count,
         "missing_count": c.missing_count,
     }
 

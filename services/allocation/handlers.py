@@ -10,7 +10,7 @@ from events.catalog import (
     CloseConsignment,
     DispatchLaptop,
     LaptopReceived,
-    LaptopScannedIntoConsignment,  # issue 4c
+    LaptopScannedIntoConsignment,
     PlanConsignment,
     RegisterLaptop,
     ReissueLabel,
@@ -80,7 +80,7 @@ async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelop
     )
 
 
-# --- issue 4: consignments (their own documents, keyed by consignment id) ---
+# --- consignments (their own documents, keyed by consignment id) ---
 
 
 def summarise_consignment(doc: LaptopDoc) -> dict[str, Any]:
@@ -136,7 +136,7 @@ async def scan_into_consignment(command: Envelope, rt: Runtime, crt: Runtime) ->
     asset = consignment.scan_target(body.label) if body else None
     laptop = (await _laptops(rt, [asset]))[asset] if asset else domain.Laptop("")
     claimed = None
-    if asset:  # issue 4c: decide on the laptop as the claim saw it (and left it)
+    if asset:  # decide on the laptop as the claim saw it (and left it)
         claimed, laptop = await _claim_picked_laptop(command, body, laptop, rt, crt)
 
     def decide(doc: LaptopDoc | None, env: Envelope, body: ScanIntoConsignment) -> list[Any]:
@@ -152,7 +152,7 @@ async def scan_into_consignment(command: Envelope, rt: Runtime, crt: Runtime) ->
 async def _claim_picked_laptop(
     command: Envelope, body: ScanIntoConsignment | None, laptop: domain.Laptop, rt: Runtime, crt: Runtime
 ) -> tuple[Envelope | None, domain.Laptop]:
-    """Issue 4c, plans by count: allocate the picked laptop to this consignment in the
+    """Plans by count: allocate the picked laptop to this consignment in the
     laptop's own document first, guarded by the version the decision was made on. Two
     consignments picking one laptop at once: one append wins, the other raises
     VersionConflict, is retried in place and now finds it ``belongs_to_other_consignment``.
@@ -215,7 +215,7 @@ COMMANDS = {
 
 
 async def handle(command: Envelope, rt: Runtime, consignments: Runtime | None = None) -> list[Envelope]:
-    """``consignments``: the same runtime over the consignment documents (issue 4)."""
+    """``consignments``: the same runtime over the consignment documents."""
     if command.type in CONSIGNMENT_COMMANDS and consignments is not None:
         return await CONSIGNMENT_COMMANDS[command.type](command, rt, consignments)
     return await COMMANDS.get(command.type, refuse_unknown_command)(command, rt)

@@ -34,7 +34,7 @@ def build_app(settings: AllocationSettings) -> faust.App:
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
     rt = bootstrap(settings, publisher, mongo.laptop_store(db))
-    crt = dataclasses.replace(rt, store=mongo.consignment_store(db))  # issue 4
+    crt = dataclasses.replace(rt, store=mongo.consignment_store(db))
     worker.agent_over(
         app,
         SERVICE,

@@ -23,7 +23,7 @@ def bootstrap(db: AsyncDatabase, settings: AuditSettings | None = None, publishe
         scans=mongo.MongoScanIndex(db),
         checkpoints=mongo.MongoCheckpoints(db),
         publisher=publisher,
-        **_issue5(settings),
+        **_rules_and_checkpoints(settings),
     )
 
 
@@ -36,11 +36,11 @@ def bootstrap_fake(settings: AuditSettings | None = None, publisher: Any = None,
         scans=mongo.FakeScanIndex(),
         checkpoints=mongo.FakeCheckpoints(log),
         publisher=publisher,
-        **{**_issue5(settings), **kw},
+        **{**_rules_and_checkpoints(settings), **kw},
     )
 
 
-def _issue5(settings: AuditSettings | None) -> dict[str, Any]:
+def _rules_and_checkpoints(settings: AuditSettings | None) -> dict[str, Any]:
     if settings is None:
         return {}
     extra: dict[str, tuple[float, float]] = {}

@@ -7,7 +7,7 @@ from services.common.settings import CommonSettings
 class AuditSettings(CommonSettings):
     """SERAH_* variables; see deploy/env.template."""
 
-    # --- issue 5 ---
+    # --- checkpoints and anomaly rules ---
     # KID:base64url(32-byte Ed25519 seed) of the key that signs checkpoints (one key).
     audit_signing_key: SecretStr = SecretStr("")
     # Seconds between periodic checkpoints (none is taken when no chain moved).

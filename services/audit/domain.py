@@ -9,7 +9,7 @@
   events, so it can be rebuilt from the log at any time and must equal the live one.
 - Status moves registered → allocated → in_transit → received; rejections do
   not move it but are counted, so a laptop with many refused scans stands out.
-- Consignments (issue 4) are subjects too: their events are chained and verified
+- Consignments are subjects too: their events are chained and verified
   like a laptop's, but their view is marked ``kind: "consignment"`` so laptop
   views, roll-ups, attestation lists and anomaly rules never count them as laptops.
 """
@@ -23,18 +23,18 @@ from typing import Any
 import orjson
 
 from events import codec
-from events.catalog import (  # issue 5
+from events.catalog import (
     AnomalyDetected,
-    CloseConsignment,  # issue 4
-    ConfirmReceipt,  # issue 4
-    LabelReissued,  # issue 3
+    CloseConsignment,
+    ConfirmReceipt,
+    LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
-    PlanConsignment,  # issue 4
-    ReissueReceiptCode,  # issue 4c
-    ScanIntoConsignment,  # issue 4
+    PlanConsignment,
+    ReissueReceiptCode,
+    ScanIntoConsignment,
     ScanRejected,
     UsageAttested,
 )
@@ -42,11 +42,11 @@ from events.envelope import Envelope
 
 GENESIS = "0" * 64
 
-# issue 4: events and rejections whose subject is a consignment, not a laptop.
+# events and rejections whose subject is a consignment, not a laptop.
 CONSIGNMENT_EVENT_PREFIX = "id.serah.consignment."
 CONSIGNMENT_COMMANDS = frozenset(
     {PlanConsignment.TYPE, ScanIntoConsignment.TYPE, CloseConsignment.TYPE, ConfirmReceipt.TYPE}
-    | {ReissueReceiptCode.TYPE}  # issue 4c
+    | {ReissueReceiptCode.TYPE}
 )
 
 
@@ -70,14 +70,14 @@ def link_hash(prev_hash: str, event: Envelope) -> str:
 def empty_view(asset_id: str) -> dict[str, Any]:
     return {
         "asset_id": asset_id,
-        "kind": "laptop",  # issue 4: "consignment" for a consignment's chain head
+        "kind": "laptop",  # "consignment" for a consignment's chain head
         "status": "unknown",
         "serial": None,
         "brand": None,
         "model": None,
         "label_generation": None,
         "label_key_id": None,
-        "kode_barang": None,  # issue 3: printed on label sheets
+        "kode_barang": None,  # printed on label sheets
         "nup": None,
         "import_batch": None,
         "office_code": None,
@@ -87,7 +87,7 @@ def empty_view(asset_id: str) -> dict[str, Any]:
         "rejections": 0,
         "events": 0,
         "last_event_at": None,
-        # issue 5: when things happened, attestation and anomalies
+        # when things happened, attestation and anomalies
         "dispatched_at": None,
         "received_at": None,
         "last_attested_at": None,
@@ -104,7 +104,7 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
     d = e.data
     v["events"] += 1
     v["last_event_at"] = codec.format_time(e.time)
-    if is_consignment_event(e):  # issue 4: chained, but not a laptop
+    if is_consignment_event(e):  # chained, but not a laptop
         v["kind"] = "consignment"
         if e.type == ScanRejected.TYPE:
             v["rejections"] += 1
@@ -118,7 +118,7 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
             label_generation=d["label"]["generation"],
             label_key_id=d["label"]["key_id"],
             condition=d["laptop"].get("bmn", {}).get("condition", "B"),
-            kode_barang=d["laptop"].get("bmn", {}).get("kode_barang"),  # issue 3: label sheets
+            kode_barang=d["laptop"].get("bmn", {}).get("kode_barang"),  # label sheets
             nup=d["laptop"].get("bmn", {}).get("nup"),
             import_batch=d.get("import_batch"),
         )
@@ -133,11 +133,11 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
         v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
     elif e.type == LaptopReceived.TYPE:
         v.update(status="received", condition=d["condition"])
-    elif e.type == LabelReissued.TYPE:  # issue 3
+    elif e.type == LabelReissued.TYPE:
         v.update(label_generation=d["label"]["generation"], label_key_id=d["label"]["key_id"])
     elif e.type == ScanRejected.TYPE:
         v["rejections"] += 1
-    _fold_issue5(v, e)
+    _fold_times(v, e)
     return v
 
 
@@ -148,8 +148,9 @@ def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
     return v
 
 
-def _fold_issue5(v: dict[str, Any], e: Envelope) -> None:
-    """Issue 5 additions to the view, kept apart so other folds merge cleanly."""
+def _fold_times(v: dict[str, Any], e: Envelope) -> None:
+    """When things happened (dispatch, receipt, attestation) and which anomalies
+    were raised: what the timed rules read."""
     at = codec.format_time(e.time)
     if e.type == LaptopDispatched.TYPE:
         v["dispatched_at"] = at

@@ -2,8 +2,8 @@
 
 In:  ``serah.events`` — every fact, from every service;
      ``serah.deadletters`` — kept for operators.
-Out: ``serah.events`` — AnomalyDetected (issue 5); ``serah.checkpoints`` —
-     CheckpointSigned (issue 5); MongoDB: ``event_log`` (chained per laptop), ``laptop_views``,
+Out: ``serah.events`` — AnomalyDetected; ``serah.checkpoints`` —
+     CheckpointSigned; MongoDB: ``event_log`` (chained per laptop), ``laptop_views``,
      ``dead_letters``, ``checkpoints``, ``checkpoint_leaves``; unreadable events go to ``serah.deadletters``.
 Key: the asset id, so each laptop's chain is appended in partition order.
 Failures: transient ones retried in place (holding the partition keeps chains
@@ -42,7 +42,7 @@ def build_app(settings: AuditSettings) -> faust.App:
         await rt.views.ensure_indexes()
         await rt.checkpoints.ensure_indexes()
 
-    # issue 5: periodic signed checkpoints and timed anomaly rules. Every audit
+    # periodic signed checkpoints and timed anomaly rules. Every audit
     # worker runs these timers; checkpoints are skipped when no chain moved and
     # anomalies have deterministic ids, so several workers do no harm.
     if rt.checkpoint_key is not None:

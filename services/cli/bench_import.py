@@ -1,4 +1,4 @@
-"""``serah bench-import`` (issue 3): measure registration and label throughput
+"""``serah bench-import``: measure registration and label throughput
 against a running stack. Prints the numbers; nothing asserts them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``serah import-plan plan.csv`` (issue 4): plan consignments from a CSV.
+"""``serah import-plan plan.csv``: plan consignments from a CSV.
 
 One row per expected laptop; rows with the same ``consignment_id`` form one
 consignment. Columns (header row required, names case-insensitive, order free;
@@ -7,7 +7,7 @@ comma or semicolon separated; UTF-8 with or without BOM, like ``serah import``):
     consignment_id*, office_code*, official_name*, official_nip*,
     official_jabatan*, legal_basis_kind*, legal_basis_number*,
     legal_basis_date*, serial | asset_id (one of them per row)
-    | expected_count (issue 4c: instead, a number of laptops picked at the warehouse)
+    | expected_count (instead, a number of laptops picked at the warehouse)
 
 ``legal_basis_kind`` is contract, allocation_decree or grant_agreement; the
 date YYYY-MM-DD or DD/MM/YYYY. Office and legal basis must be the same on every
@@ -52,7 +52,7 @@ REQUIRED = (
     "legal_basis_number",
     "legal_basis_date",
 )
-COLUMNS = (*REQUIRED, "serial", "asset_id", "expected_count")  # expected_count: issue 4c
+COLUMNS = (*REQUIRED, "serial", "asset_id", "expected_count")  # expected_count: a plan by count
 REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
 # Column names as Indonesian allocation plans write them.
 ALIASES = {
@@ -138,7 +138,7 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
         "official": official.model_dump(mode="json"),
         "legal_basis": basis.model_dump(mode="json"),
     }
-    if v["expected_count"]:  # issue 4c
+    if v["expected_count"]:
         if not v["expected_count"].isdigit() or not 1 <= int(v["expected_count"]) <= MAX_CONSIGNMENT_UNITS:
             raise ValueError(f"expected_count {v['expected_count']!r} must be a whole number from 1 to 5000.")
         return common | {"asset_id": None, "expected_count": int(v["expected_count"])}
@@ -205,7 +205,7 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
             row.body, row.code = None, "inconsistent_consignment"
             row.reason = f"office or legal basis differs from line {p.lines[0]} of consignment {p.consignment_id}."
             continue
-        if b["expected_count"] != p.body.get("expected_count"):  # issue 4c
+        if b["expected_count"] != p.body.get("expected_count"):
             row.body, row.code = None, "inconsistent_consignment"
             row.reason = (
                 f"consignment {p.consignment_id} is planned by {'count' if 'expected_count' in p.body else 'laptop'} "

@@ -1,4 +1,4 @@
-"""``serah import laptops.csv`` (issue 3): register a vendor's delivery list.
+"""``serah import laptops.csv``: register a vendor's delivery list.
 
 Columns (header row required, names case-insensitive, order free; comma or
 semicolon separated; UTF-8 with or without BOM, as spreadsheets export them):

@@ -1,4 +1,4 @@
-"""``serah label-keys`` and ``serah verify-label`` (issue 3): carry the public
+"""``serah label-keys`` and ``serah verify-label``: carry the public
 keys to an offline scanner and check a label with nothing but that file."""
 
 from __future__ import annotations

@@ -123,11 +123,11 @@ def openapi_document() -> dict[str, object]:
     return create_app(GatewaySettings()).openapi()
 
 
-from services.cli import verify as _issue5  # noqa: E402 - verify, export, checkpoint, rebuild
+from services.cli import verify as _verify  # noqa: E402 - verify, export, checkpoint, rebuild
 
-_issue5.register(app)
+_verify.register(app)
 
-# issue 3: label keys for offline scanners
+# label keys for offline scanners
 from services.cli import labels as _labels  # noqa: E402
 
 app.command("label-keys")(_labels.label_keys)
@@ -139,7 +139,7 @@ app.command("import")(_importer.import_laptops)
 from services.cli import bench_import as _bench_import  # noqa: E402
 
 app.command("bench-import")(_bench_import.bench_import)
-from services.cli import import_plan as _import_plan  # noqa: E402 - issue 4
+from services.cli import import_plan as _import_plan  # noqa: E402
 
 app.command("import-plan")(_import_plan.import_plan)
 

@@ -20,7 +20,7 @@ class HandoverSettings(CommonSettings):
     warehouse_official_nip: str = "197501012000031001"
     warehouse_official_jabatan: str = "Kepala Gudang"
     warehouse_office_name: str = "Gudang Pusat Kementerian"
-    # issue 4c: late receipt. Days after dispatch after which a consignment not fully
+    # late receipt. Days after dispatch after which a consignment not fully
     # received raises a reminder, once per threshold: "7" or "7,14" (fractions allowed,
     # "0.5" is twelve hours). The sweep looks for such consignments every so many seconds.
     receipt_reminder_days: str = "7,14"
@@ -55,7 +55,7 @@ class HandoverSettings(CommonSettings):
 
 
 def _thresholds(v: str) -> tuple[float, ...]:
-    """Issue 4c: "7,14" -> (7.0, 14.0); refuse anything that is not positive days."""
+    """ "7,14" -> (7.0, 14.0); refuse anything that is not positive days."""
     try:
         days = tuple(sorted({float(part) for part in v.split(",") if part.strip()}))
     except ValueError:

@@ -14,12 +14,12 @@
   stay in transit and a later receipt can complete it. Each receipt gets its own
   BAST (sequence 1, 2, …); two officials confirming at once: the version-guarded
   append lets one win, the other re-decides and finds nothing left.
-- Late receipt (issue 4c): a consignment that left the warehouse and is still not
+- Late receipt: a consignment that left the warehouse and is still not
   fully received ``threshold`` days later is overdue; a reminder is raised once per
   consignment and threshold (several thresholds, e.g. 7 and 14 days, give one each).
   A partly received consignment is still overdue; a fully received one never is,
   and a threshold already reminded is not reminded again.
-- Receipt-code re-issue (issue 4c): a planned consignment not yet fully received
+- Receipt-code re-issue: a planned consignment not yet fully received
   may get a new receipt code (``unknown_consignment``, ``already_received``
   otherwise); from then on only the newest code confirms a receipt. It is decided
   here, on the same document as receipts, so a receipt is checked against either
@@ -39,10 +39,10 @@ from events.catalog import (
     ConsignmentDispatched,
     ConsignmentPlanned,
     Payload,
-    ReceiptCodeReissued,  # issue 4c
+    ReceiptCodeReissued,
     ReceiptConfirmed,
-    ReceiptReminderRaised,  # issue 4c
-    ReissueReceiptCode,  # issue 4c
+    ReceiptReminderRaised,
+    ReissueReceiptCode,
     RejectionReason,
     ScanRejected,
     receipt_code_digest,
@@ -61,8 +61,8 @@ class Consignment:
     dispatched_at: str | None = None
     received: tuple[str, ...] = ()
     receipts: int = 0
-    reminders: tuple[tuple[float, str], ...] = ()  # issue 4c: (threshold_days, raised_at)
-    code_generation: int = 1  # issue 4c: 1 = the planned code, 2 = its first re-issue, …
+    reminders: tuple[tuple[float, str], ...] = ()  # (threshold_days, raised_at)
+    code_generation: int = 1  # 1 = the planned code, 2 = its first re-issue, …
 
     @property
     def pending(self) -> list[str]:
@@ -81,13 +81,13 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
         received = c.received + tuple(line["asset_id"] for line in data["lines"])
         done = all(a in received for a in c.dispatched)
         return replace(c, received=received, receipts=c.receipts + 1, status="received" if done else "partly_received")
-    if event.type == ReceiptCodeReissued.TYPE:  # issue 4c: only the newest code is valid
+    if event.type == ReceiptCodeReissued.TYPE:  # only the newest code is valid
         return replace(
             c,
             plan=c.plan | {"receipt_code_hash": data["receipt_code_hash"]},
             code_generation=data["generation"],
         )
-    if event.type == ReceiptReminderRaised.TYPE:  # issue 4c
+    if event.type == ReceiptReminderRaised.TYPE:
         return replace(c, reminders=c.reminders + ((float(data["threshold_days"]), event.time.isoformat()),))
     return c
 
@@ -183,13 +183,13 @@ def summary(c: Consignment) -> dict[str, Any]:
         "received": list(c.received),
         "in_transit": c.pending,
         "receipts": c.receipts,
-        # issue 4c: shown by GET /api/v1/consignments/unconfirmed
+        # shown by GET /api/v1/consignments/unconfirmed
         "reminders": [{"threshold_days": t, "raised_at": at} for t, at in c.reminders],
         "receipt_code_generation": c.code_generation,
     }
 
 
-# --- issue 4c: late receipt ---
+# --- late receipt ---
 
 
 def reminders_due(c: Consignment, now: datetime, thresholds: Sequence[float]) -> list[ReceiptReminderRaised]:
@@ -216,7 +216,7 @@ def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejec
     return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
 
 
-# --- issue 4c: receipt-code re-issue ---
+# --- receipt-code re-issue ---
 
 
 def reissue_code(c: Consignment, command: ReissueReceiptCode) -> ReceiptCodeReissued | ScanRejected:

@@ -27,9 +27,9 @@ from datetime import datetime
 from typing import Literal
 
 from events import labels
-from events.catalog import (  # issue 5
+from events.catalog import (
     AttestUsage,
-    LabelReissued,  # issue 3
+    LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
@@ -138,7 +138,7 @@ def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejec
     return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
 
 
-# --- issue 5: usage attestation ----------------------------------------------
+# --- usage attestation ----------------------------------------------
 # A holder re-scans a received laptop to attest it is still at the office (and
 # whether it is in use, in which condition). The label is checked exactly as at
 # receipt; a laptop not yet received cannot be attested (``not_received``).

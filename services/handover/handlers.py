@@ -12,7 +12,7 @@ from typing import Any
 
 from events import codec
 from events.catalog import (
-    AttestUsage,  # issue 5
+    AttestUsage,
     ConfirmReceipt,
     ConsignmentDispatched,
     ConsignmentPlanned,
@@ -22,9 +22,9 @@ from events.catalog import (
     LaptopReceived,
     LaptopRegistered,
     ReceiptConfirmed,
-    ReceiptReminderRaised,  # issue 4c
+    ReceiptReminderRaised,
     ReceiveLaptop,
-    ReissueReceiptCode,  # issue 4c
+    ReissueReceiptCode,
     RejectionReason,
 )
 from events.envelope import Envelope
@@ -59,7 +59,7 @@ async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelop
 
 
 async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
-    """Issue 5: a holder's periodic re-scan (proof of use)."""
+    """A holder's periodic re-scan (proof of use)."""
 
     def decide(doc: LaptopDoc | None, env: Envelope, body: AttestUsage) -> list[Any]:
         laptop = domain.fold(env.subject, doc.history if doc else [])
@@ -71,7 +71,7 @@ async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
 COMMANDS = {ReceiveLaptop.TYPE: receive_laptop, AttestUsage.TYPE: attest_usage}
 
 
-# --- issue 4: receipt of a consignment, and its BAST ---
+# --- receipt of a consignment, and its BAST ---
 
 
 @dataclass
@@ -227,7 +227,7 @@ def _history_before(doc: LaptopDoc | None, fact: Envelope) -> list[Envelope]:
     return history
 
 
-# --- issue 4c: late receipt ---
+# --- late receipt ---
 
 log = logging.getLogger(__name__)
 LATE_STATUSES = ("in_transit", "partly_received")
@@ -276,7 +276,7 @@ async def when_consignment_moves_track_it(event: Envelope, receipts: Receipts) -
 
 
 async def reissue_receipt_code(command: Envelope, receipts: Receipts) -> list[Envelope]:
-    """Issue 4c: a new receipt code for a consignment; the old one stops working."""
+    """A new receipt code for a consignment; the old one stops working."""
 
     def decide(doc: LaptopDoc | None, env: Envelope, body: ReissueReceiptCode) -> list[Any]:
         return [consignment.reissue_code(consignment.fold(env.subject, doc.history if doc else []), body)]
@@ -289,7 +289,7 @@ async def reissue_receipt_code(command: Envelope, receipts: Receipts) -> list[En
 async def handle(command: Envelope, rt: Runtime, receipts: Receipts | None = None) -> list[Envelope]:
     if command.type == ConfirmReceipt.TYPE and receipts is not None:
         return await confirm_receipt(command, rt, receipts)
-    if command.type == ReissueReceiptCode.TYPE and receipts is not None:  # issue 4c
+    if command.type == ReissueReceiptCode.TYPE and receipts is not None:
         return await reissue_receipt_code(command, receipts)
     return await COMMANDS.get(command.type, refuse_unknown_command)(command, rt)
 
@@ -306,7 +306,7 @@ REACTIONS = {
 }
 
 
-CONSIGNMENT_REACTIONS = {ConsignmentPlanned.TYPE, ConsignmentDispatched.TYPE}  # issue 4
+CONSIGNMENT_REACTIONS = {ConsignmentPlanned.TYPE, ConsignmentDispatched.TYPE}
 
 
 async def on_event(event: Envelope, rt: Runtime, receipts: Receipts | None = None) -> None:

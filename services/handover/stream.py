@@ -1,11 +1,11 @@
 """Handover worker (faust app ``serah-handover``, its own consumer group).
 
 In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans); ConfirmReceipt and
-     ReissueReceiptCode (issue 4c), keyed by consignment id;
+     ReissueReceiptCode, keyed by consignment id;
      ``serah.events`` — LaptopRegistered, LaptopAllocated, LaptopDispatched, to
      know each laptop's label and whether it is on its way.
 Out: ``serah.events`` — LaptopReceived or ScanRejected; ``serah.deadletters``;
-     ReceiptReminderRaised (issue 4c) from a timer every SERAH_RECEIPT_REMINDER_SWEEP_S,
+     ReceiptReminderRaised from a timer every SERAH_RECEIPT_REMINDER_SWEEP_S,
      keyed by consignment id, once per consignment and threshold.
 Key: the asset id everywhere.
 Failures: transient ones retried in place, the rest dead-lettered; handlers are
@@ -38,7 +38,7 @@ def build_app(settings: HandoverSettings) -> faust.App:
     # lets a command catch up on them before a refusal stands (run_command).
     horizon = worker.Horizon(settings.kafka_bootstrap, app.conf.id, topics.EVENTS)
     rt = bootstrap(settings, publisher, mongo.laptop_store(db), catch_up=horizon.catch_up)
-    receipts = handlers.Receipts(  # issue 4
+    receipts = handlers.Receipts(
         dataclasses.replace(rt, store=mongo.consignment_store(db)), mongo.bast_store(db), settings, bast_pdf.render
     )
     worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt, receipts), publisher)
@@ -53,7 +53,7 @@ def build_app(settings: HandoverSettings) -> faust.App:
         horizon=horizon,
     )
 
-    # issue 4c: every handover worker sweeps; a reminder's id is derived from the
+    # every handover worker sweeps; a reminder's id is derived from the
     # consignment and threshold and its record is version-guarded, so several do no harm.
     @app.timer(interval=settings.receipt_reminder_sweep_s, on_leader=False)
     async def sweep_late_receipts() -> None:

@@ -11,7 +11,7 @@ def laptop_store(db: AsyncDatabase) -> MongoLaptopStore:  # type: ignore[type-ar
     return MongoLaptopStore(db[COLLECTION])
 
 
-CONSIGNMENTS = "allocation_consignments"  # issue 4
+CONSIGNMENTS = "allocation_consignments"
 
 
 def consignment_store(db: AsyncDatabase) -> MongoLaptopStore:  # type: ignore[type-arg]

@@ -140,12 +140,12 @@ class MongoEventLog:
         return set()
 
     async def all_links(self) -> Any:
-        """Every link, per laptop in chain order (issue 5: rebuild)."""
+        """Every link, per laptop in chain order (rebuild)."""
         async for d in self._c.find({}).sort([("asset_id", ASCENDING), ("seq", ASCENDING)]).batch_size(5000):
             yield d
 
     async def count_for_office(self, type_: str, office_code: str) -> int:
-        """How many recorded events of this type name this office (issue 5: plan vs received)."""
+        """How many recorded events of this type name this office (plan vs received)."""
         return int(await self._c.count_documents({"type": type_, "event.data.office_code": office_code}))
 
 
@@ -224,7 +224,7 @@ class MongoViews:
         return conflicts
 
     async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
-        """Views a timed rule may fire on (issue 5). Times are fixed-format UTC
+        """Views a timed rule may fire on. Times are fixed-format UTC
         strings, so string order is time order."""
         query = {
             "$or": [
@@ -239,7 +239,7 @@ class MongoViews:
         return [d async for d in self._c.find({})]
 
     async def replace_all(self, views: list[dict[str, Any]]) -> None:
-        """Rebuild: write every view as computed from the log (issue 5). Delete and
+        """Rebuild: write every view as computed from the log. Delete and
         re-insert per batch: on FerretDB/SQLite one upsert per document is ~100x
         slower. A live refresh landing in between wins (duplicate key, newer or equal)."""
         from pymongo.errors import BulkWriteError
@@ -429,7 +429,7 @@ class FakeDeadLetters:
         self.kept.setdefault(key, raw)
 
 
-# --- issue 5: checkpoints, office counts, timed-rule candidates ----------------
+# --- checkpoints, office counts, timed-rule candidates ----------------
 
 CHUNK = 5000  # checkpoint leaves per document: far below the 16 MiB document limit
 

@@ -1,4 +1,4 @@
-"""Print-ready label sheets (issue 3), drawn with reportlab.
+"""Print-ready label sheets, drawn with reportlab.
 
 Layouts (all A4 sheets match common sticker stock):
 - ``a4-3x8``: 24 labels of 70 × 37 mm, no margins (e.g. Avery 3474);

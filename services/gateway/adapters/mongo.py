@@ -19,12 +19,12 @@ class ReadModels:
         await self._db.command("ping")
 
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
-        # issue 4: a consignment's chain head is not a laptop
+        # a consignment's chain head is not a laptop
         return await self._db.laptop_views.find_one({"_id": asset_id, "kind": {"$ne": "consignment"}})
 
     async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-        """Laptop views for label sheets (issue 3), in asset-id order so a sheet is reproducible."""
-        query = {**query, "kind": {"$ne": "consignment"}}  # issue 4: consignments are not laptops
+        """Laptop views for label sheets, in asset-id order so a sheet is reproducible."""
+        query = {**query, "kind": {"$ne": "consignment"}}  # consignments are not laptops
         by_id = query.get("_id")
         if isinstance(by_id, dict) and "$in" in by_id:
             # By asset ids: one read by _id each, concurrently, with the rest of the

@@ -14,7 +14,6 @@ def laptop_store(db: AsyncDatabase) -> MongoLaptopStore:  # type: ignore[type-ar
     return MongoLaptopStore(db[COLLECTION])
 
 
-# issue 4
 CONSIGNMENTS = "handover_consignments"
 BAST_DOCUMENTS = "bast_documents"
 
