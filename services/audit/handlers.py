@@ -25,6 +25,7 @@ from events.catalog import (
 from events.envelope import Envelope, utcnow
 from services.audit import domain, rules
 from services.audit.adapters.mongo import Advance, EventLog, Link, ScanIndex, Views
+from services.common.faults import crash_point
 from services.common.laptop_store import VersionConflict
 
 VIEW_FIELDS = frozenset(domain.empty_view("").keys())
@@ -62,6 +63,7 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
     current = await rt.views.get(asset)
     seq, head = (current["seq"], current["head_hash"]) if current else (0, domain.GENESIS)
     link = domain.link_hash(head, event)
+    crash_point("before_append", asset)
     try:
         recorded = await rt.log.append(asset, seq + 1, head, link, event)
     except VersionConflict:
@@ -69,20 +71,31 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
         # will not come again in this order): rebuild the view from the log.
         await refresh_view(asset, rt)
         raise  # retried by the worker, now from the caught-up view
+    crash_point("after_append", asset)
     if not recorded:
         entry = await rt.log.get(event.id)
         assert entry is not None
         if seq >= entry["seq"]:
-            return False  # recorded and viewed before: a plain redelivery
+            # Recorded and viewed before: a redelivery, perhaps after a crash
+            # between the view and the scan index, which only this heals.
+            await _remember_scan(event, rt)
+            return False
         if entry["seq"] != seq + 1:
             await refresh_view(asset, rt)
+            await _remember_scan(event, rt)
             return False
         link = entry["hash"]
     base = _view_part(current) if current else domain.empty_view(asset)
     await rt.views.advance(asset, seq, link, event.id, domain.apply(base, event))
-    if event.causationid:
-        await rt.scans.remember(event.causationid, asset, event.id)
+    crash_point("after_view", asset)
+    await _remember_scan(event, rt)
     return recorded
+
+
+async def _remember_scan(event: Envelope, rt: AuditRuntime) -> None:
+    # Idempotent: the first event a scan caused stays the one it is known by.
+    if event.causationid:
+        await rt.scans.remember(event.causationid, event.subject, event.id)
 
 
 @dataclass
@@ -122,13 +135,19 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
         c.known.add(event.id)
     left: set[str] = set()
     depth = max((len(c.links) for c in chains.values()), default=0)
+    crash_point("before_append", chains)
     for k in range(depth):
         left |= await rt.log.append_many([c.links[k] for a, c in chains.items() if len(c.links) > k and a not in left])
+    crash_point("after_append", chains)
     moved = [(a, c) for a, c in chains.items() if c.links and a not in left]
     left |= await rt.views.advance_many(
         [Advance(a, c.seq - len(c.links), c.head, [k.event.id for k in c.links], c.view) for a, c in moved]
     )
-    done = [k.event for a, c in moved if a not in left for k in c.links]
+    crash_point("after_view", chains)
+    # Every event of a finished laptop, also those recorded before: a crash
+    # between the view and this index left them out, and a redelivery is the
+    # only chance to heal that (the index keeps the first event per scan).
+    done = [e for e in events if e.subject not in left]
     await rt.scans.remember_many([(e.causationid, e.subject, e.id) for e in done if e.causationid])
     for event in events:
         if event.subject not in left:

@@ -23,6 +23,7 @@ from events import codec
 from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
+from services.common.faults import crash_point
 from services.common.laptop_store import VersionConflict
 from services.common.settings import CommonSettings
 
@@ -227,6 +228,8 @@ def agent_over(
     async def agent(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
             await process_batch(service, batch, handle, publisher, handle_batch=handle_batch, batchable=batchable)
+            # faust acks (and so may commit) the batch only when this body returns.
+            crash_point("before_commit", ((e.key or b"").decode("utf-8", "replace") for e in batch))
 
     agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
     app.agent(topic, name=agent.__name__)(agent)
