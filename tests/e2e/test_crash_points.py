@@ -19,12 +19,14 @@ end of every topic it reads, counts the scan's facts where readers see them:
   same scan id, and ``GET /api/v1/scans/{id}`` all name that one event.
 
 The session's worker is put back (the restarted one, without crash point) and
-the stack is healthy again before the next test.
+the stack is healthy again before the next test. ``make test`` runs each
+process and each point once; ``make crash-points`` runs every combination.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import subprocess
 import sys
 import time
@@ -63,7 +65,7 @@ OFFICE = "32.73"
 # (its batch path, run_commands); handover decides receipts (run_command); the
 # audit worker records the dispatch allocation decided; the gateway dies after
 # sending the command, before answering.
-CASES = [
+ALL_CASES = [
     ("allocation", "before_append", "dispatch"),
     ("allocation", "after_append", "dispatch"),
     ("allocation", "after_publish", "dispatch"),
@@ -80,6 +82,21 @@ CASES = [
     ("gateway", "after_send", "dispatch"),
     ("gateway", "after_send", "registration"),
 ]
+# A worker case takes ~20 s (a dead consumer keeps its partitions for the group's
+# 10 s session timeout), so `make test` runs every process and every point once;
+# `make crash-points` runs the whole matrix (SERAH_CRASH_POINTS=all).
+EVERY_POINT_ONCE = [
+    ("allocation", "before_append", "dispatch"),
+    ("allocation", "after_publish", "dispatch"),
+    ("allocation", "after_append", "registration"),
+    ("handover", "after_append", "receipt"),
+    ("handover", "before_commit", "receipt"),
+    ("audit", "after_append", "dispatch"),
+    ("audit", "after_view", "dispatch"),
+    ("gateway", "after_send", "dispatch"),
+    ("gateway", "after_send", "registration"),
+]
+CASES = ALL_CASES if os.environ.get("SERAH_CRASH_POINTS") == "all" else EVERY_POINT_ONCE
 
 
 # --- the stream has drained -------------------------------------------------
