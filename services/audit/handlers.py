@@ -177,7 +177,10 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
             await rt.log.count_for_office(LaptopReceived.TYPE, office),
         )
     found = rules.on_event(history, event, rt.thresholds, rt.locations, plan)
-    return await _raise(event.subject, found, rt, causation=event.id)
+    # Stamped with the time of the event that revealed it, not the clock: a
+    # redelivered event raises the anomaly again with the same id, and the copy
+    # must be the same bytes, not a second version of the fact.
+    return await _raise(event.subject, found, rt, causation=event.id, at=event.time)
 
 
 def _may_fire(event: Envelope) -> bool:
@@ -188,10 +191,17 @@ def _may_fire(event: Envelope) -> bool:
     return event.type == LaptopDispatched.TYPE and bool(event.data.get("location"))
 
 
-async def _raise(asset_id: str, found: list[rules.Anomaly], rt: AuditRuntime, causation: str | None) -> list[Envelope]:
+async def _raise(
+    asset_id: str, found: list[rules.Anomaly], rt: AuditRuntime, causation: str | None, at: datetime | None = None
+) -> list[Envelope]:
     envelopes = [
         codec.make(
-            a.body(), subject=asset_id, source=SOURCE, time=rt.clock(), id=a.event_id(asset_id), causation_id=causation
+            a.body(),
+            subject=asset_id,
+            source=SOURCE,
+            time=at or rt.clock(),
+            id=a.event_id(asset_id),
+            causation_id=causation,
         )
         for a in found
     ]

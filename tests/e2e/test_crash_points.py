@@ -49,7 +49,14 @@ from deploy.local import procs
 from deploy.local.stack import Stack
 from deploy.local.tools import free_port, wait_for_port
 from events import labels, topics
-from events.catalog import LaptopDispatched, LaptopReceived, LaptopRegistered, ReceiptConfirmed
+from events.catalog import (
+    AnomalyDetected,
+    LaptopDispatched,
+    LaptopReceived,
+    LaptopRegistered,
+    ReceiptConfirmed,
+    ScanRejected,
+)
 from services.common.faults import EXIT_CODE
 from tests.conftest import eventually, new_serial
 
@@ -63,21 +70,28 @@ READ_TOPICS = (topics.ALLOCATION_COMMANDS, topics.HANDOVER_COMMANDS, topics.EVEN
 OFFICE = "32.73"
 OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan Kesbangpol"}
 # The audit view's status after each fact, and the per-service documents that decide or learn it.
-STATUS = {LaptopRegistered.TYPE: "registered", LaptopDispatched.TYPE: "in_transit", LaptopReceived.TYPE: "received"}
+STATUS = {
+    LaptopRegistered.TYPE: "registered",
+    LaptopDispatched.TYPE: "in_transit",
+    LaptopReceived.TYPE: "received",
+    ScanRejected.TYPE: "allocated",
+}
 SERVICE_DOCUMENTS = ("allocation_laptops", "handover_laptops")
 DECIDES_OR_LEARNS = {
     LaptopRegistered.TYPE: SERVICE_DOCUMENTS,
     LaptopDispatched.TYPE: SERVICE_DOCUMENTS,
     LaptopReceived.TYPE: SERVICE_DOCUMENTS,
     ReceiptConfirmed.TYPE: ("handover_consignments",),
+    ScanRejected.TYPE: ("handover_laptops",),
 }
 
 # (process, crash point, scan). Allocation decides registrations and dispatches
 # (its batch path, run_commands; a crash in a batch of twelve leaves the others
 # appended and unpublished, or published and uncommitted, too); handover decides receipt scans (run_command)
 # and a consignment's receipt (run_command, then the BAST and the laptops'
-# receipts); the audit worker records the dispatch allocation decided; the
-# gateway dies after sending the command, before answering.
+# receipts); the audit worker records the dispatch allocation decided, or a
+# refused receipt and the anomaly it raises on it; the gateway dies after
+# sending the command, before answering.
 ALL_CASES = [
     ("allocation", "before_append", "dispatch"),
     ("allocation", "after_append", "dispatch"),
@@ -98,6 +112,7 @@ ALL_CASES = [
     ("audit", "after_append", "dispatch"),
     ("audit", "after_view", "dispatch"),
     ("audit", "before_commit", "dispatch"),
+    ("audit", "before_commit", "refused-receipt"),
     ("gateway", "after_send", "dispatch"),
     ("gateway", "after_send", "registration"),
     ("gateway", "after_send", "consignment-receipt"),
@@ -111,8 +126,8 @@ EVERY_POINT_ONCE = [
     ("allocation", "after_append", "dispatch-batch"),
     ("handover", "after_append", "consignment-receipt"),
     ("handover", "before_commit", "receipt"),
-    ("audit", "after_append", "dispatch"),
     ("audit", "after_view", "dispatch"),
+    ("audit", "before_commit", "refused-receipt"),
     ("gateway", "after_send", "dispatch"),
     ("gateway", "after_send", "registration"),
 ]
@@ -203,7 +218,8 @@ class Scan:
     path: str
     body: dict[str, Any]
     facts: dict[str, str]
-    accepted_status: int = 200
+    accepted_status: int = 200  # the answer's status when decided
+    decision: str = "accepted"
 
     def send(self, client: httpx.Client) -> httpx.Response:
         """The same arguments every time: a second call is a device's retry."""
@@ -253,9 +269,12 @@ def one(api: httpx.Client, kind: str) -> Scan:
     body: dict[str, Any] = {"scan_id": scan_id, "label": text, "actor": "crash-test"}
     if kind == "dispatch":
         return Scan(kind, asset, scan_id, "/api/v1/scans/dispatch", body, {asset: LaptopDispatched.TYPE})
+    body |= {"condition": "RR", "note": "engsel longgar"}
+    if kind == "refused-receipt":  # never dispatched: refused, and the audit raises an anomaly on the refusal
+        facts = {asset: ScanRejected.TYPE}
+        return Scan(kind, asset, scan_id, "/api/v1/scans/receipt", body, facts, 409, "rejected")
     r = api.post("/api/v1/scans/dispatch", json={"scan_id": f"d-{scan_id}", "label": text})
     assert r.status_code == 200, r.text
-    body |= {"condition": "RR", "note": "engsel longgar"}
     return Scan(kind, asset, scan_id, "/api/v1/scans/receipt", body, {asset: LaptopReceived.TYPE})
 
 
@@ -449,4 +468,7 @@ def test_a_crash_at_this_point_leaves_exactly_one_fact_on_every_topic_view_and_a
         # several, on several partitions; the first one the audit worker recorded).
         status = api.get(f"/api/v1/scans/{scan.scan_id}")
         assert status.status_code == 200, status.text
-        assert status.json()["decision"] == "accepted" and status.json()["event"]["id"] in fact_ids.values()
+        assert status.json()["decision"] == scan.decision and status.json()["event"]["id"] in fact_ids.values()
+        if kind == "refused-receipt":  # the anomaly the refusal raised is on the topic too (one id, one content)
+            raised = [e for e in map(orjson.loads, found[topics.EVENTS]) if e["type"] == AnomalyDetected.TYPE]
+            assert {e["causationid"] for e in raised if e["subject"] == scan.subject} == {fact_ids[scan.subject]}
