@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events import codec, geo, proofs
@@ -199,7 +199,7 @@ async def _raise(
             a.body(),
             subject=asset_id,
             source=SOURCE,
-            time=at or rt.clock(),
+            time=a.at or at or rt.clock(),
             id=a.event_id(asset_id),
             causation_id=causation,
         )
@@ -290,7 +290,10 @@ async def publish_checkpoints(rt: AuditRuntime) -> None:
         body = CheckpointSigned(
             **{k: doc[k] for k in ("checkpoint_id", "created_at", "laptops", "root", "key_id", "signature")}
         )
-        env = codec.make(body, subject=doc["checkpoint_id"], source=SOURCE, time=rt.clock(), id=doc["checkpoint_id"])
+        # Stamped with its creation, not the clock: the outbox re-publishes a checkpoint whose
+        # publish was not marked (a crash in between), and the copy must be the same bytes.
+        created = datetime.strptime(doc["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        env = codec.make(body, subject=doc["checkpoint_id"], source=SOURCE, time=created, id=doc["checkpoint_id"])
         if rt.publisher is not None:
             await rt.publisher.publish([env])
             await rt.checkpoints.mark_published(doc["checkpoint_id"])
