@@ -1,5 +1,5 @@
 # The two commands (see README): `make run` and `make test`.
-.PHONY: run test setup lint schemas bench clean
+.PHONY: run test crash-points setup lint schemas bench clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,6 +12,10 @@ run: setup
 
 test: setup
 	@bash scripts/test
+
+# Every worker and the gateway killed at every step of a scan's life (make test runs each step once).
+crash-points: setup
+	@SERAH_CRASH_POINTS=all bash scripts/test tests/e2e/test_crash_points.py
 
 lint: setup
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from events import codec, geo, proofs
@@ -25,6 +25,7 @@ from events.catalog import (
 from events.envelope import Envelope, utcnow
 from services.audit import domain, rules
 from services.audit.adapters.mongo import Advance, EventLog, Link, ScanIndex, Views
+from services.common.faults import crash_point
 from services.common.laptop_store import VersionConflict
 
 VIEW_FIELDS = frozenset(domain.empty_view("").keys())
@@ -62,6 +63,7 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
     current = await rt.views.get(asset)
     seq, head = (current["seq"], current["head_hash"]) if current else (0, domain.GENESIS)
     link = domain.link_hash(head, event)
+    crash_point("before_append", asset)
     try:
         recorded = await rt.log.append(asset, seq + 1, head, link, event)
     except VersionConflict:
@@ -69,20 +71,31 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
         # will not come again in this order): rebuild the view from the log.
         await refresh_view(asset, rt)
         raise  # retried by the worker, now from the caught-up view
+    crash_point("after_append", asset)
     if not recorded:
         entry = await rt.log.get(event.id)
         assert entry is not None
         if seq >= entry["seq"]:
-            return False  # recorded and viewed before: a plain redelivery
+            # Recorded and viewed before: a redelivery, perhaps after a crash
+            # between the view and the scan index, which only this heals.
+            await _remember_scan(event, rt)
+            return False
         if entry["seq"] != seq + 1:
             await refresh_view(asset, rt)
+            await _remember_scan(event, rt)
             return False
         link = entry["hash"]
     base = _view_part(current) if current else domain.empty_view(asset)
     await rt.views.advance(asset, seq, link, event.id, domain.apply(base, event))
-    if event.causationid:
-        await rt.scans.remember(event.causationid, asset, event.id)
+    crash_point("after_view", asset)
+    await _remember_scan(event, rt)
     return recorded
+
+
+async def _remember_scan(event: Envelope, rt: AuditRuntime) -> None:
+    # Idempotent: the first event a scan caused stays the one it is known by.
+    if event.causationid:
+        await rt.scans.remember(event.causationid, event.subject, event.id)
 
 
 @dataclass
@@ -122,13 +135,19 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
         c.known.add(event.id)
     left: set[str] = set()
     depth = max((len(c.links) for c in chains.values()), default=0)
+    crash_point("before_append", chains)
     for k in range(depth):
         left |= await rt.log.append_many([c.links[k] for a, c in chains.items() if len(c.links) > k and a not in left])
+    crash_point("after_append", chains)
     moved = [(a, c) for a, c in chains.items() if c.links and a not in left]
     left |= await rt.views.advance_many(
         [Advance(a, c.seq - len(c.links), c.head, [k.event.id for k in c.links], c.view) for a, c in moved]
     )
-    done = [k.event for a, c in moved if a not in left for k in c.links]
+    crash_point("after_view", chains)
+    # Every event of a finished laptop, also those recorded before: a crash
+    # between the view and this index left them out, and a redelivery is the
+    # only chance to heal that (the index keeps the first event per scan).
+    done = [e for e in events if e.subject not in left]
     await rt.scans.remember_many([(e.causationid, e.subject, e.id) for e in done if e.causationid])
     for event in events:
         if event.subject not in left:
@@ -158,7 +177,10 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
             await rt.log.count_for_office(LaptopReceived.TYPE, office),
         )
     found = rules.on_event(history, event, rt.thresholds, rt.locations, plan)
-    return await _raise(event.subject, found, rt, causation=event.id)
+    # Stamped with the time of the event that revealed it, not the clock: a
+    # redelivered event raises the anomaly again with the same id, and the copy
+    # must be the same bytes, not a second version of the fact.
+    return await _raise(event.subject, found, rt, causation=event.id, at=event.time)
 
 
 def _may_fire(event: Envelope) -> bool:
@@ -169,10 +191,17 @@ def _may_fire(event: Envelope) -> bool:
     return event.type == LaptopDispatched.TYPE and bool(event.data.get("location"))
 
 
-async def _raise(asset_id: str, found: list[rules.Anomaly], rt: AuditRuntime, causation: str | None) -> list[Envelope]:
+async def _raise(
+    asset_id: str, found: list[rules.Anomaly], rt: AuditRuntime, causation: str | None, at: datetime | None = None
+) -> list[Envelope]:
     envelopes = [
         codec.make(
-            a.body(), subject=asset_id, source=SOURCE, time=rt.clock(), id=a.event_id(asset_id), causation_id=causation
+            a.body(),
+            subject=asset_id,
+            source=SOURCE,
+            time=a.at or at or rt.clock(),
+            id=a.event_id(asset_id),
+            causation_id=causation,
         )
         for a in found
     ]
@@ -261,7 +290,10 @@ async def publish_checkpoints(rt: AuditRuntime) -> None:
         body = CheckpointSigned(
             **{k: doc[k] for k in ("checkpoint_id", "created_at", "laptops", "root", "key_id", "signature")}
         )
-        env = codec.make(body, subject=doc["checkpoint_id"], source=SOURCE, time=rt.clock(), id=doc["checkpoint_id"])
+        # Stamped with its creation, not the clock: the outbox re-publishes a checkpoint whose
+        # publish was not marked (a crash in between), and the copy must be the same bytes.
+        created = datetime.strptime(doc["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        env = codec.make(body, subject=doc["checkpoint_id"], source=SOURCE, time=created, id=doc["checkpoint_id"])
         if rt.publisher is not None:
             await rt.publisher.publish([env])
             await rt.checkpoints.mark_published(doc["checkpoint_id"])

@@ -64,6 +64,9 @@ class Anomaly:
     key: str  # with the rule and laptop, makes the anomaly's id: same finding, same id
     office_code: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    # When the finding became true, for a timed rule (a threshold passed): raised
+    # again (after a crash, by a second worker) it is then the same bytes.
+    at: datetime | None = None
 
     def body(self) -> AnomalyDetected:
         return AnomalyDetected(rule=self.rule, detail=self.detail, office_code=self.office_code, evidence=self.evidence)
@@ -189,6 +192,7 @@ def overdue(asset_id: str, view: Mapping[str, Any], now: datetime, t: Thresholds
                     view["dispatched_at"],
                     office,
                     {"dispatched_at": view["dispatched_at"]},
+                    since + timedelta(days=t.transit_days),
                 )
             ]
     if status == "received" and view.get("received_at"):
@@ -206,6 +210,7 @@ def overdue(asset_id: str, view: Mapping[str, Any], now: datetime, t: Thresholds
                     codec.format_time(due),
                     office,
                     {"due": codec.format_time(due), "received_at": view["received_at"], "last_attested_at": last},
+                    due,
                 )
             ]
     return []

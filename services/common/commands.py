@@ -18,6 +18,7 @@ from events import codec, scantime
 from events.catalog import Payload, RejectionReason, ScanRejected
 from events.codec import DecodeError
 from events.envelope import Envelope
+from services.common.faults import crash_point
 from services.common.laptop_store import Append, LaptopDoc, LaptopStore
 
 log = logging.getLogger(__name__)
@@ -83,10 +84,13 @@ async def run_command(
         await rt.publisher.publish(facts.events)
         return facts.events
     events = _envelopes(command, facts, rt)
+    crash_point("before_append", command.subject)
     current = doc or LaptopDoc(command.subject)
     after = LaptopDoc(current.asset_id, current.version + 1, current.history + events)
     await rt.store.append(command.subject, current.version, events, summarise(after))
+    crash_point("after_append", command.subject)
     await rt.publisher.publish(events)
+    crash_point("after_publish", command.subject)
     return events
 
 
@@ -199,10 +203,13 @@ async def run_commands(
         base = docs.get(subject) or LaptopDoc(subject)
         after = LaptopDoc(subject, base.version + 1, base.history + events)
         appends.append(Append(subject, base.version, events, summarise(after)))
+    crash_point("before_append", (subject for subject, _ in decided))
     left |= await rt.store.append_many(appends)
+    crash_point("after_append", (subject for subject, _ in decided))
     t3 = time.perf_counter()
     published = [e for subject, events in decided if subject not in left for e in events]
     await rt.publisher.publish(published)
+    crash_point("after_publish", (subject for subject, _ in decided))
     t4 = time.perf_counter()
     if len(commands) >= 50:
         log.info(

@@ -26,6 +26,7 @@ from events import codec
 from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
+from services.common.faults import crash_point
 from services.common.laptop_store import VersionConflict
 from services.common.settings import CommonSettings
 
@@ -235,6 +236,8 @@ def agent_over(
             if horizon is not None:
                 for event in batch:
                     horizon.handled(event.message.partition, event.message.offset)
+            # faust acks (and so may commit) the batch only when this body returns.
+            crash_point("before_commit", ((e.key or b"").decode("utf-8", "replace") for e in batch))
 
     agent.__name__ = f"{service}_{topic_name.replace('.', '_')}"
     app.agent(topic, name=agent.__name__)(agent)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from events import codec, scantime
 from events.catalog import Payload, RejectionReason, ScanRejected
 from events.envelope import Envelope
+from services.common.faults import crash_point
 from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError, problem
 from services.gateway.models import DecisionResponse, EventPublic
@@ -82,6 +83,7 @@ async def submit(gw: Gateway, cmd: Envelope, accepted_status: int = 200) -> JSON
     future = gw.waiter.expect(cmd)
     try:
         await gw.bus.send(cmd)
+        crash_point("after_send", cmd.subject)
         event = await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
     except TimeoutError:
         gw.waiter.forget(cmd, future)

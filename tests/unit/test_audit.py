@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from events import codec, labels
 from events.catalog import LaptopRegistered
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
 from services.audit import domain, handlers
+from services.audit.adapters import mongo
 from services.audit.bootstrap import bootstrap_fake
 from services.common.commands import Runtime
 from services.common.laptop_store import FakeLaptopStore
@@ -98,3 +101,47 @@ def test_each_scan_is_indexed_by_its_first_decision() -> None:
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
     assert rt.scans.scans[events[1].causationid] == (asset, events[1].id)
+
+
+class _IndexDownOnce(mongo.FakeScanIndex):
+    """A scan index whose first write fails, as if the worker died between the view and the index."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+
+    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
+        if self.armed:
+            self.armed = False
+            raise ConnectionError("died before the scan index")
+        await super().remember(scan_id, asset_id, event_id)
+
+    async def remember_many(self, scans: list[tuple[str, str, str]]) -> None:
+        if self.armed:
+            self.armed = False
+            raise ConnectionError("died before the scan index")
+        await super().remember_many(scans)
+
+
+@pytest.mark.parametrize("path", ["one at a time", "batch"])
+def test_a_redelivered_event_heals_a_crash_between_the_view_and_the_scan_index(path: str) -> None:
+    rt = bootstrap_fake()
+    rt.scans = scans = _IndexDownOnce()
+    asset, events = journey()
+    dispatched = events[-1]
+
+    def deliver(es: list[codec.Envelope]) -> None:
+        if path == "batch":
+            asyncio.run(handlers.record_events(es, rt))
+        else:
+            for e in es:
+                asyncio.run(handlers.record_event(e, rt))
+
+    deliver(events[:-1])
+    scans.armed = True
+    with pytest.raises(ConnectionError):
+        deliver([dispatched])  # the log and the view have it; the scan index does not
+    assert dispatched.causationid not in scans.scans
+    deliver([dispatched])  # redelivered after the restart
+    assert scans.scans[dispatched.causationid] == (asset, dispatched.id)
+    assert [link["_id"] for link in asyncio.run(rt.log.chain(asset))] == [e.id for e in events]
