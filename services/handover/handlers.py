@@ -262,7 +262,9 @@ async def sweep_late_receipts(receipts: Receipts) -> list[Envelope]:
                     fact,
                     subject=doc.asset_id,
                     source=crt.source,
-                    time=now,
+                    # The moment it became due, not the sweep's clock: raised again after a
+                    # crash, or by a second worker, it is the same bytes under the same id.
+                    time=datetime.fromisoformat(fact.due_at),
                     id=reminder_id(doc.asset_id, fact.threshold_days),
                 )
                 await crt.publisher.publish([env])
