@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
+from kafka.errors import KafkaError
 
 from deploy.local.stack import WORKERS, Stack
 from events import topics
@@ -114,7 +115,19 @@ def settled(stack: Stack, timeout_s: float = 60, groups: Mapping[str, Iterable[s
     assert stack.kafka is not None
     wanted = groups if groups is not None else {group_of(w): CONSUMED[w] for w in WORKERS}
     reader = OffsetReader(stack.kafka.bootstrap, wanted)
+    deadline = time.monotonic() + timeout_s
+
+    def read() -> Snapshot:
+        # A fresh broker has no group coordinator until its offsets topic exists.
+        while True:
+            try:
+                return reader.read()
+            except KafkaError as exc:
+                if not exc.retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
     try:
-        return wait_settled(reader.read, timeout_s)
+        return wait_settled(read, timeout_s)
     finally:
         reader.close()
