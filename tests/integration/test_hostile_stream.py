@@ -15,6 +15,8 @@ from events import codec, labels, topics
 from events.catalog import AllocateLaptop
 from events.envelope import utcnow
 from tests.conftest import eventually
+from tests.settle import settled
+from tests.wire import INJECTED
 
 GARBAGE = [
     b"",
@@ -48,7 +50,7 @@ def send(stack: Stack, topic: str, key: bytes, values: list[bytes]) -> None:
 
 @pytest.mark.parametrize("topic", [topics.ALLOCATION_COMMANDS, topics.HANDOVER_COMMANDS, topics.EVENTS])
 def test_unreadable_messages_are_dead_lettered_and_the_stream_moves_on(stack: Stack, mongo: Any, topic: str) -> None:
-    key = f"POISON{uuid.uuid4().hex[:8]}".encode()
+    key = f"{INJECTED}-POISON-{uuid.uuid4().hex[:8]}".encode()  # garbage on purpose: not judged by the wire check
     send(stack, topic, key, GARBAGE)
     # Consumers of `topic` each dead-letter every message; audit keeps the letters.
     readers = {topics.ALLOCATION_COMMANDS: 1, topics.HANDOVER_COMMANDS: 1, topics.EVENTS: 3}[topic]
@@ -61,6 +63,8 @@ def test_unreadable_messages_are_dead_lettered_and_the_stream_moves_on(stack: St
         what="dead letters",
         timeout_s=60,
     )
+    settled(stack)
+    letters = list(mongo.dead_letters.find({"subject": key.decode()}))
     assert len(letters) == len(GARBAGE) * readers  # once each, not more
     reasons = {d["data"]["reason"] for d in letters}
     assert reasons <= {"not_json", "not_an_envelope", "unknown_type"} and "not_json" in reasons
@@ -70,12 +74,14 @@ def test_unreadable_messages_are_dead_lettered_and_the_stream_moves_on(stack: St
 def test_a_command_with_invalid_data_is_rejected_with_a_reason_and_kept(stack: Stack, mongo: Any) -> None:
     asset = labels.asset_id_for_serial(uuid.uuid4().hex)
     good = codec.make(
-        AllocateLaptop(office_code="32.73"), subject=asset, source="/test", time=utcnow(), id=f"bad-{asset}"
+        AllocateLaptop(office_code="32.73"), subject=asset, source="/test", time=utcnow(), id=f"{INJECTED}-bad-{asset}"
     )
     doc = codec.to_json(good)
     doc["data"] = {"office_code": ["not", "a", "code"], "extra": 1}
     send(stack, topics.ALLOCATION_COMMANDS, asset.encode(), [orjson.dumps(doc)])
-    link = eventually(lambda: mongo.event_log.find_one({"causationid": f"bad-{asset}"}), what="rejection", timeout_s=30)
+    link = eventually(
+        lambda: mongo.event_log.find_one({"causationid": f"{INJECTED}-bad-{asset}"}), what="rejection", timeout_s=30
+    )
     assert link["event"]["data"]["reason"] == "invalid_command"
     assert "office_code" in link["event"]["data"]["detail"]
 
