@@ -4,7 +4,11 @@ fails the session on any invalid one: shown here with messages made to fail."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +86,29 @@ def test_the_verdict_fails_the_session_when_anything_was_invalid() -> None:
     watch.findings.append(Finding("serah.events", 2, 41, "id.serah.laptop.allocated.v1: data/office_code: bad"))
     with pytest.raises(AssertionError, match=r"(?s)1 message\(s\) on Kafka do not match.*serah\.events\[2\]@41"):
         watch.verdict()
+
+
+def test_a_session_whose_wire_check_finds_an_invalid_message_exits_as_failed(tmp_path: Path) -> None:
+    # The same shape as the session fixture in tests/conftest.py: the verdict runs at teardown.
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\n"
+        "from tests.wire import Finding, WireWatch\n"
+        "@pytest.fixture(scope='session', autouse=True)\n"
+        "def wire_watch():\n"
+        "    watch = WireWatch('127.0.0.1:9')\n"
+        "    yield watch\n"
+        "    watch.findings.append(Finding('serah.events', 0, 3, 'not JSON'))\n"
+        "    watch.verdict()\n"
+    )
+    (tmp_path / "test_passing.py").write_text("def test_passes():\n    assert True\n")
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "ERROR at teardown" in run.stdout and "do not match their JSON Schema" in run.stdout, run.stdout
