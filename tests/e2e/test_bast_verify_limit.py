@@ -13,10 +13,12 @@ import string
 import httpx
 import pytest
 
+from deploy.local.stack import Stack
 from services.gateway.config import GatewaySettings
 from tests.conftest import eventually
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
+from tests.settle import settled
 
 MIB = 1024 * 1024
 
@@ -34,9 +36,10 @@ def long_note(rng: random.Random) -> str:
 
 
 @pytest.fixture(scope="module")
-def bast(api: httpx.Client) -> tuple[str, bytes]:
+def bast(api: httpx.Client, stack: Stack) -> tuple[str, bytes]:
     """A genuine BAST larger than the general body limit: every unit received damaged
     with a long note (each note is printed twice, in the list and in the table)."""
+    settled(stack, timeout_s=180)  # start from a quiet stream: 55 laptops wait for their views below
     cid, code, units = dispatched(api, UNITS, [OFFICIAL])
     rng = random.Random(cid)
     body = receipt(units, OFFICIAL, code)
