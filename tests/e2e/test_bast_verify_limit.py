@@ -9,6 +9,7 @@ import hashlib
 import random
 import secrets
 import string
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -36,7 +37,7 @@ def long_note(rng: random.Random) -> str:
 
 
 @pytest.fixture(scope="module")
-def bast(api: httpx.Client, stack: Stack) -> tuple[str, bytes]:
+def bast(api: httpx.Client, stack: Stack) -> Iterator[tuple[str, bytes]]:
     """A genuine BAST larger than the general body limit: every unit received damaged
     with a long note (each note is printed twice, in the list and in the table)."""
     settled(stack, timeout_s=180)  # start from a quiet stream: 55 laptops wait for their views below
@@ -50,7 +51,8 @@ def bast(api: httpx.Client, stack: Stack) -> tuple[str, bytes]:
         lambda: (r := api.get(f"/api/v1/consignments/{cid}/bast.pdf")).status_code == 200 and r.content, what="BAST"
     )
     assert len(pdf) > GENERAL_LIMIT, f"the BAST is only {len(pdf)} bytes: not larger than the general limit"
-    return cid, pdf
+    yield cid, pdf
+    settled(stack, timeout_s=180)  # leave the stream as quiet as it was found
 
 
 def test_a_genuine_bast_larger_than_the_general_limit_matches_and_one_byte_more_does_not(
