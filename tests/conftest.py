@@ -105,3 +105,16 @@ def eventually(
 
 def new_serial() -> str:
     return "SN" + uuid.uuid4().hex[:12].upper()
+
+
+@pytest.fixture(scope="session")
+def wire_watch(infra: Stack) -> Iterator[Any]:
+    """Checks every message crossing Kafka in this session against its JSON Schema
+    (tests/wire.py); the session fails at its end if any was invalid."""
+    from tests.wire import WireWatch
+
+    assert infra.kafka is not None
+    watch = WireWatch(infra.kafka.bootstrap).start()
+    yield watch
+    watch.drain()
+    watch.verdict()

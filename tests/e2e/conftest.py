@@ -43,3 +43,8 @@ def registered(api: httpx.Client) -> tuple[str, str]:
 
     label = eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json().get("label_url"), what="laptop view")
     return asset, label
+
+
+@pytest.fixture(autouse=True)
+def _every_message_checked_against_its_schema(wire_watch: Any) -> None:
+    """Starts the session's wire check (tests/wire.py) with the first end-to-end test."""

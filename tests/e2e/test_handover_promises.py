@@ -44,7 +44,7 @@ def test_a_single_receipt_scan_of_a_laptop_in_a_dispatched_consignment_is_refuse
     assert confirmed.status_code == 200, confirmed.text
     # The answer is about the consignment; each laptop's record follows from it.
     types = eventually(
-        lambda: [e["type"] for e in api.get(f"/api/v1/laptops/{unit['asset_id']}/history").json()][4:],
+        lambda: [e["type"] for e in api.get(f"/api/v1/laptops/{unit['asset_id']}/history").json()["events"]][4:],
         what="the laptop's receipt in its history",
     )
     assert types == ["id.serah.laptop.received.v1"]
@@ -157,4 +157,6 @@ def test_what_an_answer_says_is_readable_at_once(api: httpx.Client) -> None:
         laptop = api.get(f"/api/v1/laptops/{asset}")
         assert laptop.status_code == 200, laptop.text
         assert api.get(f"/api/v1/scans/{answer['scan_id']}").status_code == 200
-        assert [e["id"] for e in api.get(f"/api/v1/laptops/{asset}/history").json()] == [answer["event"]["id"]]
+        assert [e["id"] for e in api.get(f"/api/v1/laptops/{asset}/history").json()["events"]] == [
+            answer["event"]["id"]
+        ]

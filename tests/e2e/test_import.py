@@ -1,9 +1,12 @@
 """Registration at scale through the real stack: ``serah import`` → bulk API →
-Kafka → allocation → audit views. Re-imports and interrupted imports end in the
-same state as one clean run."""
+Kafka → allocation → audit views. Re-imports, and an import killed mid-run and run
+again, end in the same state as one clean run."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -16,6 +19,7 @@ from deploy.local.stack import Stack
 from events import labels
 from services.cli import importer
 from tests.conftest import eventually
+from tests.settle import settled
 
 HEADER = (
     "serial;brand;model;cpu;ram_gb;storage_gb;warranty_end;kode_barang;nup;acquisition_year;acquisition_value;condition"
@@ -76,17 +80,41 @@ def test_an_import_registers_good_rows_rejects_bad_ones_and_a_second_run_registe
     assert (view["brand"], view["model"], view["status"]) == ("Lenovo", "ThinkPad E14", "registered")
 
 
-def test_an_import_interrupted_half_way_and_run_again_ends_as_one_clean_run(
+def test_an_import_killed_mid_run_and_run_again_registers_every_row_exactly_once(
     api: httpx.Client, stack: Stack, tmp_path: Path, mongo: Any
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
-    serials = [f"INT{tag}{i:03d}" for i in range(30)]
+    serials = [f"INT{tag}{i:03d}" for i in range(300)]
     full = vendor_file(tmp_path / "full.csv", serials)
-    # The first run "dies" after half the rows: only they reached the server.
-    half = vendor_file(tmp_path / "half.csv", serials[:15])
-    assert importer.run_import(half, stack.url, tmp_path / "r1.csv", progress=False).registered == 15
+    assets = [labels.asset_id_for_serial(s) for s in serials]
 
-    # The operator runs the whole file again, with the command line this time.
+    # Small chunks one at a time, in file order, so the run is still going when it is killed.
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from services.cli import importer; "
+            "importer.run_import(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), "
+            "chunk_rows=5, parallel=1, progress=False)",
+            str(full),
+            stack.url,
+            str(tmp_path / "r1.csv"),
+        ],
+        start_new_session=True,
+    )
+    try:
+        decided = lambda i: mongo.allocation_laptops.find_one({"_id": assets[i]}) is not None  # noqa: E731
+        eventually(lambda: decided(20) or first.poll() is not None, what="20 rows registered", timeout_s=120)
+        assert first.poll() is None, "the import finished before it could be killed: give it more rows"
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(30)
+    assert first.returncode == -signal.SIGKILL
+    settled(stack)  # whatever it had sent is decided
+    at_kill = mongo.allocation_laptops.count_documents({"_id": {"$in": assets}})
+    assert 20 <= at_kill < len(serials), at_kill
+
+    # The operator runs the whole file again, with the command line.
     out = subprocess.run(
         [sys.executable, "-c", "from services.cli.main import main; main()", "import", str(full), "--url", stack.url],
         capture_output=True,
@@ -94,12 +122,16 @@ def test_an_import_interrupted_half_way_and_run_again_ends_as_one_clean_run(
         timeout=300,
     )
     assert out.returncode == 0, out.stderr + out.stdout
-    assert "registered 15, already present 15, rejected 0, pending 0" in out.stdout
+    counts = re.search(r"registered (\d+), already present (\d+), rejected 0, pending 0", out.stdout)
+    assert counts is not None, out.stdout
+    assert (int(counts[1]), int(counts[2])) == (len(serials) - at_kill, at_kill), out.stdout
     assert "import batch: full" in out.stdout
 
-    assets = [labels.asset_id_for_serial(s) for s in serials]
-    eventually(lambda: mongo.laptop_views.count_documents({"_id": {"$in": assets}}) == 30, what="30 views")
-    assert {registered_events(api, a) for a in assets} == {1}
+    settled(stack)
+    assert mongo.allocation_laptops.count_documents({"_id": {"$in": assets}}) == len(serials)
+    registered = list(mongo.event_log.find({"asset_id": {"$in": assets}, "type": "id.serah.laptop.registered.v1"}))
+    assert sorted(e["asset_id"] for e in registered) == sorted(assets)  # each exactly once
+    assert mongo.laptop_views.count_documents({"_id": {"$in": assets}}) == len(serials)
 
 
 def test_a_file_with_the_wrong_delimiter_is_refused_with_a_clear_message(stack: Stack, tmp_path: Path) -> None:

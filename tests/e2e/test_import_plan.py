@@ -9,16 +9,18 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pypdf
 
 from deploy.local.stack import Stack
 from tests.e2e.test_consignment_journey import laptops, plan
+from tests.settle import settled
 
 
 def test_import_plan_plans_each_consignment_once_and_writes_its_receipt_code_once(
-    api: httpx.Client, stack: Stack, tmp_path: Path
+    api: httpx.Client, stack: Stack, tmp_path: Path, mongo: Any
 ) -> None:
     run = uuid.uuid4().hex[:6]
     units = laptops(api, 3)
@@ -53,6 +55,10 @@ def test_import_plan_plans_each_consignment_once_and_writes_its_receipt_code_onc
     rerun = subprocess.run([*cli, "--codes", str(tmp_path / "more.csv")], capture_output=True, text=True, timeout=120)
     assert "planned 0, already planned 2" in rerun.stdout, rerun.stdout + rerun.stderr
     assert not (tmp_path / "more.csv").exists()
+    settled(stack)
+    for cid in codes:  # planned once each in the audit log, however often the file was run
+        planned = mongo.event_log.count_documents({"asset_id": cid, "type": "id.serah.consignment.planned.v1"})
+        assert planned == 1, (cid, planned)
 
     # the manifest written with the plan carries the code, the office, the legal basis and every unit
     pdf = (tmp_path / "m" / f"manifest-P1-{run}.pdf").read_bytes()

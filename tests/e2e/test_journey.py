@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 
+from deploy.local.stack import Stack
 from events import labels
 from tests.conftest import eventually
 from tests.e2e.conftest import register
+from tests.settle import settled
 
 
 def scan(api: httpx.Client, kind: str, label: str, scan_id: str | None = None, **extra: Any) -> httpx.Response:
@@ -68,21 +70,22 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert mongo.laptop_views.find_one({"_id": asset})["status"] == "received"
 
 
-def test_the_same_scan_sent_twice_results_in_one_event(api: httpx.Client, registered: tuple[str, str]) -> None:
+def test_the_same_scan_sent_twice_results_in_one_event(
+    api: httpx.Client, stack: Stack, registered: tuple[str, str]
+) -> None:
     asset, label = registered
     api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "11.01"})
     first = scan(api, "dispatch", label, "dup-" + asset)
     second = scan(api, "dispatch", label, "dup-" + asset)
     assert first.status_code == second.status_code == 200
     assert first.json()["event"]["id"] == second.json()["event"]["id"]
-    history = eventually(
-        lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json().get("events", [])) and len(h) >= 3 and h
-    )
-    assert [e["type"] for e in history].count("id.serah.laptop.dispatched.v1") == 1
+    settled(stack)
+    history = api.get(f"/api/v1/laptops/{asset}/history").json()["events"]
+    assert [e["type"] for e in history].count("id.serah.laptop.dispatched.v1") == 1, history
 
 
 def test_steps_that_do_not_fit_are_refused_with_a_reason_and_kept_in_history(
-    api: httpx.Client, registered: tuple[str, str]
+    api: httpx.Client, stack: Stack, registered: tuple[str, str]
 ) -> None:
     asset, label = registered
     r = scan(api, "dispatch", label)
@@ -98,9 +101,8 @@ def test_steps_that_do_not_fit_are_refused_with_a_reason_and_kept_in_history(
 
     # issue 5: the audit also records an anomaly (a receipt before dispatch); it is not a scan.
     scans = lambda h: [e for e in h if e["type"] != "id.serah.laptop.anomaly-detected.v1"]  # noqa: E731
-    history = eventually(
-        lambda: (h := scans(api.get(f"/api/v1/laptops/{asset}/history").json().get("events", []))) and len(h) == 4 and h
-    )
+    settled(stack)
+    history = scans(api.get(f"/api/v1/laptops/{asset}/history").json()["events"])
     assert [e["data"].get("reason") for e in history[1:]] == ["not_allocated", "not_dispatched", "label_forged"]
     assert api.get(f"/api/v1/laptops/{asset}").json()["status"] == "registered"  # nothing changed
 

@@ -21,9 +21,8 @@ from tests.conftest import eventually
 from tests.sheets import decode_sheet
 
 
-@pytest.fixture(scope="module")
-def consignment(api: httpx.Client) -> tuple[str, list[dict[str, Any]]]:
-    """26 laptops with BMN fields in one consignment to Kabupaten Konawe Selatan."""
+def allocated_laptops(api: httpx.Client, n: int) -> tuple[str, list[dict[str, Any]]]:
+    """``n`` laptops with BMN fields in one consignment to Kabupaten Konawe Selatan."""
     tag = uuid.uuid4().hex[:6].upper()
     cons = f"KRM-{tag}"
     rows = [
@@ -34,10 +33,10 @@ def consignment(api: httpx.Client) -> tuple[str, list[dict[str, Any]]]:
             "specs": {"cpu": "i5", "ram_gb": 8, "storage_gb": 512},
             "bmn": {"kode_barang": "3100102001", "nup": 100 + i, "acquisition_year": 2025},
         }
-        for i in range(26)
+        for i in range(n)
     ]
     r = api.post("/api/v1/laptops/bulk", json={"laptops": rows})
-    assert r.status_code == 200 and r.json()["registered"] == 26, r.text
+    assert r.status_code == 200 and r.json()["registered"] == n, r.text
     assets = [x["asset_id"] for x in r.json()["results"]]
     for a in assets:
         eventually(lambda a=a: api.get(f"/api/v1/laptops/{a}").status_code == 200, what="view")
@@ -49,12 +48,18 @@ def consignment(api: httpx.Client) -> tuple[str, list[dict[str, Any]]]:
         )
     eventually(
         lambda: (
-            len(api.get("/api/v1/labels", params={"consignment_id": cons}).json()) == 26
+            len(api.get("/api/v1/labels", params={"consignment_id": cons}).json()) == n
             and all(x["office_name"] for x in api.get("/api/v1/labels", params={"consignment_id": cons}).json())
         ),
-        what="26 allocated labels",
+        what=f"{n} allocated labels",
     )
     return cons, [dict(r, asset_id=a) for r, a in zip(rows, assets, strict=True)]
+
+
+@pytest.fixture(scope="module")
+def consignment(api: httpx.Client) -> tuple[str, list[dict[str, Any]]]:
+    """26 laptops in one consignment, shared by the module's tests: none of them changes it."""
+    return allocated_laptops(api, 26)
 
 
 def keys(api: httpx.Client) -> dict[str, Any]:
@@ -85,10 +90,10 @@ def test_every_qr_on_a_printed_sheet_is_the_genuine_label_of_the_right_laptop_in
 
 
 def test_labels_print_in_the_order_the_asset_ids_are_given_and_a_reissued_label_prints_its_new_generation(
-    api: httpx.Client, consignment: tuple[str, list[dict[str, Any]]]
+    api: httpx.Client,
 ) -> None:
-    _, laptops = consignment
-    chosen = [laptops[5]["asset_id"], laptops[0]["asset_id"], laptops[17]["asset_id"]]
+    _, laptops = allocated_laptops(api, 3)  # its own: a re-issue changes a laptop's label for good
+    chosen = [laptops[2]["asset_id"], laptops[0]["asset_id"], laptops[1]["asset_id"]]
     assert api.post(f"/api/v1/laptops/{chosen[1]}/label/reissue", json={"reason": "damaged"}).status_code == 200
     eventually(
         lambda: api.get(f"/api/v1/laptops/{chosen[1]}").json()["label_url"].split("/")[-2].startswith("2"),

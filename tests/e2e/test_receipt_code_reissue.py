@@ -12,10 +12,11 @@ import httpx
 import pypdf
 import pytest
 
+from deploy.local.stack import Stack
 from events.catalog import ReceiptCodeReissued
-from tests.conftest import eventually
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
+from tests.settle import settled
 
 
 def reissue(api: httpx.Client, cid: str, request_id: str | None = None) -> httpx.Response:
@@ -23,7 +24,9 @@ def reissue(api: httpx.Client, cid: str, request_id: str | None = None) -> httpx
     return api.post(f"/api/v1/consignments/{cid}/receipt-code", json=body)
 
 
-def test_a_reissued_code_replaces_the_old_one_at_receipt_and_on_the_manifest(api: httpx.Client, mongo: Any) -> None:
+def test_a_reissued_code_replaces_the_old_one_at_receipt_and_on_the_manifest(
+    api: httpx.Client, stack: Stack, mongo: Any
+) -> None:
     cid, old, units = dispatched(api, 2, [OFFICIAL])
     r = reissue(api, cid, request_id=f"re-{cid}")
     assert r.status_code == 200, r.text
@@ -46,9 +49,9 @@ def test_a_reissued_code_replaces_the_old_one_at_receipt_and_on_the_manifest(api
     done = api.post(f"/api/v1/consignments/{cid}/receipt", json=receipt(units, OFFICIAL, new))
     assert done.status_code == 200 and done.json()["event"]["data"]["complete"] is True, done.text
 
-    link = eventually(
-        lambda: mongo.event_log.find_one({"asset_id": cid, "type": ReceiptCodeReissued.TYPE}), what="audited"
-    )
+    settled(stack)  # the audit has read everything the answers above came from
+    link = mongo.event_log.find_one({"asset_id": cid, "type": ReceiptCodeReissued.TYPE})
+    assert link is not None, "the re-issue is not in the audit log"
     assert link["event"]["data"]["reason"] == "sopir kehilangan surat jalan"
     after = reissue(api, cid)
     assert after.status_code == 409 and after.json()["code"] == "already_received", after.text

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import random
+import string
 from datetime import UTC, datetime
 
 import pypdf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from events.catalog import ReceiptLine
 from services.handover.adapters.bast_pdf import render
 from services.handover.bast import Bast, Item, Party
 
@@ -52,3 +57,26 @@ def test_the_item_table_ends_with_the_unit_count_and_the_total_value() -> None:
     text = text_of(render(bast([item(1), item(2), item(3, value=None)])))
     assert "Jumlah: 3 unit" in text
     assert "Rp 25.000.000 (+1 unit tanpa nilai)" in text
+
+
+def words(n: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return " ".join("".join(rng.choice(string.ascii_letters) for _ in range(8)) for _ in range(n // 9 + 1))[:n]
+
+
+def test_a_receipt_whose_every_line_has_a_note_of_the_longest_allowed_length_still_renders() -> None:
+    longest = ReceiptLine.model_fields["note"].metadata[0].max_length
+    notes = [words(longest, seed) for seed in range(3)]
+    text = text_of(render(bast([item(n, condition="RR", note=note) for n, note in enumerate(notes, 1)])))
+    for note in notes:
+        assert note.split()[0] in text and note.split()[-1] in text
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    notes=st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=1000), min_size=1, max_size=4),
+    conditions=st.lists(st.sampled_from(["B", "RR", "RB"]), min_size=4, max_size=4),
+)
+def test_any_notes_the_receipt_allows_render_into_a_bast(notes: list[str], conditions: list[str]) -> None:
+    items = [item(n, condition=conditions[n], note=note) for n, note in enumerate(notes)]
+    assert render(bast(items)).startswith(b"%PDF-")

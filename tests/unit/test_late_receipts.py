@@ -201,4 +201,3 @@ def test_the_audit_service_chains_the_reminder_under_its_consignment_and_raises_
     assert chain[0]["hash"] == audit_domain.link_hash(audit_domain.GENESIS, raised)
     assert rt.views.views["C-1"]["kind"] == "consignment"
     assert published.sent == []
-

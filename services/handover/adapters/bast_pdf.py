@@ -164,6 +164,9 @@ def _items_table(items: list[Item], style: ParagraphStyle) -> Table:
     return Table(
         rows,
         repeatRows=1,
+        # A note may be 1,000 characters: in its narrow column that row is taller than
+        # a page, and a row that may not split makes the whole BAST unrenderable.
+        splitInRow=1,
         colWidths=[8 * mm, 17 * mm, 28 * mm, 28 * mm, 19 * mm, 11 * mm, 14 * mm, 22 * mm, 27 * mm],
         style=TableStyle(
             [
