@@ -48,16 +48,21 @@ from kafka.admin import KafkaAdminClient, OffsetSpec
 from deploy.local import procs
 from deploy.local.stack import Stack
 from deploy.local.tools import free_port, wait_for_port
-from events import labels, topics
+from events import codec, labels, topics
 from events.catalog import (
     AnomalyDetected,
+    LabelRef,
+    LaptopDescription,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
     ReceiptConfirmed,
+    RegisterLaptop,
     ScanRejected,
 )
+from events.envelope import utcnow
 from services.common.faults import EXIT_CODE
+from services.gateway.commands import named_by_content
 from tests.conftest import eventually, new_serial
 
 # The topics each service's consumer group reads (services/*/stream.py).
@@ -232,6 +237,14 @@ def register_body(serial: str) -> dict[str, Any]:
     return {"serial": serial, "brand": "Acer", "model": "TravelMate P2", "specs": specs, "bmn": bmn}
 
 
+def registration_id(asset: str, body: dict[str, Any]) -> str:
+    """The id the gateway names this registration by (its content; the label is not part of it)."""
+    laptop = LaptopDescription.model_validate(body)
+    unsigned = RegisterLaptop(laptop=laptop, label=LabelRef(generation=1, key_id="X"))
+    cmd = codec.make(unsigned, subject=asset, source="/t", time=utcnow(), id="register", actor="operator")
+    return named_by_content(cmd, "register").id
+
+
 def registered(api: httpx.Client, office: str | None = OFFICE) -> tuple[str, str]:
     serial = new_serial()
     asset = labels.asset_id_for_serial(serial)
@@ -262,7 +275,8 @@ def one(api: httpx.Client, kind: str) -> Scan:
         serial = new_serial()
         asset = labels.asset_id_for_serial(serial)
         facts = {asset: LaptopRegistered.TYPE}
-        return Scan(kind, asset, f"register-{asset}", "/api/v1/laptops", register_body(serial), facts, 201)
+        body = register_body(serial)
+        return Scan(kind, asset, registration_id(asset, body), "/api/v1/laptops", body, facts, 201)
     if kind == "consignment-receipt":
         return consignment_receipt(api, scan_id)
     asset, text = registered(api)

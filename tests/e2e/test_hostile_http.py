@@ -104,8 +104,8 @@ def test_an_unknown_office_is_refused_and_nothing_changes(api: httpx.Client, sta
     assert kept(view) == kept(before[0]) and view["office_code"] is None
     assert view["rejections"] == before[0]["rejections"] + 1
     # the refused attempt is kept in the history, and it is the only thing added
-    assert history[: len(before[1])] == before[1]
-    assert [(e["type"], e["data"].get("reason")) for e in history[len(before[1]) :]] == [
+    assert history["events"][: len(before[1]["events"])] == before[1]["events"]
+    assert [(e["type"], e["data"].get("reason")) for e in history["events"][len(before[1]["events"]) :]] == [
         ("id.serah.scan.rejected.v1", "unknown_office")
     ]
 

@@ -131,13 +131,13 @@ def test_the_workers_refuse_the_same_commands_produced_straight_onto_kafka(
     asset, label = registered
     gen_at = label.index("/", label.index("/L/") + 3) + 1
     leading_zero = label[:gen_at] + "0" + label[gen_at:]
-    dispatch = codec.to_json(
-        codec.make(
-            DispatchLaptop(label=leading_zero), subject=asset, source="/outsider", time=utcnow(), id=f"kz-{asset}"
-        )
-    )
     serial = "SN" + uuid.uuid4().hex[:10].upper()
     other = labels.asset_id_for_serial(serial)
+    # Garbage on purpose: tagged so the session's wire check knows it was sent to be refused.
+    zero_id, control_id = f"INJECTED-kz-{asset}", f"INJECTED-kc-{other}"
+    dispatch = codec.to_json(
+        codec.make(DispatchLaptop(label=leading_zero), subject=asset, source="/outsider", time=utcnow(), id=zero_id)
+    )
     laptop = LaptopDescription(serial=serial, brand="Acer", model="M", specs=Specs(cpu="c", ram_gb=8, storage_gb=8))
     registration = codec.to_json(
         codec.make(
@@ -145,15 +145,15 @@ def test_the_workers_refuse_the_same_commands_produced_straight_onto_kafka(
             subject=other,
             source="/outsider",
             time=utcnow(),
-            id=f"kc-{other}",
+            id=control_id,
         )
     )
     registration["data"]["laptop"]["brand"] = "Acer\x00Aspire"
     send(stack, topics.ALLOCATION_COMMANDS, asset, [dispatch])
     send(stack, topics.ALLOCATION_COMMANDS, other, [registration])
-    refused = eventually(lambda: mongo.event_log.find_one({"causationid": f"kz-{asset}"}), what="refusal", timeout_s=60)
+    refused = eventually(lambda: mongo.event_log.find_one({"causationid": zero_id}), what="refusal", timeout_s=60)
     assert refused["event"]["data"]["reason"] == "label_malformed"
-    invalid = eventually(lambda: mongo.event_log.find_one({"causationid": f"kc-{other}"}), what="refusal", timeout_s=60)
+    invalid = eventually(lambda: mongo.event_log.find_one({"causationid": control_id}), what="refusal", timeout_s=60)
     assert invalid["event"]["data"]["reason"] == "invalid_command"
     assert "laptop.brand" in invalid["event"]["data"]["detail"]
     assert api.get(f"/api/v1/laptops/{other}").status_code == 404
