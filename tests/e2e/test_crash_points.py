@@ -43,7 +43,6 @@ import httpx
 import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient, OffsetSpec
 
 from deploy.local import procs
 from deploy.local.stack import Stack
@@ -64,13 +63,9 @@ from events.envelope import utcnow
 from services.common.faults import EXIT_CODE
 from services.gateway.commands import named_by_content
 from tests.conftest import eventually, new_serial
+from tests.settle import settled
 
-# The topics each service's consumer group reads (services/*/stream.py).
-GROUP_TOPICS = {
-    "serah-allocation": (topics.ALLOCATION_COMMANDS, topics.EVENTS),
-    "serah-handover": (topics.HANDOVER_COMMANDS, topics.EVENTS),
-    "serah-audit": (topics.EVENTS, topics.DEAD_LETTERS),
-}
+# The topics whose every message the oracle reads back.
 READ_TOPICS = (topics.ALLOCATION_COMMANDS, topics.HANDOVER_COMMANDS, topics.EVENTS)
 OFFICE = "32.73"
 OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan Kesbangpol"}
@@ -140,39 +135,6 @@ CASES = ALL_CASES if os.environ.get("SERAH_CRASH_POINTS") == "all" else EVERY_PO
 
 
 # --- the stream has drained -------------------------------------------------
-
-
-def behind(admin: KafkaAdminClient) -> dict[str, int]:
-    """Per consumer group, how many messages of the topics it reads it has not
-    committed. Committed offsets are read before the end offsets: a worker
-    publishes what a message caused before its offset can be committed, so
-    whatever a committed message caused is inside end offsets read afterwards,
-    and a group that has not read it yet shows as behind."""
-    committed = {g: admin.list_group_offsets(g).get(g, {}) for g in GROUP_TOPICS}
-    parts = {
-        TopicPartition(t, p["partition_index"])
-        for t in READ_TOPICS + (topics.DEAD_LETTERS,)
-        for d in admin.describe_topics([t])
-        for p in d["partitions"]
-    }
-    ends = admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in parts})
-    lag: dict[str, int] = {}
-    for group, names in GROUP_TOPICS.items():
-        for tp in (tp for tp in parts if tp.topic in names):
-            done = committed[group].get(tp)
-            missing = ends[tp].offset - (done.offset if done is not None and done.offset >= 0 else 0)
-            if missing:
-                lag[group] = lag.get(group, 0) + missing
-    return lag
-
-
-def wait_drained(stack: Stack, timeout_s: float = 150) -> None:
-    assert stack.kafka is not None
-    admin = KafkaAdminClient(bootstrap_servers=stack.kafka.bootstrap, request_timeout_ms=5000)
-    try:
-        eventually(lambda: not behind(admin), what="every group committed to the end", timeout_s=timeout_s)
-    finally:
-        admin.close()
 
 
 # --- processes ---------------------------------------------------------------
@@ -452,7 +414,7 @@ def test_a_crash_at_this_point_leaves_exactly_one_fact_on_every_topic_view_and_a
         finally:
             procs.stop(gw)
     else:
-        wait_drained(stack)  # the earlier facts are everywhere before the crash process starts
+        settled(stack, timeout_s=150)  # the earlier facts are everywhere before the crash process starts
         procs.stop(stack.services.pop(service))  # leaves its group at once
         crashing = start(stack, service, logs / f"{service}.log", **armed)
         with concurrent.futures.ThreadPoolExecutor(len(scans)) as pool:
@@ -467,9 +429,9 @@ def test_a_crash_at_this_point_leaves_exactly_one_fact_on_every_topic_view_and_a
         for scan, first in zip(scans, firsts, strict=True):
             assert first.status_code in (scan.accepted_status, 202), first.text
 
-    wait_drained(stack)
+    settled(stack, timeout_s=150)
     retries = [scan.send(api) for scan in scans]  # the devices retry after the recovery
-    wait_drained(stack)
+    settled(stack, timeout_s=150)
 
     found = read_topics(stack, {subject for scan in scans for subject in scan.facts})
     for scan, first, retry in zip(scans, firsts, retries, strict=True):
