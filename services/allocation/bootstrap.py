@@ -7,7 +7,7 @@ from datetime import datetime
 
 from events.envelope import utcnow
 from services.allocation.config import AllocationSettings
-from services.common.commands import Publisher, Runtime, known_already
+from services.common.commands import Publisher, Runtime, known_already, runtime
 from services.common.laptop_store import LaptopStore
 
 SOURCE = "/serah/allocation"
@@ -21,14 +21,4 @@ def bootstrap(
     clock: Callable[[], datetime] = utcnow,
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
 ) -> Runtime:
-    max_ahead, max_age = settings.scan_window()
-    return Runtime(
-        store=store,
-        publisher=publisher,
-        source=SOURCE,
-        clock=clock,
-        public_keys=settings.public_keys(),
-        catch_up=catch_up,
-        scan_max_ahead=max_ahead,
-        scan_max_age=max_age,
-    )
+    return runtime(settings, source=SOURCE, publisher=publisher, store=store, clock=clock, catch_up=catch_up)

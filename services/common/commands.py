@@ -20,6 +20,7 @@ from events.codec import DecodeError
 from events.envelope import Envelope
 from services.common.faults import crash_point
 from services.common.laptop_store import Append, LaptopDoc, LaptopStore
+from services.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,29 @@ class Runtime:
     # How far a device's scan time may be from this service's clock.
     scan_max_ahead: timedelta = scantime.MAX_AHEAD
     scan_max_age: timedelta = scantime.MAX_AGE
+
+
+def runtime(
+    settings: CommonSettings,
+    *,
+    source: str,
+    publisher: Publisher,
+    store: LaptopStore,
+    clock: Callable[[], datetime],
+    catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
+) -> Runtime:
+    """A worker's Runtime from its settings: the same wiring for every worker."""
+    max_ahead, max_age = settings.scan_window()
+    return Runtime(
+        store=store,
+        publisher=publisher,
+        source=source,
+        clock=clock,
+        public_keys=settings.public_keys(),
+        catch_up=catch_up,
+        scan_max_ahead=max_ahead,
+        scan_max_age=max_age,
+    )
 
 
 # decide(doc or None, command envelope, typed command) -> facts to record
