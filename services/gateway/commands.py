@@ -9,24 +9,13 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from events import codec
-from events.catalog import Payload, RejectionReason, ScanRejected
+from events.catalog import Payload, ScanRejected
 from events.envelope import Envelope
 from services.gateway.bootstrap import Gateway
-from services.gateway.errors import problem
+from services.gateway.errors import problem, rejection_status
 from services.gateway.models import DecisionResponse, EventPublic
 
 SOURCE = "/serah/gateway"
-
-REJECTION_STATUS = {
-    RejectionReason.UNKNOWN_LAPTOP: 404,
-    RejectionReason.LABEL_MALFORMED: 422,
-    RejectionReason.LABEL_UNKNOWN_KEY: 422,
-    RejectionReason.LABEL_FORGED: 422,
-    RejectionReason.LABEL_REVOKED: 422,
-    RejectionReason.LABEL_ASSET_MISMATCH: 422,
-    RejectionReason.UNKNOWN_OFFICE: 422,
-    RejectionReason.INVALID_COMMAND: 422,
-}
 
 
 def command(body: Payload, *, command_id: str, subject: str, actor: str, gw: Gateway, time: Any = None) -> Envelope:
@@ -83,10 +72,10 @@ def decision_response(
         )
         return JSONResponse(record.model_dump(mode="json"))
     if event.type == ScanRejected.TYPE:
-        reason = RejectionReason(event.data["reason"])
+        reason = event.data["reason"]
         return problem(
-            REJECTION_STATUS.get(reason, 409),
-            reason.value,
+            rejection_status(reason),
+            reason,
             event.data["detail"],
             decision="rejected",
             scan_id=scan_id,

@@ -67,7 +67,7 @@ class HistoryEntry(EventPublic):
 
 
 class DecisionResponse(BaseModel):
-    decision: Literal["accepted", "rejected", "pending"]
+    decision: Literal["accepted", "rejected", "pending", "duplicate"]
     scan_id: str
     asset_id: str
     reason: str | None = None

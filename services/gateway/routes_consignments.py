@@ -30,7 +30,8 @@ from events.catalog import (
     Official,
     PlanConsignment,
     ReceiptLine,
-    ReissueReceiptCode,  # issue 4c
+    ReissueReceiptCode,
+    RejectionReason,
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID
@@ -39,18 +40,11 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, submit
 from services.gateway.config import GatewaySettings
 from services.gateway.errors import ApiError
+from services.gateway.models import DecisionResponse
 
 router = APIRouter()
 ConsignmentId = Annotated[str, Path(pattern=CONSIGNMENT_ID, examples=["KSB-73.71-001"])]
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
-# The default for a refusal is 409; these say more precisely what is wrong.
-STATUS = {
-    "unknown_consignment": 404,
-    "receipt_code_invalid": 403,
-    "official_not_authorised": 403,
-    "not_expected": 422,
-    "belongs_to_other_consignment": 409,
-}
 
 
 def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
@@ -108,11 +102,18 @@ async def _decided(gw: Gateway, cmd: Any, accepted_status: int = 200) -> JSONRes
     response = await submit(gw, cmd, accepted_status)
     if response.status_code >= 400:
         body = json.loads(bytes(response.body))
-        if body.get("code") == "already_in_consignment":
-            # A duplicate scan is harmless: say so with its own code, not an error.
-            body |= {"decision": "duplicate"}
-            return JSONResponse(body, status_code=200)
-        response.status_code = STATUS.get(body.get("code"), response.status_code)
+        if body.get("code") == RejectionReason.ALREADY_IN_CONSIGNMENT:
+            # A duplicate scan is harmless: a 200 that says so, not an error.
+            duplicate = DecisionResponse(
+                decision="duplicate",
+                scan_id=body["scan_id"],
+                asset_id=body["asset_id"],
+                reason=body["code"],
+                detail=body["detail"],
+                event=body.get("event"),
+                status_url=body["status_url"],
+            )
+            return JSONResponse(duplicate.model_dump(mode="json"))
     return response
 
 

@@ -1,0 +1,100 @@
+"""The gateway in-process (``create_app``) with fakes behind its ports: a command
+bus that answers every command at once with a chosen decision, and empty views."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from events import codec, labels
+from events.catalog import ScanRejected
+from events.envelope import Envelope
+from services.gateway.app import create_app
+from services.gateway.bootstrap import Gateway
+from services.gateway.config import GatewaySettings
+from services.gateway.identity import LabelIssuer
+from tests.builders import NOW, SEED
+
+Decide = Callable[[Envelope], Envelope]
+
+
+def rejecting(reason: str) -> Decide:
+    """A deciding service that refuses every command with ``reason``."""
+
+    def decide(command: Envelope) -> Envelope:
+        body = ScanRejected(command_type=command.type, reason=reason, detail=f"refused: {reason}")  # type: ignore[arg-type]
+        return codec.make(
+            body, subject=command.subject, source="/test", time=NOW, id=f"r-{command.id}", causation_id=command.id
+        )
+
+    return decide
+
+
+class FakeWaiter:
+    def __init__(self) -> None:
+        self.waiting: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
+
+    def expect(self, command: Envelope) -> asyncio.Future[Envelope]:
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self.waiting[(command.id, command.subject)] = future
+        return future
+
+    def forget(self, command: Envelope, future: asyncio.Future[Envelope]) -> None:
+        self.waiting.pop((command.id, command.subject), None)
+
+
+class FakeBus:
+    def __init__(self, waiter: FakeWaiter, decide: Decide) -> None:
+        self.waiter, self.decide, self.sent = waiter, decide, []
+
+    async def send(self, command: Envelope) -> None:
+        self.sent.append(command)
+        future = self.waiter.waiting.get((command.id, command.subject))
+        if future is not None and not future.done():
+            future.set_result(self.decide(command))
+
+
+class EmptyReads:
+    """Views of a store that holds nothing yet."""
+
+    def __getattr__(self, name: str) -> Any:
+        async def nothing(*_: Any, **__: Any) -> Any:
+            return None
+
+        return nothing
+
+
+class FakeGateway(Gateway):
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+def settings() -> GatewaySettings:
+    return GatewaySettings(label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})))
+
+
+def client(decide: Decide) -> httpx.AsyncClient:
+    """An HTTP client talking to an in-process gateway whose deciding services answer with ``decide``."""
+    s = settings()
+    waiter = FakeWaiter()
+    gw = FakeGateway(
+        settings=s,
+        bus=FakeBus(waiter, decide),  # type: ignore[arg-type]
+        waiter=waiter,  # type: ignore[arg-type]
+        reads=EmptyReads(),  # type: ignore[arg-type]
+        probe=None,  # type: ignore[arg-type]
+        issuer=LabelIssuer(s.signing_keys(), s.public_base_url),
+        clock=lambda: NOW,
+        audit=EmptyReads(),
+        consignments=EmptyReads(),
+    )
+    app = create_app(s, gateway=gw)
+    app.state.gateway = gw
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
