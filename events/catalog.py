@@ -76,8 +76,8 @@ class Specs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cpu: str = Field(min_length=1, max_length=128)
-    ram_gb: int = Field(ge=1, le=4096)
-    storage_gb: int = Field(ge=1, le=1_000_000)
+    ram_gb: int = Field(ge=1, le=4096, strict=True)
+    storage_gb: int = Field(ge=1, le=1_000_000, strict=True)
 
 
 class LabelRef(BaseModel):
@@ -92,9 +92,9 @@ class LabelRef(BaseModel):
 class Location(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    lat: float = Field(ge=-90, le=90, strict=True)
+    lon: float = Field(ge=-180, le=180, strict=True)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000, strict=True)
 
 
 class Bmn(BaseModel):
@@ -103,9 +103,9 @@ class Bmn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kode_barang: str | None = Field(default=None, pattern=r"^\d{10}$")
-    nup: int | None = Field(default=None, ge=1, le=999_999)
-    acquisition_year: int | None = Field(default=None, ge=1990, le=2100)
-    acquisition_value: int | None = Field(default=None, ge=0, le=10_000_000_000, description="Rupiah")
+    nup: int | None = Field(default=None, ge=1, le=999_999, strict=True)
+    acquisition_year: int | None = Field(default=None, ge=1990, le=2100, strict=True)
+    acquisition_value: int | None = Field(default=None, ge=0, le=10_000_000_000, strict=True, description="Rupiah")
     condition: Condition = Condition.B
 
 
@@ -132,7 +132,7 @@ class RegisterLaptop(Payload):
 
     laptop: LaptopDescription
     label: LabelRef
-    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports (issue 3).")
+    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports.")
 
 
 class AllocateLaptop(Payload):
@@ -181,7 +181,7 @@ class LaptopRegistered(Payload):
 
     laptop: LaptopDescription
     label: LabelRef
-    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports (issue 3).")
+    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports.")
 
 
 class LaptopAllocated(Payload):
@@ -295,7 +295,7 @@ class LabelReissued(Payload):
 
 class AttestUsage(Payload):
     """A holder re-scans a received laptop: it is still here, in use, in this condition.
-    Sent by the gateway to the handover service. Photos are not carried (see docs/issue-5.md)."""
+    Sent by the gateway to the handover service. Photos are not carried."""
 
     TYPE = "id.serah.command.attest-usage.v1"
     KIND = "command"
@@ -454,7 +454,7 @@ class ConsignmentPlanned(Payload):
     expected: list[str]
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
     expected_count: int | None = Field(
-        default=None, ge=1, description="Issue 4c: a plan by count (expected is then empty), filled at picking."
+        default=None, ge=1, description="A plan by count (expected is then empty), filled at picking."
     )
 
 
@@ -480,7 +480,7 @@ class ConsignmentDispatched(Payload):
     dispatched: list[str]
     missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
     missing_count: int | None = Field(
-        default=None, ge=0, description="Issue 4c, plans by count: how many of the count were never scanned."
+        default=None, ge=0, description="For a plan by count: how many of the count were never scanned."
     )
 
 

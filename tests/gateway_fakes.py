@@ -61,11 +61,18 @@ class FakeBus:
 class EmptyReads:
     """Views of a store that holds nothing yet."""
 
+    LISTS = {"in_transit", "history", "heartbeats", "label_views", "checkpoints", "chain", "views", "anomalies"}
+    STREAMS = {"all_links", "export_lines"}
+
     def __getattr__(self, name: str) -> Any:
         async def nothing(*_: Any, **__: Any) -> Any:
-            return None
+            return [] if name in self.LISTS else None
 
-        return nothing
+        async def no_items(*_: Any, **__: Any) -> Any:
+            for item in ():
+                yield item
+
+        return no_items if name in self.STREAMS else nothing
 
 
 class FakeGateway(Gateway):

@@ -109,11 +109,19 @@ class PublicKey(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, with a stable machine-readable ``code``."""
+    """RFC 9457 problem details, with a stable machine-readable ``code``. ``status``
+    and ``title`` are always those of the HTTP response. A refused command also
+    carries ``decision`` ("rejected"), ``scan_id``, ``asset_id``, the recorded
+    rejection ``event`` and its ``status_url``."""
 
     type: str = "about:blank"
-    title: str
-    status: int
-    code: str
-    detail: str
-    errors: list[dict[str, Any]] | None = None
+    title: str = Field(description="The standard phrase of `status`.")
+    status: int = Field(ge=400, le=599, description="The HTTP status of this response.")
+    code: str = Field(description="Stable and machine-readable: switch on it.")
+    detail: str = Field(description="One sentence saying what is wrong and what to do.")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="For `invalid_request`: each bad field.")
+    decision: Literal["rejected"] | None = None
+    scan_id: str | None = None
+    asset_id: str | None = None
+    event: EventPublic | None = None
+    status_url: str | None = None

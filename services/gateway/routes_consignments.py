@@ -1,4 +1,4 @@
-"""Issue 4: consignments — plan, scan into, close, confirm receipt, the BAST.
+"""Consignments — plan, scan into, close, confirm receipt, the BAST.
 
 Every decision comes from the deciding service through Kafka (``submit``); reads
 come from the consignment documents the allocation and handover services keep,
@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from starlette.datastructures import UploadFile
@@ -35,6 +35,7 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID
+from services.gateway.answers import binary, command_answers, problems
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, submit
@@ -44,19 +45,21 @@ from services.gateway.models import DecisionResponse
 
 router = APIRouter()
 ConsignmentId = Annotated[str, Path(pattern=CONSIGNMENT_ID, examples=["KSB-73.71-001"])]
+BastSeq = Annotated[int, Query(ge=1, le=10_000, description="Which receipt's BAST: 1 for the first.")]
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
 
 
 def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
-    """Issue 4c: the routes of this module with their own body limit (errors.BodyLimit)."""
+    """The routes of this module with their own body limit (errors.BodyLimit)."""
     mib = settings.max_bast_upload_bytes / (1024 * 1024)
+    pdf = f"a BAST PDF to verify may be at most {mib:g} MiB: send the PDF file itself, nothing else."
+    # A plan or a receipt of MAX_CONSIGNMENT_UNITS laptops is far over the default limit.
+    units = f"a plan or receipt may be at most {mib:g} MiB: at most {MAX_CONSIGNMENT_UNITS} laptops."
     return [
-        (
-            pattern,
-            settings.max_bast_upload_bytes,
-            f"a BAST PDF to verify may be at most {mib:g} MiB: send the PDF file itself, nothing else.",
-        )
-        for pattern in (r"/api/v1/consignments/[^/]+/bast/verify", r"/bast/[^/]+")
+        (r"/api/v1/consignments/[^/]+/bast/verify", settings.max_bast_upload_bytes, pdf),
+        (r"/bast/[^/]+", settings.max_bast_upload_bytes, pdf),
+        (r"/api/v1/consignments", settings.max_bast_upload_bytes, units),
+        (r"/api/v1/consignments/[^/]+/receipt", settings.max_bast_upload_bytes, units),
     ]
 
 
@@ -69,17 +72,60 @@ class PlanRequest(Strict):
     office_code: str = Field(pattern=r"^\d{2}(\.\d{2})?$")
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
-    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
-        default_factory=list, max_length=MAX_CONSIGNMENT_UNITS, description="The laptops (asset ids), or …"
+    # Exactly one of the two, said in the schema as well as checked below.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["expected"],
+                    "properties": {"expected": {"minItems": 1}, "expected_count": {"type": "null"}},
+                },
+                {
+                    "required": ["expected_count"],
+                    "properties": {"expected": {"maxItems": 0}, "expected_count": {"type": "integer"}},
+                },
+            ]
+        },
     )
-    # issue 4c: … a count filled at picking: any unallocated laptop scanned in counts.
-    expected_count: StrictInt | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
+    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
+        default_factory=list,
+        max_length=MAX_CONSIGNMENT_UNITS,
+        description="The laptops (asset ids) of the consignment; or leave it out and give `expected_count`.",
+    )
+    expected_count: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_CONSIGNMENT_UNITS,
+        description="A number of laptops, filled at picking: any unallocated laptop scanned in counts. "
+        "Give this or `expected`, not both.",
+    )
 
     @model_validator(mode="after")
     def _laptops_or_a_count(self) -> PlanRequest:
         if bool(self.expected) == (self.expected_count is not None):
             raise ValueError("give either `expected` (asset ids) or `expected_count` (a number of laptops), not both")
         return self
+
+
+class PlanResponse(DecisionResponse):
+    consignment_id: str
+    receipt_code: str | None = Field(
+        description="Shown once: print it on the manifest for the driver. None when the plan was a replay."
+    )
+    replayed: bool | None = Field(default=None, description="True when this consignment was planned before.")
+
+
+class ReceiptCodeResponse(DecisionResponse):
+    receipt_code: str | None = Field(description="The new code, shown once. None when the request was a replay.")
+    replayed: bool | None = None
+
+
+class BastCheck(BaseModel):
+    matches: bool = Field(description="Whether the file is, byte for byte, the recorded BAST.")
+    sha256: str
+    recorded_sha256: str
+    number: str
 
 
 class ConsignmentScanRequest(Strict):
@@ -121,10 +167,14 @@ async def _decided(gw: Gateway, cmd: Any, accepted_status: int = 200) -> JSONRes
     "/api/v1/consignments",
     tags=["consignments"],
     status_code=201,
-    responses=ERRORS,
+    response_model=PlanResponse,
+    responses=command_answers(404, 409, 422, accepted=201, model=PlanResponse),
     summary="Plan a consignment for one office",
 )
 async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
+    """Who may sign (`officials`), on what legal basis, and either the laptops (`expected`) or
+    how many (`expected_count`). The answer carries the receipt code once; re-posting the same
+    consignment id replays the first plan without a code. `422 unknown_office`, `409 consignment_exists`."""
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     cmd = command(
         PlanConsignment(
@@ -161,10 +211,13 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
 @router.post(
     "/api/v1/consignments/{consignment_id}/scans",
     tags=["consignments"],
-    responses=ERRORS,
+    response_model=DecisionResponse,
+    responses=command_answers(404, 409, 422),
     summary="Scan a laptop into an open consignment",
 )
 async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW) -> JSONResponse:
+    """A second scan of the same laptop answers 200 with `decision: duplicate`; a laptop of another
+    consignment is `409 belongs_to_other_consignment`, a full count plan `409 consignment_full`."""
     data = ScanIntoConsignment(label=body.label, location=body.location)
     cmd = command(data, command_id=body.scan_id, subject=consignment_id, actor=body.actor, gw=gw, time=body.scanned_at)
     return await _decided(gw, cmd)
@@ -173,12 +226,15 @@ async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest,
 @router.post(
     "/api/v1/consignments/{consignment_id}/close",
     tags=["consignments"],
-    responses=ERRORS,
+    response_model=DecisionResponse,
+    responses=command_answers(404, 409, 422),
     summary="Close the consignment: it leaves now",
 )
 async def close(
     consignment_id: ConsignmentId, gw: GW, idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None
 ) -> JSONResponse:
+    """Every laptop scanned in is dispatched; an empty consignment is `409 consignment_empty`.
+    Send an `Idempotency-Key` so a retry is not a second close."""
     cmd = command(
         CloseConsignment(),
         command_id=idempotency_key or f"close-{uuid.uuid4()}",
@@ -192,10 +248,14 @@ async def close(
 @router.post(
     "/api/v1/consignments/{consignment_id}/receipt",
     tags=["consignments"],
-    responses=ERRORS,
+    response_model=DecisionResponse,
+    responses=command_answers(403, 404, 409, 422),
     summary="Confirm receipt; issues the BAST",
 )
 async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, gw: GW) -> JSONResponse:
+    """The official must be one named in the plan and give the receipt code (`403
+    official_not_authorised`, `403 receipt_code_invalid`); every line must be a laptop of the
+    consignment (`422 not_expected`). The accepted event carries the BAST number and its SHA-256."""
     data = ConfirmReceipt(
         official=body.official, receipt_code=body.receipt_code, lines=body.lines, missing=body.missing
     )
@@ -204,8 +264,6 @@ async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, g
 
 
 class ReissueCodeRequest(Strict):
-    """Issue 4c."""
-
     request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same re-issue.")
     reason: str = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
 
@@ -213,12 +271,13 @@ class ReissueCodeRequest(Strict):
 @router.post(
     "/api/v1/consignments/{consignment_id}/receipt-code",
     tags=["consignments"],
-    responses=ERRORS,
+    response_model=ReceiptCodeResponse,
+    responses=command_answers(404, 409, 422, model=ReceiptCodeResponse),
     summary="Issue a new receipt code; the old one stops working",
 )
 async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeRequest, gw: GW) -> JSONResponse:
-    """Issue 4c. The new code is shown once, like at planning; print a new manifest with it
-    (``POST …/manifest.pdf`` with ``receipt_code``)."""
+    """The new code is shown once, like at planning; print a new manifest with it
+    (`POST …/manifest.pdf` with `receipt_code`). The same `request_id` replays the first re-issue."""
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     digest = hashlib.sha256(code.encode()).hexdigest()
     cmd = command(
@@ -249,6 +308,7 @@ async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeR
     summary="Dispatched, not (fully) received, with age in days",
 )
 async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
+    """Oldest first, with the late-receipt reminders raised so far."""
     now = gw.clock()
     out = []
     for doc in await gw.consignments.in_transit():
@@ -265,7 +325,6 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
                 "status": s["status"],
                 "in_transit": s["in_transit"],
                 "age_days": round(age, 2) if age is not None else None,
-                # issue 4c: the late-receipt reminders raised so far (threshold and when)
                 "reminders": s.get("reminders", []),
                 "reminded_at": s["reminders"][-1]["raised_at"] if s.get("reminders") else None,
             }
@@ -280,6 +339,8 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
     summary="Expected vs scanned, receipt state",
 )
 async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, Any]:
+    """For a plan by count, `expected` is empty and `missing_count` says how many are still to be picked;
+    `basts` links every BAST issued so far."""
     alloc = await gw.consignments.allocation(consignment_id)
     if alloc is None:
         raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")
@@ -294,13 +355,11 @@ async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, An
         "expected": s["expected"],
         "scanned": s["scanned"],
         "missing": s["missing"],
-        # issue 4c: for a plan by count, expected is empty and missing is a number
         "expected_count": s.get("expected_count"),
         "missing_count": s.get("missing_count", len(s["missing"])),
         "received": h.get("received", []),
         "in_transit": h.get("in_transit", []),
         "basts": basts,
-        # issue 4c: late-receipt reminders raised, and how many times the receipt code was issued
         "reminders": h.get("reminders", []),
         "receipt_code_generation": h.get("receipt_code_generation", 1),
     }
@@ -318,9 +377,12 @@ async def _bast(gw: Gateway, consignment_id: str, seq: int) -> dict[str, Any]:
 @router.get(
     "/api/v1/consignments/{consignment_id}/bast.pdf",
     tags=["consignments"],
-    responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+    response_class=Response,
+    responses=binary("application/pdf", "The BAST exactly as issued (its SHA-256 is recorded).", 404),
+    summary="The BAST (Berita Acara Serah Terima) PDF of a receipt",
 )
-async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Response:
+async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> Response:
+    """`seq` counts the receipts of the consignment (a partial receipt and the rest make two BASTs)."""
     doc = await _bast(gw, consignment_id, seq)
     name = f"BAST-{consignment_id}-{seq}.pdf"
     return Response(
@@ -331,10 +393,29 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> Respo
 @router.post(
     "/api/v1/consignments/{consignment_id}/bast/verify",
     tags=["consignments"],
-    responses=ERRORS,
+    response_model=BastCheck,
+    responses={**ERRORS, **problems(400)},
     summary="Does this PDF match the recorded BAST?",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The PDF file itself, or a form with the file in field `file`.",
+            "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                },
+            },
+        }
+    },
 )
-async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> dict[str, Any]:
+async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> dict[str, Any]:
+    """Hashes the file as it arrives (up to the BAST upload limit) and compares it with the recorded
+    SHA-256; `400 empty_file` when nothing was sent."""
     doc = await _bast(gw, consignment_id, seq)
     sha = await _hash_upload(request)
     if sha is None:
@@ -349,7 +430,7 @@ async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, s
 
 async def _hash_upload(request: Request) -> str | None:
     """SHA-256 of the uploaded PDF (raw body or form field ``file``), None if empty.
-    Hashed as it arrives (issue 4c): a PDF may be up to max_bast_upload_bytes, so it is never held whole."""
+    Hashed as it arrives: a PDF may be up to max_bast_upload_bytes, so it is never held whole."""
     h, size = hashlib.sha256(), 0
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()  # file parts over 1 MiB are spooled to disk by starlette
@@ -371,7 +452,7 @@ async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> HTML
 
 @router.post("/bast/{consignment_id}", include_in_schema=False)
 async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> HTMLResponse:
-    """Issue 4c: the record page's form posts here and gets the page back with the verdict
+    """The record page's form posts here and gets the page back with the verdict
     (the JSON verify endpoint is for programs; a person wants a sentence)."""
     doc = await gw.consignments.bast(consignment_id, seq)
     sha = await _hash_upload(request) if doc is not None else None

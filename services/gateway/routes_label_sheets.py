@@ -1,4 +1,4 @@
-"""Label sheets (issue 3): the labels to print, as data (for ``serah labels``,
+"""Label sheets: the labels to print, as data (for ``serah labels``,
 which renders locally with a progress bar) or as a print-ready PDF."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from events import labels
 from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, LabelRef
 from services.gateway.adapters import label_pdf
+from services.gateway.answers import binary
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError
@@ -109,12 +110,15 @@ async def labels_to_print(
     limit: Limit = MAX_LABELS,
     import_batch: Consignment = None,
 ) -> list[LabelToPrint]:
+    """Select by asset ids, office, consignment or import batch (at least one: `422 no_selection`);
+    `404 no_labels` when nothing matches."""
     return await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
 
 
 @router.get(
     "/labels.pdf",
-    responses={200: {"content": {"application/pdf": {}}}, **ERRORS},
+    response_class=Response,
+    responses=binary("application/pdf", "The label sheet.", 404),
     summary="A print-ready PDF of label stickers (A4 3x8, A4 2x7, or thermal 50x30 mm)",
 )
 async def label_sheet(
@@ -126,6 +130,7 @@ async def label_sheet(
     limit: Limit = MAX_LABELS,
     import_batch: Consignment = None,
 ) -> Response:
+    """The same selection as `GET /api/v1/labels`, laid out for printing."""
     items = await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
     pdf = await asyncio.to_thread(label_pdf.render, to_print(items), layout)  # CPU-bound: keep the loop free
     return Response(
