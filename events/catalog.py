@@ -8,13 +8,25 @@ type with ``.v2`` and an upcaster in ``events.codec``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from events import topics
+
+
+def _not_a_number(value: Any) -> Any:
+    """JSON has no date type: a date comes as ISO 8601 text. A number is refused, where
+    lax parsing would read 0 as 1970-01-01."""
+    if isinstance(value, int | float):
+        raise ValueError("give the date as ISO 8601 text, e.g. 2026-11-02 or 2026-11-02T09:30:00+07:00")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
 OFFICE_CODE = r"^\d{2}(\.\d{2})?$"
@@ -116,7 +128,7 @@ class LaptopDescription(BaseModel):
     brand: str = Field(min_length=1, max_length=64)
     model: str = Field(min_length=1, max_length=128)
     specs: Specs
-    warranty_end: date | None = None
+    warranty_end: IsoDate | None = None
     bmn: Bmn = Field(default_factory=Bmn)
 
 
@@ -374,7 +386,7 @@ class LegalBasis(BaseModel):
 
     kind: Literal["contract", "allocation_decree", "grant_agreement"]
     number: str = Field(min_length=1, max_length=128)
-    date: date
+    date: IsoDate
 
 
 class ReceiptLine(BaseModel):

@@ -87,20 +87,21 @@ def settings() -> GatewaySettings:
     return GatewaySettings(label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})))
 
 
-def client(decide: Decide) -> httpx.AsyncClient:
-    """An HTTP client talking to an in-process gateway whose deciding services answer with ``decide``."""
+def client(decide: Decide, **views: Any) -> httpx.AsyncClient:
+    """An HTTP client talking to an in-process gateway whose deciding services answer with
+    ``decide``; ``views`` (``reads``, ``audit``, ``consignments``) replace the empty ones."""
     s = settings()
     waiter = FakeWaiter()
     gw = FakeGateway(
         settings=s,
         bus=FakeBus(waiter, decide),  # type: ignore[arg-type]
         waiter=waiter,  # type: ignore[arg-type]
-        reads=EmptyReads(),  # type: ignore[arg-type]
+        reads=views.get("reads", EmptyReads()),
         probe=None,  # type: ignore[arg-type]
         issuer=LabelIssuer(s.signing_keys(), s.public_base_url),
         clock=lambda: NOW,
-        audit=EmptyReads(),
-        consignments=EmptyReads(),
+        audit=views.get("audit", EmptyReads()),
+        consignments=views.get("consignments", EmptyReads()),
     )
     app = create_app(s, gateway=gw)
     app.state.gateway = gw

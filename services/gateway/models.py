@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, SERIAL, Bmn, Condition, Location, Specs
+from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, SERIAL, Bmn, Condition, IsoDate, IsoDateTime, Location, Specs
 from events.envelope import SAFE_ID
 
 
@@ -20,7 +19,7 @@ class RegisterLaptopRequest(Request):
     brand: str = Field(min_length=1, max_length=64, examples=["HP"])
     model: str = Field(min_length=1, max_length=128, examples=["ProBook 440 G9"])
     specs: Specs
-    warranty_end: date | None = None
+    warranty_end: IsoDate | None = None
     bmn: Bmn | None = None
 
 
@@ -38,7 +37,7 @@ class ScanRequest(Request):
     label: str = Field(min_length=1, max_length=512, description="The QR text exactly as scanned.")
     location: Location | None = None
     actor: str = Field(default="anonymous", pattern=SAFE_ID, description="Who scanned (until sign-in exists).")
-    scanned_at: datetime | None = Field(default=None, description="When the device scanned; defaults to now.")
+    scanned_at: IsoDateTime | None = Field(default=None, description="When the device scanned; defaults to now.")
 
 
 class DispatchScanRequest(ScanRequest):

@@ -7,7 +7,6 @@ by _id. The receipt code is made here, shown once, and only its SHA-256 travels.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import secrets
 import uuid
@@ -25,6 +24,7 @@ from events.catalog import (
     MAX_CONSIGNMENT_UNITS,
     CloseConsignment,
     ConfirmReceipt,
+    IsoDateTime,
     LegalBasis,
     Location,
     Official,
@@ -35,6 +35,7 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID
+from services.gateway import bast_page as bast_page_html
 from services.gateway.answers import binary, command_answers, problems
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
@@ -133,7 +134,7 @@ class ConsignmentScanRequest(Strict):
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
     actor: str = Field(default="anonymous", pattern=SAFE_ID)
-    scanned_at: datetime | None = None
+    scanned_at: IsoDateTime | None = None
 
 
 class ReceiptRequest(Strict):
@@ -401,12 +402,12 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> R
             "required": True,
             "description": "The PDF file itself, or a form with the file in field `file`.",
             "content": {
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
                         "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
                     }
                 },
             },
@@ -446,58 +447,18 @@ async def _hash_upload(request: Request) -> str | None:
 
 
 @router.get("/bast/{consignment_id}", include_in_schema=False)
-async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: int = 1) -> HTMLResponse:
-    return _bast_page(consignment_id, seq, await gw.consignments.bast(consignment_id, seq))
+async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
+    doc = await gw.consignments.bast(consignment_id, seq)
+    return bast_page_html.render(consignment_id, seq, doc, await bast_page_html.facts(gw, consignment_id, seq, doc))
 
 
 @router.post("/bast/{consignment_id}", include_in_schema=False)
-async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: int = 1) -> HTMLResponse:
+async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
     """The record page's form posts here and gets the page back with the verdict
     (the JSON verify endpoint is for programs; a person wants a sentence)."""
     doc = await gw.consignments.bast(consignment_id, seq)
     sha = await _hash_upload(request) if doc is not None else None
-    page = _bast_page(consignment_id, seq, doc, checked=sha if doc is not None else None, tried=True)
+    facts = await bast_page_html.facts(gw, consignment_id, seq, doc)
+    page = bast_page_html.render(consignment_id, seq, doc, facts, checked=sha if doc is not None else None, tried=True)
     page.status_code = 200 if doc is not None else 404
     return page
-
-
-def _bast_page(
-    consignment_id: str, seq: int, doc: dict[str, Any] | None, checked: str | None = None, tried: bool = False
-) -> HTMLResponse:
-    if doc is None:
-        body = (
-            f"<p>Belum ada BAST untuk konsinyasi {html.escape(consignment_id)} · No BAST for this consignment yet.</p>"
-        )
-    else:
-        cid = html.escape(consignment_id)
-        verdict = ""
-        if tried and checked is None:
-            verdict = (
-                "<p id='verdict' data-matches='none'>Pilih berkas PDF terlebih dahulu · Choose a PDF file first.</p>"
-            )
-        elif checked is not None and checked == doc["recorded_sha256"]:
-            verdict = (
-                "<p id='verdict' data-matches='true'><b>Cocok</b>: berkas ini adalah BAST yang tercatat · "
-                "<b>Matches</b>: this file is the recorded BAST.</p>"
-            )
-        elif checked is not None:
-            verdict = (
-                "<p id='verdict' data-matches='false'><b>Tidak cocok</b>: berkas ini berbeda dari BAST yang tercatat; "
-                "unduh salinan asli di bawah · <b>Does not match</b>: this file differs from the recorded BAST; "
-                "download the original below.</p>"
-                f"<p>SHA-256 berkas · of the file: <code id='checked'>{checked}</code></p>"
-            )
-        body = (
-            f"<p>Nomor / number: <b id='number'>{html.escape(doc['number'])}</b></p>"
-            f"<p>SHA-256: <code id='sha'>{doc['recorded_sha256']}</code></p>{verdict}"
-            f"<p><a href='/api/v1/consignments/{cid}/bast.pdf?seq={seq}'>Unduh PDF · Download PDF</a></p>"
-            f"<form method='post' enctype='multipart/form-data' action='/bast/{cid}?seq={seq}'>"
-            "<label>Periksa berkas PDF · Check a PDF file: "
-            "<input type='file' name='file' accept='application/pdf'></label>"
-            "<button type='submit'>Periksa · Check</button></form>"
-        )
-    return HTMLResponse(
-        "<!doctype html><html lang='id'><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
-        f"<title>BAST {html.escape(consignment_id)}</title><h1>Berita Acara Serah Terima</h1>"
-        f"<p>Konsinyasi / consignment {html.escape(consignment_id)}</p>{body}</html>"
-    )

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.indonesian import tanggal
 from services.gateway.adapters import manifest_pdf as manifest
 from services.gateway.answers import binary
 from services.gateway.api import GW
@@ -64,7 +65,7 @@ async def manifest_pdf(consignment_id: ConsignmentId, body: ManifestRequest, gw:
         office_name=plan["office_name"],
         legal_kind=legal["kind"],
         legal_number=legal["number"],
-        legal_date=str(legal["date"]),
+        legal_date=tanggal(legal["date"]),
         officials=[(o["name"], o["nip"], o["jabatan"]) for o in plan["officials"]],
         units=units,
         receipt_code=code,
