@@ -58,6 +58,11 @@ def binary(media_type: str, what: str, *refusals: int) -> dict[int | str, Any]:
     return {200: {"description": what, "content": {media_type: {"schema": schema}}}, **problems(*refusals)}
 
 
+def html_page(what: str) -> dict[int | str, Any]:
+    """A page for people."""
+    return {200: {"description": what, "content": {"text/html": {"schema": {"type": "string"}}}}}
+
+
 def finish(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document.get("paths", {}).values():
         for op in operations.values():

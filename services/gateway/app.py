@@ -63,8 +63,15 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(routes_consignments.router)
     app.include_router(routes_manifest.router)
 
-    @app.get("/", include_in_schema=False)
+    @app.get(
+        "/",
+        tags=["pages"],
+        response_class=HTMLResponse,
+        responses=answers.html_page("Links to the API documentation and the service status."),
+        summary="The home page",
+    )
     async def index() -> HTMLResponse:
+        """In Bahasa Indonesia with English."""
         return pages.index()
 
     answers.install(app)

@@ -36,7 +36,7 @@ from events.catalog import (
 )
 from events.envelope import SAFE_ID
 from services.gateway import bast_page as bast_page_html
-from services.gateway.answers import binary, command_answers, problems
+from services.gateway.answers import binary, command_answers, html_page, problems
 from services.gateway.api import ERRORS, GW
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, submit
@@ -62,6 +62,22 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
         (r"/api/v1/consignments", settings.max_bast_upload_bytes, units),
         (r"/api/v1/consignments/[^/]+/receipt", settings.max_bast_upload_bytes, units),
     ]
+
+
+PDF_UPLOAD = {
+    "required": True,
+    "description": "The PDF file itself, or a form with the file in field `file`.",
+    "content": {
+        "application/pdf": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+            }
+        },
+    },
+}
 
 
 class Strict(BaseModel):
@@ -397,22 +413,7 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> R
     response_model=BastCheck,
     responses={**ERRORS, **problems(400)},
     summary="Does this PDF match the recorded BAST?",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "The PDF file itself, or a form with the file in field `file`.",
-            "content": {
-                "application/pdf": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
-                    }
-                },
-            },
-        }
-    },
+    openapi_extra={"requestBody": PDF_UPLOAD},
 )
 async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> dict[str, Any]:
     """Hashes the file as it arrives (up to the BAST upload limit) and compares it with the recorded
@@ -446,13 +447,31 @@ async def _hash_upload(request: Request) -> str | None:
     return h.hexdigest() if size else None
 
 
-@router.get("/bast/{consignment_id}", include_in_schema=False)
+@router.get(
+    "/bast/{consignment_id}",
+    tags=["pages"],
+    response_class=HTMLResponse,
+    responses=html_page("The record page (Bahasa Indonesia with English); says so when there is no such BAST yet."),
+    summary="The BAST record page a BAST's QR code opens",
+)
 async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
+    """What the BAST records (number, date, office, officials, legal basis, laptops with links to
+    their pages, the PDF's SHA-256), a link to the PDF and a form to check a PDF file."""
     doc = await gw.consignments.bast(consignment_id, seq)
     return bast_page_html.render(consignment_id, seq, doc, await bast_page_html.facts(gw, consignment_id, seq, doc))
 
 
-@router.post("/bast/{consignment_id}", include_in_schema=False)
+@router.post(
+    "/bast/{consignment_id}",
+    tags=["pages"],
+    response_class=HTMLResponse,
+    responses={
+        **html_page("The record page with the verdict on the file sent."),
+        404: {"description": "No such BAST.", "content": {"text/html": {"schema": {"type": "string"}}}},
+    },
+    summary="Check a PDF file on the BAST record page",
+    openapi_extra={"requestBody": PDF_UPLOAD},
+)
 async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
     """The record page's form posts here and gets the page back with the verdict
     (the JSON verify endpoint is for programs; a person wants a sentence)."""

@@ -55,7 +55,8 @@ def test_every_refusal_is_documented_as_problem_json(name: str, operation: dict[
     if operation.get("requestBody"):
         assert {"400", "413"} <= set(answers), name
     for status, answer in answers.items():
-        if int(status) >= 400 and name != "GET /healthz":
+        page = "pages" in operation.get("tags", []) and list(answer["content"]) == ["text/html"]
+        if int(status) >= 400 and name != "GET /healthz" and not page:
             assert list(answer["content"]) == ["application/problem+json"], (name, status)
             assert answer["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
 
@@ -89,6 +90,11 @@ def test_a_plan_gives_either_laptops_or_a_count_in_the_schema() -> None:
 def test_the_bast_check_documents_the_pdf_it_takes() -> None:
     body = op["POST /api/v1/consignments/{consignment_id}/bast/verify"]["requestBody"]
     assert {"application/pdf", "multipart/form-data"} == set(body["content"])
+
+
+@pytest.mark.parametrize("name", ["GET /", "GET /bast/{consignment_id}", "POST /bast/{consignment_id}"])
+def test_a_page_documents_html(name: str) -> None:
+    assert list(op[name]["responses"]["200"]["content"]) == ["text/html"]
 
 
 def test_no_framework_validation_schema_is_left_in_the_document() -> None:
