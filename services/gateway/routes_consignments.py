@@ -47,6 +47,10 @@ from services.gateway.models import DecisionResponse
 router = APIRouter()
 ConsignmentId = Annotated[str, Path(pattern=CONSIGNMENT_ID, examples=["KSB-73.71-001"])]
 BastSeq = Annotated[int, Query(ge=1, le=10_000, description="Which receipt's BAST: 1 for the first.")]
+# A plan or receipt of MAX_CONSIGNMENT_UNITS laptops is far over the default body limit
+# (5,000 receipt lines are ~275 KiB); it travels as one Kafka command, so it stays under
+# one Kafka message (1 MiB) with room for the envelope.
+CONSIGNMENT_BODY_BYTES = 768 * 1024
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
 
 
@@ -54,13 +58,15 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
     """The routes of this module with their own body limit (errors.BodyLimit)."""
     mib = settings.max_bast_upload_bytes / (1024 * 1024)
     pdf = f"a BAST PDF to verify may be at most {mib:g} MiB: send the PDF file itself, nothing else."
-    # A plan or a receipt of MAX_CONSIGNMENT_UNITS laptops is far over the default limit.
-    units = f"a plan or receipt may be at most {mib:g} MiB: at most {MAX_CONSIGNMENT_UNITS} laptops."
+    units = (
+        f"a plan or receipt may be at most {CONSIGNMENT_BODY_BYTES // 1024} KiB: shorten the notes, "
+        "or split the consignment."
+    )
     return [
         (r"/api/v1/consignments/[^/]+/bast/verify", settings.max_bast_upload_bytes, pdf),
         (r"/bast/[^/]+", settings.max_bast_upload_bytes, pdf),
-        (r"/api/v1/consignments", settings.max_bast_upload_bytes, units),
-        (r"/api/v1/consignments/[^/]+/receipt", settings.max_bast_upload_bytes, units),
+        (r"/api/v1/consignments", CONSIGNMENT_BODY_BYTES, units),
+        (r"/api/v1/consignments/[^/]+/receipt", CONSIGNMENT_BODY_BYTES, units),
     ]
 
 
@@ -470,7 +476,8 @@ async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> 
         404: {"description": "No such BAST.", "content": {"text/html": {"schema": {"type": "string"}}}},
     },
     summary="Check a PDF file on the BAST record page",
-    openapi_extra={"requestBody": PDF_UPLOAD},
+    # Without a file the page comes back asking for one.
+    openapi_extra={"requestBody": PDF_UPLOAD | {"required": False}},
 )
 async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
     """The record page's form posts here and gets the page back with the verdict
