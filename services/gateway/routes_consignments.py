@@ -85,6 +85,18 @@ PDF_UPLOAD = {
     },
 }
 
+# The page's form: without a file the page comes back asking for one.
+PAGE_UPLOAD = {
+    "required": False,
+    "description": "The form with the PDF file in field `file` (or the file itself).",
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -476,8 +488,7 @@ async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> 
         404: {"description": "No such BAST.", "content": {"text/html": {"schema": {"type": "string"}}}},
     },
     summary="Check a PDF file on the BAST record page",
-    # Without a file the page comes back asking for one.
-    openapi_extra={"requestBody": PDF_UPLOAD | {"required": False}},
+    openapi_extra={"requestBody": PAGE_UPLOAD},
 )
 async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
     """The record page's form posts here and gets the page back with the verdict

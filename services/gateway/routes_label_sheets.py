@@ -36,7 +36,13 @@ class LabelToPrint(BaseModel):
     label_url: str
 
 
-AssetIds = Annotated[list[str] | None, Query(description="Asset ids, repeatable.", max_length=MAX_LABELS)]
+# A URL carries about 16 KiB (the server's request-line limit): 500 ids fit; more are
+# asked for in several requests (``serah labels`` sends 400 at a time).
+MAX_ASSET_IDS = 500
+AssetIds = Annotated[
+    list[str] | None,
+    Query(description=f"Asset ids, repeatable, at most {MAX_ASSET_IDS} per request.", max_length=MAX_ASSET_IDS),
+]
 Office = Annotated[str | None, Query(pattern=OFFICE_CODE)]
 Consignment = Annotated[str | None, Query(pattern=CONSIGNMENT_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LABELS)]
