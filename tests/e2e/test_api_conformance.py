@@ -51,6 +51,8 @@ CONFIG = SchemathesisConfig.from_dict(
     }
 )
 schema = schemathesis.openapi.from_path(OPENAPI, config=CONFIG)
+# A PDF to check is sent as its bytes, like any file.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
 
 
 @schemathesis.check
