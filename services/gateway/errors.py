@@ -130,7 +130,7 @@ class BodyLimit:
     client sent a Content-Length, without buffering more than the limit."""
 
     def __init__(self, app: ASGIApp, limit: int, routes: Sequence[tuple[str, int, str]] = ()) -> None:
-        """``routes`` (issue 4c): (path regex, limit, what to do) for the few routes that
+        """``routes``: (path regex, limit, what to do) for the few routes that
         take larger bodies (a BAST PDF to verify); every other route keeps ``limit``."""
         self.app, self.limit = app, limit
         self.routes = [(re.compile(pattern), n, hint) for pattern, n, hint in routes]

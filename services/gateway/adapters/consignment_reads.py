@@ -26,12 +26,12 @@ class ConsignmentReads:
         if not doc or not doc.get("history"):
             return None
         plan: dict[str, Any] = dict(doc["history"][0].get("data") or {})
-        # issue 4c: a re-issued receipt code replaces the planned one (decided by handover).
+        # A re-issued receipt code replaces the planned one (decided by handover).
         hand = await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 1})
         reissued = [e for e in (hand or {}).get("history", []) if e.get("type") == REISSUED]
         if reissued:
             plan["receipt_code_hash"] = reissued[-1]["data"]["receipt_code_hash"]
-        if plan.get("expected_count") is not None:  # issue 4c: a plan by count lists what was picked
+        if plan.get("expected_count") is not None:  # a plan by count lists what was picked
             plan["expected"] = list(doc.get("summary", {}).get("scanned", []))
         return plan
 
