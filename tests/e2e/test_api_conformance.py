@@ -92,3 +92,10 @@ def test_the_gateway_answers_as_its_openapi_document_says(case: Any, stack: Stac
         if name in real and isinstance(value, str) and re.fullmatch(PATTERNS[name], value):
             case.path_parameters[name] = real[name]
     case.call_and_validate(base_url=stack.url, checks=CHECKS_ALL, timeout=60)
+
+
+def test_an_over_long_query_is_answered_with_a_reason_not_a_dropped_connection(stack: Stack) -> None:
+    query = "&".join(f"asset_id=SRH{n:010d}x" for n in range(5000))  # ~95 KiB
+    with httpx.Client(base_url=stack.url, timeout=30) as api:
+        r = api.get(f"/api/v1/labels?{query}")
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request", r.text[:300]
