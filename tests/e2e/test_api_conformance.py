@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -95,7 +97,15 @@ def test_the_gateway_answers_as_its_openapi_document_says(case: Any, stack: Stac
 
 
 def test_an_over_long_query_is_answered_with_a_reason_not_a_dropped_connection(stack: Stack) -> None:
-    query = "&".join(f"asset_id=SRH{n:010d}x" for n in range(5000))  # ~95 KiB
-    with httpx.Client(base_url=stack.url, timeout=30) as api:
-        r = api.get(f"/api/v1/labels?{query}")
-    assert r.status_code == 422 and r.json()["code"] == "invalid_request", r.text[:300]
+    # ~200 KiB of query: more than one read of the socket and more than h11's 16 KiB default.
+    # Sent by hand: HTTP clients refuse to build a URL this long.
+    query = "&".join(f"asset_id=SRH{n:010d}x" for n in range(10_000))
+    url = urlsplit(stack.url)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as conn:
+        conn.sendall(f"GET /api/v1/labels?{query} HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 422"), head
+    assert b'"code":"invalid_request"' in body
