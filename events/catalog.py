@@ -8,6 +8,7 @@ type with ``.v2`` and an upcaster in ``events.codec``.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -16,17 +17,25 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from events import topics
 
-
-def _not_a_number(value: Any) -> Any:
-    """JSON has no date type: a date comes as ISO 8601 text. A number is refused, where
-    lax parsing would read 0 as 1970-01-01."""
-    if isinstance(value, int | float):
-        raise ValueError("give the date as ISO 8601 text, e.g. 2026-11-02 or 2026-11-02T09:30:00+07:00")
-    return value
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 
-IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
-IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+def _iso(shape: re.Pattern[str], example: str) -> Any:
+    """JSON has no date type: a date comes as RFC 3339 text, as the schema's ``format``
+    says. Anything else is refused, where lax parsing would read 0 or "0" as 1970-01-01
+    and take a time without its offset."""
+
+    def check(value: Any) -> Any:
+        if (isinstance(value, str) and not shape.fullmatch(value)) or isinstance(value, int | float):
+            raise ValueError(f"give it as RFC 3339 text, e.g. {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _iso(_DATE, "2026-11-02")]
+IsoDateTime = Annotated[datetime, _iso(_DATE_TIME, "2026-11-02T09:30:00+07:00")]
 
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
 OFFICE_CODE = r"^\d{2}(\.\d{2})?$"

@@ -1,6 +1,6 @@
 """A request field of the wrong JSON type is refused, not converted: the schema a
 client reads says `integer`, `boolean` or a date string, and the gateway holds to it
-(lax parsing would read "8" as 8, "true" as True and 0 as 1 January 1970)."""
+(lax parsing would read "8" as 8, "true" as True, and 0 or "0" as 1 January 1970)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ def with_(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 WRONG = [
     (RegisterLaptopRequest, LAPTOP, "warranty_end", 0),
     (RegisterLaptopRequest, LAPTOP, "warranty_end", 1.5),
+    (RegisterLaptopRequest, LAPTOP, "warranty_end", "0"),
+    (RegisterLaptopRequest, LAPTOP, "warranty_end", "20291231"),
+    (RegisterLaptopRequest, LAPTOP, "warranty_end", "2029-12-31T00:00:00Z"),
+    (ScanRequest, SCAN, "scanned_at", "0"),
+    (ScanRequest, SCAN, "scanned_at", "2026-11-02T09:30:00"),
+    (ScanRequest, SCAN, "scanned_at", "2026-11-02"),
     (RegisterLaptopRequest, LAPTOP, "specs.ram_gb", "8"),
     (RegisterLaptopRequest, LAPTOP, "specs.storage_gb", 256.0),
     (RegisterLaptopRequest, LAPTOP, "bmn.nup", "3"),
@@ -75,6 +81,7 @@ def test_a_value_of_the_wrong_json_type_is_refused(
     [
         (RegisterLaptopRequest, LAPTOP, "warranty_end", "2029-12-31"),
         (ScanRequest, SCAN, "scanned_at", "2026-11-02T09:30:00+07:00"),
+        (ScanRequest, SCAN, "scanned_at", "2026-11-02T02:30:00.123Z"),
         (ScanRequest, SCAN, "location", {"lat": -5, "lon": 119.4}),
         (PlanRequest, PLAN, "legal_basis.date", "2026-10-01"),
         (BulkRegisterRequest, {"laptops": [LAPTOP]}, "wait_s", 1),
