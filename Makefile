@@ -1,5 +1,5 @@
 # The two commands (see README): `make run` and `make test`.
-.PHONY: run test crash-points setup lint schemas bench clean
+.PHONY: run test crash-points setup lint schemas bench fuzz-api clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -25,6 +25,10 @@ schemas: setup
 
 bench: setup
 	@$(VENV)/bin/serah bench
+
+# The schemathesis run of `make test`, long form: many more generated requests per operation.
+fuzz-api: setup
+	@SERAH_FUZZ_EXAMPLES=$${SERAH_FUZZ_EXAMPLES:-500} bash scripts/test tests/e2e/test_api_conformance.py -p no:randomly
 
 clean:
 	rm -rf .serah .pytest_cache

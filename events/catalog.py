@@ -9,14 +9,37 @@ type with ``.v2`` and an upcaster in ``events.codec``.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+import re
+from datetime import date, datetime
 from enum import StrEnum
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from events import topics
 from events.text import Text, TextChecked
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _iso(shape: re.Pattern[str], example: str) -> Any:
+    """JSON has no date type: a date comes as RFC 3339 text, as the schema's ``format``
+    says. Anything else is refused, where lax parsing would read 0 or "0" as 1970-01-01
+    and take a time without its offset."""
+
+    def check(value: Any) -> Any:
+        if (isinstance(value, str) and not shape.fullmatch(value)) or isinstance(value, int | float):
+            raise ValueError(f"give it as RFC 3339 text, e.g. {example}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _iso(_DATE, "2026-11-02")]
+IsoDateTime = Annotated[datetime, _iso(_DATE_TIME, "2026-11-02T09:30:00+07:00")]
 
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
 OFFICE_CODE = r"^[0-9]{2}(\.[0-9]{2})?$"
@@ -86,8 +109,8 @@ class Specs(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cpu: Text = Field(min_length=1, max_length=128)
-    ram_gb: int = Field(ge=1, le=4096)
-    storage_gb: int = Field(ge=1, le=1_000_000)
+    ram_gb: int = Field(ge=1, le=4096, strict=True)
+    storage_gb: int = Field(ge=1, le=1_000_000, strict=True)
 
 
 class LabelRef(TextChecked):
@@ -102,9 +125,9 @@ class LabelRef(TextChecked):
 class Location(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    lat: float = Field(ge=-90, le=90, strict=True)
+    lon: float = Field(ge=-180, le=180, strict=True)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000, strict=True)
 
 
 class Bmn(TextChecked):
@@ -113,9 +136,9 @@ class Bmn(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kode_barang: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
-    nup: int | None = Field(default=None, ge=1, le=999_999)
-    acquisition_year: int | None = Field(default=None, ge=1990, le=2100)
-    acquisition_value: int | None = Field(default=None, ge=0, le=10_000_000_000, description="Rupiah")
+    nup: int | None = Field(default=None, ge=1, le=999_999, strict=True)
+    acquisition_year: int | None = Field(default=None, ge=1990, le=2100, strict=True)
+    acquisition_value: int | None = Field(default=None, ge=0, le=10_000_000_000, strict=True, description="Rupiah")
     condition: Condition = Condition.B
 
 
@@ -126,7 +149,7 @@ class LaptopDescription(TextChecked):
     brand: Text = Field(min_length=1, max_length=64)
     model: Text = Field(min_length=1, max_length=128)
     specs: Specs
-    warranty_end: date | None = None
+    warranty_end: IsoDate | None = None
     bmn: Bmn = Field(default_factory=Bmn)
 
 
@@ -143,7 +166,7 @@ class RegisterLaptop(Payload):
 
     laptop: LaptopDescription
     label: LabelRef
-    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports (issue 3).")
+    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports.")
 
 
 class AllocateLaptop(Payload):
@@ -194,7 +217,7 @@ class LaptopRegistered(Payload):
 
     laptop: LaptopDescription
     label: LabelRef
-    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports (issue 3).")
+    import_batch: str | None = Field(default=None, pattern=CONSIGNMENT_ID, description="Set by bulk imports.")
 
 
 class LaptopAllocated(Payload):
@@ -309,7 +332,7 @@ class LabelReissued(Payload):
 
 class AttestUsage(Payload):
     """A holder re-scans a received laptop: it is still here, in use, in this condition.
-    Sent by the gateway to the handover service. Photos are not carried (see docs/audit.md)."""
+    Sent by the gateway to the handover service. Photos are not carried."""
 
     TYPE = "id.serah.command.attest-usage.v1"
     KIND = "command"
@@ -400,7 +423,7 @@ class LegalBasis(TextChecked):
 
     kind: Literal["contract", "allocation_decree", "grant_agreement"]
     number: Text = Field(min_length=1, max_length=128)
-    date: date
+    date: IsoDate
 
 
 class ReceiptLine(TextChecked):
@@ -482,7 +505,7 @@ class ConsignmentPlanned(Payload):
     expected: list[str]
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
     expected_count: int | None = Field(
-        default=None, ge=1, description="Issue 4c: a plan by count (expected is then empty), filled at picking."
+        default=None, ge=1, description="A plan by count (expected is then empty), filled at picking."
     )
 
 
@@ -508,7 +531,7 @@ class ConsignmentDispatched(Payload):
     dispatched: list[str]
     missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
     missing_count: int | None = Field(
-        default=None, ge=0, description="Issue 4c, plans by count: how many of the count were never scanned."
+        default=None, ge=0, description="For a plan by count: how many of the count were never scanned."
     )
 
 

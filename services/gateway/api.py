@@ -21,6 +21,7 @@ from events.catalog import (
 )
 from events.envelope import SAFE_ID
 from services.gateway.adapters import qr
+from services.gateway.answers import binary, command_answers, problems
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import command, decision_response, named_by_content, submit
 from services.gateway.errors import ApiError
@@ -33,7 +34,6 @@ from services.gateway.models import (
     LaptopHistory,
     LaptopPublic,
     OfficePublic,
-    Problem,
     PublicKey,
     ReceiptScanRequest,
     RegisterLaptopRequest,
@@ -42,9 +42,8 @@ from services.gateway.models import (
 
 router = APIRouter(prefix="/api/v1")
 AssetId = Annotated[str, Path(pattern=labels.ASSET_ID.pattern, examples=["SRHPPSKGESNAC"])]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": Problem, "content": {"application/problem+json": {}}} for s in (400, 404, 409, 413, 422)
-}
+ERRORS = problems(404)  # what a read by id can answer besides 200; 422 and the rest come from answers.finish
+LAPTOP_REFUSALS = (404, 409, 422)
 
 
 def gateway(request: Request) -> Gateway:
@@ -59,10 +58,14 @@ GW = Annotated[Gateway, Depends(gateway)]
     tags=["laptops"],
     status_code=201,
     response_model=DecisionResponse,
-    responses=ERRORS,
+    responses=command_answers(409, 422, accepted=201),
     summary="Register a laptop and issue its signed label",
 )
 async def register_laptop(body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
+    """The asset id is derived from the serial, so posting the same laptop again replays the
+    first registration (201 with the same event) instead of registering it twice; a serial
+    already registered with other details is refused with `409 serial_conflict`. The label
+    is at `label_url` of `GET /api/v1/laptops/{asset_id}` once the view has caught up."""
     asset_id = labels.asset_id_for_serial(body.serial)
     laptop = LaptopDescription(
         serial=body.serial,
@@ -92,6 +95,8 @@ async def register_laptop(body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
     summary="A laptop's current state",
 )
 async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
+    """Status, owning office, consignment, condition and the current label, from the
+    read model; `404 unknown_laptop` for an asset id that is not registered."""
     view = await _view(gw, asset_id)
     return LaptopPublic(
         asset_id=asset_id,
@@ -119,6 +124,8 @@ async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
     summary="Every event of a laptop, in order, with its chain hashes and whether the chain verifies",
 )
 async def laptop_history(asset_id: AssetId, gw: GW) -> LaptopHistory:
+    """Each entry carries `hash` and `prev_hash` of the laptop's hash chain, and `chain`
+    says whether the chain verifies against the signed checkpoint (and where it breaks)."""
     links = await gw.reads.history(asset_id)
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
@@ -131,15 +138,31 @@ async def laptop_history(asset_id: AssetId, gw: GW) -> LaptopHistory:
 
 
 @router.get(
-    "/laptops/{asset_id}/qr.svg", tags=["laptops"], responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS}
+    "/laptops/{asset_id}/qr.svg",
+    tags=["laptops"],
+    response_class=Response,
+    responses=binary("image/svg+xml", "The laptop's current label as an SVG QR code.", 404),
+    summary="The label's QR code as SVG (for printing at any size)",
 )
 async def laptop_qr_svg(asset_id: AssetId, gw: GW) -> Response:
+    """The QR encodes the signed label URL of the laptop's current label generation."""
     url = _label_url(gw, asset_id, await _view(gw, asset_id))
     return Response(qr.svg(url), media_type="image/svg+xml")
 
 
-@router.get("/laptops/{asset_id}/qr.png", tags=["laptops"], responses={200: {"content": {"image/png": {}}}, **ERRORS})
-async def laptop_qr_png(asset_id: AssetId, gw: GW, scale: Annotated[int, Query(ge=1, le=40)] = 8) -> Response:
+@router.get(
+    "/laptops/{asset_id}/qr.png",
+    tags=["laptops"],
+    response_class=Response,
+    responses=binary("image/png", "The laptop's current label as a PNG QR code.", 404),
+    summary="The label's QR code as PNG",
+)
+async def laptop_qr_png(
+    asset_id: AssetId,
+    gw: GW,
+    scale: Annotated[int, Query(ge=1, le=40, description="Pixels per QR module.")] = 8,
+) -> Response:
+    """The QR encodes the signed label URL of the laptop's current label generation."""
     url = _label_url(gw, asset_id, await _view(gw, asset_id))
     return Response(qr.png(url, scale), media_type="image/png")
 
@@ -148,7 +171,7 @@ async def laptop_qr_png(asset_id: AssetId, gw: GW, scale: Annotated[int, Query(g
     "/laptops/{asset_id}/allocation",
     tags=["laptops"],
     response_model=DecisionResponse,
-    responses=ERRORS,
+    responses=command_answers(*LAPTOP_REFUSALS),
     summary="Allocate a laptop to a recipient office",
 )
 async def allocate_laptop(
@@ -157,6 +180,8 @@ async def allocate_laptop(
     gw: GW,
     idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None,
 ) -> JSONResponse:
+    """`422 unknown_office` for a region code that is not an office (see `GET /api/v1/offices`);
+    `409 already_allocated` once it is allocated. Send an `Idempotency-Key` so a retry is the same command."""
     cmd = command(
         AllocateLaptop(office_code=body.office_code, consignment_id=body.consignment_id),
         command_id=idempotency_key or f"alloc-{uuid.uuid4()}",
@@ -171,10 +196,12 @@ async def allocate_laptop(
     "/scans/dispatch",
     tags=["scans"],
     response_model=DecisionResponse,
-    responses=ERRORS,
+    responses=command_answers(*LAPTOP_REFUSALS),
     summary="A warehouse dispatch scan",
 )
 async def dispatch_scan(body: DispatchScanRequest, gw: GW) -> JSONResponse:
+    """The label is checked (signature, key, generation) and the laptop must be allocated;
+    a laptop planned in a consignment is dispatched by scanning it into the consignment instead."""
     data = DispatchLaptop(label=body.label, location=body.location)
     return await submit(gw, _scan_command(gw, body, data))
 
@@ -183,10 +210,12 @@ async def dispatch_scan(body: DispatchScanRequest, gw: GW) -> JSONResponse:
     "/scans/receipt",
     tags=["scans"],
     response_model=DecisionResponse,
-    responses=ERRORS,
+    responses=command_answers(*LAPTOP_REFUSALS),
     summary="A recipient-office receipt scan",
 )
 async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
+    """For a laptop sent on its own; a laptop in a consignment is received through
+    `POST /api/v1/consignments/{consignment_id}/receipt` with the receipt code."""
     data = ReceiveLaptop(label=body.label, condition=body.condition, note=body.note, location=body.location)
     return await submit(gw, _scan_command(gw, body, data))
 
@@ -199,6 +228,8 @@ async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
     summary="The decision on a scan sent earlier (for 202 answers and offline sync)",
 )
 async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) -> JSONResponse:
+    """200 whatever the decision was (`accepted` or `rejected`, with the recorded event);
+    `404 unknown_scan` until the deciding service has decided."""
     first = await gw.reads.scan(scan_id)
     if first is None:
         raise ApiError(
@@ -213,12 +244,24 @@ async def scan_status(scan_id: Annotated[str, Path(pattern=SAFE_ID)], gw: GW) ->
     response_model=list[OfficePublic],
     summary="Recipient offices (Kesbangpol), by region code",
 )
-async def list_offices(province: Annotated[str | None, Query(pattern=r"^[0-9]{2}$")] = None) -> list[OfficePublic]:
+async def list_offices(
+    province: Annotated[
+        str | None, Query(pattern=r"^[0-9]{2}$", description="Two-digit province code, e.g. 32.")
+    ] = None,
+) -> list[OfficePublic]:
+    """Every office a laptop can be allocated to: the provinces and their regencies and cities."""
     return [_office(o) for o in offices.all_offices() if province is None or o.province_code == province]
 
 
-@router.get("/offices/{code}", tags=["offices"], response_model=OfficePublic, responses=ERRORS)
+@router.get(
+    "/offices/{code}",
+    tags=["offices"],
+    response_model=OfficePublic,
+    responses=ERRORS,
+    summary="One office by region code",
+)
 async def get_office(code: Annotated[str, Path(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")]) -> OfficePublic:
+    """`404 unknown_office` for a well-formed code that is not a region."""
     office = offices.get(code)
     if office is None:
         raise ApiError(404, "unknown_office", f"{code} is not an official region code; see /api/v1/offices.")
@@ -229,6 +272,7 @@ async def get_office(code: Annotated[str, Path(pattern=r"^[0-9]{2}(\.[0-9]{2})?$
     "/label-keys", tags=["labels"], response_model=list[PublicKey], summary="Public keys that verify labels offline"
 )
 async def label_keys(gw: GW) -> list[PublicKey]:
+    """Ed25519 keys by key id; `active` signs new labels, the others still verify older ones."""
     return [
         PublicKey(
             key_id=kid,

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from services.gateway import (
+    answers,
     api,
     docs,
     errors,
@@ -19,7 +20,7 @@ from services.gateway import (
     routes_import,
     routes_label_sheets,
     routes_labels,
-    routes_manifest,  # issue 4
+    routes_manifest,
 )
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
@@ -51,23 +52,28 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     docs.install(app)
     app.add_middleware(
         errors.BodyLimit, limit=settings.max_body_bytes, routes=routes_consignments.body_limits(settings)
-    )  # issue 4c: the BAST verify route takes a PDF
+    )
     app.include_router(api.router)
-    app.include_router(routes_labels.router)  # issue 3
-    app.include_router(routes_import.router)  # issue 3
-    app.include_router(routes_label_sheets.router)  # issue 3
+    app.include_router(routes_labels.router)
+    app.include_router(routes_import.router)
+    app.include_router(routes_label_sheets.router)
     app.include_router(health.router)
     app.include_router(pages.router)
-    app.include_router(routes_audit.router)  # issue 5
-    app.include_router(routes_consignments.router)  # issue 4
-    app.include_router(routes_manifest.router)  # issue 4: dispatch manifest
+    app.include_router(routes_audit.router)
+    app.include_router(routes_consignments.router)
+    app.include_router(routes_manifest.router)
 
-    @app.get("/", include_in_schema=False)
+    @app.get(
+        "/",
+        tags=["pages"],
+        response_class=HTMLResponse,
+        responses=answers.html_page("Links to the API documentation and the service status."),
+        summary="The home page",
+    )
     async def index() -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><html lang='id'><meta charset='utf-8'><title>Serah</title>"
-            "<h1>Serah</h1><p>Pelacakan serah terima laptop · Laptop handover tracking</p>"
-            "<ul><li><a href='/docs'>API (OpenAPI)</a></li><li><a href='/healthz'>Status</a></li></ul></html>"
-        )
+        """In Bahasa Indonesia with English."""
+        return pages.index()
 
+    answers.install(app)
+    app.add_middleware(answers.LiteralPaths, api=app)
     return app

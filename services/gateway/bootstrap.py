@@ -11,7 +11,7 @@ from typing import Any
 from events.envelope import utcnow
 from services.common.mongo import connect
 from services.gateway.adapters.audit_reads import AuditReads
-from services.gateway.adapters.consignment_reads import ConsignmentReads  # issue 4
+from services.gateway.adapters.consignment_reads import ConsignmentReads
 from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
 from services.gateway.adapters.mongo import ReadModels
 from services.gateway.config import GatewaySettings
@@ -27,8 +27,8 @@ class Gateway:
     probe: KafkaProbe
     issuer: LabelIssuer
     clock: Callable[[], datetime] = utcnow
-    audit: Any = None  # issue 5: AuditReads
-    consignments: Any = None  # issue 4: ConsignmentReads
+    audit: Any = None  # AuditReads
+    consignments: Any = None  # ConsignmentReads
 
     async def start(self) -> None:
         from deploy.topics import ensure_topics
@@ -53,5 +53,5 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         probe=KafkaProbe(settings.kafka_bootstrap),
         issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
         audit=AuditReads(db),
-        consignments=ConsignmentReads(db),  # issue 4
+        consignments=ConsignmentReads(db),
     )

@@ -9,26 +9,14 @@ from datetime import datetime
 from fastapi.responses import JSONResponse
 
 from events import codec, scantime
-from events.catalog import Payload, RejectionReason, ScanRejected
+from events.catalog import Payload, ScanRejected
 from events.envelope import Envelope
 from services.common.faults import crash_point
 from services.gateway.bootstrap import Gateway
-from services.gateway.errors import ApiError, problem
+from services.gateway.errors import ApiError, problem, rejection_status
 from services.gateway.models import DecisionResponse, EventPublic
 
 SOURCE = "/serah/gateway"
-
-REJECTION_STATUS = {
-    RejectionReason.UNKNOWN_LAPTOP: 404,
-    RejectionReason.LABEL_MALFORMED: 422,
-    RejectionReason.LABEL_UNKNOWN_KEY: 422,
-    RejectionReason.LABEL_FORGED: 422,
-    RejectionReason.LABEL_REVOKED: 422,
-    RejectionReason.LABEL_ASSET_MISMATCH: 422,
-    RejectionReason.UNKNOWN_OFFICE: 422,
-    RejectionReason.INVALID_COMMAND: 422,
-    RejectionReason.SCANNED_AT_OUT_OF_RANGE: 422,
-}
 
 
 def command(
@@ -118,10 +106,10 @@ def decision_response(
         )
         return JSONResponse(record.model_dump(mode="json"))
     if event.type == ScanRejected.TYPE:
-        reason = RejectionReason(event.data["reason"])
+        reason = event.data["reason"]
         return problem(
-            REJECTION_STATUS.get(reason, 409),
-            reason.value,
+            rejection_status(reason),
+            reason,
             event.data["detail"],
             decision="rejected",
             scan_id=scan_id,

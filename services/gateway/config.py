@@ -16,11 +16,11 @@ class GatewaySettings(CommonSettings):
     # How long an HTTP scan waits for the deciding service before answering 202.
     decision_timeout_s: float = 5.0
     max_body_bytes: int = 64 * 1024
-    # issue 4c: a BAST PDF sent to be verified may be larger (a 5,000-unit BAST is ~0.5 MB).
+    # A BAST PDF sent to be verified may be larger (a 5,000-unit BAST is ~0.5 MB).
     max_bast_upload_bytes: int = 20 * 1024 * 1024
     # A worker whose heartbeat is older than this is reported dead.
     worker_stale_s: float = 20.0
-    # issue 5: KID:base64url,… public keys of the audit service's checkpoint signer.
+    # KID:base64url,… public keys of the audit service's checkpoint signer.
     audit_public_keys: str = ""
     attestation_interval_days: float = 90.0
     transit_days: float = 14.0

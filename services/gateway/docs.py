@@ -4,14 +4,30 @@ FastAPI's defaults load them from a CDN, which a regency office on a poor link
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/static/docs"
+REDOC_JS = "/static/redoc/redoc.standalone.js"
+# ReDoc's bundle draws its side-menu logo from its makers' CDN and links to their site.
+OFFSITE = {
+    'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"': f'src:"{ASSETS}/favicon.png"',
+    'href:"https://redocly.com/redoc/"': 'href:"/redoc"',
+}
+
+
+@cache
+def redoc_bundle() -> bytes:
+    """ReDoc's script with its off-site logo and link pointed at this site."""
+    script = resources.files("fastapi_offline").joinpath("static", "redoc.standalone.js").read_text("utf-8")
+    for offsite, local in OFFSITE.items():
+        script = script.replace(offsite, local)
+    return script.encode()
 
 
 def install(app: FastAPI) -> None:
@@ -28,12 +44,16 @@ def install(app: FastAPI) -> None:
             swagger_favicon_url=f"{ASSETS}/favicon.png",
         )
 
+    @app.get(REDOC_JS, include_in_schema=False)
+    async def redoc_script() -> Response:
+        return Response(redoc_bundle(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
+
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url="/openapi.json",
             title="Serah API",
-            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_js_url=REDOC_JS,
             redoc_favicon_url=f"{ASSETS}/favicon.png",
             with_google_fonts=False,
         )

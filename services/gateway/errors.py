@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,51 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from events.catalog import RejectionReason
+
+# The one place that decides a refusal's HTTP status. Every reason is listed (a
+# test checks it), so adding a reason means deciding its status here.
+REJECTION_STATUS: dict[RejectionReason, int] = {
+    RejectionReason.UNKNOWN_LAPTOP: 404,
+    RejectionReason.UNKNOWN_CONSIGNMENT: 404,
+    RejectionReason.RECEIPT_CODE_INVALID: 403,
+    RejectionReason.OFFICIAL_NOT_AUTHORISED: 403,
+    RejectionReason.LABEL_MALFORMED: 422,
+    RejectionReason.LABEL_UNKNOWN_KEY: 422,
+    RejectionReason.LABEL_FORGED: 422,
+    RejectionReason.LABEL_REVOKED: 422,
+    RejectionReason.LABEL_ASSET_MISMATCH: 422,
+    RejectionReason.UNKNOWN_OFFICE: 422,
+    RejectionReason.INVALID_COMMAND: 422,
+    RejectionReason.NOT_EXPECTED: 422,
+    RejectionReason.ALREADY_REGISTERED: 409,
+    RejectionReason.SERIAL_CONFLICT: 409,
+    RejectionReason.ALREADY_ALLOCATED: 409,
+    RejectionReason.NOT_ALLOCATED: 409,
+    RejectionReason.ALREADY_DISPATCHED: 409,
+    RejectionReason.NOT_DISPATCHED: 409,
+    RejectionReason.ALREADY_RECEIVED: 409,
+    RejectionReason.NOT_RECEIVED: 409,
+    RejectionReason.LABEL_GENERATIONS_EXHAUSTED: 409,
+    RejectionReason.CONSIGNMENT_EXISTS: 409,
+    RejectionReason.CONSIGNMENT_CLOSED: 409,
+    RejectionReason.CONSIGNMENT_EMPTY: 409,
+    RejectionReason.CONSIGNMENT_FULL: 409,
+    RejectionReason.BELONGS_TO_OTHER_CONSIGNMENT: 409,
+    RejectionReason.ALREADY_IN_CONSIGNMENT: 409,
+    RejectionReason.IN_CONSIGNMENT: 409,
+    RejectionReason.ID_REUSED: 409,
+    RejectionReason.SCANNED_AT_OUT_OF_RANGE: 422,
+}
+
+
+def rejection_status(reason: str) -> int:
+    """The HTTP status of a refusal; a reason not (yet) listed is a conflict with the current state."""
+    try:
+        return REJECTION_STATUS[RejectionReason(reason)]
+    except (KeyError, ValueError):
+        return 409
+
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
@@ -20,12 +66,30 @@ class ApiError(Exception):
         self.status, self.code, self.detail, self.extra = status, code, detail, extra
 
 
-def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
-    from http import HTTPStatus
+class ProblemResponse(JSONResponse):
+    """An RFC 9457 body whose ``status`` and ``title`` are taken from the response's
+    own status when it is rendered: the two cannot disagree, whoever sets the status."""
 
-    body = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "code": code, "detail": detail}
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    media_type = "application/problem+json"
+
+    def __init__(self, status: int, content: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._content = content
+        super().__init__(content, status_code=status, headers=headers)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "status_code" and "body" in self.__dict__:
+            self.body = self.render(self._content)
+            self.headers["content-length"] = str(len(self.body))
+
+    def render(self, content: Any) -> bytes:
+        status = self.status_code
+        return super().render({"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, **content})
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"code": code, "detail": detail} | {k: v for k, v in extra.items() if v is not None}
+    return ProblemResponse(status, body)
 
 
 def install(app: FastAPI) -> None:
@@ -49,9 +113,19 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        from services.gateway.answers import allowed_methods
+
         codes = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
-        return problem(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+        body = {"code": codes.get(exc.status_code, "http_error"), "detail": str(exc.detail)}
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # The router names the methods of the first route whose path matched; the
+            # resource's own methods are those of the API document.
+            methods = allowed_methods(request.app.openapi(), request.url.path)
+            if methods:
+                headers["Allow"] = ", ".join(methods)
+        return ProblemResponse(exc.status_code, body, headers=headers)
 
 
 class BodyLimit:
@@ -59,7 +133,7 @@ class BodyLimit:
     client sent a Content-Length, without buffering more than the limit."""
 
     def __init__(self, app: ASGIApp, limit: int, routes: Sequence[tuple[str, int, str]] = ()) -> None:
-        """``routes`` (issue 4c): (path regex, limit, what to do) for the few routes that
+        """``routes``: (path regex, limit, what to do) for the few routes that
         take larger bodies (a BAST PDF to verify); every other route keeps ``limit``."""
         self.app, self.limit = app, limit
         self.routes = [(re.compile(pattern), n, hint) for pattern, n, hint in routes]

@@ -25,8 +25,20 @@ WORKER_TOPICS = {
 PROBE_TIMEOUT_S = 4.0
 
 
-@router.get("/healthz", tags=["operations"], summary="Readiness of Kafka, the store and each worker")
+@router.get(
+    "/healthz",
+    tags=["operations"],
+    summary="Readiness of Kafka, the store and each worker",
+    responses={
+        200: {"description": "Everything is ready.", "content": {"application/json": {"schema": {"type": "object"}}}},
+        503: {
+            "description": "Something is not ready; `reasons` says what.",
+            "content": {"application/json": {"schema": {"type": "object", "required": ["status", "reasons"]}}},
+        },
+    },
+)
 async def healthz(request: Request) -> JSONResponse:
+    """`status` is `ok` or `unavailable`; each worker reports `alive`, `ready`, `instances` and its consumer `lag`."""
     gw: Gateway = request.app.state.gateway
     reasons: list[str] = []
     body: dict[str, Any] = {}

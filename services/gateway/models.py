@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, SERIAL, Bmn, Condition, Location, Specs
+from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, SERIAL, Bmn, Condition, IsoDate, IsoDateTime, Location, Specs
 from events.envelope import SAFE_ID
 from events.text import Text, TextChecked
 
@@ -21,7 +20,7 @@ class RegisterLaptopRequest(Request):
     brand: Text = Field(min_length=1, max_length=64, examples=["HP"])
     model: Text = Field(min_length=1, max_length=128, examples=["ProBook 440 G9"])
     specs: Specs
-    warranty_end: date | None = None
+    warranty_end: IsoDate | None = None
     bmn: Bmn | None = None
 
 
@@ -40,7 +39,7 @@ class ScanRequest(Request):
     label: str = Field(min_length=1, max_length=512, description="The QR text exactly as scanned.")
     location: Location | None = None
     actor: str = Field(default="anonymous", pattern=SAFE_ID, description="Who scanned (until sign-in exists).")
-    scanned_at: datetime | None = Field(default=None, description="When the device scanned; defaults to now.")
+    scanned_at: IsoDateTime | None = Field(default=None, description="When the device scanned; defaults to now.")
 
 
 class DispatchScanRequest(ScanRequest):
@@ -111,7 +110,7 @@ class LaptopTimeline(BaseModel):
 
 
 class DecisionResponse(BaseModel):
-    decision: Literal["accepted", "rejected", "pending"]
+    decision: Literal["accepted", "rejected", "pending", "duplicate"]
     scan_id: str
     asset_id: str
     reason: str | None = None
@@ -153,11 +152,19 @@ class PublicKey(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, with a stable machine-readable ``code``."""
+    """RFC 9457 problem details, with a stable machine-readable ``code``. ``status``
+    and ``title`` are always those of the HTTP response. A refused command also
+    carries ``decision`` ("rejected"), ``scan_id``, ``asset_id``, the recorded
+    rejection ``event`` and its ``status_url``."""
 
     type: str = "about:blank"
-    title: str
-    status: int
-    code: str
-    detail: str
-    errors: list[dict[str, Any]] | None = None
+    title: str = Field(description="The standard phrase of `status`.")
+    status: int = Field(ge=400, le=599, description="The HTTP status of this response.")
+    code: str = Field(description="Stable and machine-readable: switch on it.")
+    detail: str = Field(description="One sentence saying what is wrong and what to do.")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="For `invalid_request`: each bad field.")
+    decision: Literal["rejected"] | None = None
+    scan_id: str | None = None
+    asset_id: str | None = None
+    event: EventPublic | None = None
+    status_url: str | None = None

@@ -1,5 +1,6 @@
-"""The public page a phone camera opens when it scans a label. It says whether
-the label is genuine and what the laptop is; no personal data."""
+"""The pages people read: one layout for all, the home page, and the public page a
+phone camera opens when it scans a label (whether the label is genuine and what
+the laptop is; no personal data). Indonesian first, English beside it."""
 
 from __future__ import annotations
 
@@ -22,30 +23,85 @@ STATUS_TEXT = {
 }
 
 
-# A distinct headline per reason: a forged label is a matter for the police, a
-# revoked one usually just an old sticker left on the laptop.
+# Per reason: a headline and an explanation, in Indonesian (the main text) and English.
+# A forged label is a matter for the police, a revoked one usually just an old sticker.
 WARNINGS = {
-    "label_forged": ("PERINGATAN: label palsu", "WARNING: forged label — not issued by Serah"),
-    "label_unknown_key": ("PERINGATAN: label tidak dikenal", "WARNING: label signed with an unknown key"),
-    "label_revoked": ("Label sudah dicabut", "Revoked label — this laptop has a newer label"),
-    "label_malformed": ("Label rusak atau tidak lengkap", "Damaged or incomplete label"),
-    "unknown_laptop": ("Laptop tidak terdaftar", "Laptop not registered"),
+    "label_forged": (
+        ("PERINGATAN: label palsu", "WARNING: forged label"),
+        (
+            "Tanda tangan label ini tidak dibuat oleh Serah. Label ini bukan label resmi.",
+            "This label's signature was not made by Serah. It is not an official label.",
+        ),
+    ),
+    "label_unknown_key": (
+        ("PERINGATAN: label tidak dikenal", "WARNING: unknown label"),
+        (
+            "Label ini ditandatangani dengan kunci yang tidak dikenal Serah.",
+            "This label is signed with a key Serah does not know.",
+        ),
+    ),
+    "label_revoked": (
+        ("Label sudah dicabut", "Revoked label"),
+        (
+            "Laptop ini sudah mendapat label baru; label lama ini tidak berlaku lagi.",
+            "This laptop has a newer label; this old one is no longer valid.",
+        ),
+    ),
+    "label_malformed": (
+        ("Label rusak atau tidak lengkap", "Damaged or incomplete label"),
+        (
+            "Isi kode QR tidak dapat dibaca sebagai label Serah.",
+            "The QR code's content cannot be read as a Serah label.",
+        ),
+    ),
+    "label_asset_mismatch": (
+        ("Label tidak cocok", "Label does not match"),
+        ("Label ini milik laptop lain.", "This label belongs to another laptop."),
+    ),
+    "unknown_laptop": (
+        ("Laptop tidak terdaftar", "Laptop not registered"),
+        ("Laptop dengan kode ini tidak terdaftar di Serah.", "No laptop with this code is registered in Serah."),
+    ),
 }
-# Placeholder target until sign-in exists (a later issue adds roles and actions).
+NOT_VALID = (
+    ("Label tidak sah", "Label not valid"),
+    ("Label ini tidak dapat diperiksa.", "This label cannot be checked."),
+)
+# Placeholder target until sign-in exists.
 SIGN_IN_URL = "/masuk"
+STYLE = """body{font-family:system-ui,sans-serif;margin:0 auto;padding:1rem;max-width:40rem;line-height:1.4}
+*{box-sizing:border-box}
+code,dd,td,a{overflow-wrap:anywhere}
+.mark{border-left:.5rem solid var(--mark);padding:.5rem 1rem;background:#f6f6f6}
+.warn{background:#fde8e8}
+dt{font-weight:600;margin-top:.5rem} dd{margin-left:0}
+.en{color:#555;font-size:.9em} .support{color:#777;font-size:.8em}
+table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #ddd;padding:.25rem;text-align:left}
+input,button{max-width:100%}"""
 
 
-def _page(title: str, body: str, ok: bool) -> HTMLResponse:
+def layout(title: str, body: str, *, ok: bool = True, status: int = 200) -> HTMLResponse:
+    """The one page layout: readable on a phone (viewport, wrapping), nothing from another origin."""
     colour = "#0a7d32" if ok else "#b00020"
     html = f"""<!doctype html>
 <html lang="id"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{escape(title)} · Serah</title>
-<style>body{{font-family:system-ui,sans-serif;margin:0;padding:1rem;max-width:36rem}}
-.mark{{border-left:.5rem solid {colour};padding:.5rem 1rem;background:#f6f6f6}}
-.warn{{background:#fde8e8}}
-dt{{font-weight:600;margin-top:.5rem}} .en{{color:#555;font-size:.9em}}</style></head>
-<body><h1>Serah</h1>{body}</body></html>"""
-    return HTMLResponse(html, status_code=200 if ok else 400)
+<style>:root{{--mark:{colour}}}
+{STYLE}</style></head>
+<body>{body}</body></html>"""
+    return HTMLResponse(html, status_code=status)
+
+
+def index() -> HTMLResponse:
+    body = """<h1>Serah</h1><p>Pelacakan serah terima laptop <span class="en">/ Laptop handover tracking</span></p>
+<ul><li><a href="/docs">Dokumentasi API <span class="en">/ API documentation</span></a></li>
+<li><a href="/redoc">Referensi API <span class="en">/ API reference</span></a></li>
+<li><a href="/healthz">Status layanan <span class="en">/ Service status</span></a></li></ul>"""
+    return layout("Serah", body)
+
+
+def _page(title: str, body: str, ok: bool) -> HTMLResponse:
+    return layout(title, f"<h1>Serah</h1>{body}", ok=ok, status=200 if ok else 400)
 
 
 # Only the first is a label's path; the others are answered (as damaged labels) rather
@@ -67,12 +123,15 @@ async def label_page(request: Request, asset: str, key: str, signature: str) -> 
             raise labels.LabelError(labels.RejectionReason.UNKNOWN_LAPTOP, "this laptop is not registered.")
         labels.check_current(claim, claim.asset_id, view["label_generation"])
     except labels.LabelError as exc:
-        head_id, head_en = WARNINGS.get(exc.reason.value, ("Label tidak sah", "Label not valid"))
+        (head_id, head_en), (why_id, why_en) = WARNINGS.get(exc.reason.value, NOT_VALID)
         body = f"""<div class="mark warn" role="alert" data-verdict="{escape(exc.reason.value)}">
-<h2>{escape(head_id)}</h2><p class="en">{escape(head_en)}</p>
-<p><strong>Label tidak sah</strong> <span class="en">/ Label not valid</span></p><p>{escape(exc.detail)}</p>
-<p>Jangan gunakan label ini; laporkan ke petugas. <span class="en">Do not rely on this label; report it.</span></p>
-<p>Kode / code: <code>{escape(exc.reason.value)}</code></p></div>"""
+<h2 id="headline">{escape(head_id)}</h2><p class="en" lang="en">{escape(head_en)}</p>
+<p><strong>Label tidak sah.</strong> <span id="why">{escape(why_id)}</span></p>
+<p class="en" lang="en">Label not valid. {escape(why_en)}</p>
+<p>Jangan gunakan label ini; laporkan ke petugas.</p>
+<p class="en" lang="en">Do not rely on this label; report it.</p>
+<p class="support">Kode untuk petugas <span lang="en">/ code for support</span>:
+<code id="code">{escape(exc.reason.value)}</code></p></div>"""
         return _page(head_id, body, ok=False)
     status_id, status_en = STATUS_TEXT.get(view["status"], (view["status"], view["status"]))
     brand_model = " ".join(str(view.get(k) or "") for k in ("brand", "model")).strip() or "—"

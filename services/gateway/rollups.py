@@ -1,4 +1,4 @@
-"""Issue 5: roll-ups per province → regency/city → office, from laptop views.
+"""Roll-ups per province → regency/city → office, from laptop views.
 
 Each regency/city has exactly one recipient office (its Kesbangpol), and each
 province one more (the provincial office, listed under the province with its own
@@ -30,7 +30,7 @@ COUNTERS = ("planned", "dispatched", "in_transit", "received", "in_use", "overdu
 def classify(view: Mapping[str, Any], now: datetime, transit_days: float, attestation_days: float) -> dict[str, int]:
     status = view.get("status")
     c = dict.fromkeys(COUNTERS, 0)
-    if not view.get("office_code") or view.get("kind") == "consignment":  # issue 4: not a laptop
+    if not view.get("office_code") or view.get("kind") == "consignment":  # not a laptop
         return c
     c["planned"] = 1
     c["dispatched"] = int(bool(view.get("dispatched_at")))
@@ -53,7 +53,7 @@ def rollup(
     by_office: dict[str, dict[str, int]] = {}
     for v in views:
         code = v.get("office_code")
-        if not code or v.get("kind") == "consignment":  # issue 4: a consignment's chain head
+        if not code or v.get("kind") == "consignment":  # a consignment's chain head
             continue
         row = by_office.setdefault(code, dict.fromkeys(COUNTERS, 0))
         for k, n in classify(v, now, transit_days, attestation_days).items():
@@ -95,7 +95,7 @@ def attestations(
     (due within ``window_days``, not yet overdue), soonest first."""
     out = []
     for v in views:
-        if v.get("kind") == "consignment":  # issue 4
+        if v.get("kind") == "consignment":  # not a laptop
             continue
         if v.get("status") != "received" or not v.get("received_at") or (office and v.get("office_code") != office):
             continue

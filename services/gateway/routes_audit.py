@@ -20,7 +20,8 @@ from events.catalog import AttestUsage, Condition
 from events.envelope import SAFE_ID
 from events.text import Text, spreadsheet_cell
 from services.gateway import rollups
-from services.gateway.api import ERRORS, GW, AssetId, _scan_command
+from services.gateway.answers import binary, command_answers
+from services.gateway.api import ERRORS, GW, LAPTOP_REFUSALS, AssetId, _scan_command
 from services.gateway.bootstrap import Gateway
 from services.gateway.commands import submit
 from services.gateway.errors import ApiError
@@ -43,17 +44,19 @@ NDJSON = "application/x-ndjson"
 
 class AttestationScanRequest(ScanRequest):
     condition: Condition = Condition.B
-    in_use: bool = True
+    in_use: bool = Field(default=True, strict=True)
     note: Text = Field(default="", max_length=1000)
 
 
 @router.post(
     "/scans/attestation",
     response_model=DecisionResponse,
-    responses=ERRORS,
+    responses=command_answers(*LAPTOP_REFUSALS),
     summary="A holder's usage attestation: the laptop is still here (in use, in this condition)",
 )
 async def attestation_scan(body: AttestationScanRequest, gw: GW) -> JSONResponse:
+    """Only a received laptop can be attested (`409 not_received` otherwise); attestations
+    that fall due are listed by `GET /api/v1/audit/attestations`."""
     data = AttestUsage(
         label=body.label, condition=body.condition, in_use=body.in_use, note=body.note, location=body.location
     )
@@ -64,12 +67,14 @@ async def attestation_scan(body: AttestationScanRequest, gw: GW) -> JSONResponse
     "/audit/checkpoint-keys", response_model=list[PublicKey], summary="Public keys that verify checkpoints offline"
 )
 async def checkpoint_keys(gw: GW) -> list[PublicKey]:
+    """Ed25519 keys of the audit service; the first is the one signing now."""
     ring = labels.parse_keyring(gw.settings.audit_public_keys)
     return [PublicKey(key_id=k, public_key=proofs.b64(v), active=i == 0) for i, (k, v) in enumerate(ring.items())]
 
 
 @router.get("/audit/checkpoints", summary="Every signed checkpoint, oldest first")
 async def list_checkpoints(gw: GW) -> list[dict[str, Any]]:
+    """Each checkpoint signs the Merkle root over every laptop's chain head at its time."""
     return [proofs.checkpoint_public(c) for c in await gw.audit.checkpoints()]
 
 
@@ -84,6 +89,8 @@ def _keys(gw: Gateway) -> dict[str, bytes]:
     summary="A laptop's events with actor, time, scan id, place, and whether its chain verifies",
 )
 async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
+    """`chain` says whether the hash chain verifies against the signed checkpoint (and
+    where it breaks); `checkpointed` marks events covered by the latest signed checkpoint."""
     links = await gw.audit.chain(asset_id)
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
@@ -112,10 +119,12 @@ async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
 
 @router.get(
     "/audit/laptops/{asset_id}/proof",
-    responses={200: {"content": {NDJSON: {}}}, **ERRORS},
+    response_class=StreamingResponse,
+    responses=binary(NDJSON, "One JSON object per line: header, events, checkpoint and proof.", 404),
     summary="One laptop's events with its inclusion proof (JSON Lines; `serah verify FILE --subject ID` checks it)",
 )
 async def laptop_proof(asset_id: AssetId, gw: GW) -> StreamingResponse:
+    """Checked offline with `serah verify FILE` and the checkpoint keys."""
     if not await gw.audit.chain(asset_id):
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
     return _jsonl(gw.audit.export_lines([asset_id]), f"serah-{asset_id}.jsonl")
@@ -126,7 +135,8 @@ Subject = Annotated[str, Query(pattern=SAFE_ID)]
 
 @router.get(
     "/audit/export.jsonl",
-    responses={200: {"content": {NDJSON: {}}}, **ERRORS},
+    response_class=StreamingResponse,
+    responses=binary(NDJSON, "One JSON object per line: header, events, the signed checkpoint and its chain list."),
     summary="Every chain with the signed checkpoint and its chain list, or only the named chains with their "
     "inclusion proofs (JSON Lines; `serah verify` checks it)",
 )
@@ -137,6 +147,7 @@ async def export_jsonl(
         Query(max_length=1000, description="Only these chains (asset or consignment ids), each with its proof."),
     ] = None,
 ) -> StreamingResponse:
+    """Streamed; checked offline with `serah verify FILE` and the checkpoint keys."""
     return _jsonl(gw.audit.export_lines(subject), "serah-export.jsonl")
 
 
@@ -166,10 +177,12 @@ safe_cell = spreadsheet_cell
 
 @router.get(
     "/audit/export.csv",
-    responses={200: {"content": {"text/csv": {}}}},
+    response_class=StreamingResponse,
+    responses=binary("text/csv", "A header row, then one row per event (UTF-8)."),
     summary="Every event as one CSV row (safe against formula injection)",
 )
 async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
+    """Cells starting with `=`, `+`, `-` or `@` are quoted so a spreadsheet shows them as text."""
     verdict = await gw.audit.verifier(_keys(gw))
 
     async def chains() -> AsyncIterator[tuple[list[dict[str, Any]], proofs.ChainVerdict]]:
@@ -239,6 +252,7 @@ async def anomalies(
     province: Province = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
+    """Each anomaly names its `rule` (for example `received_twice`), the laptop and the event that raised it."""
     docs = await gw.audit.anomalies(rule, office, province, limit)
     return [
         {
@@ -254,6 +268,7 @@ async def anomalies(
 
 @router.get("/audit/rollups", summary="Per province → regency/city office: planned, dispatched, … anomalies")
 async def get_rollups(gw: GW, province: Province = None) -> list[dict[str, Any]]:
+    """Counts per office, grouped by province, computed from the laptop views now."""
     s = gw.settings
     return rollups.rollup(await gw.audit.views(province), gw.clock(), s.transit_days, s.attestation_interval_days)
 
@@ -265,6 +280,7 @@ async def attestations(
     province: Province = None,
     state: Annotated[str, Query(pattern=r"^(due|overdue)$")] = "overdue",
 ) -> list[dict[str, Any]]:
+    """`overdue`: past the attestation interval; `due`: within the due window before it."""
     s = gw.settings
     views = await gw.audit.views(office or province)
     return rollups.attestations(

@@ -27,7 +27,8 @@ from events.catalog import (
     ScanRejected,
 )
 from events.envelope import Envelope
-from services.gateway.api import ERRORS, GW
+from services.gateway.answers import problems
+from services.gateway.api import GW
 from services.gateway.commands import command, named_by_content
 from services.gateway.models import RegisterLaptopRequest, Request
 
@@ -44,7 +45,7 @@ class BulkRegisterRequest(Request):
     batch: str | None = Field(
         default=None, pattern=CONSIGNMENT_ID, description="Import batch name, to print its labels."
     )
-    wait_s: float = Field(default=30, ge=0, le=120, description="How long to wait for the decisions.")
+    wait_s: float = Field(default=30, ge=0, le=120, strict=True, description="How long to wait for the decisions.")
 
 
 class BulkRowResult(BaseModel):
@@ -109,10 +110,12 @@ def classify(index: int, cmd: Envelope, event: Envelope | None) -> BulkRowResult
 @router.post(
     "/laptops/bulk",
     response_model=BulkRegisterResponse,
-    responses=ERRORS,
+    responses=problems(),
     summary="Register up to 500 laptops; every row gets its own verdict",
 )
 async def register_laptops(body: BulkRegisterRequest, gw: GW) -> BulkRegisterResponse:
+    """200 with one result per row (`registered`, `already_present`, `rejected` with a code,
+    or `pending` if not decided within `wait_s`); a bad row does not refuse the others."""
     results: dict[int, BulkRowResult] = {}
     commands: list[tuple[int, Envelope]] = []
     seen: dict[str, int] = {}

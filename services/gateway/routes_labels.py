@@ -1,4 +1,4 @@
-"""Label identity routes (issue 3): revoke and re-issue a laptop's label, and the
+"""Label identity routes: revoke and re-issue a laptop's label, and the
 public key file an offline scanner carries."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from events import labels
 from events.catalog import LabelReissueReason, ReissueLabel
 from events.envelope import SAFE_ID
 from events.text import Text
-from services.gateway.api import ERRORS, GW, AssetId
+from services.gateway.answers import command_answers
+from services.gateway.api import GW, LAPTOP_REFUSALS, AssetId
 from services.gateway.commands import command, submit
 from services.gateway.models import DecisionResponse, Request
 
@@ -29,7 +30,7 @@ class ReissueLabelRequest(Request):
 @router.post(
     "/laptops/{asset_id}/label/reissue",
     response_model=DecisionResponse,
-    responses=ERRORS,
+    responses=command_answers(*LAPTOP_REFUSALS),
     summary="Revoke the laptop's label and issue the next generation",
     description="The old label is refused from the moment the decision is made (`label_revoked`); "
     "the new one, signed with the active key, works at once. Print it from "

@@ -1,4 +1,4 @@
-"""Issue 4: the dispatch manifest PDF for the driver (see services/gateway/adapters/manifest_pdf.py)."""
+"""The dispatch manifest PDF for the driver (see services/gateway/adapters/manifest_pdf.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from events.catalog import receipt_code_digest
+from services.common.indonesian import tanggal
 from services.gateway.adapters import manifest_pdf as manifest
-from services.gateway.api import ERRORS, GW
+from services.gateway.answers import binary
+from services.gateway.api import GW
 from services.gateway.errors import ApiError
 from services.gateway.models import Request
 from services.gateway.routes_consignments import ConsignmentId
@@ -26,10 +28,13 @@ class ManifestRequest(Request):
 @router.post(
     "/api/v1/consignments/{consignment_id}/manifest.pdf",
     tags=["consignments"],
-    responses=ERRORS,
+    response_class=Response,
+    responses=binary("application/pdf", "The manifest for the driver.", 403, 404),
     summary="The dispatch manifest PDF; give the receipt code to have it printed (checked against its hash)",
 )
 async def manifest_pdf(consignment_id: ConsignmentId, body: ManifestRequest, gw: GW) -> Response:
+    """Lists the laptops, the receiving office, the officials and the legal basis. A `receipt_code`
+    is printed only if it is the consignment's current code (`403 receipt_code_invalid` otherwise)."""
     plan = await gw.consignments.plan(consignment_id)
     if plan is None:
         raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")
@@ -60,7 +65,7 @@ async def manifest_pdf(consignment_id: ConsignmentId, body: ManifestRequest, gw:
         office_name=plan["office_name"],
         legal_kind=legal["kind"],
         legal_number=legal["number"],
-        legal_date=str(legal["date"]),
+        legal_date=tanggal(legal["date"]),
         officials=[(o["name"], o["nip"], o["jabatan"]) for o in plan["officials"]],
         units=units,
         receipt_code=code,

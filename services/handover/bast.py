@@ -8,24 +8,10 @@ The PDF itself is drawn by ``adapters/bast_pdf.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-WIB = timezone(timedelta(hours=7))
-DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
-MONTHS = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
+from services.common.indonesian import DAYS, MONTHS, WIB
+
 CONDITIONS = {"B": "Baik (B)", "RR": "Rusak Ringan (RR)", "RB": "Rusak Berat (RB)"}
 LEGAL_KINDS = {
     "contract": "Kontrak",

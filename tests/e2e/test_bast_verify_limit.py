@@ -106,14 +106,22 @@ def test_a_body_over_the_bast_limit_is_refused_before_it_is_read(api: httpx.Clie
 def test_other_routes_keep_the_small_limit(api: httpx.Client, bast: tuple[str, bytes]) -> None:
     cid, _ = bast
     body = b"x" * (100 * 1024)
-    for path in (
-        f"/api/v1/consignments/{cid}/receipt",
-        f"/api/v1/consignments/{cid}/bast/verify/extra",
-        "/api/v1/consignments",
-    ):
+    for path in (f"/api/v1/consignments/{cid}/bast/verify/extra", "/api/v1/laptops/bulk", "/api/v1/scans/dispatch"):
         r = api.post(path, content=body, headers={"content-type": "application/json"})
         assert r.status_code == 413 and r.json()["code"] == "body_too_large", (path, r.text)
         assert "smaller batches" in r.json()["detail"]
+
+
+def test_a_plan_or_receipt_of_thousands_of_laptops_fits_but_not_more_than_one_kafka_message(
+    api: httpx.Client, bast: tuple[str, bytes]
+) -> None:
+    cid, _ = bast
+    for path in (f"/api/v1/consignments/{cid}/receipt", "/api/v1/consignments"):
+        # 100 KiB of malformed JSON passes the size check and is refused for what it is
+        r = api.post(path, content=b"x" * (100 * 1024), headers={"content-type": "application/json"})
+        assert r.status_code == 400 and r.json()["code"] == "malformed_json", (path, r.text)
+        r = api.post(path, content=b"x" * (800 * 1024), headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "plan or receipt may be at most 768 KiB" in r.json()["detail"], r.text
 
 
 def test_an_empty_upload_is_refused_with_what_to_send(api: httpx.Client, bast: tuple[str, bytes]) -> None:

@@ -75,7 +75,7 @@ def test_a_consignment_of_25_laptops_is_dispatched_received_and_its_bast_says_so
     assert (
         dup.status_code == 200
         and dup.json()["decision"] == "duplicate"
-        and dup.json()["code"] == "already_in_consignment"
+        and dup.json()["reason"] == "already_in_consignment"
     )
     view = api.get(f"/api/v1/consignments/{cid}").json()
     assert len(view["scanned"]) == 25 and view["missing"] == []

@@ -142,7 +142,7 @@ def test_the_command_line_prints_an_office_sheet_with_a_progress_bar(
     ("params", "status", "code"),
     [
         ({}, 422, "no_selection"),
-        ({"asset_id": "nope"}, 422, "invalid_asset_id"),
+        ({"asset_id": "nope"}, 422, "invalid_request"),
         ({"office_code": "99.99"}, 404, "no_labels"),
         ({"office_code": "x"}, 422, None),
         ({"consignment_id": "a", "layout": "a5"}, 422, None),

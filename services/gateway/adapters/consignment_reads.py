@@ -1,4 +1,4 @@
-"""Issue 4: read-only access to the consignment documents the workers keep.
+"""Read-only access to the consignment documents the workers keep.
 By _id wherever possible: FerretDB scans for any other query."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from events.catalog import ConsignmentPlanned, ReceiptCodeReissued
+from events.catalog import ConsignmentPlanned, ReceiptCodeReissued, ReceiptConfirmed
 
 REISSUED = ReceiptCodeReissued.TYPE
 
@@ -30,12 +30,12 @@ class ConsignmentReads:
         if planned is None:
             return None
         plan: dict[str, Any] = dict(planned.get("data") or {})
-        # issue 4c: a re-issued receipt code replaces the planned one (decided by handover).
+        # A re-issued receipt code replaces the planned one (decided by handover).
         hand = await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 1})
         reissued = [e for e in (hand or {}).get("history", []) if e.get("type") == REISSUED]
         if reissued:
             plan["receipt_code_hash"] = reissued[-1]["data"]["receipt_code_hash"]
-        if plan.get("expected_count") is not None:  # issue 4c: a plan by count lists what was picked
+        if plan.get("expected_count") is not None:  # a plan by count lists what was picked
             plan["expected"] = list(doc.get("summary", {}).get("scanned", []))
         return plan
 
@@ -48,3 +48,11 @@ class ConsignmentReads:
 
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
         return await self._db.bast_documents.find_one({"_id": f"{consignment_id}-{seq}"})
+
+    async def receipt(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
+        """The data of the consignment's ``seq``-th ReceiptConfirmed (what its BAST says)."""
+        doc = await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 1})
+        for event in (doc or {}).get("history", []):
+            if event.get("type") == ReceiptConfirmed.TYPE and (event.get("data") or {}).get("seq") == seq:
+                return dict(event["data"])
+        return None

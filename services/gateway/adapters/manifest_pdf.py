@@ -1,4 +1,4 @@
-"""The dispatch manifest (surat jalan) PDF for the driver (issue 4): consignment,
+"""The dispatch manifest (surat jalan) PDF for the driver: consignment,
 recipient office, legal basis, the expected units, the one-time receipt code and
 signature lines. Pure rendering; A4, printable, bilingual headings.
 

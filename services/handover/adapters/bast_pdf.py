@@ -19,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from services.common.indonesian import tanggal
 from services.handover.bast import ATTACH_OVER, CONDITIONS, LEGAL_KINDS, Bast, Item, opening, rupiah, terbilang
 
 
@@ -66,7 +67,7 @@ def render(b: Bast) -> bytes:
     kind = LEGAL_KINDS.get(b.legal_kind, b.legal_kind)
     story += [
         Paragraph(
-            f"Berdasarkan {x(kind)} Nomor {x(b.legal_number)} tanggal {x(b.legal_date)}, "
+            f"Berdasarkan {x(kind)} Nomor {x(b.legal_number)} tanggal {x(tanggal(b.legal_date))}, "
             "PIHAK PERTAMA menyerahkan kepada PIHAK KEDUA, dan PIHAK KEDUA menerima dari PIHAK PERTAMA, "
             "barang milik negara berupa "
             f"{len(b.items)} ({terbilang(len(b.items))}) unit laptop (konsinyasi {x(b.consignment_id)}) "

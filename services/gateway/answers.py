@@ -1,0 +1,158 @@
+"""What each route can answer, for the OpenAPI document: a generated client relies
+on it, and the schemathesis suite checks the running gateway against it.
+
+Routes declare their own outcomes (``command_answers``, ``problems``, ``binary``);
+``finish`` then applies what holds for every route: a body or a parameter can be
+refused with 422, a body can be malformed (400) or too large (413), and every
+refusal is ``application/problem+json`` with the ``Problem`` schema."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.gateway.models import DecisionResponse, Problem
+
+PROBLEM_JSON = "application/problem+json"
+ERROR_MODELS = ("/Problem", "/HTTPValidationError")
+WHY = {
+    400: "The body is not valid JSON (`malformed_json`) or is empty where a file is needed.",
+    403: "The receipt code or the signing official is not the consignment's.",
+    404: "The laptop, consignment, office, scan or BAST named does not exist (yet).",
+    409: "The command does not fit the current state (already dispatched, consignment closed, …); `code` says which.",
+    413: "The request body is over the size limit (`body_too_large`).",
+    422: "A field is missing, unknown or of the wrong type (`invalid_request`, see `errors`), or the "
+    "deciding service refused a well-formed command it cannot carry out (a forged or revoked label, "
+    "an office that does not exist, a laptop the consignment does not expect); `code` says which.",
+    503: "Kafka, the store or a worker is not ready; `reasons` says which.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": Problem, "description": WHY.get(s, HTTPStatus(s).phrase)} for s in statuses}
+
+
+def command_answers(*refusals: int, accepted: int = 200, model: type = DecisionResponse) -> dict[int | str, Any]:
+    """A route that sends a command and waits for its decision."""
+    return {
+        accepted: {"model": model, "description": "Accepted: the event the deciding service recorded."},
+        202: {
+            "model": DecisionResponse,
+            "description": "Pending: the command is safely stored in Kafka and will be decided exactly once; "
+            "ask the `Location` (`GET /api/v1/scans/{scan_id}`) for the decision.",
+            "headers": {"Location": {"description": "Where the decision will be.", "schema": {"type": "string"}}},
+        },
+        **problems(*refusals),
+    }
+
+
+def binary(media_type: str, what: str, *refusals: int) -> dict[int | str, Any]:
+    """A route whose success is a file, not JSON."""
+    schema = (
+        {"type": "string"} if media_type.startswith(("image/svg", "text/")) else {"type": "string", "format": "binary"}
+    )
+    return {200: {"description": what, "content": {media_type: {"schema": schema}}}, **problems(*refusals)}
+
+
+def html_page(what: str) -> dict[int | str, Any]:
+    """A page for people."""
+    return {200: {"description": what, "content": {"text/html": {"schema": {"type": "string"}}}}}
+
+
+def finish(document: dict[str, Any]) -> dict[str, Any]:
+    for operations in document.get("paths", {}).values():
+        for op in operations.values():
+            answers = op.setdefault("responses", {})
+            if op.get("parameters") or op.get("requestBody"):
+                answers.setdefault("422", {"description": WHY[422]})
+            if op.get("requestBody"):
+                answers.setdefault("400", {"description": WHY[400]})
+                answers.setdefault("413", {"description": WHY[413]})
+            for status, answer in answers.items():
+                content = answer.get("content", {})
+                refs = [c.get("schema", {}).get("$ref", "") for c in content.values()]
+                if int(status) >= 400 and (not content or any(r.endswith(ERROR_MODELS) for r in refs)):
+                    answer["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    if answer.get("description") in (None, "", "Validation Error"):
+                        answer["description"] = WHY.get(int(status), HTTPStatus(int(status)).phrase)
+                elif len(content) > 1:
+                    # FastAPI adds application/json next to a route's declared file type.
+                    content.pop("application/json", None)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
+def install(app: FastAPI) -> None:
+    build = app.openapi
+
+    finished: list[int] = []  # FastAPI builds the document once and caches it: finish it once
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        if finished != [id(document)]:
+            finished[:] = [id(finish(document))]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+class LiteralPaths:
+    """A literal path of the document is its own resource: a method it does not list
+    answers 405 there, even where a template would also match (`GET /scans/attestation`
+    is not the scan "attestation", `GET /laptops/bulk` not the laptop "bulk")."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app, self.api = app, api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            operations = self.api.openapi()["paths"].get(scope["path"])
+            method = scope["method"].lower()
+            if operations is not None and method not in operations and not (method == "head" and "get" in operations):
+                from services.gateway.errors import ProblemResponse
+
+                allow = ", ".join(allowed_methods(self.api.openapi(), scope["path"]))
+                body = {"code": "method_not_allowed", "detail": f"{scope['path']} answers {allow} only."}
+                await ProblemResponse(405, body, headers={"Allow": allow})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
+    """The methods the document gives the resource at ``path``, for a 405's ``Allow``.
+    As OpenAPI says, a literal path wins over a template (`/scans/attestation` is not
+    the scan "attestation"); a template's parameters must match their patterns."""
+    paths = document.get("paths", {})
+    if path in paths:
+        methods = set(paths[path])
+    else:
+        methods = set()
+        for template, operations in paths.items():
+            if "{" in template and re.fullmatch(_template_regex(template, operations), path):
+                methods |= set(operations)
+    methods &= {"get", "put", "post", "delete", "patch"}
+    if "get" in methods:
+        methods.add("head")  # served for every GET
+    return sorted(m.upper() for m in methods)
+
+
+def _template_regex(template: str, operations: dict[str, Any]) -> str:
+    patterns = {
+        p["name"]: p.get("schema", {}).get("pattern", "")
+        for op in operations.values()
+        for p in op.get("parameters", [])
+        if p.get("in") == "path"
+    }
+
+    def segment(match: re.Match[str]) -> str:
+        pattern = patterns.get(match.group(1), "").removeprefix("^").removesuffix("$")
+        return f"(?:{pattern})" if pattern else "[^/]+"
+
+    parts = re.split(r"(\{[^}]+\})", template)
+    return "".join(segment(re.match(r"\{([^}]+)\}", p)) if p.startswith("{") else re.escape(p) for p in parts)  # type: ignore[arg-type]

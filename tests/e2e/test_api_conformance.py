@@ -1,0 +1,111 @@
+"""The running gateway against its own OpenAPI document, with schemathesis: every
+operation, generated valid and invalid requests, and every check schemathesis has
+(server errors, status codes, content types, response schemas and headers,
+negative data rejected, valid data accepted, undeclared methods, …) plus ours:
+a problem body's status and title are those of its response.
+
+Generated ids rarely name anything, so a generated id that is well formed is
+swapped for one of a real laptop, consignment (dispatched and received, with a
+BAST) and scan made here: the 200 answers are checked too, and commands are
+decided at once instead of waiting on a subject nobody has heard of.
+
+``SERAH_FUZZ_EXAMPLES`` sets the examples per operation (``make fuzz-api`` runs
+the long form). The short form in ``make test`` draws the same requests every run, so
+a red build is the code's doing; the long form draws new ones each time."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.config import SchemathesisConfig
+
+from deploy.local.stack import Stack
+from events import labels
+from events.catalog import CONSIGNMENT_ID
+from events.envelope import SAFE_ID
+from tests.conftest import eventually
+from tests.e2e.test_consignment_journey import OFFICIAL
+from tests.e2e.test_consignment_races import dispatched, receipt
+
+OPENAPI = Path(__file__).resolve().parents[2] / "schemas" / "http" / "openapi.json"
+EXAMPLES = int(os.environ.get("SERAH_FUZZ_EXAMPLES", "25"))
+LONG_FORM = "SERAH_FUZZ_EXAMPLES" in os.environ
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            # 422 is this API's answer to a well-formed command the domain refuses where no
+            # schema can say it (a forged label signature, a region code that is no office).
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "403", "404", "409", "422"]},
+            # 413: a body over the size limit is refused before it is read.
+            "negative_data_rejection": {"expected-statuses": ["400", "403", "404", "405", "409", "413", "415", "422"]},
+        }
+    }
+)
+schema = schemathesis.openapi.from_path(OPENAPI, config=CONFIG)
+# A PDF to check is sent as its bytes, like any file.
+schemathesis.serializer.alias("application/pdf", "application/octet-stream")
+
+
+@schemathesis.check
+def problem_status_agrees_with_response(ctx: Any, response: Any, case: Any) -> bool | None:
+    """A refusal's body says the status of the response that carries it."""
+    if not response.headers.get("content-type", [""])[0].startswith("application/problem+json"):
+        return None
+    body = response.json()
+    expected = (response.status_code, HTTPStatus(response.status_code).phrase)
+    assert (body.get("status"), body.get("title")) == expected, f"problem body says {body.get('status')}"
+    return None
+
+
+load_all_checks()
+CHECKS_ALL = [CHECKS.get_one(name) for name in CHECKS.get_all_names()]
+
+
+@pytest.fixture(scope="module")
+def real(stack: Stack) -> dict[str, str]:
+    """Ids of things that exist: a laptop, a received consignment with its BAST, a decided scan."""
+    with httpx.Client(base_url=stack.url, timeout=30) as api:
+        cid, code, units = dispatched(api, 1, [OFFICIAL])
+        body = receipt(units, OFFICIAL, code)
+        done = api.post(f"/api/v1/consignments/{cid}/receipt", json=body)
+        assert done.status_code == 200, done.text
+        eventually(lambda: api.get(f"/api/v1/consignments/{cid}/bast.pdf").status_code == 200, what="BAST")
+        return {"asset_id": units[0]["asset_id"], "consignment_id": cid, "scan_id": body["receipt_id"]}
+
+
+PATTERNS = {"asset_id": labels.ASSET_ID.pattern, "consignment_id": CONSIGNMENT_ID, "scan_id": SAFE_ID}
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG_FORM, suppress_health_check=list(HealthCheck))
+def test_the_gateway_answers_as_its_openapi_document_says(case: Any, stack: Stack, real: dict[str, str]) -> None:
+    for name, value in (case.path_parameters or {}).items():
+        if name in real and isinstance(value, str) and re.fullmatch(PATTERNS[name], value):
+            case.path_parameters[name] = real[name]
+    case.call_and_validate(base_url=stack.url, checks=CHECKS_ALL, timeout=60)
+
+
+def test_an_over_long_query_is_answered_with_a_reason_not_a_dropped_connection(stack: Stack) -> None:
+    # ~200 KiB of query: more than one read of the socket and more than h11's 16 KiB default.
+    # Sent by hand: HTTP clients refuse to build a URL this long.
+    query = "&".join(f"asset_id=SRH{n:010d}x" for n in range(10_000))
+    url = urlsplit(stack.url)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as conn:
+        conn.sendall(f"GET /api/v1/labels?{query} HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 422"), head
+    assert b'"code":"invalid_request"' in body

@@ -1,0 +1,156 @@
+"""The pages people read, rendered in-process: readable on a phone, Indonesian
+first with English beside it, nothing loaded from another site, no bare codes as
+messages, and the BAST record page saying what the BAST records."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+import pytest
+
+from events.catalog import RejectionReason
+from tests.builders import label_for, new_asset
+from tests.gateway_fakes import EmptyReads, client, rejecting
+
+OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan Kesbangpol"}
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.viewport = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.urls += [v for k, v in attrs if k in ("src", "href", "action") and v]
+        if tag == "meta" and a.get("name") == "viewport" and "width=device-width" in (a.get("content") or ""):
+            self.viewport = True
+
+
+def parsed(html: str) -> Links:
+    p = Links()
+    p.feed(html)
+    return p
+
+
+class Consignment(EmptyReads):
+    """A consignment received in full, with its BAST."""
+
+    def __init__(self, asset: str) -> None:
+        self.asset = asset
+
+    async def bast(self, cid: str, seq: int) -> dict[str, Any] | None:
+        return {"number": "BAST/001/KSB/2026", "recorded_sha256": "ab" * 32} if seq == 1 else None
+
+    async def receipt(self, cid: str, seq: int) -> dict[str, Any]:
+        return {
+            "office_code": "73.71",
+            "official": OFFICIAL,
+            "seq": 1,
+            "lines": [{"asset_id": self.asset, "condition": "RR", "note": "layar tergores"}],
+            "missing": [],
+            "confirmed_at": "2026-11-01T20:30:00Z",  # 2 November in WIB
+        }
+
+    async def plan(self, cid: str) -> dict[str, Any]:
+        return {
+            "office_code": "73.71",
+            "office_name": "Kesbangpol Kota Makassar",
+            "officials": [OFFICIAL],
+            "legal_basis": {"kind": "allocation_decree", "number": "KEP-734/SJ/2026", "date": "2026-10-01"},
+        }
+
+
+class Laptops(EmptyReads):
+    async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        return [{"_id": a, "label_generation": 1, "label_key_id": "K1"} for a in query["_id"]["$in"]]
+
+
+def get(path: str, **views: Any) -> httpx.Response:
+    async def run() -> httpx.Response:
+        async with client(rejecting(RejectionReason.INVALID_COMMAND), **views) as api:
+            return await api.get(path)
+
+    return asyncio.run(run())
+
+
+def forged_path() -> str:
+    _, asset = new_asset()
+    label = label_for(asset)
+    head, sig = label.rsplit("/", 1)
+    return head[head.index("/L/") :] + "/" + ("A" if sig[0] != "A" else "B") + sig[1:]
+
+
+PAGES = {
+    "home": lambda: get("/"),
+    "sign-in": lambda: get("/masuk"),
+    "forged label": lambda: get(forged_path()),
+    "damaged label": lambda: get("/L/SRH0000000000/1K1/x"),
+    "BAST": lambda: get("/bast/KSB-73.71-001", consignments=Consignment(new_asset()[1]), reads=Laptops()),
+    "no BAST yet": lambda: get("/bast/KSB-73.71-002?seq=2", consignments=Consignment("SRH0000000000")),
+    "API docs": lambda: get("/docs"),
+    "API reference": lambda: get("/redoc"),
+}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_sets_a_phone_viewport_and_loads_nothing_from_another_site(name: str) -> None:
+    r = PAGES[name]()
+    page = parsed(r.text)
+    assert page.viewport, name
+    foreign = [u for u in page.urls if re.match(r"(?i)^(https?:)?//", u) and not u.startswith("http://gateway.test")]
+    assert foreign == [], name
+
+
+def test_the_api_reference_script_names_no_other_site() -> None:
+    src = [u for u in parsed(get("/redoc").text).urls if u.endswith(".js")]
+    script = get(src[0]).text
+    assert re.findall(r"""(?:src|href)\s*[:=]\s*["']https?://[^"']+""", script) == []
+
+
+def test_a_forged_label_is_explained_in_indonesian_first_and_its_code_is_only_a_small_note() -> None:
+    r = get(forged_path())
+    assert r.status_code == 400
+    headline = re.search(r'<h2 id="headline">(.*?)</h2>', r.text)
+    why = re.search(r'<span id="why">(.*?)</span>', r.text)
+    assert headline and headline.group(1) == "PERINGATAN: label palsu"
+    assert why and "bukan label resmi" in why.group(1)
+    assert re.search(r'<p class="en" lang="en">Label not valid\. This label&#x27;s signature was not made', r.text)
+    # the code is shown once, small, for support; never as the message
+    assert r.text.count("label_forged") == 2  # the data attribute and the support note
+    assert re.search(
+        r'<p class="support">[^<]*<span lang="en">/ code for support</span>:\s*<code id="code">label_forged', r.text
+    )
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ["label_forged", "label_unknown_key", "label_revoked", "label_malformed", "label_asset_mismatch", "unknown_laptop"],
+)
+def test_every_label_warning_has_indonesian_and_english_words_of_its_own(reason: str) -> None:
+    from services.gateway.pages import WARNINGS
+
+    (head_id, head_en), (why_id, why_en) = WARNINGS[reason]
+    for text in (head_id, head_en, why_id, why_en):
+        assert text and "_" not in text
+    assert head_id != head_en and why_id != why_en
+
+
+def test_the_bast_page_says_what_the_bast_records() -> None:
+    _, asset = new_asset()
+    r = get("/bast/KSB-73.71-001", consignments=Consignment(asset), reads=Laptops())
+    text = r.text
+    assert "<b id='number'>BAST/001/KSB/2026</b>" in text
+    assert "<span id='date'>2 November 2026</span>" in text
+    assert "Kesbangpol Kota Makassar (73.71)" in text
+    assert "Andi Pratama, Kepala Badan Kesbangpol (NIP 198001012005011001)" in text
+    assert "Keputusan Alokasi Nomor KEP-734/SJ/2026 tanggal 1 Oktober 2026" in text
+    assert re.search(rf"<a href='/L/{asset}/1K1/[^']+'>{asset}</a>", text)
+    assert "Rusak Ringan (RR)" in text and "layar tergores" in text
+    assert "href='/api/v1/consignments/KSB-73.71-001/bast.pdf?seq=1'" in text
+    assert "href='/api/v1/consignments/KSB-73.71-001'" in text
