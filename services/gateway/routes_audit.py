@@ -136,7 +136,7 @@ Subject = Annotated[str, Query(pattern=SAFE_ID)]
 @router.get(
     "/audit/export.jsonl",
     response_class=StreamingResponse,
-    responses=binary(NDJSON, "One JSON object per line: header, events, the signed checkpoint and its chain list."),
+    responses=binary(NDJSON, "One JSON object per line: header, events, the checkpoint and its chain list.", 404),
     summary="Every chain with the signed checkpoint and its chain list, or only the named chains with their "
     "inclusion proofs (JSON Lines; `serah verify` checks it)",
 )
@@ -147,7 +147,12 @@ async def export_jsonl(
         Query(max_length=1000, description="Only these chains (asset or consignment ids), each with its proof."),
     ] = None,
 ) -> StreamingResponse:
-    """Streamed; checked offline with `serah verify FILE` and the checkpoint keys."""
+    """Streamed; checked offline with `serah verify FILE` and the checkpoint keys. A named
+    chain that does not exist is `404 unknown_subject`, before anything is streamed."""
+    if subject and (unknown := await gw.audit.unknown_chains(sorted(set(subject)))):
+        raise ApiError(
+            404, "unknown_subject", f"no chain for {', '.join(unknown[:10])}: check the asset or consignment ids."
+        )
     return _jsonl(gw.audit.export_lines(subject), "serah-export.jsonl")
 
 

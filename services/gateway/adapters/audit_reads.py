@@ -3,6 +3,7 @@ for roll-ups and due lists. Also used by ``serah export`` (no gateway needed).""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -85,6 +86,11 @@ class AuditReads:
             for a in wanted:
                 if (p := index.proof(a)) is not None:
                     yield p
+
+    async def unknown_chains(self, subjects: list[str]) -> list[str]:
+        """Those of ``subjects`` (laptops or consignments) that have no chain."""
+        heads = await asyncio.gather(*(self._db.laptop_views.find_one({"_id": s}, {"_id": 1}) for s in subjects))
+        return [s for s, head in zip(subjects, heads, strict=True) if head is None]
 
     async def views(self, province: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"office_code": {"$regex": f"^{province}"}} if province else {}
