@@ -72,9 +72,9 @@ class RejectionReason(StrEnum):
     NOT_DISPATCHED = "not_dispatched"
     ALREADY_RECEIVED = "already_received"
     INVALID_COMMAND = "invalid_command"
-    NOT_RECEIVED = "not_received"  # issue 5: usage can only be attested for a received laptop
+    NOT_RECEIVED = "not_received"  # usage can only be attested for a received laptop
     LABEL_GENERATIONS_EXHAUSTED = "label_generations_exhausted"
-    # issue 4: consignments and receipt
+    # consignments and receipt
     CONSIGNMENT_EXISTS = "consignment_exists"
     UNKNOWN_CONSIGNMENT = "unknown_consignment"
     CONSIGNMENT_CLOSED = "consignment_closed"
@@ -84,7 +84,7 @@ class RejectionReason(StrEnum):
     ALREADY_IN_CONSIGNMENT = "already_in_consignment"
     RECEIPT_CODE_INVALID = "receipt_code_invalid"
     OFFICIAL_NOT_AUTHORISED = "official_not_authorised"
-    CONSIGNMENT_FULL = "consignment_full"  # issue 4c: a count plan already has its count
+    CONSIGNMENT_FULL = "consignment_full"  # a count plan already has its count
     IN_CONSIGNMENT = "in_consignment"  # travels in a consignment: received only through it, with its code
     SCANNED_AT_OUT_OF_RANGE = "scanned_at_out_of_range"  # the device's time is too far from the server's
     ID_REUSED = "id_reused"  # the command id was used before for a different command
@@ -286,7 +286,7 @@ class MessageDeadLettered(Payload):
     payload: str = Field(description="The original bytes, decoded as UTF-8 with replacement, cut to 64 KiB.")
 
 
-# --- issue 3: label revocation and re-issue ---
+# --- label revocation and re-issue ---
 
 
 class LabelReissueReason(StrEnum):
@@ -327,7 +327,7 @@ class LabelReissued(Payload):
     note: Text = ""
 
 
-# --- issue 5: usage audit, checkpoints, anomalies ---
+# --- usage audit, checkpoints, anomalies ---
 
 
 class AttestUsage(Payload):
@@ -390,10 +390,10 @@ class CheckpointSigned(Payload):
     signature: str
 
 
-# --- issue 4: consignments ---
+# --- consignments ---
 
 NIP = r"^[0-9]{18}$"
-MAX_CONSIGNMENT_UNITS = 5000  # issue 4c: the most laptops one consignment may expect
+MAX_CONSIGNMENT_UNITS = 5000  # the most laptops one consignment may expect
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
@@ -449,7 +449,7 @@ class PlanConsignment(Payload):
     legal_basis: LegalBasis
     expected: list[str] = Field(default_factory=list, max_length=5000)
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
-    # issue 4c: or a count filled at picking (then ``expected`` is empty)
+    # or a count filled at picking (then ``expected`` is empty)
     expected_count: int | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
 
     @model_validator(mode="after")
@@ -553,7 +553,7 @@ class ReceiptConfirmed(Payload):
     bast_sha256: str = Field(pattern=SHA256_HEX)
 
 
-# --- issue 4c: late-receipt reminder ---
+# --- late-receipt reminder ---
 
 
 class ReceiptReminderRaised(Payload):
@@ -572,7 +572,7 @@ class ReceiptReminderRaised(Payload):
     in_transit: list[str] = Field(description="Asset ids still not received when the reminder was raised.")
 
 
-# --- issue 4c: receipt-code re-issue ---
+# --- receipt-code re-issue ---
 
 
 class ReissueReceiptCode(Payload):
@@ -602,27 +602,42 @@ class ReceiptCodeReissued(Payload):
     generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
 
 
-COMMANDS: tuple[type[Payload], ...] = (RegisterLaptop, AllocateLaptop, DispatchLaptop, ReceiveLaptop)
+# Every message type, grouped by what it is about.
+COMMANDS: tuple[type[Payload], ...] = (
+    # laptops
+    RegisterLaptop,
+    AllocateLaptop,
+    DispatchLaptop,
+    ReceiveLaptop,
+    ReissueLabel,
+    AttestUsage,
+    # consignments
+    PlanConsignment,
+    ScanIntoConsignment,
+    CloseConsignment,
+    ConfirmReceipt,
+    ReissueReceiptCode,
+)
 EVENTS: tuple[type[Payload], ...] = (
+    # laptops
     LaptopRegistered,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
+    LabelReissued,
+    UsageAttested,
+    # consignments
+    ConsignmentPlanned,
+    LaptopScannedIntoConsignment,
+    ConsignmentDispatched,
+    ReceiptConfirmed,
+    ReceiptReminderRaised,
+    ReceiptCodeReissued,
+    # audit
+    AnomalyDetected,
+    CheckpointSigned,
+    # any command's refusal, and any unreadable message
     ScanRejected,
     MessageDeadLettered,
 )
-# issue 3: label revocation and re-issue
-COMMANDS = COMMANDS + (ReissueLabel,)
-EVENTS = EVENTS + (LabelReissued,)
-
-
-# issue 5
-COMMANDS = COMMANDS + (AttestUsage,)
-EVENTS = EVENTS + (UsageAttested, AnomalyDetected, CheckpointSigned)
-# issue 4
-COMMANDS = COMMANDS + (PlanConsignment, ScanIntoConsignment, CloseConsignment, ConfirmReceipt)
-EVENTS = EVENTS + (ConsignmentPlanned, LaptopScannedIntoConsignment, ConsignmentDispatched, ReceiptConfirmed)
-# issue 4c: late-receipt reminder, receipt-code re-issue
-COMMANDS = COMMANDS + (ReissueReceiptCode,)
-EVENTS = EVENTS + (ReceiptReminderRaised, ReceiptCodeReissued)
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

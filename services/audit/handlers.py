@@ -37,7 +37,7 @@ class AuditRuntime:
     views: Views
     dead_letters: Any  # MongoDeadLetters / FakeDeadLetters
     scans: ScanIndex
-    # issue 5: anomaly rules and checkpoints
+    # anomaly rules and checkpoints
     publisher: Any = None  # Publisher; None: anomalies are not detected (tests of the log alone)
     clock: Callable[[], datetime] = utcnow
     thresholds: rules.Thresholds = field(default_factory=rules.Thresholds)
@@ -52,7 +52,7 @@ def _view_part(doc: dict[str, Any]) -> dict[str, Any]:
 
 async def record_event(event: Envelope, rt: AuditRuntime) -> bool:
     """True if newly recorded, False if it had been recorded before. Then the
-    streaming anomaly rules (issue 5), also on redelivery (their ids are deterministic)."""
+    streaming anomaly rules, also on redelivery (their ids are deterministic)."""
     recorded = await _record(event, rt)
     await detect_anomalies(event, rt)
     return recorded
@@ -184,7 +184,7 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
 
 
 def _may_fire(event: Envelope) -> bool:
-    if domain.is_consignment_event(event):  # issue 4: laptop rules never fire on a consignment
+    if domain.is_consignment_event(event):  # laptop rules never fire on a consignment
         return False
     if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, ScanRejected.TYPE):
         return True
