@@ -151,3 +151,14 @@ def test_the_link_check_finds_a_missing_file_and_a_missing_heading(tmp_path: Pat
         f"{doc}:3: gone.md (no such file)",
         f"{doc}:3: other.md#no-such (no heading with anchor #no-such in other.md)",
     ]
+
+
+def test_the_code_and_deploy_files_name_no_development_issue_or_session() -> None:
+    code = [
+        p
+        for top in ("services", "events", "deploy")
+        for p in (ROOT / top).rglob("*")
+        if p.is_file() and (p.suffix in {".py", ".go", ".template", ".properties", ".yml"} or p.name == "Dockerfile")
+    ] + [ROOT / "docker-compose.yml", ROOT / "Makefile"]
+    found = [hit for p in code for hit in history_mentions(p)]
+    assert not found, "Name things for what they are, not the issue that built them:\n  " + "\n  ".join(found)
