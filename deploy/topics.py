@@ -10,10 +10,6 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from events.topics import TOPICS
 
-# Dead letters and events are the record; keep them (size-bounded by the
-# cluster's defaults in production). Commands are consumed within seconds.
-RETENTION_MS = {"serah.events": -1, "serah.deadletters": -1, "serah.checkpoints": -1}
-
 
 def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, timeout_s: float = 60) -> list[str]:
     deadline = time.monotonic() + timeout_s
@@ -31,9 +27,7 @@ def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, timeout
         for spec in TOPICS:
             if spec.name in existing:
                 continue
-            configs = {}
-            if spec.name in RETENTION_MS:
-                configs["retention.ms"] = str(RETENTION_MS[spec.name])
+            configs = {"retention.ms": "-1"} if spec.kept_forever else {}
             try:
                 admin.create_topics([NewTopic(spec.name, partitions, replication, topic_configs=configs)])
                 created.append(spec.name)

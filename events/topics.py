@@ -16,13 +16,15 @@ CHECKPOINTS = "serah.checkpoints"  # signed checkpoints, copies outside the data
 class TopicSpec:
     name: str
     purpose: str
-    compacted: bool = False
+    # The record (facts, dead letters, checkpoints) is kept; commands are consumed
+    # within seconds and age out with the cluster's default retention.
+    kept_forever: bool = False
 
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(ALLOCATION_COMMANDS, "commands for the allocation service (register, allocate, dispatch scans)"),
     TopicSpec(HANDOVER_COMMANDS, "commands for the handover service (receipt scans)"),
-    TopicSpec(EVENTS, "every fact any service decided, accepted or rejected"),
-    TopicSpec(DEAD_LETTERS, "messages no service could read, with the reason"),
-    TopicSpec(CHECKPOINTS, "signed Merkle roots over every laptop's hash chain"),
+    TopicSpec(EVENTS, "every fact any service decided, accepted or rejected", kept_forever=True),
+    TopicSpec(DEAD_LETTERS, "messages no service could read, with the reason", kept_forever=True),
+    TopicSpec(CHECKPOINTS, "signed Merkle roots over every laptop's hash chain", kept_forever=True),
 )

@@ -216,12 +216,6 @@ def overdue(asset_id: str, view: Mapping[str, Any], now: datetime, t: Thresholds
     return []
 
 
-def attestation_due(view: Mapping[str, Any], t: Thresholds) -> datetime | None:
-    if view.get("status") != "received" or not view.get("received_at"):
-        return None
-    return _parse(view.get("last_attested_at") or view["received_at"]) + timedelta(days=t.attestation_interval_days)
-
-
 def _refused(event: Envelope, reason: RejectionReason) -> bool:
     return (
         event.type == ScanRejected.TYPE
