@@ -393,7 +393,19 @@ class CheckpointSigned(Payload):
 # --- consignments ---
 
 NIP = r"^[0-9]{18}$"
-MAX_CONSIGNMENT_UNITS = 5000  # the most laptops one consignment may expect
+MAX_CONSIGNMENT_UNITS = 5000
+
+
+def laptops_or_a_count(expected: list[str], expected_count: int | None) -> None:
+    """A plan names its laptops or gives a count filled at picking: exactly one of them."""
+    what = "give either `expected` (asset ids) or `expected_count` (a number of laptops)"
+    if expected and expected_count is not None:
+        raise ValueError(f"{what}, not both")
+    if not expected and expected_count is None:
+        raise ValueError(f"{what}: this plan gives neither")
+
+
+# the most laptops one consignment may expect
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
@@ -454,8 +466,7 @@ class PlanConsignment(Payload):
 
     @model_validator(mode="after")
     def _laptops_or_a_count(self) -> PlanConsignment:
-        if bool(self.expected) == (self.expected_count is not None):
-            raise ValueError("give either the expected laptops or expected_count, not both and not neither")
+        laptops_or_a_count(self.expected, self.expected_count)
         return self
 
 

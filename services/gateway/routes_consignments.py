@@ -33,6 +33,7 @@ from events.catalog import (
     ReissueReceiptCode,
     RejectionReason,
     ScanIntoConsignment,
+    laptops_or_a_count,
 )
 from events.envelope import SAFE_ID
 from events.text import Text, TextChecked
@@ -139,8 +140,7 @@ class PlanRequest(Strict):
 
     @model_validator(mode="after")
     def _laptops_or_a_count(self) -> PlanRequest:
-        if bool(self.expected) == (self.expected_count is not None):
-            raise ValueError("give either `expected` (asset ids) or `expected_count` (a number of laptops), not both")
+        laptops_or_a_count(self.expected, self.expected_count)  # the command's own rule, checked at the door
         return self
 
 

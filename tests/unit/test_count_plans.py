@@ -231,7 +231,7 @@ def test_a_crash_after_the_claim_is_healed_when_the_scan_is_redelivered(w: World
         ({"expected_count": -3}, "greater than or equal to 1"),
         ({"expected_count": 10**9}, "less than or equal to 5000"),
         ({"expected_count": 2, "expected": ["SRH0000000001"]}, "not both"),
-        ({}, "not neither"),
+        ({}, "gives neither"),
     ],
 )
 def test_a_plan_must_give_either_laptops_or_a_sensible_count(fields: dict[str, object], why: str) -> None:
