@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from events import topics
+from events.envelope import SubjectKind
 from events.text import Text, TextChecked
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -103,6 +104,10 @@ class Payload(TextChecked):
     # part of what was asked, so a retry that differs only in them is the same
     # command (events.codec.command_digest).
     NOT_IN_IDENTITY: ClassVar[frozenset[str]] = frozenset()
+    # What the envelope's ``subject`` names for this type (``subjectkind``): a
+    # laptop's asset id, a consignment id, a checkpoint id, or, for a dead
+    # letter, whatever key the unreadable message had.
+    SUBJECT_KIND: ClassVar[SubjectKind] = "laptop"
 
 
 class Specs(TextChecked):
@@ -274,6 +279,7 @@ class MessageDeadLettered(Payload):
 
     TYPE = "id.serah.message.dead-lettered.v1"
     KIND = "event"
+    SUBJECT_KIND = "message"
     TOPIC = topics.DEAD_LETTERS
     RAW_TEXT = frozenset({"detail", "payload"})  # a faithful record of what could not be read
 
@@ -380,6 +386,7 @@ class CheckpointSigned(Payload):
 
     TYPE = "id.serah.audit.checkpoint-signed.v1"
     KIND = "event"
+    SUBJECT_KIND = "checkpoint"
     TOPIC = topics.CHECKPOINTS
 
     checkpoint_id: str
@@ -453,6 +460,7 @@ class PlanConsignment(Payload):
 
     TYPE = "id.serah.command.plan-consignment.v1"
     KIND = "command"
+    SUBJECT_KIND = "consignment"
     TOPIC = topics.ALLOCATION_COMMANDS
     NOT_IN_IDENTITY = frozenset({"receipt_code_hash"})
 
@@ -475,6 +483,7 @@ class ScanIntoConsignment(Payload):
 
     TYPE = "id.serah.command.scan-into-consignment.v1"
     KIND = "command"
+    SUBJECT_KIND = "consignment"
     TOPIC = topics.ALLOCATION_COMMANDS
 
     RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
@@ -487,6 +496,7 @@ class CloseConsignment(Payload):
 
     TYPE = "id.serah.command.close-consignment.v1"
     KIND = "command"
+    SUBJECT_KIND = "consignment"
     TOPIC = topics.ALLOCATION_COMMANDS
 
 
@@ -495,6 +505,7 @@ class ConfirmReceipt(Payload):
 
     TYPE = "id.serah.command.confirm-receipt.v1"
     KIND = "command"
+    SUBJECT_KIND = "consignment"
     TOPIC = topics.HANDOVER_COMMANDS
 
     official: Official
@@ -508,6 +519,7 @@ class ConsignmentPlanned(Payload):
 
     TYPE = "id.serah.consignment.planned.v1"
     KIND = "event"
+    SUBJECT_KIND = "consignment"
 
     office_code: str = Field(pattern=OFFICE_CODE)
     office_name: Text
@@ -526,6 +538,7 @@ class LaptopScannedIntoConsignment(Payload):
 
     TYPE = "id.serah.consignment.laptop-scanned.v1"
     KIND = "event"
+    SUBJECT_KIND = "consignment"
 
     asset_id: str
     location: Location | None = None
@@ -537,6 +550,7 @@ class ConsignmentDispatched(Payload):
 
     TYPE = "id.serah.consignment.dispatched.v1"
     KIND = "event"
+    SUBJECT_KIND = "consignment"
 
     office_code: str = Field(pattern=OFFICE_CODE)
     dispatched: list[str]
@@ -552,6 +566,7 @@ class ReceiptConfirmed(Payload):
 
     TYPE = "id.serah.consignment.receipt-confirmed.v1"
     KIND = "event"
+    SUBJECT_KIND = "consignment"
 
     office_code: str = Field(pattern=OFFICE_CODE)
     official: Official
@@ -575,6 +590,7 @@ class ReceiptReminderRaised(Payload):
 
     TYPE = "id.serah.consignment.receipt-reminder-raised.v1"
     KIND = "event"
+    SUBJECT_KIND = "consignment"
 
     office_code: str = Field(pattern=OFFICE_CODE)
     threshold_days: float = Field(gt=0, description="The configured threshold this reminder is for.")
@@ -594,6 +610,7 @@ class ReissueReceiptCode(Payload):
 
     TYPE = "id.serah.command.reissue-receipt-code.v1"
     KIND = "command"
+    SUBJECT_KIND = "consignment"
     TOPIC = topics.HANDOVER_COMMANDS
     NOT_IN_IDENTITY = frozenset({"receipt_code_hash"})
 
@@ -607,6 +624,7 @@ class ReceiptCodeReissued(Payload):
 
     TYPE = "id.serah.consignment.receipt-code-reissued.v1"
     KIND = "event"
+    SUBJECT_KIND = "consignment"
 
     receipt_code_hash: str = Field(pattern=SHA256_HEX)
     reason: Text

@@ -11,7 +11,7 @@ import orjson
 from pydantic import ValidationError
 
 from events.catalog import BY_TYPE, Payload
-from events.envelope import Envelope
+from events.envelope import Envelope, SubjectKind
 
 MAX_MESSAGE_BYTES = 256 * 1024
 _NAMESPACE = uuid.UUID("6f1b2a52-3c1e-4c4f-9a55-5e7a1d0b9e11")
@@ -71,6 +71,15 @@ def from_json(doc: Any) -> Envelope:
     return envelope
 
 
+def subject_kind(envelope: Envelope) -> SubjectKind:
+    """What the envelope's subject names: its ``subjectkind``, or for a message
+    from a producer that did not set it, its type's kind."""
+    if envelope.subjectkind is not None:
+        return envelope.subjectkind
+    cls = BY_TYPE.get(envelope.type)
+    return cls.SUBJECT_KIND if cls is not None else "message"
+
+
 def payload(envelope: Envelope, expected: type[P] | None = None) -> Payload:
     """The typed ``data`` of an envelope. Raises DecodeError('invalid_data', …)."""
     cls = BY_TYPE[envelope.type]
@@ -116,12 +125,16 @@ def make(
     id: str,
     causation_id: str | None = None,
     actor: str = "system",
+    subject_kind: SubjectKind | None = None,
 ) -> Envelope:
+    """``subject_kind``: what ``subject`` names, when the type alone does not say
+    (a refusal is about whatever its command was about); else the type's own."""
     return Envelope(
         id=id,
         source=source,
         type=body.TYPE,
         subject=subject,
+        subjectkind=subject_kind or body.SUBJECT_KIND,
         time=time,
         causationid=causation_id,
         actor=actor,

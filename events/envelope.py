@@ -9,6 +9,15 @@ requires) carry what auditors ask about every fact:
   is the scan id made on the scanning device, so an offline retry of the same
   scan is recognised as the same scan.
 - ``actor``: who did it (a user or device id; ``system`` for automatic facts).
+
+A third says what the subject is, so readers branch on data, not on the
+spelling of a type name:
+
+- ``subjectkind``: ``laptop`` (an asset id), ``consignment`` (a consignment id;
+  consignment commands, their facts and their refusals), ``checkpoint`` (a
+  signed checkpoint's id) or ``message`` (a dead letter: the key the unreadable
+  message had). Serah's services always set it; a message without it from
+  another producer is read by its type's kind.
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 SAFE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 
 
+SubjectKind = Literal["laptop", "consignment", "checkpoint", "message"]
+
+
 class Envelope(BaseModel):
     """A CloudEvents 1.0 event in JSON structured mode."""
 
@@ -36,7 +48,13 @@ class Envelope(BaseModel):
     id: str = Field(pattern=SAFE_ID, description="Unique per source; for commands, the scan id.")
     source: str = Field(min_length=1, max_length=256, description="URI-reference of the producer.")
     type: str = Field(min_length=1, max_length=128, description="Names a fact (past tense) or command, with version.")
-    subject: str = Field(pattern=SAFE_ID, description="The asset id the message is about; the Kafka key.")
+    subject: str = Field(
+        pattern=SAFE_ID,
+        description="What the message is about (see subjectkind): an asset id, a consignment id, …; the Kafka key.",
+    )
+    subjectkind: SubjectKind | None = Field(
+        default=None, description="What kind of thing the subject names: laptop, consignment, checkpoint or message."
+    )
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"
     causationid: str | None = Field(default=None, pattern=SAFE_ID)

@@ -25,16 +25,11 @@ import orjson
 from events import codec
 from events.catalog import (
     AnomalyDetected,
-    CloseConsignment,
-    ConfirmReceipt,
     LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
-    PlanConsignment,
-    ReissueReceiptCode,
-    ScanIntoConsignment,
     ScanRejected,
     UsageAttested,
 )
@@ -42,20 +37,11 @@ from events.envelope import Envelope
 
 GENESIS = "0" * 64
 
-# events and rejections whose subject is a consignment, not a laptop.
-CONSIGNMENT_EVENT_PREFIX = "id.serah.consignment."
-CONSIGNMENT_COMMANDS = frozenset(
-    {PlanConsignment.TYPE, ScanIntoConsignment.TYPE, CloseConsignment.TYPE, ConfirmReceipt.TYPE}
-    | {ReissueReceiptCode.TYPE}
-)
-
 
 def is_consignment_event(e: Envelope) -> bool:
     """True if ``e``'s subject is a consignment id (a consignment fact, or a
-    consignment command's rejection): kept in its own chain, never a laptop."""
-    if e.type.startswith(CONSIGNMENT_EVENT_PREFIX):
-        return True
-    return e.type == ScanRejected.TYPE and e.data.get("command_type") in CONSIGNMENT_COMMANDS
+    consignment command's refusal): kept in its own chain, never a laptop."""
+    return codec.subject_kind(e) == "consignment"
 
 
 def canonical(event: Envelope) -> bytes:

@@ -166,6 +166,8 @@ def _envelopes(command: Envelope, facts: list[Payload], rt: Runtime) -> list[Env
             id=codec.caused_id(command, i),
             causation_id=command.id,
             actor=command.actor,
+            # a fact is about the command's subject, a refusal too: the same kind
+            subject_kind=codec.subject_kind(command),
         )
         for i, fact in enumerate(facts)
     ]

@@ -53,6 +53,7 @@ def consignment_journey() -> tuple[list[str], list[Envelope]]:
         source="/serah/handover",
         time=NOW,
         id="rejected-receipt-C-2",
+        subject_kind="consignment",  # as handover marks the refusal of a consignment's receipt
     )
     return assets, [*publisher.sent, refused_receipt]
 

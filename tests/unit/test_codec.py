@@ -90,3 +90,27 @@ def test_event_ids_are_deterministic_per_command_and_distinct_otherwise() -> Non
 def test_events_validate_their_data() -> None:
     with pytest.raises(ValueError):
         LaptopAllocated(office_code="not-a-code", office_name="x")
+
+
+def test_every_message_says_what_its_subject_names_and_a_refusal_names_its_commands_kind() -> None:
+    from events.catalog import BY_TYPE, CloseConsignment, DispatchLaptop, ScanRejected
+    from tests.builders import NOW, cmd, label_for
+
+    for cls in BY_TYPE.values():
+        assert cls.SUBJECT_KIND in ("laptop", "consignment", "checkpoint", "message"), cls
+    assert all(BY_TYPE[t].SUBJECT_KIND == "consignment" for t in BY_TYPE if t.startswith("id.serah.consignment."))
+    close = cmd(CloseConsignment(), "C-1")
+    refused = codec.make(
+        ScanRejected(command_type=close.type, reason="consignment_empty", detail="empty"),
+        subject="C-1",
+        source="/t",
+        time=NOW,
+        id="r-1",
+        subject_kind=codec.subject_kind(close),
+    )
+    assert codec.decode(codec.encode(refused)).subjectkind == "consignment"
+    assert codec.subject_kind(cmd(DispatchLaptop(label=label_for("SRHAAAAAAAAAA")), "SRHAAAAAAAAAA")) == "laptop"
+    # A producer that leaves it out is read by its type's kind.
+    doc = codec.to_json(close)
+    del doc["subjectkind"]
+    assert codec.subject_kind(codec.from_json(doc)) == "consignment"
