@@ -8,7 +8,7 @@ from datetime import datetime
 from events.envelope import utcnow
 from services.allocation.config import AllocationSettings
 from services.common.commands import Publisher, Runtime, known_already, runtime
-from services.common.laptop_store import LaptopStore
+from services.common.streams import StreamStore
 
 SOURCE = "/serah/allocation"
 
@@ -16,7 +16,7 @@ SOURCE = "/serah/allocation"
 def bootstrap(
     settings: AllocationSettings,
     publisher: Publisher,
-    store: LaptopStore,
+    store: StreamStore,
     *,
     clock: Callable[[], datetime] = utcnow,
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,

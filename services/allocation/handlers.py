@@ -20,11 +20,11 @@ from events.catalog import (
 from events.envelope import Envelope
 from services.allocation import consignment, domain
 from services.common.commands import Decide, Runtime, learn, learn_many, reject, run_command, run_commands
-from services.common.laptop_store import LaptopDoc
+from services.common.streams import SubjectStream
 
 
-def summarise(doc: LaptopDoc) -> dict[str, Any]:
-    laptop = domain.fold(doc.asset_id, doc.history)
+def summarise(doc: SubjectStream) -> dict[str, Any]:
+    laptop = domain.fold(doc.subject, doc.history)
     return {
         "status": laptop.status,
         "serial": laptop.serial,
@@ -34,19 +34,19 @@ def summarise(doc: LaptopDoc) -> dict[str, Any]:
     }
 
 
-def _laptop(doc: LaptopDoc | None, command: Envelope) -> domain.Laptop:
+def _laptop(doc: SubjectStream | None, command: Envelope) -> domain.Laptop:
     return domain.fold(command.subject, doc.history if doc else [])
 
 
-def _register(doc: LaptopDoc | None, env: Envelope, body: Any) -> list[Any]:
+def _register(doc: SubjectStream | None, env: Envelope, body: Any) -> list[Any]:
     return [domain.register(_laptop(doc, env), body)]
 
 
-def _allocate(doc: LaptopDoc | None, env: Envelope, body: Any) -> list[Any]:
+def _allocate(doc: SubjectStream | None, env: Envelope, body: Any) -> list[Any]:
     return [domain.allocate(_laptop(doc, env), body)]
 
 
-def _reissue(doc: LaptopDoc | None, env: Envelope, body: Any) -> list[Any]:
+def _reissue(doc: SubjectStream | None, env: Envelope, body: Any) -> list[Any]:
     return [domain.reissue_label(_laptop(doc, env), body)]
 
 
@@ -83,8 +83,8 @@ async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelop
 # --- consignments (their own documents, keyed by consignment id) ---
 
 
-def summarise_consignment(doc: LaptopDoc) -> dict[str, Any]:
-    return consignment.summary(consignment.fold(doc.asset_id, doc.history))
+def summarise_consignment(doc: SubjectStream) -> dict[str, Any]:
+    return consignment.summary(consignment.fold(doc.subject, doc.history))
 
 
 async def _laptops(rt: Runtime, asset_ids: list[str]) -> dict[str, domain.Laptop]:
@@ -123,7 +123,7 @@ async def plan_consignment(command: Envelope, rt: Runtime, crt: Runtime) -> list
     body = _body_or_none(command, PlanConsignment)
     laptops = await _laptops(rt, list(body.expected)) if body else {}
 
-    def decide(doc: LaptopDoc | None, env: Envelope, body: PlanConsignment) -> list[Any]:
+    def decide(doc: SubjectStream | None, env: Envelope, body: PlanConsignment) -> list[Any]:
         return [consignment.plan(consignment.fold(env.subject, doc.history if doc else []), body, laptops)]
 
     events = await run_command(command, decide, summarise_consignment, crt)
@@ -139,7 +139,7 @@ async def scan_into_consignment(command: Envelope, rt: Runtime, crt: Runtime) ->
     if asset:  # decide on the laptop as the claim saw it (and left it)
         claimed, laptop = await _claim_picked_laptop(command, body, laptop, rt, crt)
 
-    def decide(doc: LaptopDoc | None, env: Envelope, body: ScanIntoConsignment) -> list[Any]:
+    def decide(doc: SubjectStream | None, env: Envelope, body: ScanIntoConsignment) -> list[Any]:
         c = consignment.fold(env.subject, doc.history if doc else [])
         return [consignment.scan(c, laptop, body, rt.public_keys)]
 
@@ -178,13 +178,13 @@ async def _claim_picked_laptop(
         causation_id=command.id,
         actor=command.actor,
     )
-    after = LaptopDoc(ldoc.asset_id, ldoc.version + 1, ldoc.history + [env])
-    await rt.store.append(ldoc.asset_id, ldoc.version, [env], summarise(after))
+    after = SubjectStream(ldoc.subject, ldoc.version + 1, ldoc.history + [env])
+    await rt.store.append(ldoc.subject, ldoc.version, [env], summarise(after))
     return env, domain.fold(laptop.asset_id, after.history)
 
 
 async def close_consignment(command: Envelope, rt: Runtime, crt: Runtime) -> list[Envelope]:
-    def decide(doc: LaptopDoc | None, env: Envelope, body: CloseConsignment) -> list[Any]:
+    def decide(doc: SubjectStream | None, env: Envelope, body: CloseConsignment) -> list[Any]:
         return [consignment.close(consignment.fold(env.subject, doc.history if doc else []), body)]
 
     events = await run_command(command, decide, summarise_consignment, crt)

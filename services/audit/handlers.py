@@ -26,7 +26,7 @@ from events.envelope import Envelope, utcnow
 from services.audit import domain, rules
 from services.audit.adapters.mongo import Advance, EventLog, Link, ScanIndex, Views
 from services.common.faults import crash_point
-from services.common.laptop_store import VersionConflict
+from services.common.streams import VersionConflict
 
 VIEW_FIELDS = frozenset(domain.empty_view("").keys())
 

@@ -2,7 +2,7 @@
 if this command was already decided, otherwise decide, append, publish.
 
 A crash at any line is safe: before the append nothing happened; after it, the
-redelivered command finds its events (``LaptopDoc.replay_of``) and publishes
+redelivered command finds its events (``SubjectStream.replay_of``) and publishes
 them again with the same ids, which readers dedupe."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from events.catalog import Payload, RejectionReason, ScanRejected
 from events.codec import DecodeError
 from events.envelope import Envelope
 from services.common.faults import crash_point
-from services.common.laptop_store import Append, LaptopDoc, LaptopStore
 from services.common.settings import CommonSettings
+from services.common.streams import Append, StreamStore, SubjectStream
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ async def known_already(subjects: Sequence[str]) -> None:
 class Runtime:
     """What every handler needs besides the command."""
 
-    store: LaptopStore
+    store: StreamStore
     publisher: Publisher
     source: str  # CloudEvents source of this service, e.g. /serah/allocation
     clock: Callable[[], datetime]
@@ -55,7 +55,7 @@ def runtime(
     *,
     source: str,
     publisher: Publisher,
-    store: LaptopStore,
+    store: StreamStore,
     clock: Callable[[], datetime],
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
 ) -> Runtime:
@@ -74,8 +74,8 @@ def runtime(
 
 
 # decide(doc or None, command envelope, typed command) -> facts to record
-Decide = Callable[[LaptopDoc | None, Envelope, Any], list[Payload]]
-Summarise = Callable[[LaptopDoc], dict[str, Any]]
+Decide = Callable[[SubjectStream | None, Envelope, Any], list[Payload]]
+Summarise = Callable[[SubjectStream], dict[str, Any]]
 
 
 async def run_command(
@@ -109,8 +109,8 @@ async def run_command(
         return facts.events
     events = _envelopes(command, facts, rt)
     crash_point("before_append", command.subject)
-    current = doc or LaptopDoc(command.subject)
-    after = LaptopDoc(current.asset_id, current.version + 1, current.history + events)
+    current = doc or SubjectStream(command.subject)
+    after = SubjectStream(current.subject, current.version + 1, current.history + events)
     await rt.store.append(command.subject, current.version, events, summarise(after))
     crash_point("after_append", command.subject)
     await rt.publisher.publish(events)
@@ -123,7 +123,7 @@ class _Replay:
     events: list[Envelope]
 
 
-def _decide(doc: LaptopDoc | None, command: Envelope, decide: Decide, rt: Runtime) -> list[Payload] | _Replay:
+def _decide(doc: SubjectStream | None, command: Envelope, decide: Decide, rt: Runtime) -> list[Payload] | _Replay:
     """The facts a command yields on ``doc``, or the events it yielded before.
 
     Every decision is recorded, refusals too, so a command id names one command
@@ -204,8 +204,8 @@ async def run_commands(
         stored = docs.get(subject)
         doc = stored
         if subject in pending:
-            base = stored or LaptopDoc(subject)
-            doc = LaptopDoc(subject, base.version, base.history + pending[subject])
+            base = stored or SubjectStream(subject)
+            doc = SubjectStream(subject, base.version, base.history + pending[subject])
         try:
             facts = _decide(doc, command, decide, rt)
         except Exception:  # noqa: BLE001 - run_command on its own decides whether it is poison
@@ -226,8 +226,8 @@ async def run_commands(
     for subject, events in pending.items():
         if subject in left:
             continue
-        base = docs.get(subject) or LaptopDoc(subject)
-        after = LaptopDoc(subject, base.version + 1, base.history + events)
+        base = docs.get(subject) or SubjectStream(subject)
+        after = SubjectStream(subject, base.version + 1, base.history + events)
         appends.append(Append(subject, base.version, events, summarise(after)))
     crash_point("before_append", (subject for subject, _ in decided))
     left |= await rt.store.append_many(appends)
@@ -259,8 +259,8 @@ async def learn(event: Envelope, summarise: Summarise, rt: Runtime) -> bool:
     doc = await rt.store.load(event.subject)
     if doc is not None and doc.find(event.id) is not None:
         return False
-    current = doc or LaptopDoc(event.subject)
-    after = LaptopDoc(current.asset_id, current.version + 1, current.history + [event])
+    current = doc or SubjectStream(event.subject)
+    after = SubjectStream(current.subject, current.version + 1, current.history + [event])
     await rt.store.append(event.subject, current.version, [event], summarise(after))
     return True
 
@@ -279,8 +279,8 @@ async def learn_many(events: Sequence[Envelope], summarise: Summarise, rt: Runti
         new.setdefault(event.subject, []).append(event)
     appends = []
     for subject, fresh in new.items():
-        base = docs.get(subject) or LaptopDoc(subject)
-        after = LaptopDoc(subject, base.version + 1, base.history + fresh)
+        base = docs.get(subject) or SubjectStream(subject)
+        after = SubjectStream(subject, base.version + 1, base.history + fresh)
         appends.append(Append(subject, base.version, fresh, summarise(after)))
     return await rt.store.append_many(appends)
 

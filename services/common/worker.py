@@ -27,8 +27,8 @@ from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
 from services.common.faults import crash_point
-from services.common.laptop_store import VersionConflict
 from services.common.settings import CommonSettings
+from services.common.streams import VersionConflict
 
 log = logging.getLogger(__name__)
 

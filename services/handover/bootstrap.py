@@ -7,7 +7,7 @@ from datetime import datetime
 
 from events.envelope import utcnow
 from services.common.commands import Publisher, Runtime, known_already, runtime
-from services.common.laptop_store import LaptopStore
+from services.common.streams import StreamStore
 from services.handover.config import HandoverSettings
 
 SOURCE = "/serah/handover"
@@ -16,7 +16,7 @@ SOURCE = "/serah/handover"
 def bootstrap(
     settings: HandoverSettings,
     publisher: Publisher,
-    store: LaptopStore,
+    store: StreamStore,
     *,
     clock: Callable[[], datetime] = utcnow,
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,

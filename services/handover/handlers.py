@@ -29,19 +29,19 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from services.common.commands import Runtime, learn, learn_many, reject, run_command
-from services.common.laptop_store import LaptopDoc
+from services.common.streams import SubjectStream
 from services.handover import bast, consignment, domain
 from services.handover.bast_store import BastStore, bast_id
 from services.handover.config import HandoverSettings
 
 
-def summarise(doc: LaptopDoc) -> dict[str, Any]:
-    laptop = domain.fold(doc.asset_id, doc.history)
+def summarise(doc: SubjectStream) -> dict[str, Any]:
+    laptop = domain.fold(doc.subject, doc.history)
     return {"status": laptop.status, "office_code": laptop.office_code, "consignment_id": laptop.consignment_id}
 
 
 async def receive_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
-    def decide(doc: LaptopDoc | None, env: Envelope, body: ReceiveLaptop) -> list[Any]:
+    def decide(doc: SubjectStream | None, env: Envelope, body: ReceiveLaptop) -> list[Any]:
         laptop = domain.fold(env.subject, doc.history if doc else [])
         return [domain.receive(laptop, body, rt.public_keys, env.time)]
 
@@ -61,7 +61,7 @@ async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelop
 async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
     """A holder's periodic re-scan (proof of use)."""
 
-    def decide(doc: LaptopDoc | None, env: Envelope, body: AttestUsage) -> list[Any]:
+    def decide(doc: SubjectStream | None, env: Envelope, body: AttestUsage) -> list[Any]:
         laptop = domain.fold(env.subject, doc.history if doc else [])
         return [domain.attest(laptop, body, rt.public_keys, env.time)]
 
@@ -84,11 +84,11 @@ class Receipts:
     render: Callable[[bast.Bast], bytes]  # adapters/bast_pdf.render; the PDF library stays in adapters
 
 
-def summarise_consignment(doc: LaptopDoc) -> dict[str, Any]:
-    return consignment.summary(consignment.fold(doc.asset_id, doc.history))
+def summarise_consignment(doc: SubjectStream) -> dict[str, Any]:
+    return consignment.summary(consignment.fold(doc.subject, doc.history))
 
 
-def _description(doc: LaptopDoc | None) -> dict[str, Any]:
+def _description(doc: SubjectStream | None) -> dict[str, Any]:
     registered = next((e for e in (doc.history if doc else []) if e.type == LaptopRegistered.TYPE), None)
     return dict(registered.data["laptop"]) if registered else {}
 
@@ -160,7 +160,7 @@ async def confirm_receipt(command: Envelope, rt: Runtime, receipts: Receipts) ->
     laptops = {a: _description(d) for a, d in docs.items()}
     received_alone = {a for a, d in docs.items() if d and domain.fold(a, d.history).status == "received"}
 
-    def decide(doc: LaptopDoc | None, env: Envelope, body: ConfirmReceipt) -> list[Any]:
+    def decide(doc: SubjectStream | None, env: Envelope, body: ConfirmReceipt) -> list[Any]:
         c = consignment.fold(env.subject, doc.history if doc else [])
         refusal = consignment.check(c, body, env.time, received_alone)
         if refusal is not None:
@@ -219,7 +219,7 @@ async def _issue(
         await rt.publisher.publish(out)
 
 
-def _history_before(doc: LaptopDoc | None, fact: Envelope) -> list[Envelope]:
+def _history_before(doc: SubjectStream | None, fact: Envelope) -> list[Envelope]:
     history = doc.history if doc else []
     for i, e in enumerate(history):
         if e.id == fact.id:
@@ -252,20 +252,20 @@ async def sweep_late_receipts(receipts: Receipts) -> list[Envelope]:
         for doc in await crt.store.find_by(status=status):
             try:
                 due = consignment.reminders_due(
-                    consignment.fold(doc.asset_id, doc.history), now, s.receipt_reminder_thresholds()
+                    consignment.fold(doc.subject, doc.history), now, s.receipt_reminder_thresholds()
                 )
             except (KeyError, TypeError, ValueError):  # one unreadable document must not stop the others' reminders
-                log.exception("late-receipt sweep skipped consignment %s", doc.asset_id)
+                log.exception("late-receipt sweep skipped consignment %s", doc.subject)
                 continue
             for fact in due:
                 env = codec.make(
                     fact,
-                    subject=doc.asset_id,
+                    subject=doc.subject,
                     source=crt.source,
                     # The moment it became due, not the sweep's clock: raised again after a
                     # crash, or by a second worker, it is the same bytes under the same id.
                     time=datetime.fromisoformat(fact.due_at),
-                    id=reminder_id(doc.asset_id, fact.threshold_days),
+                    id=reminder_id(doc.subject, fact.threshold_days),
                 )
                 await crt.publisher.publish([env])
                 await learn(env, summarise_consignment, crt)
@@ -280,7 +280,7 @@ async def when_consignment_moves_track_it(event: Envelope, receipts: Receipts) -
 async def reissue_receipt_code(command: Envelope, receipts: Receipts) -> list[Envelope]:
     """A new receipt code for a consignment; the old one stops working."""
 
-    def decide(doc: LaptopDoc | None, env: Envelope, body: ReissueReceiptCode) -> list[Any]:
+    def decide(doc: SubjectStream | None, env: Envelope, body: ReissueReceiptCode) -> list[Any]:
         return [consignment.reissue_code(consignment.fold(env.subject, doc.history if doc else []), body)]
 
     # The plan comes from allocation on serah.events: give it a moment.

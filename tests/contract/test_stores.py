@@ -13,8 +13,8 @@ import pytest
 from deploy.local.stack import Stack
 from services.audit.adapters import mongo as audit_mongo
 from services.audit.domain import GENESIS
-from services.common.laptop_store import FakeLaptopStore, MongoLaptopStore, VersionConflict
 from services.common.mongo import connect
+from services.common.streams import FakeStreamStore, MongoStreamStore, VersionConflict
 from tests.builders import allocate, new_asset
 
 
@@ -43,8 +43,8 @@ def with_db(backend: str, request: pytest.FixtureRequest, make: Any, fake: Any) 
 
 @pytest.fixture
 def laptop_store(backend: str, request: pytest.FixtureRequest) -> Any:
-    fake = FakeLaptopStore()
-    return with_db(backend, request, lambda db, name: MongoLaptopStore(db[name]), lambda: fake)
+    fake = FakeStreamStore()
+    return with_db(backend, request, lambda db, name: MongoStreamStore(db[name]), lambda: fake)
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_documents_can_be_found_by_summary(laptop_store: Any) -> None:
         await store.append(asset, 0, [allocate(asset)], {"status": marker})
         return await store.find_by(status=marker)
 
-    assert [d.asset_id for d in run(go())] == [asset]
+    assert [d.subject for d in run(go())] == [asset]
 
 
 def test_the_event_log_records_each_event_once_and_refuses_a_fork(event_log: Any) -> None:
@@ -125,7 +125,7 @@ def test_the_event_log_records_each_event_once_and_refuses_a_fork(event_log: Any
 
 
 def test_batched_appends_write_each_subject_once_and_report_lost_races(laptop_store: Any) -> None:
-    from services.common.laptop_store import Append
+    from services.common.streams import Append
 
     _, a = new_asset()
     _, b = new_asset()

@@ -19,7 +19,7 @@ from deploy.local.stack import Stack
 from events import codec
 from events.catalog import LaptopAllocated
 from events.envelope import utcnow
-from services.common.laptop_store import Append, MongoLaptopStore
+from services.common.streams import Append, MongoStreamStore
 
 # Long enough for a slow shared machine, short enough to fail instead of hanging.
 ANSWER_WITHIN_S = 60
@@ -60,7 +60,7 @@ def test_hundreds_of_concurrent_appends_from_several_workers_all_land(infra: Sta
         return codec.make(body, subject=asset, source="/test/pool", time=utcnow(), id=f"e-{asset}-{n}")
 
     async def body(dbs: list[Any]) -> Any:
-        stores = [MongoLaptopStore(db.laptops) for db in dbs]
+        stores = [MongoStreamStore(db.laptops) for db in dbs]
         assets = [[f"W{w}A{i:04d}" for i in range(200)] for w in range(len(stores))]
         # Three workers, each appending to 200 laptops at once, three rounds:
         # the first round inserts, the next two are guarded updates.

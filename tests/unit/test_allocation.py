@@ -10,7 +10,7 @@ from events.envelope import Envelope
 from services.allocation import domain, handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, register
 
@@ -18,7 +18,7 @@ from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, 
 @pytest.fixture
 def rt() -> object:
     settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
+    return bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
 
 
 def run(rt: object, command: Envelope) -> Envelope:

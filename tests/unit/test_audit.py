@@ -13,7 +13,7 @@ from services.audit import domain, handlers
 from services.audit.adapters import mongo
 from services.audit.bootstrap import bootstrap_fake
 from services.common.commands import Runtime
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
 
@@ -22,7 +22,7 @@ def journey() -> tuple[str, list[codec.Envelope]]:
     rt: Runtime = allocation_bootstrap(
         AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
         FakePublisher(),
-        FakeLaptopStore(),
+        FakeStreamStore(),
         clock=lambda: NOW,
     )
     serial, asset = new_asset()

@@ -14,7 +14,7 @@ from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
 from services.audit import domain, handlers
 from services.audit.bootstrap import bootstrap_fake
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from services.gateway import rollups
 from tests.builders import KEYS, NOW, close_consignment, new_asset, plan_consignment, register, scan_into
@@ -27,10 +27,10 @@ def consignment_journey() -> tuple[list[str], list[Envelope]]:
     rt = allocation_bootstrap(
         AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
         publisher,
-        FakeLaptopStore(),
+        FakeStreamStore(),
         clock=lambda: NOW,
     )
-    crt = dataclasses.replace(rt, store=FakeLaptopStore())
+    crt = dataclasses.replace(rt, store=FakeStreamStore())
     assets = []
     commands = []
     for _ in range(2):

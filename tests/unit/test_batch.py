@@ -26,14 +26,14 @@ from services.allocation.config import AllocationSettings
 from services.audit import handlers as audit
 from services.audit.bootstrap import bootstrap_fake
 from services.common.commands import Runtime, learn_many
-from services.common.laptop_store import Append, FakeLaptopStore, LaptopDoc
+from services.common.streams import Append, FakeStreamStore, SubjectStream
 from services.common.worker import FakePublisher, process_batch
 from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
 
 
 def runtime(store: Any = None) -> Runtime:
     settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), store or FakeLaptopStore(), clock=lambda: NOW)
+    return bootstrap(settings, FakePublisher(), store or FakeStreamStore(), clock=lambda: NOW)
 
 
 def sent(rt: Runtime) -> list[Envelope]:
@@ -54,7 +54,7 @@ def batched(commands: list[Envelope], rt: Runtime | None = None) -> tuple[Runtim
 
 
 def histories(rt: Runtime) -> dict[str, list[str]]:
-    store: FakeLaptopStore = rt.store  # type: ignore[assignment]
+    store: FakeStreamStore = rt.store  # type: ignore[assignment]
     return {a: [e["id"] for e in d["history"]] for a, d in store.docs.items()}
 
 
@@ -115,7 +115,7 @@ def test_a_serial_already_registered_by_another_command_is_refused_in_a_batch() 
     assert sent(rt)[-1].data["reason"] == "already_registered"
 
 
-class StaleStore(FakeLaptopStore):
+class StaleStore(FakeStreamStore):
     """Another worker appends right after this one read: its version guard must lose."""
 
     def __init__(self, race_on: str, other: Envelope) -> None:
@@ -172,7 +172,7 @@ def test_a_worker_batch_that_fails_half_way_converges_one_message_at_a_time() ->
     commands = a_burst()
     expected = one_at_a_time(commands)
 
-    class HalfWritten(FakeLaptopStore):
+    class HalfWritten(FakeStreamStore):
         calls = 0
 
         async def append_many(self, appends: Sequence[Append]) -> set[str]:
@@ -253,5 +253,5 @@ def test_a_laptop_doc_built_in_a_batch_replays_like_a_stored_one() -> None:
     serial, asset = new_asset()
     c = register(serial, asset)
     rt, _ = batched([c])
-    doc = LaptopDoc(asset, 1, [codec.from_json(e) for e in rt.store.docs[asset]["history"]])  # type: ignore[attr-defined]
+    doc = SubjectStream(asset, 1, [codec.from_json(e) for e in rt.store.docs[asset]["history"]])  # type: ignore[attr-defined]
     assert doc.replay_of(c) == sent(rt)

@@ -23,7 +23,7 @@ from services.allocation import handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.common.commands import Runtime
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from tests.builders import (
     KEYS,
@@ -58,8 +58,8 @@ class World:
 @pytest.fixture
 def w() -> World:
     settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    rt = bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
-    return World(rt, dataclasses.replace(rt, store=FakeLaptopStore()))
+    rt = bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
+    return World(rt, dataclasses.replace(rt, store=FakeStreamStore()))
 
 
 def reason(event: Envelope) -> str:

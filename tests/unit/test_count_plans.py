@@ -25,7 +25,7 @@ from events.envelope import Envelope
 from services.allocation import handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.laptop_store import FakeLaptopStore, VersionConflict
+from services.common.streams import FakeStreamStore, VersionConflict
 from services.common.worker import FakePublisher
 from tests.builders import (
     KEYS,
@@ -58,8 +58,8 @@ def plan_by_count(consignment: str, n: int, office: str = "73.71", command_id: s
 @pytest.fixture
 def w() -> World:
     settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    rt = bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
-    return World(rt, dataclasses.replace(rt, store=FakeLaptopStore()))
+    rt = bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
+    return World(rt, dataclasses.replace(rt, store=FakeStreamStore()))
 
 
 def sent(w: World) -> list[Envelope]:
@@ -160,7 +160,7 @@ def test_two_count_plans_picking_one_laptop_at_once_give_it_to_one(w: World) -> 
     w.run(plan_by_count("C-A", 1))
     w.run(plan_by_count("C-B", 1))
 
-    class Interleaving(FakeLaptopStore):
+    class Interleaving(FakeStreamStore):
         """Yields on every read, so both scans read the laptop before either writes."""
 
         async def load(self, asset_id: str):  # type: ignore[no-untyped-def]
@@ -209,7 +209,7 @@ def test_a_crash_after_the_claim_is_healed_when_the_scan_is_redelivered(w: World
     w.run(plan_by_count("C-N", 1))
     real = w.crt.store
 
-    class DiesOnAppend(FakeLaptopStore):
+    class DiesOnAppend(FakeStreamStore):
         async def append(self, *args: object, **kwargs: object) -> None:
             raise ConnectionError("died after the claim")
 

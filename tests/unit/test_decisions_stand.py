@@ -16,7 +16,7 @@ from events import codec
 from events.catalog import LaptopReceived, ReceiptConfirmed, ScanRejected
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
-from services.common.laptop_store import LaptopDoc
+from services.common.streams import SubjectStream
 from services.handover import handlers
 from tests.builders import (
     NOW,
@@ -173,7 +173,7 @@ def test_a_command_sent_again_at_another_time_or_from_another_source_is_the_same
     a = dispatch("SRHAAAAAAAAAA", scan_id="s-1")
     b = a.model_copy(update={"time": when, "source": f"/{source}"})
     assert codec.caused_id(a, 0) == codec.caused_id(b, 0)
-    assert LaptopDoc("SRHAAAAAAAAAA", 1, [_event_of(a)]).replay_of(b) == [_event_of(a)]
+    assert SubjectStream("SRHAAAAAAAAAA", 1, [_event_of(a)]).replay_of(b) == [_event_of(a)]
 
 
 def _event_of(command: Envelope) -> Envelope:

@@ -12,7 +12,7 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from services.handover import handlers
 from services.handover.bootstrap import bootstrap
@@ -47,10 +47,10 @@ class World:
     def __init__(self) -> None:
         keys = labels.format_keyring(KEYS)
         self.alloc = allocation_bootstrap(
-            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeStreamStore(), clock=lambda: NOW
         )
         self.hand = bootstrap(
-            HandoverSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+            HandoverSettings(label_public_keys=keys), FakePublisher(), FakeStreamStore(), clock=lambda: NOW
         )
         self.stream = Stream(self)
         self.hand.catch_up = self.stream.catch_up

@@ -17,7 +17,7 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from services.handover import handlers as handover
 from services.handover.bootstrap import bootstrap as handover_bootstrap
@@ -54,7 +54,7 @@ def alloc_runtime() -> object:
     return allocation_bootstrap(
         AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
         FakePublisher(),
-        FakeLaptopStore(),
+        FakeStreamStore(),
         clock=lambda: NOW,
     )
 
@@ -80,7 +80,7 @@ def test_allocation_refuses_every_non_canonical_spelling_of_a_dispatch_label() -
 
 def test_allocation_refuses_every_non_canonical_spelling_of_a_consignment_scan() -> None:
     rt = alloc_runtime()
-    crt = dataclasses.replace(rt, store=FakeLaptopStore())  # type: ignore[type-var]
+    crt = dataclasses.replace(rt, store=FakeStreamStore())  # type: ignore[type-var]
     serial, asset = new_asset()
     asyncio.run(allocation.handle(register(serial, asset), rt, crt))  # type: ignore[arg-type]
     asyncio.run(allocation.handle(plan_consignment("C-1", [asset]), rt, crt))  # type: ignore[arg-type]
@@ -96,7 +96,7 @@ def test_handover_refuses_every_non_canonical_spelling_of_a_receipt_label(index:
     rt = handover_bootstrap(
         HandoverSettings(label_public_keys=labels.format_keyring(KEYS)),
         FakePublisher(),
-        FakeLaptopStore(),
+        FakeStreamStore(),
         clock=lambda: NOW,
     )
     rt.settle_s = 0.0

@@ -12,7 +12,7 @@ from services.allocation import handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.audit import domain as audit
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from services.handover import domain as handover
 from tests.builders import KEYS, NOW, SEED, allocate, cmd, dispatch, label_for, new_asset, register
@@ -21,7 +21,7 @@ from tests.builders import KEYS, NOW, SEED, allocate, cmd, dispatch, label_for, 
 @pytest.fixture
 def rt() -> object:
     settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
+    return bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
 
 
 def run(rt: object, command: Envelope) -> Envelope:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from events import codec
 from events.catalog import ReceiptReminderRaised
 from events.envelope import Envelope
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from services.handover import consignment, handlers
 from services.handover.config import HandoverSettings
@@ -133,7 +133,7 @@ def test_a_crash_between_publishing_and_recording_publishes_the_same_reminder_ag
     w.dispatched(1)
     crt = w.receipts.consignments
 
-    class DiesOnAppend(FakeLaptopStore):
+    class DiesOnAppend(FakeStreamStore):
         async def append(self, *args: object, **kwargs: object) -> None:
             raise ConnectionError("store went away")
 

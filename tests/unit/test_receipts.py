@@ -17,7 +17,7 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.laptop_store import FakeLaptopStore, VersionConflict
+from services.common.streams import FakeStreamStore, VersionConflict
 from services.common.worker import FakePublisher
 from services.handover import handlers
 from services.handover.adapters import bast_pdf
@@ -42,14 +42,14 @@ class World:
     def __init__(self) -> None:
         keys = labels.format_keyring(KEYS)
         self.alloc = allocation_bootstrap(
-            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeLaptopStore(), clock=lambda: NOW
+            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeStreamStore(), clock=lambda: NOW
         )
-        self.alloc_c = dataclasses.replace(self.alloc, store=FakeLaptopStore())
+        self.alloc_c = dataclasses.replace(self.alloc, store=FakeStreamStore())
         settings = HandoverSettings(label_public_keys=keys)
-        self.hand = bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
+        self.hand = bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
         self.basts = FakeBastStore()
         self.receipts = handlers.Receipts(
-            dataclasses.replace(self.hand, store=FakeLaptopStore()), self.basts, settings, bast_pdf.render
+            dataclasses.replace(self.hand, store=FakeStreamStore()), self.basts, settings, bast_pdf.render
         )
 
     def tell(self, command: Envelope) -> Envelope:

@@ -37,7 +37,7 @@ from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.cli import import_plan, importer
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from services.gateway.models import ReceiptScanRequest, RegisterLaptopRequest
 from services.gateway.routes_audit import AttestationScanRequest
@@ -230,7 +230,7 @@ def test_a_command_with_a_control_character_straight_on_kafka_is_rejected_as_inv
     rt = bootstrap(
         AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
         FakePublisher(),
-        FakeLaptopStore(),
+        FakeStreamStore(),
         clock=lambda: NOW,
     )
     serial, asset = new_asset()

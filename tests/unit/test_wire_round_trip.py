@@ -17,7 +17,7 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.laptop_store import FakeLaptopStore
+from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
 from tests.builders import KEYS, NOW, cmd, label_for, new_asset
 
@@ -72,7 +72,7 @@ def test_a_scan_time_is_accepted_exactly_inside_the_window(scanned: datetime) ->
 @pytest.fixture
 def rt() -> object:
     settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), FakeLaptopStore(), clock=lambda: NOW)
+    return bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from events import codec
 from events.envelope import Envelope
 from services.audit.domain import GENESIS
-from services.common.laptop_store import VersionConflict
+from services.common.streams import VersionConflict
 
 
 class EventLog(Protocol):
@@ -207,7 +207,7 @@ class MongoViews:
                 conflicts |= {new[i].asset_id for i in _failed_indexes(exc)}
         old = [a for a in advances if a.expected_seq != 0]
         # One guarded update_one each, concurrently, not one bulk_write: see
-        # MongoLaptopStore.append_many (FerretDB's pool, deploy/local/store.py patch 3).
+        # MongoStreamStore.append_many (FerretDB's pool, deploy/local/store.py patch 3).
         results = await asyncio.gather(
             *(
                 self._c.update_one(

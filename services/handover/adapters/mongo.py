@@ -5,21 +5,21 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.common.laptop_store import MongoLaptopStore
+from services.common.streams import MongoStreamStore
 
 COLLECTION = "handover_laptops"
 
 
-def laptop_store(db: AsyncDatabase) -> MongoLaptopStore:  # type: ignore[type-arg]
-    return MongoLaptopStore(db[COLLECTION])
+def laptop_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
+    return MongoStreamStore(db[COLLECTION])
 
 
 CONSIGNMENTS = "handover_consignments"
 BAST_DOCUMENTS = "bast_documents"
 
 
-def consignment_store(db: AsyncDatabase) -> MongoLaptopStore:  # type: ignore[type-arg]
-    return MongoLaptopStore(db[CONSIGNMENTS])
+def consignment_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
+    return MongoStreamStore(db[CONSIGNMENTS])
 
 
 class MongoBastStore:

@@ -1,5 +1,6 @@
-"""Each worker keeps, per laptop, one MongoDB document holding every event it
-decided or learnt about that laptop, in order, plus a summary for queries.
+"""Each worker keeps, per subject (a laptop, or a consignment), one MongoDB
+document holding the subject's stream: every event the worker decided or learnt
+about it, in order, plus a summary for queries.
 
 That document is the service's commit point: appending events to it is one
 single-document update guarded by a version number, which both MongoDB and
@@ -27,8 +28,8 @@ class VersionConflict(Exception):
 
 
 @dataclass
-class LaptopDoc:
-    asset_id: str
+class SubjectStream:
+    subject: str
     version: int = 0
     history: list[Envelope] = field(default_factory=list)
 
@@ -54,16 +55,16 @@ class LaptopDoc:
 class Append:
     """One subject's single-document append inside a batch (see ``append_many``)."""
 
-    asset_id: str
+    subject: str
     expected_version: int
     events: Sequence[Envelope]
     summary: dict[str, Any]
 
 
-class LaptopStore(Protocol):
-    async def load(self, asset_id: str) -> LaptopDoc | None: ...
+class StreamStore(Protocol):
+    async def load(self, asset_id: str) -> SubjectStream | None: ...
 
-    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, LaptopDoc]: ...
+    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, SubjectStream]: ...
 
     async def append_many(self, appends: Sequence[Append]) -> set[str]: ...
 
@@ -71,27 +72,27 @@ class LaptopStore(Protocol):
         self, asset_id: str, expected_version: int, events: Sequence[Envelope], summary: dict[str, Any]
     ) -> None: ...
 
-    async def find_by(self, **summary_fields: Any) -> list[LaptopDoc]: ...
+    async def find_by(self, **summary_fields: Any) -> list[SubjectStream]: ...
 
 
-class MongoLaptopStore:
+class MongoStreamStore:
     def __init__(self, collection: AsyncCollection) -> None:  # type: ignore[type-arg]
         self._c = collection
 
-    async def load(self, asset_id: str) -> LaptopDoc | None:
+    async def load(self, asset_id: str) -> SubjectStream | None:
         doc = await self._c.find_one({"_id": asset_id})
         if doc is None:
             return None
-        return LaptopDoc(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
+        return SubjectStream(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
 
-    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, LaptopDoc]:
+    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, SubjectStream]:
         """Every existing document of these subjects in one round trip (absent ones are left out)."""
         # Concurrent reads by _id, not one find({_id: {$in}}): FerretDB's SQLite
         # backend scans the whole collection for $in (measured: ~2 s per 200 ids
         # at 20k documents), while each read by _id uses the primary key.
         ids = list(dict.fromkeys(asset_ids))
         found = await asyncio.gather(*(self.load(a) for a in ids))
-        return {d.asset_id: d for d in found if d is not None}
+        return {d.subject: d for d in found if d is not None}
 
     async def append_many(self, appends: Sequence[Append]) -> set[str]:
         """The batch form of ``append``: still one version-guarded single-document
@@ -101,13 +102,13 @@ class MongoLaptopStore:
         Returns the subjects whose append lost a version race: nothing was written
         for them; every other subject's append is done. Other errors raise (some
         appends may then be done: callers rely on replay, as after a crash)."""
-        if len({a.asset_id for a in appends}) != len(appends):
+        if len({a.subject for a in appends}) != len(appends):
             raise ValueError("append_many takes at most one append per subject")
         conflicts: set[str] = set()
         new = [a for a in appends if a.expected_version == 0]
         if new:
             docs = [
-                {"_id": a.asset_id, "version": 1, "history": [codec.to_json(e) for e in a.events], "summary": a.summary}
+                {"_id": a.subject, "version": 1, "history": [codec.to_json(e) for e in a.events], "summary": a.summary}
                 for a in new
             ]
             try:
@@ -116,7 +117,7 @@ class MongoLaptopStore:
                 errors = exc.details.get("writeErrors", [])
                 if any(e.get("code") != 11000 for e in errors):
                     raise
-                conflicts |= {new[e["index"]].asset_id for e in errors}
+                conflicts |= {new[e["index"]].subject for e in errors}
         old = [a for a in appends if a.expected_version != 0]
         # Existing subjects: one guarded update_one each, concurrently. Not one
         # bulk_write: FerretDB v1 keeps every statement's query (one SQLite
@@ -126,7 +127,7 @@ class MongoLaptopStore:
         matched = await asyncio.gather(
             *(
                 self._c.update_one(
-                    {"_id": a.asset_id, "version": a.expected_version},
+                    {"_id": a.subject, "version": a.expected_version},
                     {
                         "$push": {"history": {"$each": [codec.to_json(e) for e in a.events]}},
                         "$set": {"version": a.expected_version + 1, "summary": a.summary},
@@ -135,7 +136,7 @@ class MongoLaptopStore:
                 for a in old
             )
         )
-        conflicts |= {a.asset_id for a, r in zip(old, matched, strict=True) if r.matched_count != 1}
+        conflicts |= {a.subject for a, r in zip(old, matched, strict=True) if r.matched_count != 1}
         return conflicts
 
     async def append(
@@ -155,39 +156,39 @@ class MongoLaptopStore:
         if result.matched_count != 1:
             raise VersionConflict(asset_id)
 
-    async def find_by(self, **summary_fields: Any) -> list[LaptopDoc]:
+    async def find_by(self, **summary_fields: Any) -> list[SubjectStream]:
         query = {f"summary.{k}": v for k, v in summary_fields.items()}
         return [
-            LaptopDoc(d["_id"], d["version"], [codec.from_json(e) for e in d["history"]])
+            SubjectStream(d["_id"], d["version"], [codec.from_json(e) for e in d["history"]])
             async for d in self._c.find(query)
         ]
 
 
-class FakeLaptopStore:
-    """In-memory twin of MongoLaptopStore; tests/contract runs both through one suite."""
+class FakeStreamStore:
+    """In-memory twin of MongoStreamStore; tests/contract runs both through one suite."""
 
     def __init__(self) -> None:
         self.docs: dict[str, dict[str, Any]] = {}
 
-    async def load(self, asset_id: str) -> LaptopDoc | None:
+    async def load(self, asset_id: str) -> SubjectStream | None:
         doc = self.docs.get(asset_id)
         if doc is None:
             return None
-        return LaptopDoc(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
+        return SubjectStream(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
 
-    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, LaptopDoc]:
+    async def load_many(self, asset_ids: Sequence[str]) -> dict[str, SubjectStream]:
         found = {a: await self.load(a) for a in dict.fromkeys(asset_ids)}
         return {a: d for a, d in found.items() if d is not None}
 
     async def append_many(self, appends: Sequence[Append]) -> set[str]:
-        if len({a.asset_id for a in appends}) != len(appends):
+        if len({a.subject for a in appends}) != len(appends):
             raise ValueError("append_many takes at most one append per subject")
         conflicts = set()
         for a in appends:
             try:
-                await self.append(a.asset_id, a.expected_version, a.events, a.summary)
+                await self.append(a.subject, a.expected_version, a.events, a.summary)
             except VersionConflict:
-                conflicts.add(a.asset_id)
+                conflicts.add(a.subject)
         return conflicts
 
     async def append(
@@ -199,9 +200,9 @@ class FakeLaptopStore:
         history = (current["history"] if current else []) + [codec.to_json(e) for e in events]
         self.docs[asset_id] = {"version": expected_version + 1, "history": history, "summary": dict(summary)}
 
-    async def find_by(self, **summary_fields: Any) -> list[LaptopDoc]:
+    async def find_by(self, **summary_fields: Any) -> list[SubjectStream]:
         out = []
         for asset_id, d in self.docs.items():
             if all(d["summary"].get(k) == v for k, v in summary_fields.items()):
-                out.append(LaptopDoc(asset_id, d["version"], [codec.from_json(e) for e in d["history"]]))
+                out.append(SubjectStream(asset_id, d["version"], [codec.from_json(e) for e in d["history"]]))
         return out
