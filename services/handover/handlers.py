@@ -153,12 +153,12 @@ async def confirm_receipt(command: Envelope, rt: Runtime, receipts: Receipts) ->
         await crt.catch_up([command.subject])
         state = await crt.store.load(command.subject)
     c0 = consignment.fold(command.subject, state.history if state else [])
-    docs = {a: await rt.store.load(a) for a in c0.dispatched}
-    if any(d is None for d in docs.values()):
-        await rt.catch_up([a for a, d in docs.items() if d is None])
-        docs = {a: await rt.store.load(a) for a in c0.dispatched}
-    laptops = {a: _description(d) for a, d in docs.items()}
-    received_alone = {a for a, d in docs.items() if d and domain.fold(a, d.history).status == "received"}
+    found = await rt.store.load_many(list(c0.dispatched))
+    if missing := [a for a in c0.dispatched if a not in found]:
+        await rt.catch_up(missing)
+        found |= await rt.store.load_many(missing)
+    laptops = {a: _description(found.get(a)) for a in c0.dispatched}
+    received_alone = {a for a, d in found.items() if domain.fold(a, d.history).status == "received"}
 
     def decide(doc: SubjectStream | None, env: Envelope, body: ConfirmReceipt) -> list[Any]:
         c = consignment.fold(env.subject, doc.history if doc else [])

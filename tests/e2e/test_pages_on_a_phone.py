@@ -5,17 +5,15 @@ fetched from, or pointed at, another site."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from deploy.local.stack import Stack
 from tests.conftest import eventually
-from tests.e2e.test_browser import CHROMIUM_ARGS
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
 
@@ -27,14 +25,6 @@ def offsite(url: str, own: str) -> bool:
     return bool(re.match(r"(?i)^(blob:)?(https?:)?//", url)) and not url.removeprefix("blob:").lower().startswith(
         own.lower()
     )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
