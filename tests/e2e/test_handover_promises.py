@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from deploy.local.stack import Stack
 from tests.conftest import eventually
 from tests.e2e.conftest import register
 from tests.e2e.test_consignment_journey import OFFICIAL, laptops, plan, scan
+from tests.settle import settled
 
 
 def _receipt(code: str, assets: list[str], receipt_id: str | None = None) -> dict[str, object]:
@@ -51,7 +53,7 @@ def test_a_single_receipt_scan_of_a_laptop_in_a_dispatched_consignment_is_refuse
 
 
 def test_a_consignment_receipt_sent_before_the_dispatch_is_refused_and_no_bast_predates_the_dispatch(
-    api: httpx.Client,
+    api: httpx.Client, stack: Stack
 ) -> None:
     cid = f"KSB-{uuid.uuid4().hex[:8]}"
     [unit] = laptops(api, 1)
@@ -67,6 +69,7 @@ def test_a_consignment_receipt_sent_before_the_dispatch_is_refused_and_no_bast_p
     assert again["decision"] == "rejected" and again["reason"] == "not_dispatched"
     retried = api.post(f"/api/v1/consignments/{cid}/receipt", json=early)  # the device's retry: the same decision
     assert retried.json()["code"] == "not_dispatched"
+    settled(stack)  # no BAST, not even a late one
     assert api.get(f"/api/v1/consignments/{cid}/bast.pdf").status_code == 404
 
     confirmed = api.post(f"/api/v1/consignments/{cid}/receipt", json=_receipt(code, [unit["asset_id"]]))
