@@ -261,11 +261,11 @@ class LaptopReceived(Payload):
     location: Location | None = None
 
 
-class ScanRejected(Payload):
+class CommandRejected(Payload):
     """A command did not fit the laptop's state or carried a bad label. Nothing changed;
     the rejection is kept so auditors see every attempt. Emitted by the deciding service."""
 
-    TYPE = "id.serah.scan.rejected.v1"
+    TYPE = "id.serah.command.rejected.v1"
     KIND = "event"
 
     command_type: str
@@ -666,7 +666,7 @@ EVENTS: tuple[type[Payload], ...] = (
     AnomalyDetected,
     CheckpointSigned,
     # any command's refusal, and any unreadable message
-    ScanRejected,
+    CommandRejected,
     MessageDeadLettered,
 )
 BY_TYPE: dict[str, type[Payload]] = {cls.TYPE: cls for cls in COMMANDS + EVENTS}

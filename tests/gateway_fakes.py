@@ -11,7 +11,7 @@ import httpx
 from pydantic import SecretStr
 
 from events import codec, labels
-from events.catalog import ScanRejected
+from events.catalog import CommandRejected
 from events.envelope import Envelope
 from services.gateway.app import create_app
 from services.gateway.bootstrap import Gateway
@@ -26,7 +26,7 @@ def rejecting(reason: str) -> Decide:
     """A deciding service that refuses every command with ``reason``."""
 
     def decide(command: Envelope) -> Envelope:
-        body = ScanRejected(command_type=command.type, reason=reason, detail=f"refused: {reason}")  # type: ignore[arg-type]
+        body = CommandRejected(command_type=command.type, reason=reason, detail=f"refused: {reason}")  # type: ignore[arg-type]
         return codec.make(
             body, subject=command.subject, source="/test", time=NOW, id=f"r-{command.id}", causation_id=command.id
         )

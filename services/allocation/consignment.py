@@ -31,6 +31,7 @@ from typing import Any, Literal
 from events import labels, offices
 from events.catalog import (
     CloseConsignment,
+    CommandRejected,
     ConsignmentDispatched,
     ConsignmentPlanned,
     LaptopAllocated,
@@ -40,7 +41,6 @@ from events.catalog import (
     PlanConsignment,
     RejectionReason,
     ScanIntoConsignment,
-    ScanRejected,
 )
 from events.envelope import Envelope
 from services.allocation.domain import Laptop
@@ -275,5 +275,5 @@ def summary(c: Consignment) -> dict[str, Any]:
     }
 
 
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
-    return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
+def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
+    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)

@@ -29,6 +29,7 @@ from typing import Literal
 from events import labels, offices
 from events.catalog import (
     AllocateLaptop,
+    CommandRejected,
     DispatchLaptop,
     LabelRef,
     LabelReissued,
@@ -40,7 +41,6 @@ from events.catalog import (
     RegisterLaptop,
     ReissueLabel,
     RejectionReason,
-    ScanRejected,
 )
 from events.envelope import Envelope
 
@@ -156,7 +156,7 @@ def reissue_label(laptop: Laptop, command: ReissueLabel) -> Payload:
     )
 
 
-def _label_refused(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> ScanRejected | None:
+def _label_refused(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> CommandRejected | None:
     try:
         labels.check_scanned_label(
             command.label,
@@ -170,5 +170,5 @@ def _label_refused(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping
     return None
 
 
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
-    return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
+def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
+    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)

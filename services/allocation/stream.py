@@ -3,7 +3,7 @@
 In:  ``serah.allocation.commands`` — RegisterLaptop, AllocateLaptop, DispatchLaptop,
      ReissueLabel;
      ``serah.events`` — LaptopReceived, so a delivered laptop cannot be dispatched again.
-Out: ``serah.events`` — the decisions (accepted facts and ScanRejected);
+Out: ``serah.events`` — the decisions (accepted facts and CommandRejected);
      ``serah.deadletters`` — messages it could not read, with the reason.
 Key: the asset id everywhere, so a laptop's messages stay in order.
 Failures: transient ones (Kafka, MongoDB away, a version race) are retried in

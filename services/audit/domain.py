@@ -25,12 +25,12 @@ import orjson
 from events import codec
 from events.catalog import (
     AnomalyDetected,
+    CommandRejected,
     LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
-    ScanRejected,
     UsageAttested,
 )
 from events.envelope import Envelope
@@ -92,7 +92,7 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
     v["last_event_at"] = codec.format_time(e.time)
     if is_consignment_event(e):  # chained, but not a laptop
         v["kind"] = "consignment"
-        if e.type == ScanRejected.TYPE:
+        if e.type == CommandRejected.TYPE:
             v["rejections"] += 1
         return v
     if e.type == LaptopRegistered.TYPE:
@@ -121,7 +121,7 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
         v.update(status="received", condition=d["condition"])
     elif e.type == LabelReissued.TYPE:
         v.update(label_generation=d["label"]["generation"], label_key_id=d["label"]["key_id"])
-    elif e.type == ScanRejected.TYPE:
+    elif e.type == CommandRejected.TYPE:
         v["rejections"] += 1
     _fold_times(v, e)
     return v

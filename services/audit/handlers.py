@@ -16,10 +16,10 @@ from typing import Any
 from events import codec, geo, proofs
 from events.catalog import (
     CheckpointSigned,
+    CommandRejected,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
-    ScanRejected,
     UsageAttested,
 )
 from events.envelope import Envelope, utcnow
@@ -186,7 +186,7 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
 def _may_fire(event: Envelope) -> bool:
     if domain.is_consignment_event(event):  # laptop rules never fire on a consignment
         return False
-    if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, ScanRejected.TYPE):
+    if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, CommandRejected.TYPE):
         return True
     return event.type == LaptopDispatched.TYPE and bool(event.data.get("location"))
 

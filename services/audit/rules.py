@@ -36,11 +36,11 @@ from typing import Any
 from events import codec, geo
 from events.catalog import (
     AnomalyDetected,
+    CommandRejected,
     LaptopDispatched,
     LaptopReceived,
     ReceiveLaptop,
     RejectionReason,
-    ScanRejected,
     UsageAttested,
 )
 from events.envelope import Envelope
@@ -218,7 +218,7 @@ def overdue(asset_id: str, view: Mapping[str, Any], now: datetime, t: Thresholds
 
 def _refused(event: Envelope, reason: RejectionReason) -> bool:
     return (
-        event.type == ScanRejected.TYPE
+        event.type == CommandRejected.TYPE
         and event.data.get("reason") == reason.value
         and (reason == RejectionReason.LABEL_REVOKED or event.data.get("command_type") == ReceiveLaptop.TYPE)
     )

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from events import codec, scantime
-from events.catalog import Payload, RejectionReason, ScanRejected
+from events.catalog import CommandRejected, Payload, RejectionReason
 from events.codec import DecodeError
 from events.envelope import Envelope
 from services.common.faults import crash_point
@@ -144,7 +144,7 @@ def _decide(doc: SubjectStream | None, command: Envelope, decide: Decide, rt: Ru
 
 
 def _reused(command: Envelope, first: Envelope) -> str:
-    what = first.data.get("reason", "accepted") if first.type == ScanRejected.TYPE else "accepted"
+    what = first.data.get("reason", "accepted") if first.type == CommandRejected.TYPE else "accepted"
     return (
         f"the id {command.id} was already used for a different command about {command.subject} "
         f"({first.type}, {what}); that first decision stands. Send a new command with a new id."
@@ -152,7 +152,7 @@ def _reused(command: Envelope, first: Envelope) -> str:
 
 
 def _waits(facts: list[Payload], unsettled: frozenset[RejectionReason]) -> bool:
-    return any(isinstance(f, ScanRejected) and f.reason in unsettled for f in facts)
+    return any(isinstance(f, CommandRejected) and f.reason in unsettled for f in facts)
 
 
 def _envelopes(command: Envelope, facts: list[Payload], rt: Runtime) -> list[Envelope]:
@@ -285,5 +285,5 @@ async def learn_many(events: Sequence[Envelope], summarise: Summarise, rt: Runti
     return await rt.store.append_many(appends)
 
 
-def reject(command: Envelope, reason: RejectionReason, detail: str) -> ScanRejected:
-    return ScanRejected(command_type=command.type, reason=reason, detail=detail)
+def reject(command: Envelope, reason: RejectionReason, detail: str) -> CommandRejected:
+    return CommandRejected(command_type=command.type, reason=reason, detail=detail)

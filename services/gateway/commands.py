@@ -9,7 +9,7 @@ from datetime import datetime
 from fastapi.responses import JSONResponse
 
 from events import codec, scantime
-from events.catalog import Payload, ScanRejected
+from events.catalog import CommandRejected, Payload
 from events.envelope import Envelope
 from services.common.faults import crash_point
 from services.gateway.bootstrap import Gateway
@@ -94,7 +94,7 @@ def decision_response(
     scan X?", which is a 200 whatever the decision was."""
     status_url = f"/api/v1/scans/{scan_id}"
     if as_record:
-        rejected = event.type == ScanRejected.TYPE
+        rejected = event.type == CommandRejected.TYPE
         record = DecisionResponse(
             decision="rejected" if rejected else "accepted",
             scan_id=scan_id,
@@ -105,7 +105,7 @@ def decision_response(
             status_url=status_url,
         )
         return JSONResponse(record.model_dump(mode="json"))
-    if event.type == ScanRejected.TYPE:
+    if event.type == CommandRejected.TYPE:
         reason = event.data["reason"]
         return problem(
             rejection_status(reason),

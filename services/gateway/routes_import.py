@@ -20,11 +20,11 @@ from pydantic import BaseModel, Field, ValidationError
 from events import labels
 from events.catalog import (
     CONSIGNMENT_ID,
+    CommandRejected,
     LaptopDescription,
     LaptopRegistered,
     RegisterLaptop,
     RejectionReason,
-    ScanRejected,
 )
 from events.envelope import Envelope
 from services.gateway.answers import problems
@@ -88,7 +88,7 @@ def classify(index: int, cmd: Envelope, event: Envelope | None) -> BulkRowResult
             result="pending",
             detail="Sent and safely stored, not decided yet: import the same rows again later to see the result.",
         )
-    if event.type == ScanRejected.TYPE:
+    if event.type == CommandRejected.TYPE:
         if event.data["reason"] == RejectionReason.ALREADY_REGISTERED:
             return BulkRowResult(index=index, asset_id=cmd.subject, serial=serial, result="already_present")
         return BulkRowResult(

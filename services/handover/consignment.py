@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from events.catalog import (
+    CommandRejected,
     ConfirmReceipt,
     ConsignmentDispatched,
     ConsignmentPlanned,
@@ -44,7 +45,6 @@ from events.catalog import (
     ReceiptReminderRaised,
     ReissueReceiptCode,
     RejectionReason,
-    ScanRejected,
     receipt_code_digest,
 )
 from events.envelope import Envelope
@@ -101,7 +101,7 @@ def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
 
 def check(
     c: Consignment, command: ConfirmReceipt, at: datetime, received_alone: Collection[str] = ()
-) -> ScanRejected | None:
+) -> CommandRejected | None:
     """Everything that can refuse a receipt made at ``at``; None when it may be
     confirmed. ``received_alone``: laptops whose own record says received already."""
     cid = c.consignment_id
@@ -212,14 +212,14 @@ def reminders_due(c: Consignment, now: datetime, thresholds: Sequence[float]) ->
     ]
 
 
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
-    return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
+def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
+    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)
 
 
 # --- receipt-code re-issue ---
 
 
-def reissue_code(c: Consignment, command: ReissueReceiptCode) -> ReceiptCodeReissued | ScanRejected:
+def reissue_code(c: Consignment, command: ReissueReceiptCode) -> ReceiptCodeReissued | CommandRejected:
     cid = c.consignment_id
     if c.status == "unknown" or not c.plan:
         return _refuse(

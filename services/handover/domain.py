@@ -29,6 +29,7 @@ from typing import Literal
 from events import labels
 from events.catalog import (
     AttestUsage,
+    CommandRejected,
     LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
@@ -37,7 +38,6 @@ from events.catalog import (
     Payload,
     ReceiveLaptop,
     RejectionReason,
-    ScanRejected,
     UsageAttested,
 )
 from events.envelope import Envelope
@@ -120,7 +120,7 @@ def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, by
 
 def _label_refused(
     laptop: Laptop, command: ReceiveLaptop | AttestUsage, public_keys: Mapping[str, bytes]
-) -> ScanRejected | None:
+) -> CommandRejected | None:
     try:
         labels.check_scanned_label(
             command.label,
@@ -134,8 +134,8 @@ def _label_refused(
     return None
 
 
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> ScanRejected:
-    return ScanRejected(command_type=command.TYPE, reason=reason, detail=detail)
+def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
+    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)
 
 
 # --- usage attestation ----------------------------------------------

@@ -4,7 +4,7 @@ In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans); ConfirmRecei
      ReissueReceiptCode, keyed by consignment id;
      ``serah.events`` — LaptopRegistered, LaptopAllocated, LaptopDispatched, to
      know each laptop's label and whether it is on its way.
-Out: ``serah.events`` — LaptopReceived or ScanRejected; ``serah.deadletters``;
+Out: ``serah.events`` — LaptopReceived or CommandRejected; ``serah.deadletters``;
      ReceiptReminderRaised from a timer every SERAH_RECEIPT_REMINDER_SWEEP_S,
      keyed by consignment id, once per consignment and threshold.
 Key: the asset id everywhere.

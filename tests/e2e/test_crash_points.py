@@ -50,6 +50,7 @@ from deploy.local.tools import free_port, wait_for_port
 from events import codec, labels, topics
 from events.catalog import (
     AnomalyDetected,
+    CommandRejected,
     LabelRef,
     LaptopDescription,
     LaptopDispatched,
@@ -57,7 +58,6 @@ from events.catalog import (
     LaptopRegistered,
     ReceiptConfirmed,
     RegisterLaptop,
-    ScanRejected,
 )
 from events.envelope import utcnow
 from services.common.faults import EXIT_CODE
@@ -74,7 +74,7 @@ STATUS = {
     LaptopRegistered.TYPE: "registered",
     LaptopDispatched.TYPE: "in_transit",
     LaptopReceived.TYPE: "received",
-    ScanRejected.TYPE: "allocated",
+    CommandRejected.TYPE: "allocated",
 }
 SERVICE_DOCUMENTS = ("allocation_laptops", "handover_laptops")
 DECIDES_OR_LEARNS = {
@@ -82,7 +82,7 @@ DECIDES_OR_LEARNS = {
     LaptopDispatched.TYPE: SERVICE_DOCUMENTS,
     LaptopReceived.TYPE: SERVICE_DOCUMENTS,
     ReceiptConfirmed.TYPE: ("handover_consignments",),
-    ScanRejected.TYPE: ("handover_laptops",),
+    CommandRejected.TYPE: ("handover_laptops",),
 }
 
 # (process, crash point, scan). Allocation decides registrations and dispatches
@@ -247,7 +247,7 @@ def one(api: httpx.Client, kind: str) -> Scan:
         return Scan(kind, asset, scan_id, "/api/v1/scans/dispatch", body, {asset: LaptopDispatched.TYPE})
     body |= {"condition": "RR", "note": "engsel longgar"}
     if kind == "refused-receipt":  # never dispatched: refused, and the audit raises an anomaly on the refusal
-        facts = {asset: ScanRejected.TYPE}
+        facts = {asset: CommandRejected.TYPE}
         return Scan(kind, asset, scan_id, "/api/v1/scans/receipt", body, facts, 409, "rejected")
     r = api.post("/api/v1/scans/dispatch", json={"scan_id": f"d-{scan_id}", "label": text})
     assert r.status_code == 200, r.text

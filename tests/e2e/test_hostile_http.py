@@ -106,7 +106,7 @@ def test_an_unknown_office_is_refused_and_nothing_changes(api: httpx.Client, sta
     # the refused attempt is kept in the history, and it is the only thing added
     assert history["events"][: len(before[1]["events"])] == before[1]["events"]
     assert [(e["type"], e["data"].get("reason")) for e in history["events"][len(before[1]["events"]) :]] == [
-        ("id.serah.scan.rejected.v1", "unknown_office")
+        ("id.serah.command.rejected.v1", "unknown_office")
     ]
 
 

@@ -76,7 +76,7 @@ def test_a_reissued_label_dispatches_at_once_is_received_at_the_first_try_and_th
     assert "id.serah.label.reissued.v1" in types
     reissued = next(e for e in history if e["type"] == "id.serah.label.reissued.v1")
     assert (reissued["data"]["reason"], reissued["data"]["note"]) == ("lost", "stiker hilang")
-    assert types.count("id.serah.scan.rejected.v1") == 2
+    assert types.count("id.serah.command.rejected.v1") == 2
 
 
 def test_a_reissue_needs_a_known_reason_and_a_registered_laptop(api: httpx.Client) -> None:

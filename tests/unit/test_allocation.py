@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from events import labels
-from events.catalog import LaptopAllocated, LaptopDispatched, LaptopRegistered, ScanRejected
+from events.catalog import CommandRejected, LaptopAllocated, LaptopDispatched, LaptopRegistered
 from events.envelope import Envelope
 from services.allocation import domain, handlers
 from services.allocation.bootstrap import bootstrap
@@ -28,7 +28,7 @@ def run(rt: object, command: Envelope) -> Envelope:
 
 
 def reason(event: Envelope) -> str:
-    assert event.type == ScanRejected.TYPE, event
+    assert event.type == CommandRejected.TYPE, event
     return str(event.data["reason"])
 
 
@@ -86,7 +86,7 @@ def test_an_unknown_laptop_cannot_be_dispatched_and_only_the_refusal_is_recorded
     assert reason(run(rt, dispatch(asset))) == "unknown_laptop"
     doc = asyncio.run(rt.store.load(asset))  # type: ignore[attr-defined]
     # The refusal is kept so the scan id names this decision for good; the laptop stays unknown.
-    assert [e.type for e in doc.history] == [ScanRejected.TYPE]
+    assert [e.type for e in doc.history] == [CommandRejected.TYPE]
     assert domain.fold(asset, doc.history).status == "unregistered"
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from events import codec
-from events.catalog import AnomalyDetected, CheckpointSigned, ReceiveLaptop, RejectionReason, ScanRejected
+from events.catalog import AnomalyDetected, CheckpointSigned, CommandRejected, ReceiveLaptop, RejectionReason
 from events.envelope import Envelope
 from services.audit import handlers
 from services.audit.bootstrap import bootstrap_fake
@@ -27,7 +27,7 @@ def test_an_event_redelivered_later_raises_its_anomaly_again_as_identical_bytes(
     rt = bootstrap_fake(publisher=pub, clock=lambda: now[0])
     asset, history = laptop_history("32", 2)  # allocated, never dispatched
     refused = event(
-        ScanRejected(command_type=ReceiveLaptop.TYPE, reason=RejectionReason.NOT_DISPATCHED, detail="x"),
+        CommandRejected(command_type=ReceiveLaptop.TYPE, reason=RejectionReason.NOT_DISPATCHED, detail="x"),
         asset,
         NOW + timedelta(days=3),
     )

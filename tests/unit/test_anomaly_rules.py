@@ -9,12 +9,12 @@ from typing import Any
 from events import codec
 from events.catalog import (
     AnomalyDetected,
+    CommandRejected,
     DispatchLaptop,
     LaptopReceived,
     Location,
     ReceiveLaptop,
     RejectionReason,
-    ScanRejected,
     UsageAttested,
 )
 from events.envelope import Envelope
@@ -33,7 +33,7 @@ def fired(history: list[Envelope], e: Envelope, plan: tuple[int, int] | None = N
 
 
 def rejected(asset: str, reason: RejectionReason, command: str = ReceiveLaptop.TYPE) -> Envelope:
-    return event(ScanRejected(command_type=command, reason=reason, detail="x"), asset, NOW + timedelta(days=9))
+    return event(CommandRejected(command_type=command, reason=reason, detail="x"), asset, NOW + timedelta(days=9))
 
 
 def received(asset: str, office: str = "32", days: float = 5, where: tuple[float, float] | None = None) -> Envelope:

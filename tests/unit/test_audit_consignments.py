@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 
 from events import codec, labels
-from events.catalog import ConfirmReceipt, RejectionReason, ScanRejected
+from events.catalog import CommandRejected, ConfirmReceipt, RejectionReason
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
@@ -46,7 +46,7 @@ def consignment_journey() -> tuple[list[str], list[Envelope]]:
     for c in commands:
         asyncio.run(allocation.handle(c, rt, crt))
     refused_receipt = codec.make(
-        ScanRejected(
+        CommandRejected(
             command_type=ConfirmReceipt.TYPE, reason=RejectionReason.NOT_DISPATCHED, detail="Not dispatched yet."
         ),
         subject="C-2",

@@ -13,11 +13,11 @@ import pytest
 from events import codec, labels
 from events.catalog import (
     AllocateLaptop,
+    CommandRejected,
     LaptopAllocated,
     LaptopDispatched,
     LaptopRegistered,
     MessageDeadLettered,
-    ScanRejected,
 )
 from events.envelope import Envelope
 from services.allocation import handlers
@@ -86,7 +86,7 @@ def test_two_commands_for_the_same_laptop_in_one_batch_are_decided_in_order_in_o
     rt, left = batched([allocate(asset), register(serial, asset), allocate(asset), dispatch(asset)])
     assert left == set()
     types = [e.type for e in sent(rt)]
-    assert types == [ScanRejected.TYPE, LaptopRegistered.TYPE, LaptopAllocated.TYPE, LaptopDispatched.TYPE]
+    assert types == [CommandRejected.TYPE, LaptopRegistered.TYPE, LaptopAllocated.TYPE, LaptopDispatched.TYPE]
     doc = rt.store.docs[asset]  # type: ignore[attr-defined]
     # every decision is recorded, the refusal that came before the laptop was known too
     assert doc["version"] == 1 and [e["type"] for e in doc["history"]] == types
@@ -144,7 +144,7 @@ def test_a_rule_failing_in_the_middle_of_a_batch_leaves_that_laptop_to_the_slow_
     bad = register(serial2, asset2).model_copy(update={"data": {"laptop": {"serial": 1}, "label": None}})
     rt, left = batched([register(serial, asset), bad, allocate(asset2)])
     # an undecodable body is a decided refusal (invalid_command), not a crash
-    assert left == set() and [e.type for e in sent(rt)][1] == ScanRejected.TYPE
+    assert left == set() and [e.type for e in sent(rt)][1] == CommandRejected.TYPE
 
     def boom(*_: Any) -> list[Any]:
         raise ZeroDivisionError("bug in a rule")
@@ -203,7 +203,7 @@ def test_a_worker_batch_that_fails_half_way_converges_one_message_at_a_time() ->
 
 def test_learning_a_batch_folds_each_fact_once() -> None:
     source = one_at_a_time(a_burst())
-    facts = [e for e in sent(source) if e.type != ScanRejected.TYPE]
+    facts = [e for e in sent(source) if e.type != CommandRejected.TYPE]
     rt = runtime()
     assert asyncio.run(learn_many(facts[:4], handlers.summarise, rt)) == set()
     assert asyncio.run(learn_many(facts + facts, handlers.summarise, rt)) == set()
@@ -230,7 +230,7 @@ def test_audit_records_a_batch_as_the_same_chains_and_views_as_one_at_a_time(spl
 
 
 def test_audit_leaves_a_laptop_whose_log_is_ahead_of_its_view_to_the_healing_path() -> None:
-    events = [e for e in sent(one_at_a_time(a_burst())) if e.type != ScanRejected.TYPE]
+    events = [e for e in sent(one_at_a_time(a_burst())) if e.type != CommandRejected.TYPE]
     rt = bootstrap_fake()
     asyncio.run(audit.record_events(events[:1], rt))
     asset = events[0].subject

@@ -93,7 +93,7 @@ def test_events_validate_their_data() -> None:
 
 
 def test_every_message_says_what_its_subject_names_and_a_refusal_names_its_commands_kind() -> None:
-    from events.catalog import BY_TYPE, CloseConsignment, DispatchLaptop, ScanRejected
+    from events.catalog import BY_TYPE, CloseConsignment, CommandRejected, DispatchLaptop
     from tests.builders import NOW, cmd, label_for
 
     for cls in BY_TYPE.values():
@@ -101,7 +101,7 @@ def test_every_message_says_what_its_subject_names_and_a_refusal_names_its_comma
     assert all(BY_TYPE[t].SUBJECT_KIND == "consignment" for t in BY_TYPE if t.startswith("id.serah.consignment."))
     close = cmd(CloseConsignment(), "C-1")
     refused = codec.make(
-        ScanRejected(command_type=close.type, reason="consignment_empty", detail="empty"),
+        CommandRejected(command_type=close.type, reason="consignment_empty", detail="empty"),
         subject="C-1",
         source="/t",
         time=NOW,

@@ -10,13 +10,13 @@ import pytest
 
 from events import labels
 from events.catalog import (
+    CommandRejected,
     ConsignmentDispatched,
     ConsignmentPlanned,
     LaptopAllocated,
     LaptopDispatched,
     LaptopRegistered,
     LaptopScannedIntoConsignment,
-    ScanRejected,
 )
 from events.envelope import Envelope
 from services.allocation import handlers
@@ -63,7 +63,7 @@ def w() -> World:
 
 
 def reason(event: Envelope) -> str:
-    assert event.type == ScanRejected.TYPE, event
+    assert event.type == CommandRejected.TYPE, event
     return str(event.data["reason"])
 
 

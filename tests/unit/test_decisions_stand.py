@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events import codec
-from events.catalog import LaptopReceived, ReceiptConfirmed, ScanRejected
+from events.catalog import CommandRejected, LaptopReceived, ReceiptConfirmed
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.common.streams import SubjectStream
@@ -40,7 +40,7 @@ def w() -> World:
 
 
 def reason(event: Envelope) -> str:
-    assert event.type == ScanRejected.TYPE, event
+    assert event.type == CommandRejected.TYPE, event
     return str(event.data["reason"])
 
 
@@ -178,7 +178,7 @@ def test_a_command_sent_again_at_another_time_or_from_another_source_is_the_same
 
 def _event_of(command: Envelope) -> Envelope:
     return codec.make(
-        ScanRejected(command_type=command.type, reason="unknown_laptop", detail="x"),
+        CommandRejected(command_type=command.type, reason="unknown_laptop", detail="x"),
         subject=command.subject,
         source="/test",
         time=NOW,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from events import codec, labels
-from events.catalog import LaptopReceived, ScanRejected
+from events.catalog import CommandRejected, LaptopReceived
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
@@ -79,7 +79,7 @@ def world() -> World:
 
 
 def reason(event: Envelope) -> str:
-    assert event.type == ScanRejected.TYPE, event
+    assert event.type == CommandRejected.TYPE, event
     return str(event.data["reason"])
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import labels
-from events.catalog import LaptopDispatched, LaptopScannedIntoConsignment, ScanRejected
+from events.catalog import CommandRejected, LaptopDispatched, LaptopScannedIntoConsignment
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
@@ -65,7 +65,7 @@ def one(events: list[Envelope]) -> Envelope:
 
 
 def rejected_as_malformed(event: Envelope) -> bool:
-    return event.type == ScanRejected.TYPE and event.data["reason"] == "label_malformed"
+    return event.type == CommandRejected.TYPE and event.data["reason"] == "label_malformed"
 
 
 def test_allocation_refuses_every_non_canonical_spelling_of_a_dispatch_label() -> None:

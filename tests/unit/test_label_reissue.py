@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from events import labels
-from events.catalog import LabelReissued, LaptopDispatched, ReissueLabel, ScanRejected
+from events.catalog import CommandRejected, LabelReissued, LaptopDispatched, ReissueLabel
 from events.envelope import Envelope
 from services.allocation import handlers
 from services.allocation.bootstrap import bootstrap
@@ -44,7 +44,7 @@ def test_a_reissued_label_revokes_the_old_one_and_works_at_once(rt: object) -> N
     assert (event.data["revoked_generation"], event.data["reason"]) == (1, "lost")
 
     old = run(rt, dispatch(asset, label=label_for(asset, gen=1)))
-    assert old.type == ScanRejected.TYPE and old.data["reason"] == "label_revoked"
+    assert old.type == CommandRejected.TYPE and old.data["reason"] == "label_revoked"
     assert run(rt, dispatch(asset, label=label_for(asset, gen=2))).type == LaptopDispatched.TYPE
 
 
@@ -60,7 +60,7 @@ def test_reissuing_twice_moves_on_one_generation_each_and_a_retry_is_not_a_secon
 def test_an_unknown_laptop_has_no_label_to_reissue(rt: object) -> None:
     _, asset = new_asset()
     event = run(rt, reissue(asset))
-    assert event.type == ScanRejected.TYPE and event.data["reason"] == "unknown_laptop"
+    assert event.type == CommandRejected.TYPE and event.data["reason"] == "unknown_laptop"
 
 
 def test_a_reissue_without_a_known_reason_is_invalid(rt: object) -> None:
@@ -68,7 +68,7 @@ def test_a_reissue_without_a_known_reason_is_invalid(rt: object) -> None:
     run(rt, register(serial, asset))
     bad = reissue(asset).model_copy(update={"data": {"key_id": "K1", "reason": "bored"}, "id": f"c-{uuid.uuid4()}"})
     event = run(rt, bad)
-    assert event.type == ScanRejected.TYPE and event.data["reason"] == "invalid_command"
+    assert event.type == CommandRejected.TYPE and event.data["reason"] == "invalid_command"
 
 
 def test_the_last_label_generation_cannot_be_reissued(rt: object) -> None:

@@ -12,7 +12,7 @@ import pypdf
 import pytest
 
 from events import labels
-from events.catalog import LaptopReceived, ReceiptConfirmed, ScanRejected
+from events.catalog import CommandRejected, LaptopReceived, ReceiptConfirmed
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
@@ -87,7 +87,7 @@ def w() -> World:
 
 
 def reason(event: Envelope) -> str:
-    assert event.type == ScanRejected.TYPE, event
+    assert event.type == CommandRejected.TYPE, event
     return str(event.data["reason"])
 
 
@@ -173,8 +173,8 @@ def test_two_officials_confirming_at_once_give_one_receipt(w: World) -> None:
         )
 
     outcomes = asyncio.run(both())
-    assert sorted(e.type for e in outcomes) == sorted([ReceiptConfirmed.TYPE, ScanRejected.TYPE])
-    assert [reason(e) for e in outcomes if e.type == ScanRejected.TYPE] == ["already_received"]
+    assert sorted(e.type for e in outcomes) == sorted([ReceiptConfirmed.TYPE, CommandRejected.TYPE])
+    assert [reason(e) for e in outcomes if e.type == CommandRejected.TYPE] == ["already_received"]
     assert list(w.basts.docs) == ["C-1-1"]
 
 

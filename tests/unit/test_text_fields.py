@@ -23,6 +23,7 @@ from events.catalog import (
     COMMANDS,
     EVENTS,
     AttestUsage,
+    CommandRejected,
     ConfirmReceipt,
     LaptopReceived,
     PlanConsignment,
@@ -30,7 +31,6 @@ from events.catalog import (
     RegisterLaptop,
     ReissueLabel,
     ReissueReceiptCode,
-    ScanRejected,
 )
 from events.text import FORBIDDEN, TextChecked, normalise_text, spreadsheet_cell
 from services.allocation import handlers as allocation
@@ -82,7 +82,7 @@ DOORS: list[tuple[type[BaseModel], dict[str, Any], tuple[str | int, ...]]] = [
         ("lines", 0, "note"),
     ),
     (LaptopReceived, {"office_code": "73.71", "condition": "B", "note": "ok"}, ("note",)),
-    (ScanRejected, {"command_type": "x", "reason": "unknown_laptop", "detail": "ok"}, ("detail",)),
+    (CommandRejected, {"command_type": "x", "reason": "unknown_laptop", "detail": "ok"}, ("detail",)),
     (RegisterLaptopRequest, LAPTOP, ("brand",)),
     (RegisterLaptopRequest, LAPTOP, ("model",)),
     (ReceiptScanRequest, {"scan_id": "s-1", "label": LABEL, "note": "ok"}, ("note",)),
@@ -223,7 +223,7 @@ def test_every_contract_model_refuses_control_characters_in_any_string_by_defaul
     ]
     # A plain str field, declared neither Text nor with a pattern, is still guarded.
     with pytest.raises(ValidationError, match="U\\+001B"):
-        ScanRejected(command_type="x\x1b[31m", reason="unknown_laptop", detail="ok")  # type: ignore[arg-type]
+        CommandRejected(command_type="x\x1b[31m", reason="unknown_laptop", detail="ok")  # type: ignore[arg-type]
 
 
 def test_a_command_with_a_control_character_straight_on_kafka_is_rejected_as_invalid_naming_the_field() -> None:
@@ -238,12 +238,12 @@ def test_a_command_with_a_control_character_straight_on_kafka_is_rejected_as_inv
     data = dict(good.data)
     data["laptop"] = {**data["laptop"], "brand": "Acer\x00Aspire"}
     [event] = asyncio.run(allocation.handle(good.model_copy(update={"data": data}), rt))
-    assert event.type == ScanRejected.TYPE
+    assert event.type == CommandRejected.TYPE
     assert event.data["reason"] == "invalid_command"
     assert "laptop.brand" in event.data["detail"] and "U+0000" in event.data["detail"]
     # Only the refusal is recorded: the laptop is not registered.
     doc = asyncio.run(rt.store.load(asset))
-    assert doc is not None and [e.type for e in doc.history] == [ScanRejected.TYPE]
+    assert doc is not None and [e.type for e in doc.history] == [CommandRejected.TYPE]
 
 
 def test_codec_round_trips_printable_text_byte_for_byte() -> None:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from events import codec, labels, scantime
-from events.catalog import DispatchLaptop, ScanRejected
+from events.catalog import CommandRejected, DispatchLaptop
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap
@@ -89,4 +89,4 @@ def test_a_command_straight_on_kafka_with_a_device_time_outside_the_window_is_re
     _, asset = new_asset()
     command = cmd(DispatchLaptop(label=label_for(asset)), asset, time=scanned)
     [event] = asyncio.run(allocation.handle(command, rt))  # type: ignore[arg-type]
-    assert event.type == ScanRejected.TYPE and event.data["reason"] == "scanned_at_out_of_range"
+    assert event.type == CommandRejected.TYPE and event.data["reason"] == "scanned_at_out_of_range"
