@@ -249,7 +249,7 @@ def to_body(raw: dict[str, str]) -> dict[str, Any]:
     """A CSV row → a POST /api/v1/laptops body, validated by the same model the API uses."""
     from pydantic import ValidationError
 
-    from services.gateway.models import RegisterLaptopRequest
+    from services.gateway.api.requests import RegisterLaptopRequest
 
     g = {k: cell(raw.get(k, "")) for k in COLUMNS}
     bmn = {

@@ -123,9 +123,11 @@ def openapi_document() -> dict[str, object]:
     return create_app(GatewaySettings()).openapi()
 
 
-from services.cli import verify as _verify  # noqa: E402 - verify, export, checkpoint, rebuild
+from services.cli import audit_ops as _audit_ops  # noqa: E402 - export, checkpoint, rebuild, bench-audit
+from services.cli import verify as _verify  # noqa: E402 - the offline verifier
 
 _verify.register(app)
+_audit_ops.register(app)
 
 # label keys for offline scanners
 from services.cli import labels as _labels  # noqa: E402

@@ -8,20 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
-from services.gateway import (
-    answers,
-    api,
-    docs,
-    errors,
-    health,
-    pages,
-    routes_audit,
-    routes_consignments,
-    routes_import,
-    routes_label_sheets,
-    routes_labels,
-    routes_manifest,
-)
+from services.gateway import api, docs, errors, openapi, pages
+from services.gateway.api import consignments
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 
@@ -30,8 +18,8 @@ office: signed QR identities, dispatch and receipt by scanning, a tamper-evident
 
 Every scan is sent to Kafka and decided by the owning service; the answer says
 `accepted`, `rejected` (with a stable `code` and a sentence saying what to do) or
-`pending` (202: the scan is safely stored and will be decided; ask
-`GET /api/v1/scans/{scan_id}`). Errors are RFC 9457 problem+json."""
+`pending` (202: the command is safely stored and will be decided; ask its
+`status_url`). Errors are RFC 9457 problem+json."""
 
 
 def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> FastAPI:
@@ -50,30 +38,22 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     )
     errors.install(app)
     docs.install(app)
-    app.add_middleware(
-        errors.BodyLimit, limit=settings.max_body_bytes, routes=routes_consignments.body_limits(settings)
-    )
-    app.include_router(api.router)
-    app.include_router(routes_labels.router)
-    app.include_router(routes_import.router)
-    app.include_router(routes_label_sheets.router)
-    app.include_router(health.router)
+    app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes, routes=consignments.body_limits(settings))
+    for router in api.routers():
+        app.include_router(router)
     app.include_router(pages.router)
-    app.include_router(routes_audit.router)
-    app.include_router(routes_consignments.router)
-    app.include_router(routes_manifest.router)
 
     @app.get(
         "/",
         tags=["pages"],
         response_class=HTMLResponse,
-        responses=answers.html_page("Links to the API documentation and the service status."),
+        responses=openapi.html_page("Links to the API documentation and the service status."),
         summary="The home page",
     )
     async def index() -> HTMLResponse:
         """In Bahasa Indonesia with English."""
         return pages.index()
 
-    answers.install(app)
-    app.add_middleware(answers.LiteralPaths, api=app)
+    openapi.install(app)
+    app.add_middleware(openapi.LiteralPaths, api=app)
     return app

@@ -6,29 +6,27 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from events.envelope import utcnow
-from services.common.mongo import connect
-from services.gateway.adapters.audit_reads import AuditReads
-from services.gateway.adapters.consignment_reads import ConsignmentReads
-from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
-from services.gateway.adapters.mongo import ReadModels
+from services.gateway import ports
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer
 
 
 @dataclass
 class Gateway:
+    """Everything a route may use: the ports (services/gateway/ports.py), the label
+    issuer and the clock. Routes reach it through ``deps.GW``."""
+
     settings: GatewaySettings
-    bus: CommandBus
-    waiter: DecisionWaiter
-    reads: ReadModels
-    probe: KafkaProbe
+    bus: ports.CommandBus
+    waiter: ports.Decisions
+    reads: ports.Views
+    probe: ports.KafkaProbe
     issuer: LabelIssuer
+    audit: ports.AuditViews
+    consignments: ports.ConsignmentViews
     clock: Callable[[], datetime] = utcnow
-    audit: Any = None  # AuditReads
-    consignments: Any = None  # ConsignmentReads
 
     async def start(self) -> None:
         from deploy.topics import ensure_topics
@@ -44,6 +42,12 @@ class Gateway:
 
 
 def bootstrap(settings: GatewaySettings) -> Gateway:
+    from services.common.mongo import connect
+    from services.gateway.adapters.audit_reads import AuditReads
+    from services.gateway.adapters.consignment_reads import ConsignmentReads
+    from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
+    from services.gateway.adapters.mongo import ReadModels
+
     _, db = connect(settings.mongo_url, settings.mongo_db)
     return Gateway(
         settings=settings,

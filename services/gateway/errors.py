@@ -113,19 +113,10 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        from services.gateway.answers import allowed_methods
-
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
         body = {"code": codes.get(exc.status_code, "http_error"), "detail": str(exc.detail)}
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            # The router names the methods of the first route whose path matched; the
-            # resource's own methods are those of the API document.
-            methods = allowed_methods(request.app.openapi(), request.url.path)
-            if methods:
-                headers["Allow"] = ", ".join(methods)
-        return ProblemResponse(exc.status_code, body, headers=headers)
+        return ProblemResponse(exc.status_code, body, headers=dict(exc.headers or {}))
 
 
 class BodyLimit:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from events import labels
 from events.catalog import LabelRef
 
@@ -22,6 +25,13 @@ class LabelIssuer:
         key_id = ref.key_id if ref.key_id in self._keys else self.active_key_id
         signature = labels.sign(self._keys[key_id], asset_id, ref.generation, key_id)
         return labels.format_label(self._base, asset_id, ref.generation, key_id, signature)
+
+    def current_url(self, asset_id: str, view: Mapping[str, Any]) -> str | None:
+        """The label a laptop's view says is current, or None before it has one."""
+        if not view.get("label_generation"):
+            return None
+        ref = LabelRef(generation=view["label_generation"], key_id=view.get("label_key_id") or self.active_key_id)
+        return self.url(asset_id, ref)
 
     def public_keys(self) -> dict[str, bytes]:
         return {kid: labels.public_key(seed) for kid, seed in self._keys.items()}

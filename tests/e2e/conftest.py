@@ -50,7 +50,7 @@ def label_of(api: httpx.Client, asset_id: str) -> str:
 @pytest.fixture
 def registered(api: httpx.Client) -> tuple[str, str]:
     """A freshly registered laptop: (asset_id, label text)."""
-    asset = register(api)["asset_id"]
+    asset = register(api)["subject"]
     from tests.conftest import eventually
 
     label = eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json().get("label_url"), what="laptop view")

@@ -76,7 +76,7 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
         what="timeline with attestation and anomalies",
     )  # far ×2 (receipt, none at Bandung) + twice
     assert timeline["chain"]["status"] == "verified", timeline["chain"]
-    receipt = next(e for e in timeline["events"] if e["scan_id"] == "r-" + asset)
+    receipt = next(e for e in timeline["events"] if e["command_id"] == "r-" + asset)
     assert receipt["actor"] == "kesbangpol-32" and receipt["place"]["location"]["lat"] == SURABAYA["lat"]
 
     # A signed checkpoint on demand; the laptop's proof verifies offline.

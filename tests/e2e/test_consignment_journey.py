@@ -29,7 +29,7 @@ def laptops(api: httpx.Client, n: int) -> list[dict[str, Any]]:
     for i in range(n):
         serial = f"MKS{uuid.uuid4().hex[:9].upper()}"
         bmn = {"kode_barang": "3100102001", "nup": i + 1, "acquisition_year": 2026, "acquisition_value": 9_500_000}
-        asset = register(api, serial=serial, bmn=bmn)["asset_id"]
+        asset = register(api, serial=serial, bmn=bmn)["subject"]
         out.append({"asset_id": asset, "serial": serial})
     for laptop in out:
         asset = laptop["asset_id"]

@@ -61,7 +61,7 @@ from events.catalog import (
 )
 from events.envelope import utcnow
 from services.common.faults import EXIT_CODE
-from services.gateway.commands import named_by_content
+from services.gateway.decisions import named_by_content
 from tests.conftest import eventually, new_serial
 from tests.settle import settled
 

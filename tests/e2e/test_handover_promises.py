@@ -156,10 +156,11 @@ def test_a_scan_id_reused_for_a_different_scan_is_refused_and_the_first_decision
 def test_what_an_answer_says_is_readable_at_once(api: httpx.Client) -> None:
     for _ in range(10):
         answer = register(api)
-        asset = answer["asset_id"]
+        asset = answer["subject"]
         laptop = api.get(f"/api/v1/laptops/{asset}")
         assert laptop.status_code == 200, laptop.text
-        assert api.get(f"/api/v1/scans/{answer['scan_id']}").status_code == 200
+        assert answer["status_url"] == f"/api/v1/commands/{answer['command_id']}", answer  # not a scan
+        assert api.get(answer["status_url"]).status_code == 200
         assert [e["id"] for e in api.get(f"/api/v1/laptops/{asset}/history").json()["events"]] == [
             answer["event"]["id"]
         ]

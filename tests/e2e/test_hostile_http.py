@@ -92,7 +92,7 @@ def test_unknown_laptops_and_routes_are_404(api: httpx.Client) -> None:
 
 
 def test_an_unknown_office_is_refused_and_nothing_changes(api: httpx.Client, stack: Stack) -> None:
-    asset = register(api)["asset_id"]
+    asset = register(api)["subject"]
     settled(stack)
     before = (api.get(f"/api/v1/laptops/{asset}").json(), api.get(f"/api/v1/laptops/{asset}/history").json())
     r = api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "99.99"})

@@ -25,7 +25,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from deploy.local.stack import Stack
-from services.gateway import routes_consignments
+from services.gateway.api import consignments
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from tests.conftest import eventually
@@ -76,7 +76,7 @@ def _walk(routes: list[Any]) -> list[Any]:
 
 def route_table() -> list[Route]:
     app = create_app(SETTINGS)  # nothing connects until its lifespan runs
-    uploads = [re.compile(pattern) for pattern, _, _ in routes_consignments.body_limits(SETTINGS)]
+    uploads = [re.compile(pattern) for pattern, _, _ in consignments.body_limits(SETTINGS)]
     table = []
     for r in _walk(app.routes):
         if not isinstance(r, APIRoute):
@@ -194,7 +194,7 @@ def wrong_types(schema: dict[str, Any]) -> dict[str, Any]:
 def body_cases(route: Route) -> list[tuple[str, bytes, str | None, int | None, str | None]]:
     """(case, body, content type, wanted status or None for any 4xx, wanted code or None)."""
     limit = next(
-        (n for p, n, _ in routes_consignments.body_limits(SETTINGS) if re.fullmatch(p, route.path())),
+        (n for p, n, _ in consignments.body_limits(SETTINGS) if re.fullmatch(p, route.path())),
         SETTINGS.max_body_bytes,
     )
     oversize = b'{"x": "' + b"x" * limit + b'"}'

@@ -162,7 +162,7 @@ def test_the_workers_refuse_the_same_commands_produced_straight_onto_kafka(
 
 def test_printable_text_with_markup_characters_is_kept_and_served_escaped(api: httpx.Client) -> None:
     brand, model = "<b>Acer</b> & 'Co'", 'Aspire "5" — Ṭhāṭi'
-    asset = register(api, brand=brand, model=model)["asset_id"]
+    asset = register(api, brand=brand, model=model)["subject"]
     label = eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json().get("label_url"), what="laptop view")
     [item] = api.get("/api/v1/labels", params={"asset_id": asset}).json()
     assert (item["brand"], item["model"]) == (brand, model)  # JSON carries the text as it is

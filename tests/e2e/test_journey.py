@@ -23,7 +23,7 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     api: httpx.Client, mongo: Any
 ) -> None:
     created = register(api, serial="PF" + uuid.uuid4().hex[:8].upper())
-    asset = created["asset_id"]
+    asset = created["subject"]
     assert created["decision"] == "accepted"
     assert created["event"]["type"] == "id.serah.laptop.registered.v1"
 
@@ -60,7 +60,7 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert read["chain"]["status"] == "verified", read["chain"]  # every history says whether its chain verifies
     history = read["events"]
     assert [e["type"].split(".")[-2] for e in history] == ["registered", "allocated", "dispatched", "received"]
-    assert [e["scan_id"] for e in history][2:] == ["dispatch-" + asset, "receipt-" + asset]
+    assert [e["command_id"] for e in history][2:] == ["dispatch-" + asset, "receipt-" + asset]
     assert [e["actor"] for e in history][2:] == ["gudang-01", "kesbangpol-7405"]
     assert all(e["id"] and e["time"] for e in history)
     assert history[1]["prev_hash"] == history[0]["hash"]

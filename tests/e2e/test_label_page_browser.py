@@ -32,7 +32,7 @@ def test_scanning_a_genuine_label_shows_the_laptop_and_a_genuine_mark_without_pe
     api: httpx.Client, page: Any
 ) -> None:
     created = register(api, brand="Acer", model="TravelMate P214")
-    asset = created["asset_id"]
+    asset = created["subject"]
     assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "74.05"}).status_code == 200
     # The page reads the audit view, which follows the decision within moments.
     eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json()["status"] == "allocated", what="view allocated")
@@ -54,7 +54,7 @@ def test_scanning_a_genuine_label_shows_the_laptop_and_a_genuine_mark_without_pe
 
 
 def test_a_revoked_a_forged_and_an_unknown_label_each_show_a_clear_warning(api: httpx.Client, page: Any) -> None:
-    asset = register(api)["asset_id"]
+    asset = register(api)["subject"]
     old = current_label(api, asset, 1)
     r = api.post(f"/api/v1/laptops/{asset}/label/reissue", json={"reason": "damaged"})
     assert r.status_code == 200, r.text

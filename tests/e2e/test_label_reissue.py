@@ -34,7 +34,7 @@ def current_label(api: httpx.Client, asset: str, generation: int) -> str:
 def test_a_reissued_label_dispatches_at_once_is_received_at_the_first_try_and_the_old_one_is_refused_at_both(
     api: httpx.Client, stack: Stack
 ) -> None:
-    asset = register(api)["asset_id"]
+    asset = register(api)["subject"]
     old = current_label(api, asset, 1)
     assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32.73"}).status_code == 200
 
@@ -80,7 +80,7 @@ def test_a_reissued_label_dispatches_at_once_is_received_at_the_first_try_and_th
 
 
 def test_a_reissue_needs_a_known_reason_and_a_registered_laptop(api: httpx.Client) -> None:
-    asset = register(api)["asset_id"]
+    asset = register(api)["subject"]
     for body in ({}, {"reason": "bored"}, {"reason": "lost", "extra": 1}, {"reason": "lost", "note": "x" * 1001}):
         r = api.post(f"/api/v1/laptops/{asset}/label/reissue", json=body)
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), r.text
@@ -94,7 +94,7 @@ def test_a_label_signed_by_an_older_still_trusted_key_keeps_working(api: httpx.C
     # The session's keyring is T1 (active), T0 (older, still trusted).
     ring = labels.parse_keyring(signing_keys)
     assert list(ring) == ["T1", "T0"]
-    asset = register(api)["asset_id"]
+    asset = register(api)["subject"]
     genuine = current_label(api, asset, 1)
     assert labels.parse(genuine).key_id == "T1"
     base = genuine.rsplit("/L/", 1)[0]
@@ -111,7 +111,7 @@ def test_the_published_key_file_verifies_labels_offline(api: httpx.Client, stack
     assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
     doc: dict[str, Any] = r.json()
     assert [(k["key_id"], k["active"]) for k in doc["keys"]] == [("T1", True), ("T0", False)]
-    asset = register(api)["asset_id"]
+    asset = register(api)["subject"]
     label = current_label(api, asset, 1)
     assert labels.verify_offline(label, doc).asset_id == asset
 

@@ -113,7 +113,7 @@ def test_after_garbage_on_every_partition_each_worker_still_decides_the_next_val
         specs = {"cpu": "i5", "ram_gb": 8, "storage_gb": 256}
         r = api.post("/api/v1/laptops", json={"serial": serial, "brand": "HP", "model": "240 G9", "specs": specs})
         assert r.status_code == 201 and r.json()["decision"] == "accepted", r.text  # allocation decided
-        asset = r.json()["asset_id"]
+        asset = r.json()["subject"]
         view = lambda: (v := api.get(f"/api/v1/laptops/{asset}")).status_code == 200 and v.json()  # noqa: E731
         label = eventually(lambda: (v := view()) and v.get("label_url"), what="the audit's view", timeout_s=60)
         r = api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32.73"})

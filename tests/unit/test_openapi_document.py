@@ -109,7 +109,7 @@ def test_no_framework_validation_schema_is_left_in_the_document() -> None:
 def test_the_schema_and_the_server_agree_on_laptops_or_a_count(
     expected: list[str] | None, count: int | None, count_given: bool
 ) -> None:
-    from services.gateway.routes_consignments import PlanRequest
+    from services.gateway.api.requests import PlanRequest
 
     body: dict[str, Any] = {
         "consignment_id": "KSB-73.71-001",
@@ -128,3 +128,15 @@ def test_the_schema_and_the_server_agree_on_laptops_or_a_count(
         server = False
     schema = jsonschema.Draft202012Validator(PlanRequest.model_json_schema())
     assert schema.is_valid(body) == server, body
+
+
+@pytest.mark.parametrize(("name", "operation"), OPERATIONS, ids=[n for n, _ in OPERATIONS])
+def test_every_json_answer_has_a_schema_with_named_fields(name: str, operation: dict[str, Any]) -> None:
+    # A route returning an untyped dict documents `{}`: a client learns nothing of its fields.
+    for status, answer in operation["responses"].items():
+        schema = answer.get("content", {}).get("application/json", {}).get("schema")
+        if schema is None:
+            continue
+        while schema.get("type") == "array":
+            schema = schema["items"]
+        assert "$ref" in schema or schema.get("properties") or schema.get("oneOf"), (name, status, schema)

@@ -9,7 +9,7 @@ import pytest
 
 from events import proofs
 from events.catalog import AttestUsage, UsageAttested
-from services.gateway.routes_audit import safe_cell
+from services.gateway.api.audit import safe_cell
 from services.handover import handlers
 from tests.builders import allocate, cmd, dispatch, label_for, new_asset, receive, register
 from tests.unit.test_handover import World

@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from services.gateway.models import RegisterLaptopRequest, ScanRequest
-from services.gateway.routes_audit import AttestationScanRequest
-from services.gateway.routes_consignments import PlanRequest
-from services.gateway.routes_import import BulkRegisterRequest
+from services.gateway.api.requests import (
+    AttestationScanRequest,
+    BulkRegisterRequest,
+    PlanRequest,
+    RegisterLaptopRequest,
+    ScanRequest,
+)
 
 LAPTOP = {
     "serial": "5CG1234XYZ",

@@ -39,10 +39,15 @@ from services.allocation.config import AllocationSettings
 from services.cli import import_plan, importer
 from services.common.streams import FakeStreamStore
 from services.common.worker import FakePublisher
-from services.gateway.models import ReceiptScanRequest, RegisterLaptopRequest
-from services.gateway.routes_audit import AttestationScanRequest
-from services.gateway.routes_consignments import PlanRequest, ReceiptRequest, ReissueCodeRequest
-from services.gateway.routes_labels import ReissueLabelRequest
+from services.gateway.api.requests import (
+    AttestationScanRequest,
+    PlanRequest,
+    ReceiptRequest,
+    ReceiptScanRequest,
+    RegisterLaptopRequest,
+    ReissueCodeRequest,
+    ReissueLabelRequest,
+)
 from tests.builders import KEYS, LEGAL_BASIS, NOW, OFFICIAL, cmd, label_for, new_asset, register
 
 SPECS = {"cpu": "Intel Core i5", "ram_gb": 8, "storage_gb": 256}
@@ -318,12 +323,12 @@ def test_digits_of_other_scripts_are_not_digits_of_a_code(nip: str) -> None:
 def test_every_http_request_body_refuses_control_characters_in_any_string_by_default() -> None:
     from fastapi.routing import APIRoute
 
-    from services.gateway import api, routes_audit, routes_consignments, routes_import, routes_labels, routes_manifest
+    from services.gateway import api
 
     bodies = [
         r.body_field.field_info.annotation
-        for m in (api, routes_audit, routes_consignments, routes_import, routes_labels, routes_manifest)
-        for r in m.router.routes
+        for router in api.routers()
+        for r in router.routes
         if isinstance(r, APIRoute) and r.body_field is not None
     ]
     assert len(bodies) >= 12

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -64,7 +63,3 @@ class ReadModels:
 
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         return [d async for d in self._db.dead_letters.find({}).sort("recorded_at", -1).limit(limit)]
-
-
-def age_seconds(at: datetime, now: datetime) -> float:
-    return (now - at).total_seconds()

@@ -7,44 +7,56 @@ by _id. The receipt code is made here, shown once, and only its SHA-256 travels.
 from __future__ import annotations
 
 import hashlib
-import json
-import secrets
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from starlette.datastructures import UploadFile
 
-from events import labels
 from events.catalog import (
     CONSIGNMENT_ID,
-    MAX_CONSIGNMENT_UNITS,
     CloseConsignment,
     ConfirmReceipt,
-    IsoDateTime,
-    LegalBasis,
-    Location,
-    Official,
     PlanConsignment,
-    ReceiptLine,
     ReissueReceiptCode,
     RejectionReason,
     ScanIntoConsignment,
-    laptops_or_a_count,
 )
-from events.envelope import SAFE_ID
-from events.text import Text, TextChecked
+from events.envelope import SAFE_ID, Envelope
 from services.gateway import bast_page as bast_page_html
-from services.gateway.answers import binary, command_answers, html_page, problems
-from services.gateway.api import ERRORS, GW
+from services.gateway.api.laptops import NOT_FOUND
+from services.gateway.api.render import answer, command_answers, decision_body
+from services.gateway.api.requests import (
+    ConsignmentScanRequest,
+    PlanRequest,
+    ReceiptRequest,
+    ReissueCodeRequest,
+)
+from services.gateway.api.responses import (
+    BastCheck,
+    ConsignmentPublic,
+    DecisionResponse,
+    PlanResponse,
+    ReceiptCodeResponse,
+    UnconfirmedConsignment,
+)
 from services.gateway.bootstrap import Gateway
-from services.gateway.commands import command, named_by_content, submit
 from services.gateway.config import GatewaySettings
+from services.gateway.decisions import (
+    Accepted,
+    Decision,
+    Rejected,
+    command,
+    named_by_content,
+    new_receipt_code,
+    scan,
+    submit,
+)
+from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.models import DecisionResponse
+from services.gateway.openapi import binary, html_page, problems
 
 router = APIRouter()
 ConsignmentId = Annotated[str, Path(pattern=CONSIGNMENT_ID, examples=["KSB-73.71-001"])]
@@ -53,7 +65,6 @@ BastSeq = Annotated[int, Query(ge=1, le=10_000, description="Which receipt's BAS
 # (5,000 receipt lines are ~275 KiB); it travels as one Kafka command, so it stays under
 # one Kafka message (1 MiB) with room for the envelope.
 CONSIGNMENT_BODY_BYTES = 768 * 1024
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
 
 
 def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
@@ -100,104 +111,16 @@ PAGE_UPLOAD = {
 }
 
 
-class Strict(TextChecked):
-    model_config = ConfigDict(extra="forbid")
+async def _decided(gw: Gateway, cmd: Envelope) -> JSONResponse:
+    return _answer(await submit(gw, cmd))
 
 
-class PlanRequest(Strict):
-    consignment_id: str = Field(pattern=CONSIGNMENT_ID)
-    office_code: str = Field(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")
-    officials: list[Official] = Field(min_length=1, max_length=10)
-    legal_basis: LegalBasis
-    # Exactly one of the two, said in the schema as well as checked below.
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "oneOf": [
-                {
-                    "required": ["expected"],
-                    "properties": {"expected": {"minItems": 1}, "expected_count": {"type": "null"}},
-                },
-                {
-                    "required": ["expected_count"],
-                    "properties": {"expected": {"maxItems": 0}, "expected_count": {"type": "integer"}},
-                },
-            ]
-        },
-    )
-    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
-        default_factory=list,
-        max_length=MAX_CONSIGNMENT_UNITS,
-        description="The laptops (asset ids) of the consignment; or leave it out and give `expected_count`.",
-    )
-    expected_count: StrictInt | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_CONSIGNMENT_UNITS,
-        description="A number of laptops, filled at picking: any unallocated laptop scanned in counts. "
-        "Give this or `expected`, not both.",
-    )
-
-    @model_validator(mode="after")
-    def _laptops_or_a_count(self) -> PlanRequest:
-        laptops_or_a_count(self.expected, self.expected_count)  # the command's own rule, checked at the door
-        return self
-
-
-class PlanResponse(DecisionResponse):
-    consignment_id: str
-    receipt_code: str | None = Field(
-        description="Shown once: print it on the manifest for the driver. None when the plan was a replay."
-    )
-    replayed: bool | None = Field(default=None, description="True when this consignment was planned before.")
-
-
-class ReceiptCodeResponse(DecisionResponse):
-    receipt_code: str | None = Field(description="The new code, shown once. None when the request was a replay.")
-    replayed: bool | None = None
-
-
-class BastCheck(BaseModel):
-    matches: bool = Field(description="Whether the file is, byte for byte, the recorded BAST.")
-    sha256: str
-    recorded_sha256: str
-    number: str
-
-
-class ConsignmentScanRequest(Strict):
-    scan_id: str = Field(pattern=SAFE_ID)
-    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
-    label: str = Field(min_length=1, max_length=512)
-    location: Location | None = None
-    actor: str = Field(default="anonymous", pattern=SAFE_ID)
-    scanned_at: IsoDateTime | None = None
-
-
-class ReceiptRequest(Strict):
-    receipt_id: str = Field(pattern=SAFE_ID, description="Made by the device; the same id is the same receipt.")
-    official: Official
-    receipt_code: str = Field(min_length=1, max_length=64)
-    lines: list[ReceiptLine] = Field(min_length=1, max_length=5000)
-    missing: list[str] = Field(default_factory=list, max_length=5000)
-
-
-async def _decided(gw: Gateway, cmd: Any, accepted_status: int = 200) -> JSONResponse:
-    response = await submit(gw, cmd, accepted_status)
-    if response.status_code >= 400:
-        body = json.loads(bytes(response.body))
-        if body.get("code") == RejectionReason.ALREADY_IN_CONSIGNMENT:
-            # A duplicate scan is harmless: a 200 that says so, not an error.
-            duplicate = DecisionResponse(
-                decision="duplicate",
-                scan_id=body["scan_id"],
-                asset_id=body["asset_id"],
-                reason=body["code"],
-                detail=body["detail"],
-                event=body.get("event"),
-                status_url=body["status_url"],
-            )
-            return JSONResponse(duplicate.model_dump(mode="json"))
-    return response
+def _answer(decision: Decision) -> JSONResponse:
+    if isinstance(decision, Rejected) and decision.reason == RejectionReason.ALREADY_IN_CONSIGNMENT:
+        # A duplicate scan is harmless: a 200 that says so, not an error.
+        duplicate = decision_body(decision).model_copy(update={"decision": "duplicate"})
+        return JSONResponse(duplicate.model_dump(mode="json"))
+    return answer(decision)
 
 
 @router.post(
@@ -212,7 +135,7 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     """Who may sign (`officials`), on what legal basis, and either the laptops (`expected`) or
     how many (`expected_count`). The answer carries the receipt code once; re-posting the same
     consignment id replays the first plan without a code. `422 unknown_office`, `409 consignment_exists`."""
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    code, digest = new_receipt_code()
     cmd = command(
         PlanConsignment(
             office_code=body.office_code,
@@ -220,7 +143,7 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
             legal_basis=body.legal_basis,
             expected=body.expected,
             expected_count=body.expected_count,
-            receipt_code_hash=hashlib.sha256(code.encode()).hexdigest(),
+            receipt_code_hash=digest,
         ),
         command_id="plan",
         subject=body.consignment_id,
@@ -229,22 +152,22 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     )
     # Re-posting the same plan replays it (and its first code stands); a changed
     # plan for the same consignment is a new command (refused if one was accepted).
-    cmd = named_by_content(cmd, "plan")
-    response = await _decided(gw, cmd, accepted_status=201)
-    if response.status_code == 201:
-        answer = json.loads(bytes(response.body))
-        recorded = answer.get("event", {}).get("data", {}).get("receipt_code_hash")
-        if recorded == hashlib.sha256(code.encode()).hexdigest():
-            answer["receipt_code"] = code  # shown once; print it on the manifest for the driver
-        else:
-            # A replay of an earlier plan: its first code stands and is only stored hashed,
-            # so no code is shown (showing the new one would give the driver a code that fails).
-            answer["receipt_code"] = None
-            answer["replayed"] = True
-            answer["detail"] = "This consignment was planned before; use the receipt code shown then."
-        answer["consignment_id"] = body.consignment_id
-        return JSONResponse(answer, status_code=201)
-    return response
+    decision = await submit(gw, named_by_content(cmd, "plan"))
+    if not isinstance(decision, Accepted):
+        return _answer(decision)
+    if decision.event.data.get("receipt_code_hash") == digest:
+        # Shown once; print it on the manifest for the driver.
+        return answer(decision, 201, consignment_id=body.consignment_id, receipt_code=code)
+    # A replay of an earlier plan: its first code stands and is only stored hashed,
+    # so no code is shown (showing the new one would give the driver a code that fails).
+    return answer(
+        decision,
+        201,
+        consignment_id=body.consignment_id,
+        receipt_code=None,
+        replayed=True,
+        detail="This consignment was planned before; use the receipt code shown then.",
+    )
 
 
 @router.post(
@@ -257,13 +180,16 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
 async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW) -> JSONResponse:
     """A second scan of the same laptop answers 200 with `decision: duplicate`; a laptop of another
     consignment is `409 belongs_to_other_consignment`, a full count plan `409 consignment_full`."""
-    try:
-        # Refused here, before Kafka; the command carries the canonical spelling.
-        label = labels.parse(body.label).text
-    except labels.LabelError as exc:
-        raise ApiError(422, exc.reason.value, exc.detail) from None
-    data = ScanIntoConsignment(label=label, location=body.location)
-    cmd = command(data, command_id=body.scan_id, subject=consignment_id, actor=body.actor, gw=gw, time=body.scanned_at)
+    data = ScanIntoConsignment(label=body.label, location=body.location)
+    cmd = scan(
+        gw,
+        data,
+        scan_id=body.scan_id,
+        label=body.label,
+        actor=body.actor,
+        scanned_at=body.scanned_at,
+        subject=consignment_id,
+    )
     return await _decided(gw, cmd)
 
 
@@ -307,11 +233,6 @@ async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, g
     return await _decided(gw, cmd)
 
 
-class ReissueCodeRequest(Strict):
-    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same re-issue.")
-    reason: Text = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
-
-
 @router.post(
     "/api/v1/consignments/{consignment_id}/receipt-code",
     tags=["consignments"],
@@ -322,8 +243,7 @@ class ReissueCodeRequest(Strict):
 async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeRequest, gw: GW) -> JSONResponse:
     """The new code is shown once, like at planning; print a new manifest with it
     (`POST …/manifest.pdf` with `receipt_code`). The same `request_id` replays the first re-issue."""
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-    digest = hashlib.sha256(code.encode()).hexdigest()
+    code, digest = new_receipt_code()
     cmd = command(
         ReissueReceiptCode(receipt_code_hash=digest, reason=body.reason),
         command_id=body.request_id,
@@ -331,24 +251,24 @@ async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeR
         actor="operator",
         gw=gw,
     )
-    response = await _decided(gw, cmd)
-    if response.status_code != 200:
-        return response
-    answer = json.loads(bytes(response.body))
-    if answer.get("event", {}).get("data", {}).get("receipt_code_hash") == digest:
-        answer["receipt_code"] = code  # shown once
-    else:  # a replay of an earlier request: its code stands and is stored only hashed
-        answer |= {
-            "receipt_code": None,
-            "replayed": True,
-            "detail": "This re-issue was made before; use the code shown then, or send a new request_id.",
-        }
-    return JSONResponse(answer)
+    decision = await submit(gw, cmd)
+    if not isinstance(decision, Accepted):
+        return _answer(decision)
+    if decision.event.data.get("receipt_code_hash") == digest:
+        return answer(decision, receipt_code=code)  # shown once
+    # A replay of an earlier request: its code stands and is stored only hashed.
+    return answer(
+        decision,
+        receipt_code=None,
+        replayed=True,
+        detail="This re-issue was made before; use the code shown then, or send a new request_id.",
+    )
 
 
 @router.get(
     "/api/v1/consignments/unconfirmed",
     tags=["consignments"],
+    response_model=list[UnconfirmedConsignment],
     summary="Dispatched, not (fully) received, with age in days",
 )
 async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
@@ -379,7 +299,8 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
 @router.get(
     "/api/v1/consignments/{consignment_id}",
     tags=["consignments"],
-    responses=ERRORS,
+    response_model=ConsignmentPublic,
+    responses=NOT_FOUND,
     summary="Expected vs scanned, receipt state",
 )
 async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, Any]:
@@ -438,7 +359,7 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> R
     "/api/v1/consignments/{consignment_id}/bast/verify",
     tags=["consignments"],
     response_model=BastCheck,
-    responses={**ERRORS, **problems(400)},
+    responses={**NOT_FOUND, **problems(400)},
     summary="Does this PDF match the recorded BAST?",
     openapi_extra={"requestBody": PDF_UPLOAD},
 )

@@ -1,7 +1,8 @@
 """What each route can answer, for the OpenAPI document: a generated client relies
 on it, and the schemathesis suite checks the running gateway against it.
 
-Routes declare their own outcomes (``command_answers``, ``problems``, ``binary``);
+Routes declare their own outcomes (``problems``, ``binary``, ``html_page``, and for
+commands ``api.render.command_answers``);
 ``finish`` then applies what holds for every route: a body or a parameter can be
 refused with 422, a body can be malformed (400) or too large (413), and every
 refusal is ``application/problem+json`` with the ``Problem`` schema."""
@@ -12,10 +13,12 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway.models import DecisionResponse, Problem
+from services.gateway.api.responses import Problem
+from services.gateway.errors import ProblemResponse
 
 PROBLEM_JSON = "application/problem+json"
 ERROR_MODELS = ("/Problem", "/HTTPValidationError")
@@ -34,20 +37,6 @@ WHY = {
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {s: {"model": Problem, "description": WHY.get(s, HTTPStatus(s).phrase)} for s in statuses}
-
-
-def command_answers(*refusals: int, accepted: int = 200, model: type = DecisionResponse) -> dict[int | str, Any]:
-    """A route that sends a command and waits for its decision."""
-    return {
-        accepted: {"model": model, "description": "Accepted: the event the deciding service recorded."},
-        202: {
-            "model": DecisionResponse,
-            "description": "Pending: the command is safely stored in Kafka and will be decided exactly once; "
-            "ask the `Location` (`GET /api/v1/scans/{scan_id}`) for the decision.",
-            "headers": {"Location": {"description": "Where the decision will be.", "schema": {"type": "string"}}},
-        },
-        **problems(*refusals),
-    }
 
 
 def binary(media_type: str, what: str, *refusals: int) -> dict[int | str, Any]:
@@ -101,6 +90,15 @@ def install(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+    @app.exception_handler(405)
+    async def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        # The router names the methods of the first route whose path matched; the
+        # resource's own methods are those of the API document.
+        headers = dict(exc.headers or {})
+        if allow := allowed_methods(app.openapi(), request.url.path):
+            headers["Allow"] = ", ".join(allow)
+        return ProblemResponse(405, {"code": "method_not_allowed", "detail": str(exc.detail)}, headers=headers)
+
 
 class LiteralPaths:
     """A literal path of the document is its own resource: a method it does not list
@@ -115,8 +113,6 @@ class LiteralPaths:
             operations = self.api.openapi()["paths"].get(scope["path"])
             method = scope["method"].lower()
             if operations is not None and method not in operations and not (method == "head" and "get" in operations):
-                from services.gateway.errors import ProblemResponse
-
                 allow = ", ".join(allowed_methods(self.api.openapi(), scope["path"]))
                 body = {"code": "method_not_allowed", "detail": f"{scope['path']} answers {allow} only."}
                 await ProblemResponse(405, body, headers={"Allow": allow})(scope, receive, send)

@@ -1,30 +1,26 @@
-"""Label identity routes: revoke and re-issue a laptop's label, and the
-public key file an offline scanner carries."""
+"""Label identity: revoke and re-issue a laptop's label, and the public keys
+(as a list, and as the key file an offline scanner carries)."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
-from pydantic import Field
 
 from events import labels
-from events.catalog import LabelReissueReason, ReissueLabel
+from events.catalog import ReissueLabel
 from events.envelope import SAFE_ID
-from events.text import Text
-from services.gateway.answers import command_answers
-from services.gateway.api import GW, LAPTOP_REFUSALS, AssetId
-from services.gateway.commands import command, submit
-from services.gateway.models import DecisionResponse, Request
+from services.gateway.api.laptops import LAPTOP_REFUSALS, AssetId
+from services.gateway.api.render import answer, command_answers
+from services.gateway.api.requests import ReissueLabelRequest
+from services.gateway.api.responses import DecisionResponse, KeyringDocument, PublicKey
+from services.gateway.decisions import command, submit
+from services.gateway.deps import GW
 
-router = APIRouter(prefix="/api/v1")
-
-
-class ReissueLabelRequest(Request):
-    reason: LabelReissueReason = Field(description="Why the label is replaced: lost, damaged, stolen, …")
-    note: Text = Field(default="", max_length=1000, examples=["Stiker terkelupas saat pengiriman"])
+router = APIRouter(prefix="/api/v1", tags=["labels"])
 
 
 @router.post(
@@ -49,11 +45,12 @@ async def reissue_label(
         actor="operator",
         gw=gw,
     )
-    return await submit(gw, cmd)
+    return answer(await submit(gw, cmd))
 
 
 @router.get(
     "/label-keys.json",
+    response_model=KeyringDocument,
     summary="The public key file for offline label verification",
     description="Carry this file on a scanner: `events.labels.verify_offline(label, file)` (or "
     "`serah verify-label`) checks a label's signature without the server. Revocation needs the server.",
@@ -61,3 +58,16 @@ async def reissue_label(
 async def label_key_file(gw: GW) -> JSONResponse:
     doc = labels.keyring_document(gw.issuer.public_keys(), gw.issuer.active_key_id)
     return JSONResponse(doc, headers={"Content-Disposition": 'attachment; filename="serah-label-keys.json"'})
+
+
+@router.get("/label-keys", response_model=list[PublicKey], summary="Public keys that verify labels offline")
+async def label_keys(gw: GW) -> list[PublicKey]:
+    """Ed25519 keys by key id; `active` signs new labels, the others still verify older ones."""
+    return [
+        PublicKey(
+            key_id=kid,
+            public_key=base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            active=kid == gw.issuer.active_key_id,
+        )
+        for kid, raw in gw.issuer.public_keys().items()
+    ]

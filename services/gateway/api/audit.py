@@ -12,27 +12,27 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import Field
+from fastapi.responses import StreamingResponse
 
 from events import labels, proofs
-from events.catalog import AttestUsage, Condition
 from events.envelope import SAFE_ID
-from events.text import Text, spreadsheet_cell
+from events.text import spreadsheet_cell
 from services.gateway import rollups
-from services.gateway.answers import binary, command_answers
-from services.gateway.api import ERRORS, GW, LAPTOP_REFUSALS, AssetId, _scan_command
-from services.gateway.bootstrap import Gateway
-from services.gateway.commands import submit
-from services.gateway.errors import ApiError
-from services.gateway.models import (
+from services.gateway.api.laptops import NOT_FOUND, AssetId
+from services.gateway.api.responses import (
+    AnomalyPublic,
+    AttestationDue,
     ChainVerdictPublic,
-    DecisionResponse,
+    CheckpointPublic,
     LaptopTimeline,
+    ProvinceRollup,
     PublicKey,
-    ScanRequest,
     TimelineEntry,
 )
+from services.gateway.bootstrap import Gateway
+from services.gateway.deps import GW
+from services.gateway.errors import ApiError
+from services.gateway.openapi import binary
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 Province = Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="Province code, e.g. 32")]
@@ -40,27 +40,6 @@ Office = Annotated[
     str | None, Query(pattern=r"^[0-9]{2}(\.[0-9]{2})?$", description="Office (region) code, e.g. 32.73")
 ]
 NDJSON = "application/x-ndjson"
-
-
-class AttestationScanRequest(ScanRequest):
-    condition: Condition = Condition.B
-    in_use: bool = Field(default=True, strict=True)
-    note: Text = Field(default="", max_length=1000)
-
-
-@router.post(
-    "/scans/attestation",
-    response_model=DecisionResponse,
-    responses=command_answers(*LAPTOP_REFUSALS),
-    summary="A holder's usage attestation: the laptop is still here (in use, in this condition)",
-)
-async def attestation_scan(body: AttestationScanRequest, gw: GW) -> JSONResponse:
-    """Only a received laptop can be attested (`409 not_received` otherwise); attestations
-    that fall due are listed by `GET /api/v1/audit/attestations`."""
-    data = AttestUsage(
-        label=body.label, condition=body.condition, in_use=body.in_use, note=body.note, location=body.location
-    )
-    return await submit(gw, _scan_command(gw, body, data))
 
 
 @router.get(
@@ -72,7 +51,9 @@ async def checkpoint_keys(gw: GW) -> list[PublicKey]:
     return [PublicKey(key_id=k, public_key=proofs.b64(v), active=i == 0) for i, (k, v) in enumerate(ring.items())]
 
 
-@router.get("/audit/checkpoints", summary="Every signed checkpoint, oldest first")
+@router.get(
+    "/audit/checkpoints", response_model=list[CheckpointPublic], summary="Every signed checkpoint, oldest first"
+)
 async def list_checkpoints(gw: GW) -> list[dict[str, Any]]:
     """Each checkpoint signs the Merkle root over every laptop's chain head at its time."""
     return [proofs.checkpoint_public(c) for c in await gw.audit.checkpoints()]
@@ -85,7 +66,7 @@ def _keys(gw: Gateway) -> dict[str, bytes]:
 @router.get(
     "/audit/laptops/{asset_id}/timeline",
     response_model=LaptopTimeline,
-    responses=ERRORS,
+    responses=NOT_FOUND,
     summary="A laptop's events with actor, time, scan id, place, and whether its chain verifies",
 )
 async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
@@ -107,7 +88,7 @@ async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
                 type=e["type"],
                 time=e["time"],
                 actor=e.get("actor"),
-                scan_id=e.get("causationid"),
+                command_id=e.get("causationid"),
                 place={"office_code": d.get("office_code"), "location": d.get("location")},
                 hash=link["hash"],
                 chain="verified" if ok else "broken",
@@ -162,7 +143,7 @@ CSV_COLUMNS = (
     "time",
     "type",
     "actor",
-    "scan_id",
+    "command_id",
     "office_code",
     "condition",
     "rule",
@@ -249,7 +230,11 @@ async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
     )
 
 
-@router.get("/audit/anomalies", summary="Anomalies, newest first, filtered by rule, office or province")
+@router.get(
+    "/audit/anomalies",
+    response_model=list[AnomalyPublic],
+    summary="Anomalies, newest first, filtered by rule, office or province",
+)
 async def anomalies(
     gw: GW,
     rule: Annotated[str | None, Query(pattern=r"^[a-z_]{1,64}$")] = None,
@@ -271,14 +256,22 @@ async def anomalies(
     ]
 
 
-@router.get("/audit/rollups", summary="Per province → regency/city office: planned, dispatched, … anomalies")
+@router.get(
+    "/audit/rollups",
+    response_model=list[ProvinceRollup],
+    summary="Per province → regency/city office: planned, dispatched, … anomalies",
+)
 async def get_rollups(gw: GW, province: Province = None) -> list[dict[str, Any]]:
     """Counts per office, grouped by province, computed from the laptop views now."""
     s = gw.settings
     return rollups.rollup(await gw.audit.views(province), gw.clock(), s.transit_days, s.attestation_interval_days)
 
 
-@router.get("/audit/attestations", summary="Laptops whose usage attestation is due soon or overdue")
+@router.get(
+    "/audit/attestations",
+    response_model=list[AttestationDue],
+    summary="Laptops whose usage attestation is due soon or overdue",
+)
 async def attestations(
     gw: GW,
     office: Office = None,

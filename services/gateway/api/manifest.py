@@ -7,22 +7,17 @@ import hmac
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import Field
 
 from events.catalog import receipt_code_digest
 from services.common.indonesian import tanggal
 from services.gateway.adapters import manifest_pdf as manifest
-from services.gateway.answers import binary
-from services.gateway.api import GW
+from services.gateway.api.consignments import ConsignmentId
+from services.gateway.api.requests import ManifestRequest
+from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.models import Request
-from services.gateway.routes_consignments import ConsignmentId
+from services.gateway.openapi import binary
 
 router = APIRouter()
-
-
-class ManifestRequest(Request):
-    receipt_code: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 @router.post(

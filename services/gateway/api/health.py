@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from events import topics
-from services.gateway.adapters.mongo import age_seconds
-from services.gateway.bootstrap import Gateway
+from services.gateway.api.responses import Health
+from services.gateway.deps import GW
 
 router = APIRouter()
 
@@ -29,17 +29,14 @@ PROBE_TIMEOUT_S = 4.0
     "/healthz",
     tags=["operations"],
     summary="Readiness of Kafka, the store and each worker",
+    response_model=Health,
     responses={
-        200: {"description": "Everything is ready.", "content": {"application/json": {"schema": {"type": "object"}}}},
-        503: {
-            "description": "Something is not ready; `reasons` says what.",
-            "content": {"application/json": {"schema": {"type": "object", "required": ["status", "reasons"]}}},
-        },
+        200: {"model": Health, "description": "Everything is ready."},
+        503: {"model": Health, "description": "Something is not ready; `reasons` says what."},
     },
 )
-async def healthz(request: Request) -> JSONResponse:
+async def healthz(gw: GW) -> JSONResponse:
     """`status` is `ok` or `unavailable`; each worker reports `alive`, `ready`, `instances` and its consumer `lag`."""
-    gw: Gateway = request.app.state.gateway
     reasons: list[str] = []
     body: dict[str, Any] = {}
 
@@ -63,7 +60,9 @@ async def healthz(request: Request) -> JSONResponse:
     workers: dict[str, Any] = {}
     for name, names in WORKER_TOPICS.items():
         live = [
-            h for h in heartbeats if h.get("service") == name and age_seconds(h["at"], now) < gw.settings.worker_stale_s
+            h
+            for h in heartbeats
+            if h.get("service") == name and (now - h["at"]).total_seconds() < gw.settings.worker_stale_s
         ]
         ready = [h for h in live if h.get("assigned_partitions", 0) > 0]
         info: dict[str, Any] = {"alive": bool(live), "ready": bool(ready), "instances": len(live)}

@@ -8,32 +8,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
 from events import labels
-from events.catalog import CONSIGNMENT_ID, OFFICE_CODE, LabelRef
+from events.catalog import CONSIGNMENT_ID, OFFICE_CODE
 from services.gateway.adapters import label_pdf
-from services.gateway.answers import binary
-from services.gateway.api import ERRORS, GW
+from services.gateway.api.laptops import NOT_FOUND
+from services.gateway.api.responses import LabelToPrint
 from services.gateway.bootstrap import Gateway
+from services.gateway.deps import GW
 from services.gateway.errors import ApiError
+from services.gateway.openapi import binary
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", tags=["labels"])
 MAX_LABELS = 10_000
 LayoutName = Literal["a4-3x8", "a4-2x7", "thermal-50x30"]
-
-
-class LabelToPrint(BaseModel):
-    asset_id: str
-    serial: str
-    brand: str | None
-    model: str | None
-    kode_barang: str | None
-    nup: int | None
-    office_code: str | None
-    office_name: str | None
-    consignment_id: str | None
-    label_url: str
 
 
 # A URL should stay short (proxies on the way often stop at 8-16 KiB): 500 asset ids of
@@ -78,7 +67,9 @@ async def select(
         views.sort(key=lambda v: order.get(v["_id"], len(order)))
     out = []
     for v in views:
-        ref = LabelRef(generation=v["label_generation"], key_id=v.get("label_key_id") or gw.issuer.active_key_id)
+        url = gw.issuer.current_url(v["_id"], v)
+        if url is None:  # the query asked for a label generation; a view without one is not printed
+            continue
         out.append(
             LabelToPrint(
                 asset_id=v["_id"],
@@ -90,7 +81,7 @@ async def select(
                 office_code=v.get("office_code"),
                 office_name=v.get("office_name"),
                 consignment_id=v.get("consignment_id"),
-                label_url=gw.issuer.url(v["_id"], ref),
+                label_url=url,
             )
         )
     return out
@@ -103,7 +94,7 @@ def to_print(items: list[LabelToPrint]) -> list[label_pdf.LabelPrint]:
 @router.get(
     "/labels",
     response_model=list[LabelToPrint],
-    responses=ERRORS,
+    responses=NOT_FOUND,
     summary="The current labels of the selected laptops (what a sheet prints)",
 )
 async def labels_to_print(

@@ -1,0 +1,36 @@
+"""The JSON API (``/api/v1``), one module per resource. Bodies: ``requests`` (what
+is accepted) and ``responses`` (what is answered); ``render`` turns a decision
+into its HTTP answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def routers() -> list[APIRouter]:
+    """Every router of the API, in the order the OpenAPI document lists them."""
+    from services.gateway.api import (
+        audit,
+        consignments,
+        health,
+        imports,
+        label_sheets,
+        labels,
+        laptops,
+        manifest,
+        offices,
+        scans,
+    )
+
+    return [
+        laptops.router,
+        imports.router,
+        scans.router,
+        offices.router,
+        labels.router,
+        label_sheets.router,
+        consignments.router,
+        manifest.router,
+        audit.router,
+        health.router,
+    ]

@@ -1,0 +1,114 @@
+"""A decision in HTTP terms, and what a command route declares it can answer: one
+module, so the answers and their declaration cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from events import codec
+from events.catalog import AttestUsage, CommandRejected, DispatchLaptop, ReceiveLaptop, ScanIntoConsignment
+from events.envelope import Envelope
+from services.gateway.api.responses import DecisionResponse, EventPublic
+from services.gateway.decisions import Accepted, Decision, Pending, Rejected
+from services.gateway.errors import problem, rejection_status
+from services.gateway.openapi import problems
+
+# The commands a scanning device sends: it asks for their decisions under /scans/.
+SCANS = frozenset({DispatchLaptop.TYPE, ReceiveLaptop.TYPE, AttestUsage.TYPE, ScanIntoConsignment.TYPE})
+
+
+def status_url(command_type: str, command_id: str) -> str:
+    """Where the decision on a command can be asked for later: under ``/scans/`` for
+    a scan, under ``/commands/`` for anything else (both answer for any id)."""
+    return f"/api/v1/{'scans' if command_type in SCANS else 'commands'}/{command_id}"
+
+
+def event_public(event: Envelope) -> EventPublic:
+    return EventPublic(
+        id=event.id,
+        type=event.type,
+        time=codec.format_time(event.time),
+        actor=event.actor,
+        command_id=event.causationid,
+        source=event.source,
+        data=event.data,
+    )
+
+
+def decision_body(decision: Decision) -> DecisionResponse:
+    cmd = decision.command
+    named = {
+        "command_id": cmd.id,
+        "subject": cmd.subject,
+        "subject_kind": codec.subject_kind(cmd),
+        "status_url": status_url(cmd.type, cmd.id),
+    }
+    match decision:
+        case Pending():
+            return DecisionResponse(decision="pending", **named)
+        case Rejected():
+            return DecisionResponse(
+                decision="rejected",
+                reason=decision.reason,
+                detail=decision.detail,
+                event=event_public(decision.event),
+                **named,
+            )
+        case Accepted():
+            return DecisionResponse(decision="accepted", event=event_public(decision.event), **named)
+
+
+def record(command_id: str, event: Envelope, url: str) -> DecisionResponse:
+    """What became of a command decided earlier (``event``: the first fact it caused),
+    as asked at ``url``."""
+    rejected = event.type == CommandRejected.TYPE
+    return DecisionResponse(
+        decision="rejected" if rejected else "accepted",
+        command_id=command_id,
+        subject=event.subject,
+        subject_kind=codec.subject_kind(event),
+        reason=event.data["reason"] if rejected else None,
+        detail=event.data["detail"] if rejected else None,
+        event=event_public(event),
+        status_url=url,
+    )
+
+
+def answer(decision: Decision, accepted_status: int = 200, **extra: Any) -> JSONResponse:
+    """The answer to a command: ``accepted_status`` with the event, 202 with a
+    ``Location`` while pending, or problem+json with the refusal's status. ``extra``:
+    fields a route adds to an accepted answer (the receipt code shown once)."""
+    body = decision_body(decision)
+    match decision:
+        case Pending():
+            return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": body.status_url})
+        case Rejected():
+            return problem(
+                rejection_status(decision.reason),
+                decision.reason,
+                decision.detail,
+                decision="rejected",
+                command_id=body.command_id,
+                subject=body.subject,
+                subject_kind=body.subject_kind,
+                event=body.event.model_dump(mode="json") if body.event else None,
+                status_url=body.status_url,
+            )
+        case Accepted():
+            return JSONResponse(body.model_dump(mode="json") | extra, status_code=accepted_status)
+
+
+def command_answers(*refusals: int, accepted: int = 200, model: type = DecisionResponse) -> dict[int | str, Any]:
+    """What a route that sends a command and waits for its decision declares."""
+    return {
+        accepted: {"model": model, "description": "Accepted: the event the deciding service recorded."},
+        202: {
+            "model": DecisionResponse,
+            "description": "Pending: the command is safely stored in Kafka and will be decided exactly once; "
+            "ask the `Location` (`status_url`) for the decision.",
+            "headers": {"Location": {"description": "Where the decision will be.", "schema": {"type": "string"}}},
+        },
+        **problems(*refusals),
+    }
