@@ -29,8 +29,6 @@ planned before (its first code stands).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import time
 from dataclasses import dataclass, field
@@ -40,7 +38,7 @@ from typing import Any
 
 import typer
 
-from services.cli.importer import ImportFileError, Row, _date, cell, decode, read_header, safe_cell, sniff_delimiter
+from services.cli.csvfile import ImportFileError, Row, a_date, cell, decode, records, write, write_rejects
 
 REQUIRED = (
     "consignment_id",
@@ -53,7 +51,6 @@ REQUIRED = (
     "legal_basis_date",
 )
 COLUMNS = (*REQUIRED, "serial", "asset_id", "expected_count")  # expected_count: a plan by count
-REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
 # Column names as Indonesian allocation plans write them.
 ALIASES = {
     "nomor pengiriman": "consignment_id",
@@ -75,7 +72,6 @@ ALIASES = {
     "jumlah unit": "expected_count",
 }
 KINDS = ("contract", "allocation_decree", "grant_agreement")
-MAX_FIELD_CHARS = 1000
 MAX_CONSIGNMENT_UNITS = 5000  # events.catalog.MAX_CONSIGNMENT_UNITS (imported lazily there: CLI start-up)
 
 
@@ -118,7 +114,7 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
         raise ValueError(f"legal_basis_kind must be one of {', '.join(KINDS)}.")
     if not v["legal_basis_number"] or len(v["legal_basis_number"]) > 128:
         raise ValueError("legal_basis_number: give the contract/decree/agreement number.")
-    when: date | None = _date("legal_basis_date", v["legal_basis_date"])
+    when: date | None = a_date("legal_basis_date", v["legal_basis_date"])
     if when is None:
         raise ValueError("legal_basis_date: give the date as YYYY-MM-DD or DD/MM/YYYY.")
     if [bool(v["serial"]), bool(v["asset_id"]), bool(v["expected_count"])].count(True) != 1:
@@ -152,43 +148,20 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
 
 def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
     """Checks every row and groups them; a consignment with any bad row is rejected whole."""
-    csv.field_size_limit(32 * 1024 * 1024)
-    delimiter = sniff_delimiter(text.split("\n", 1)[0])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        given = next(reader)
-    except StopIteration:
-        raise ImportFileError("the file is empty: it needs a header row and one row per expected laptop.") from None
-    header = read_header(given, COLUMNS, ALIASES)
-    missing = [c for c in REQUIRED if c not in header]
-    if missing or not ({"serial", "asset_id", "expected_count"} & set(header)):
-        need = missing or ["serial or asset_id (or expected_count)"]
-        raise ImportFileError(
-            f"missing column(s) {', '.join(need)} in the header {given[:12]!r}. The first row must name the "
-            f"columns ({', '.join(COLUMNS)}), separated by commas or semicolons."
+    rows = list(
+        records(
+            text,
+            COLUMNS,
+            ALIASES,
+            REQUIRED,
+            what="expected laptop",
+            one_of=("serial", "asset_id", "expected_count"),
         )
-    rows: list[Row] = []
-    while True:
-        line = reader.line_num + 1  # a record is reported by the line it starts on
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            rows.append(Row(line, {}, code="unreadable_row", reason=f"CSV error: {exc}"))
-            continue
-        if not any(cell(c) for c in cells):
-            continue
-        raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in COLUMNS}
-        row = Row(line, raw)
-        rows.append(row)
-        if len(cells) != len(header):
-            row.code, row.reason = "wrong_cell_count", f"{len(cells)} cells but the header has {len(header)}."
-        elif any(len(x) > MAX_FIELD_CHARS for x in raw.values()):
-            row.code, row.reason = "field_too_long", f"a cell is longer than {MAX_FIELD_CHARS} characters."
-        else:
+    )
+    for row in rows:
+        if row.code is None:
             try:
-                row.body = _row_body(raw)
+                row.body = _row_body(row.raw)
             except ValueError as exc:
                 row.code, row.reason = "invalid_value", str(exc)
     plans: dict[str, Plan] = {}
@@ -242,14 +215,6 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
     return good, rejects
 
 
-def _write(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        out = csv.writer(handle)
-        out.writerow(header)
-        for cells in rows:
-            out.writerow([safe_cell(c) for c in cells])
-
-
 def run_import_plan(
     csv_path: Path,
     url: str,
@@ -301,14 +266,10 @@ def run_import_plan(
             bar.advance(task)
     s.rejects.sort(key=lambda r: r.line)
     s.rejected_rows = len(s.rejects)
-    _write(
-        rejects_path,
-        REJECT_COLUMNS,
-        [[str(r.line), r.code or "", r.reason or "", *(r.raw.get(c, "")[:200] for c in COLUMNS)] for r in s.rejects],
-    )
+    write_rejects(rejects_path, s.rejects, COLUMNS)
     if s.codes:
         # Written once: the codes are stored only hashed and cannot be shown again.
-        _write(codes_path, ("consignment_id", "office_code", "receipt_code"), [list(c) for c in s.codes])
+        write(codes_path, ("consignment_id", "office_code", "receipt_code"), [list(c) for c in s.codes])
     s.seconds = time.monotonic() - started
     return s
 

@@ -25,26 +25,30 @@ nothing twice and ends in the same state.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from services.cli.csvfile import (
+    ImportFileError,
+    Row,
+    a_date,
+    cell,
+    decode,
+    records,
+    rupiah,
+    whole_number,
+    write_rejects,
+)
+
 REQUIRED = ("serial", "brand", "model", "cpu", "ram_gb", "storage_gb")
 OPTIONAL = ("warranty_end", "kode_barang", "nup", "acquisition_year", "acquisition_value", "condition")
 COLUMNS = REQUIRED + OPTIONAL
-MAX_FIELD_CHARS = 1000  # a cell longer than this is refused, not truncated
-# csv's own guard stops at 128 KiB and aborts the whole file; we read big cells
-# (up to this) so that one absurd cell rejects only its row.
-CSV_FIELD_LIMIT = 32 * 1024 * 1024
-REJECT_COLUMNS = ("line", "code", "reason", *COLUMNS)
 # Column names as Indonesian procurement and BMN lists write them.
 ALIASES = {
     "nomor seri": "serial",
@@ -72,41 +76,6 @@ ALIASES = {
     "harga perolehan": "acquisition_value",
     "kondisi": "condition",
 }
-SPACES = " \u00a0\u202f"
-
-
-def cell(value: str) -> str:
-    """A cell without the spaces around it; anything else in it is judged, not trimmed."""
-    return value.strip(SPACES)
-
-
-def read_header(cells: list[str], columns: tuple[str, ...], aliases: dict[str, str]) -> list[str]:
-    """Each header cell as the column it names ("" for one we do not use). Names match
-    case-, space- and underscore-insensitively, in English or by an Indonesian alias."""
-    by_key = {_key(c): c for c in columns} | {_key(a): c for a, c in aliases.items()}
-    names = [by_key.get(_key(h), "") for h in cells]
-    for name in set(names) - {""}:
-        if names.count(name) > 1:
-            given = [h for h, n in zip(cells, names, strict=True) if n == name]
-            raise ImportFileError(f"columns {', '.join(map(repr, given))} all mean {name}: keep one of them.")
-    return names
-
-
-def _key(header: str) -> str:
-    return " ".join(header.replace("_", " ").split()).lower()
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be imported (no header, missing columns)."""
-
-
-@dataclass
-class Row:
-    line: int
-    raw: dict[str, str]
-    body: dict[str, Any] | None = None
-    code: str | None = None
-    reason: str | None = None
 
 
 @dataclass
@@ -123,126 +92,27 @@ class Summary:
         return self.registered + self.already_present + self.rejected + self.pending
 
 
-def safe_cell(value: str) -> str:
-    from events.text import spreadsheet_cell
-
-    return spreadsheet_cell(value)
-
-
-def decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(
-            f"the file is not UTF-8 (byte {exc.start}): save it from the spreadsheet as 'CSV UTF-8'."
-        ) from None
-
-
-def sniff_delimiter(header: str) -> str:
-    return ";" if header.count(";") > header.count(",") else ","
-
-
 def read_rows(text: str) -> Iterator[Row]:
     """Parses and validates every row. Raises ImportFileError for a file it cannot read at all."""
     from events import labels
 
-    csv.field_size_limit(CSV_FIELD_LIMIT)
-    first_line = text.split("\n", 1)[0]
-    delimiter = sniff_delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        given = next(reader)
-    except StopIteration:
-        raise ImportFileError("the file is empty: it needs a header row and one row per laptop.") from None
-    header = read_header(given, COLUMNS, ALIASES)
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ImportFileError(
-            f"missing column(s) {', '.join(missing)} in the header {given[:12]!r}. The first row must name the "
-            f"columns ({', '.join(COLUMNS)}), separated by commas or semicolons."
-        )
     seen: dict[str, int] = {}
-    while True:
-        line = reader.line_num + 1  # a record is reported by the line it starts on
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Row(line, {}, code="unreadable_row", reason=f"CSV error: {exc}")
-            continue
-        if not any(cell(c) for c in cells):
-            continue  # blank lines are what spreadsheets leave at the end
-        raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name in COLUMNS}
-        row = Row(line, raw)
-        if len(cells) != len(header):
-            row.code, row.reason = (
-                "wrong_cell_count",
-                (
-                    f"{len(cells)} cells but the header has {len(header)}: is a value missing, or does it contain an "
-                    f"unquoted '{delimiter}'?"
-                ),
-            )
-            yield row
-            continue
-        too_long = next((k for k, v in raw.items() if len(v) > MAX_FIELD_CHARS), None)
-        if too_long:
-            row.code, row.reason = (
-                "field_too_long",
-                (f"{too_long} has {len(raw[too_long]):,} characters; at most {MAX_FIELD_CHARS} are allowed."),
-            )
-            yield row
-            continue
-        try:
-            row.body = to_body(raw)
-        except ValueError as exc:
-            row.code, row.reason = "invalid_value", str(exc)
-            yield row
-            continue
-        asset = labels.asset_id_for_serial(row.body["serial"])  # the serial passed the API's pattern
-        if asset in seen:
-            row.body = None
-            row.code, row.reason = (
-                "duplicate_serial",
-                (f"serial {cell(raw['serial'])} already appears on line {seen[asset]} of this file; keep one row."),
-            )
-            yield row
-            continue
-        seen[asset] = line
+    for row in records(text, COLUMNS, ALIASES, REQUIRED, what="laptop"):
+        if row.code is None:
+            try:
+                row.body = to_body(row.raw)
+            except ValueError as exc:
+                row.code, row.reason = "invalid_value", str(exc)
+        if row.body is not None:
+            asset = labels.asset_id_for_serial(row.body["serial"])  # the serial passed the API's pattern
+            if asset in seen:
+                row.body = None
+                row.code = "duplicate_serial"
+                serial, first = cell(row.raw["serial"]), seen[asset]
+                row.reason = f"serial {serial} already appears on line {first} of this file; keep one row."
+            else:
+                seen[asset] = row.line
         yield row
-
-
-def _int(name: str, value: str) -> int | None:
-    value = cell(value)
-    if not value:
-        return None
-    if not re.fullmatch(r"[0-9]{1,13}", value):
-        raise ValueError(f"{name} {value[:40]!r} is not a whole number (digits 0-9 only).")
-    return int(value)
-
-
-def _rupiah(name: str, value: str) -> int | None:
-    from services.cli.rupiah import parse_rupiah
-
-    if not cell(value):
-        return None
-    try:
-        return parse_rupiah(value)
-    except ValueError as exc:
-        raise ValueError(f"{name} {exc}") from None
-
-
-def _date(name: str, value: str) -> date | None:
-    value = cell(value)
-    if not value:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            if value.isascii():  # strptime would also read digits of other scripts
-                return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{name} {value[:40]!r} is not a date: write YYYY-MM-DD (e.g. 2029-12-31).")
 
 
 def to_body(raw: dict[str, str]) -> dict[str, Any]:
@@ -254,9 +124,9 @@ def to_body(raw: dict[str, str]) -> dict[str, Any]:
     g = {k: cell(raw.get(k, "")) for k in COLUMNS}
     bmn = {
         "kode_barang": g["kode_barang"].replace(".", "") or None,
-        "nup": _int("nup", g["nup"]),
-        "acquisition_year": _int("acquisition_year", g["acquisition_year"]),
-        "acquisition_value": _rupiah("acquisition_value", g["acquisition_value"]),
+        "nup": whole_number("nup", g["nup"]),
+        "acquisition_year": whole_number("acquisition_year", g["acquisition_year"]),
+        "acquisition_value": rupiah("acquisition_value", g["acquisition_value"]),
         "condition": g["condition"].upper() or "B",
     }
     body: dict[str, Any] = {
@@ -265,10 +135,10 @@ def to_body(raw: dict[str, str]) -> dict[str, Any]:
         "model": g["model"],
         "specs": {
             "cpu": g["cpu"],
-            "ram_gb": _int("ram_gb", g["ram_gb"]),
-            "storage_gb": _int("storage_gb", g["storage_gb"]),
+            "ram_gb": whole_number("ram_gb", g["ram_gb"]),
+            "storage_gb": whole_number("storage_gb", g["storage_gb"]),
         },
-        "warranty_end": _date("warranty_end", g["warranty_end"]),
+        "warranty_end": a_date("warranty_end", g["warranty_end"]),
         "bmn": bmn,
     }
     try:
@@ -277,15 +147,6 @@ def to_body(raw: dict[str, str]) -> dict[str, Any]:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"] if p not in ("specs", "bmn")) or "row"
         raise ValueError(f"{where}: {first['msg']}") from None
-
-
-def write_rejects(path: Path, rejects: list[Row]) -> None:
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        out = csv.writer(handle)
-        out.writerow(REJECT_COLUMNS)
-        for row in rejects:
-            cells = [str(row.line), row.code or "", row.reason or ""] + [row.raw.get(c, "")[:200] for c in COLUMNS]
-            out.writerow([safe_cell(c) for c in cells])
 
 
 def chunks(rows: list[Row], max_rows: int, max_bytes: int) -> Iterator[list[Row]]:
@@ -385,7 +246,7 @@ def run_import(
     else:
         asyncio.run(send_all(None, None))
     summary.rejects.sort(key=lambda r: r.line)
-    write_rejects(rejects_path, summary.rejects)
+    write_rejects(rejects_path, summary.rejects, COLUMNS)
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -115,7 +115,7 @@ def test_rejects_are_written_so_no_cell_runs_as_a_formula(tmp_path: Path) -> Non
     result = rows(text)
     assert result[0].code == "invalid_value"
     out = tmp_path / "rejects.csv"
-    importer.write_rejects(out, result)
+    importer.write_rejects(out, result, importer.COLUMNS)
     written = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert written[0][:3] == ["line", "code", "reason"]
     cells = dict(zip(written[0], written[1], strict=True))

@@ -278,7 +278,7 @@ def test_the_rejects_csv_shows_control_characters_as_escapes_and_never_runs_a_fo
     text = HEADER + "\n" + 'SN1,"Acer\x00Aspire","\x07\x1b[31mRed",=cmd|calc,8,256\n'
     rows = list(importer.read_rows(text))
     out = tmp_path / "rejects.csv"
-    importer.write_rejects(out, rows)
+    importer.write_rejects(out, rows, importer.COLUMNS)
     raw = out.read_text(encoding="utf-8-sig")
     assert all(ch not in raw for ch in ("\x00", "\x07", "\x1b"))
     written = dict(zip(*list(csv.reader(io.StringIO(raw))), strict=False))
