@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
-from services.gateway import api, docs, errors, openapi, pages
+from services.gateway import api, errors, openapi, web
 from services.gateway.api import consignments
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
+from services.gateway.web import docs, pages
 
 DESCRIPTION = """Serah tracks government-issued laptops from the warehouse to the recipient
 office: signed QR identities, dispatch and receipt by scanning, a tamper-evident history.
@@ -37,22 +37,12 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
         title="Serah", version="1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     errors.install(app)
+    web.install(app)
     docs.install(app)
     app.add_middleware(errors.BodyLimit, limit=settings.max_body_bytes, routes=consignments.body_limits(settings))
     for router in api.routers():
         app.include_router(router)
     app.include_router(pages.router)
-
-    @app.get(
-        "/",
-        tags=["pages"],
-        response_class=HTMLResponse,
-        responses=openapi.html_page("Links to the API documentation and the service status."),
-        summary="The home page",
-    )
-    async def index() -> HTMLResponse:
-        """In Bahasa Indonesia with English."""
-        return pages.index()
 
     openapi.install(app)
     app.add_middleware(openapi.LiteralPaths, api=app)

@@ -133,7 +133,7 @@ def test_a_forged_label_is_explained_in_indonesian_first_and_its_code_is_only_a_
     ["label_forged", "label_unknown_key", "label_revoked", "label_malformed", "label_asset_mismatch", "unknown_laptop"],
 )
 def test_every_label_warning_has_indonesian_and_english_words_of_its_own(reason: str) -> None:
-    from services.gateway.pages import WARNINGS
+    from services.gateway.web.label import WARNINGS
 
     (head_id, head_en), (why_id, why_en) = WARNINGS[reason]
     for text in (head_id, head_en, why_id, why_en):
@@ -154,3 +154,46 @@ def test_the_bast_page_says_what_the_bast_records() -> None:
     assert "Rusak Ringan (RR)" in text and "layar tergores" in text
     assert "href='/api/v1/consignments/KSB-73.71-001/bast.pdf?seq=1'" in text
     assert "href='/api/v1/consignments/KSB-73.71-001'" in text
+
+
+class Laptop(EmptyReads):
+    """A registered laptop whose record holds markup in every field a label page shows."""
+
+    async def laptop(self, asset_id: str) -> dict[str, Any]:
+        return {
+            "_id": asset_id,
+            "status": "allocated",
+            "label_generation": 1,
+            "brand": "<script>alert(1)</script>",
+            "model": 'O\'Neil "X" & co',
+            "office_name": "<b>Kantor</b>",
+        }
+
+
+def test_what_a_laptop_record_holds_is_shown_as_text_on_its_label_page() -> None:
+    _, asset = new_asset()
+    label = label_for(asset)
+    r = get(label[label.index("/L/") :], reads=Laptop())
+    assert r.status_code == 200 and 'data-verdict="genuine"' in r.text
+    assert "<script>" not in r.text and "<b>Kantor" not in r.text
+    assert '<dd id="model">&lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Neil &quot;X&quot; &amp; co</dd>' in r.text
+    assert '<dd id="office">&lt;b&gt;Kantor&lt;/b&gt;</dd>' in r.text
+
+
+def test_the_stylesheet_is_in_every_page_and_served_from_this_site_with_a_cache_header() -> None:
+    css = get("/static/web/serah.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert "max-age=" in css.headers["cache-control"]
+    assert css.text.strip() in get("/").text  # inlined: a page is one request on a poor link
+
+
+def test_every_template_and_static_file_ships_in_the_installed_package() -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    web = root / "services" / "gateway" / "web"
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = {p for g in globs["services.gateway.web"] for p in web.glob(g) if p.is_file()}
+    assets = {p for p in web.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")}
+    assert assets and assets <= shipped, sorted(str(p.relative_to(web)) for p in assets - shipped)

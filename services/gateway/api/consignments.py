@@ -6,14 +6,12 @@ by _id. The receipt code is made here, shown once, and only its SHA-256 travels.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from starlette.datastructures import UploadFile
+from fastapi.responses import JSONResponse, Response
 
 from events.catalog import (
     CONSIGNMENT_ID,
@@ -25,7 +23,6 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID, Envelope
-from services.gateway import bast_page as bast_page_html
 from services.gateway.api.laptops import NOT_FOUND
 from services.gateway.api.render import answer, command_answers, decision_body
 from services.gateway.api.requests import (
@@ -56,7 +53,8 @@ from services.gateway.decisions import (
 )
 from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.openapi import binary, html_page, problems
+from services.gateway.openapi import binary, problems
+from services.gateway.uploads import PDF_UPLOAD, hash_upload
 
 router = APIRouter()
 ConsignmentId = Annotated[str, Path(pattern=CONSIGNMENT_ID, examples=["KSB-73.71-001"])]
@@ -81,34 +79,6 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
         (r"/api/v1/consignments", CONSIGNMENT_BODY_BYTES, units),
         (r"/api/v1/consignments/[^/]+/receipt", CONSIGNMENT_BODY_BYTES, units),
     ]
-
-
-PDF_UPLOAD = {
-    "required": True,
-    "description": "The PDF file itself, or a form with the file in field `file`.",
-    "content": {
-        "application/pdf": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "required": ["file"],
-                "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
-            }
-        },
-    },
-}
-
-# The page's form: without a file the page comes back asking for one.
-PAGE_UPLOAD = {
-    "required": False,
-    "description": "The form with the PDF file in field `file` (or the file itself).",
-    "content": {
-        "multipart/form-data": {
-            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-        },
-        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-    },
-}
 
 
 async def _decided(gw: Gateway, cmd: Envelope) -> JSONResponse:
@@ -367,7 +337,7 @@ async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, s
     """Hashes the file as it arrives (up to the BAST upload limit) and compares it with the recorded
     SHA-256; `400 empty_file` when nothing was sent."""
     doc = await _bast(gw, consignment_id, seq)
-    sha = await _hash_upload(request)
+    sha = await hash_upload(request)
     if sha is None:
         raise ApiError(400, "empty_file", "Send the PDF file as the request body or as form field 'file'.")
     return {
@@ -376,56 +346,3 @@ async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, s
         "recorded_sha256": doc["recorded_sha256"],
         "number": doc["number"],
     }
-
-
-async def _hash_upload(request: Request) -> str | None:
-    """SHA-256 of the uploaded PDF (raw body or form field ``file``), None if empty.
-    Hashed as it arrives: a PDF may be up to max_bast_upload_bytes, so it is never held whole."""
-    h, size = hashlib.sha256(), 0
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()  # file parts over 1 MiB are spooled to disk by starlette
-        upload = form.get("file")
-        while isinstance(upload, UploadFile) and (chunk := await upload.read(256 * 1024)):
-            h.update(chunk)
-            size += len(chunk)
-    else:
-        async for chunk in request.stream():
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest() if size else None
-
-
-@router.get(
-    "/bast/{consignment_id}",
-    tags=["pages"],
-    response_class=HTMLResponse,
-    responses=html_page("The record page (Bahasa Indonesia with English); says so when there is no such BAST yet."),
-    summary="The BAST record page a BAST's QR code opens",
-)
-async def bast_page(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
-    """What the BAST records (number, date, office, officials, legal basis, laptops with links to
-    their pages, the PDF's SHA-256), a link to the PDF and a form to check a PDF file."""
-    doc = await gw.consignments.bast(consignment_id, seq)
-    return bast_page_html.render(consignment_id, seq, doc, await bast_page_html.facts(gw, consignment_id, seq, doc))
-
-
-@router.post(
-    "/bast/{consignment_id}",
-    tags=["pages"],
-    response_class=HTMLResponse,
-    responses={
-        **html_page("The record page with the verdict on the file sent."),
-        404: {"description": "No such BAST.", "content": {"text/html": {"schema": {"type": "string"}}}},
-    },
-    summary="Check a PDF file on the BAST record page",
-    openapi_extra={"requestBody": PAGE_UPLOAD},
-)
-async def bast_page_check(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
-    """The record page's form posts here and gets the page back with the verdict
-    (the JSON verify endpoint is for programs; a person wants a sentence)."""
-    doc = await gw.consignments.bast(consignment_id, seq)
-    sha = await _hash_upload(request) if doc is not None else None
-    facts = await bast_page_html.facts(gw, consignment_id, seq, doc)
-    page = bast_page_html.render(consignment_id, seq, doc, facts, checked=sha if doc is not None else None, tried=True)
-    page.status_code = 200 if doc is not None else 404
-    return page

@@ -1,0 +1,65 @@
+"""The gateway's pages for people: routes in ``pages.py``, what a page shows in a
+module of its own (``label.py``, ``bast.py``), HTML from Jinja2 templates that all
+extend ``templates/layout.html``, and files in ``static/`` served at ``/static/web``.
+Every page works with nothing from another origin: a regency office on a poor link,
+or an air-gapped server, reaches this site only."""
+
+from __future__ import annotations
+
+import html
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+from starlette.responses import Response
+
+STATIC = "/static/web"
+STYLESHEET = "serah.css"
+
+
+def install(app: FastAPI) -> None:
+    """The templates (``app.state.templates``) and the static files, read from the package."""
+    app.state.templates = templates()
+    app.mount(STATIC, CachedStatic(packages=[(__name__, "static")]), name="web-static")
+
+
+def templates() -> Jinja2Templates:
+    env = Environment(
+        loader=PackageLoader(__name__, "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_escaped,
+        undefined=StrictUndefined,  # a misspelt name fails the page's test instead of showing nothing
+        auto_reload=False,  # templates change with a release, not while it runs
+    )
+    # Inlined into every page: a phone opening a label on a bad link gets the page in one
+    # request, and the verdict's colour cannot be lost to a stylesheet that did not arrive.
+    css = resources.files(__name__).joinpath("static", STYLESHEET).read_text("utf-8")
+    env.globals["stylesheet"] = Markup(css.strip())
+    return Jinja2Templates(env=env)
+
+
+def _escaped(value: Any) -> Any:
+    """Every value a template prints, escaped as ``html.escape`` does (``&#x27;``, ``&quot;``),
+    the same bytes these pages have always carried; markup a template made itself passes."""
+    return value if hasattr(value, "__html__") else Markup(html.escape(str(value)))
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
+    return page
+
+
+class CachedStatic(StaticFiles):
+    """Static files change only with a release: kept a day by the browser, then revalidated by ETag."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response

@@ -1,0 +1,97 @@
+"""Every page for people, as routes: the home page, the public label page a phone
+camera opens, the sign-in page, and the BAST record page with its PDF check. Each
+route reads what its page shows (``label``, ``bast``) and renders its template."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from services.gateway.api.consignments import BastSeq, ConsignmentId
+from services.gateway.deps import GW
+from services.gateway.openapi import html_page
+from services.gateway.uploads import PAGE_UPLOAD, hash_upload
+from services.gateway.web import bast, label, render
+
+router = APIRouter()
+# Where a label page's visitor signs in for the actions of their role.
+SIGN_IN_URL = "/masuk"
+
+
+@router.get(
+    "/",
+    tags=["pages"],
+    response_class=HTMLResponse,
+    responses=html_page("Links to the API documentation and the service status."),
+    summary="The home page",
+)
+async def index(request: Request) -> HTMLResponse:
+    """In Bahasa Indonesia with English."""
+    return render(request, "index.html")
+
+
+# Only the first is a label's path; the others are answered (as damaged labels) rather
+# than redirected, so no other spelling of a label ever ends on a green page.
+@router.get("/L/{asset}/{key}/{signature}", include_in_schema=False)
+@router.get("/L/{asset}/{key}/{signature}/", include_in_schema=False)
+@router.get("/l/{asset}/{key}/{signature}", include_in_schema=False)
+@router.get("/l/{asset}/{key}/{signature}/", include_in_schema=False)
+async def label_page(request: Request, gw: GW, asset: str, key: str, signature: str) -> HTMLResponse:
+    # The path exactly as requested (not re-assembled from its decoded parts),
+    # so /l/…, %-escapes or a trailing slash are refused like any other spelling.
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    judged = await label.judge(gw, raw.decode("latin-1").removeprefix(request.scope.get("root_path", "")))
+    if isinstance(judged, label.LabelWarning):
+        return render(request, "label.html", status=400, warning=judged)
+    return render(request, "label.html", warning=None, genuine=judged, sign_in=SIGN_IN_URL)
+
+
+@router.get("/masuk", include_in_schema=False)
+async def sign_in(request: Request) -> HTMLResponse:
+    return render(request, "sign_in.html")
+
+
+@router.get(
+    "/bast/{consignment_id}",
+    tags=["pages"],
+    response_class=HTMLResponse,
+    responses=html_page("The record page (Bahasa Indonesia with English); says so when there is no such BAST yet."),
+    summary="The BAST record page a BAST's QR code opens",
+)
+async def bast_page(request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
+    """What the BAST records (number, date, office, officials, legal basis, laptops with links to
+    their pages, the PDF's SHA-256), a link to the PDF and a form to check a PDF file."""
+    doc = await gw.consignments.bast(consignment_id, seq)
+    facts = await bast.facts(gw, consignment_id, seq, doc)
+    record = bast.record(doc, facts) if doc is not None else None
+    return render(request, "bast.html", consignment_id=consignment_id, seq=seq, record=record, matches=None)
+
+
+@router.post(
+    "/bast/{consignment_id}",
+    tags=["pages"],
+    response_class=HTMLResponse,
+    responses={
+        **html_page("The record page with the verdict on the file sent."),
+        404: {"description": "No such BAST.", "content": {"text/html": {"schema": {"type": "string"}}}},
+    },
+    summary="Check a PDF file on the BAST record page",
+    openapi_extra={"requestBody": PAGE_UPLOAD},
+)
+async def bast_page_check(request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
+    """The record page's form posts here and gets the page back with the verdict
+    (the JSON verify endpoint is for programs; a person wants a sentence)."""
+    doc = await gw.consignments.bast(consignment_id, seq)
+    if doc is None:
+        return render(request, "bast.html", 404, consignment_id=consignment_id, seq=seq, record=None, matches=None)
+    checked = await hash_upload(request)
+    facts = await bast.facts(gw, consignment_id, seq, doc)
+    return render(
+        request,
+        "bast.html",
+        consignment_id=consignment_id,
+        seq=seq,
+        record=bast.record(doc, facts),
+        matches=bast.verdict(doc["recorded_sha256"], checked),
+        checked=checked,
+    )
