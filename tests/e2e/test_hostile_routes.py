@@ -40,6 +40,7 @@ VALID_PARAM = {
     "asset_id": "SRHPPSKGESNAC",
     "asset": "SRHPPSKGESNAC",
     "scan_id": "hostile-scan",
+    "command_id": "hostile-command",
     "code": "32.73",
     "consignment_id": "HOSTILE-ROUTES-1",
     "key": "1K1",
