@@ -94,14 +94,6 @@ class KafkaPublisher:
             await asyncio.gather(*futures)
 
 
-class FakePublisher:
-    def __init__(self) -> None:
-        self.sent: list[Envelope] = []
-
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        self.sent.extend(envelopes)
-
-
 async def process_safely(
     *,
     service: str,

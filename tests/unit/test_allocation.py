@@ -10,9 +10,8 @@ from events.envelope import Envelope
 from services.allocation import domain, handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, register
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ from services.audit import domain, handlers
 from services.audit.adapters import mongo
 from services.audit.bootstrap import bootstrap_fake
 from services.common.commands import Runtime
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 def journey() -> tuple[str, list[codec.Envelope]]:

@@ -14,10 +14,9 @@ from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
 from services.audit import domain, handlers
 from services.audit.bootstrap import bootstrap_fake
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.gateway import rollups
 from tests.builders import KEYS, NOW, close_consignment, new_asset, plan_consignment, register, scan_into
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 def consignment_journey() -> tuple[list[str], list[Envelope]]:

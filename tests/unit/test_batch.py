@@ -26,9 +26,10 @@ from services.allocation.config import AllocationSettings
 from services.audit import handlers as audit
 from services.audit.bootstrap import bootstrap_fake
 from services.common.commands import Runtime, learn_many
-from services.common.streams import Append, FakeStreamStore, SubjectStream
-from services.common.worker import FakePublisher, process_batch
+from services.common.streams import Append, SubjectStream
+from services.common.worker import process_batch
 from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 def runtime(store: Any = None) -> Runtime:

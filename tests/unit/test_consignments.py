@@ -23,8 +23,6 @@ from services.allocation import handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.common.commands import Runtime
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from tests.builders import (
     KEYS,
     NOW,
@@ -36,6 +34,7 @@ from tests.builders import (
     register,
     scan_into,
 )
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 @dataclasses.dataclass

@@ -25,8 +25,7 @@ from events.envelope import Envelope
 from services.allocation import handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore, VersionConflict
-from services.common.worker import FakePublisher
+from services.common.streams import VersionConflict
 from tests.builders import (
     KEYS,
     LEGAL_BASIS,
@@ -41,6 +40,7 @@ from tests.builders import (
     plan_consignment,
     scan_into,
 )
+from tests.fakes import FakePublisher, FakeStreamStore
 from tests.unit.test_consignments import World, reason, registered
 
 

@@ -12,12 +12,11 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.handover import handlers
 from services.handover.bootstrap import bootstrap
 from services.handover.config import HandoverSettings
 from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, receive, register
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 class Stream:

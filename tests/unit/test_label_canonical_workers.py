@@ -17,8 +17,6 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.handover import handlers as handover
 from services.handover.bootstrap import bootstrap as handover_bootstrap
 from services.handover.config import HandoverSettings
@@ -34,6 +32,7 @@ from tests.builders import (
     register,
     scan_into,
 )
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 def variants(label: str) -> list[str]:

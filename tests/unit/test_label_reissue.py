@@ -12,10 +12,9 @@ from services.allocation import handlers
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.audit import domain as audit
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.handover import domain as handover
 from tests.builders import KEYS, NOW, SEED, allocate, cmd, dispatch, label_for, new_asset, register
+from tests.fakes import FakePublisher, FakeStreamStore
 
 
 @pytest.fixture

@@ -14,11 +14,10 @@ from pydantic import ValidationError
 from events import codec
 from events.catalog import ReceiptReminderRaised
 from events.envelope import Envelope
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.handover import consignment, handlers
 from services.handover.config import HandoverSettings
 from tests.builders import NOW, confirm_receipt
+from tests.fakes import FakePublisher, FakeStreamStore
 from tests.unit.test_receipts import World
 
 DAY = timedelta(days=1)

@@ -13,9 +13,9 @@ from events.envelope import Envelope
 from services.audit import domain as audit_domain
 from services.audit import handlers as audit
 from services.audit.bootstrap import bootstrap_fake
-from services.common.worker import FakePublisher
 from services.handover import handlers
 from tests.builders import RECEIPT_CODE, cmd, confirm_receipt
+from tests.fakes import FakePublisher
 from tests.unit.test_receipts import World, reason
 
 NEW_CODE = "N3WC0DE9"

@@ -17,12 +17,10 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore, VersionConflict
-from services.common.worker import FakePublisher
+from services.common.streams import VersionConflict
 from services.handover import handlers
 from services.handover.adapters import bast_pdf
 from services.handover.bast import opening, terbilang
-from services.handover.bast_store import FakeBastStore
 from services.handover.bootstrap import bootstrap
 from services.handover.config import HandoverSettings
 from tests.builders import (
@@ -36,6 +34,7 @@ from tests.builders import (
     register,
     scan_into,
 )
+from tests.fakes import FakeBastStore, FakePublisher, FakeStreamStore
 
 
 class World:

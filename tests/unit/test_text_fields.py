@@ -37,8 +37,6 @@ from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.cli import import_plan, importer
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.gateway.api.requests import (
     AttestationScanRequest,
     PlanRequest,
@@ -49,6 +47,7 @@ from services.gateway.api.requests import (
     ReissueLabelRequest,
 )
 from tests.builders import KEYS, LEGAL_BASIS, NOW, OFFICIAL, cmd, label_for, new_asset, register
+from tests.fakes import FakePublisher, FakeStreamStore
 
 SPECS = {"cpu": "Intel Core i5", "ram_gb": 8, "storage_gb": 256}
 LAPTOP = {"serial": "5CG1234XYZ", "brand": "HP", "model": "ProBook 440", "specs": SPECS}

@@ -17,9 +17,8 @@ from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from tests.builders import KEYS, NOW, cmd, label_for, new_asset
+from tests.fakes import FakePublisher, FakeStreamStore
 
 zones = st.one_of(
     st.just(UTC),
