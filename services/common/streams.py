@@ -162,4 +162,3 @@ class MongoStreamStore:
             SubjectStream(d["_id"], d["version"], [codec.from_json(e) for e in d["history"]])
             async for d in self._c.find(query)
         ]
-
