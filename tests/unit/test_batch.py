@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from events import codec, labels
+from events import codec, labels, topics
 from events.catalog import (
     AllocateLaptop,
     CommandRejected,
@@ -165,7 +165,7 @@ def message(env: Envelope, offset: int) -> Any:
     return SimpleNamespace(
         key=env.subject.encode(),
         value=codec.encode(env),
-        message=SimpleNamespace(topic="serah.allocation.commands", partition=0, offset=offset),
+        message=SimpleNamespace(topic=topics.ALLOCATION_COMMANDS, partition=0, offset=offset),
     )
 
 
