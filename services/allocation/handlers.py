@@ -18,8 +18,9 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import Envelope
+from events.refusals import refuse
 from services.allocation import consignment, domain
-from services.common.commands import Decide, Runtime, learn, learn_many, reject, run_command, run_commands
+from services.common.commands import Decide, Runtime, learn, learn_many, run_command, run_commands
 from services.common.streams import SubjectStream
 
 
@@ -76,7 +77,7 @@ async def reissue_label(command: Envelope, rt: Runtime) -> list[Envelope]:
 async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelope]:
     detail = f"{command.type} is not a command the allocation service handles."
     return await run_command(
-        command, lambda doc, env, body: [reject(env, RejectionReason.INVALID_COMMAND, detail)], summarise, rt
+        command, lambda doc, env, body: [refuse(env, RejectionReason.INVALID_COMMAND, detail)], summarise, rt
     )
 
 

@@ -18,6 +18,7 @@ from events import codec, scantime
 from events.catalog import CommandRejected, Payload, RejectionReason
 from events.codec import DecodeError
 from events.envelope import Envelope
+from events.refusals import refuse
 from services.common.faults import crash_point
 from services.common.settings import CommonSettings
 from services.common.streams import Append, StreamStore, SubjectStream
@@ -133,14 +134,14 @@ def _decide(doc: SubjectStream | None, command: Envelope, decide: Decide, rt: Ru
         if earlier := doc.replay_of(command):
             return _Replay(earlier)
         if (first := doc.reuse_of(command)) is not None:
-            return [reject(command, RejectionReason.ID_REUSED, _reused(command, first))]
+            return [refuse(command, RejectionReason.ID_REUSED, _reused(command, first))]
     why = scantime.out_of_range(command.time, rt.clock(), max_ahead=rt.scan_max_ahead, max_age=rt.scan_max_age)
     if why is not None:
-        return [reject(command, RejectionReason.SCANNED_AT_OUT_OF_RANGE, why)]
+        return [refuse(command, RejectionReason.SCANNED_AT_OUT_OF_RANGE, why)]
     try:
         return decide(doc, command, codec.payload(command))
     except DecodeError as exc:
-        return [reject(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
+        return [refuse(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
 
 
 def _reused(command: Envelope, first: Envelope) -> str:
@@ -283,7 +284,3 @@ async def learn_many(events: Sequence[Envelope], summarise: Summarise, rt: Runti
         after = SubjectStream(subject, base.version + 1, base.history + fresh)
         appends.append(Append(subject, base.version, fresh, summarise(after)))
     return await rt.store.append_many(appends)
-
-
-def reject(command: Envelope, reason: RejectionReason, detail: str) -> CommandRejected:
-    return CommandRejected(command_type=command.type, reason=reason, detail=detail)

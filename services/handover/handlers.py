@@ -28,7 +28,8 @@ from events.catalog import (
     RejectionReason,
 )
 from events.envelope import Envelope
-from services.common.commands import Runtime, learn, learn_many, reject, run_command
+from events.refusals import refuse
+from services.common.commands import Runtime, learn, learn_many, run_command
 from services.common.streams import SubjectStream
 from services.handover import bast, consignment, domain
 from services.handover.bast_store import BastStore, bast_id
@@ -54,7 +55,7 @@ async def receive_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
 async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelope]:
     detail = f"{command.type} is not a command the handover service handles."
     return await run_command(
-        command, lambda doc, env, body: [reject(env, RejectionReason.INVALID_COMMAND, detail)], summarise, rt
+        command, lambda doc, env, body: [refuse(env, RejectionReason.INVALID_COMMAND, detail)], summarise, rt
     )
 
 
