@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import ClassVar, Protocol
 
 from events import labels
-from events.catalog import RejectionReason, CommandRejected
+from events.catalog import CommandRejected, RejectionReason
 from events.envelope import Envelope
 
 

@@ -4,12 +4,21 @@ through one suite, so they cannot drift apart."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from events import codec
+from events import codec, labels
 from events.envelope import Envelope
+from services.allocation.bootstrap import bootstrap as allocation_bootstrap
+from services.allocation.config import AllocationSettings
+from services.allocation.handlers import AllocationRuntime
+from services.common.commands import Runtime
 from services.common.streams import Append, SubjectStream, VersionConflict
+from services.handover.bootstrap import bootstrap as handover_bootstrap
+from services.handover.config import HandoverSettings
+from services.handover.handlers import HandoverRuntime
+from tests.builders import KEYS, NOW
 
 
 class FakeStreamStore:
@@ -77,3 +86,44 @@ class FakeBastStore:
 
     async def get(self, doc_id: str) -> dict[str, Any] | None:
         return self.docs.get(doc_id)
+
+
+def allocation_with_fakes(
+    settings: AllocationSettings | None = None, *, clock: Callable[[], datetime] = lambda: NOW
+) -> AllocationRuntime:
+    """The allocation handlers' runtime, wired by the worker's own bootstrap over fakes."""
+    return allocation_bootstrap(
+        settings or AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
+        publisher=FakePublisher(),
+        laptops=FakeStreamStore(),
+        consignments=FakeStreamStore(),
+        clock=clock,
+    )
+
+
+def handover_with_fakes(
+    settings: HandoverSettings | None = None, *, clock: Callable[[], datetime] = lambda: NOW
+) -> HandoverRuntime:
+    """The handover handlers' runtime, wired by the worker's own bootstrap over fakes."""
+    return handover_bootstrap(
+        settings or HandoverSettings(label_public_keys=labels.format_keyring(KEYS)),
+        publisher=FakePublisher(),
+        laptops=FakeStreamStore(),
+        consignments=FakeStreamStore(),
+        basts=FakeBastStore(),
+        clock=clock,
+    )
+
+
+def sent(rt: AllocationRuntime | HandoverRuntime) -> list[Envelope]:
+    """What a runtime over fakes has published, in order."""
+    publisher = rt.laptops.publisher
+    assert isinstance(publisher, FakePublisher)
+    return publisher.sent
+
+
+def docs(rt: Runtime[Any]) -> dict[str, dict[str, Any]]:
+    """The stored documents of a runtime over a fake store, by subject."""
+    store = rt.store
+    assert isinstance(store, FakeStreamStore)
+    return store.docs

@@ -24,7 +24,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -67,6 +67,10 @@ class Consignment:
         return len([a for a in self.expected if a not in self.scanned])
 
 
+def initial(consignment_id: str) -> Consignment:
+    return Consignment(consignment_id)
+
+
 def evolve(c: Consignment, event: Envelope) -> Consignment:
     data = event.data
     if event.type == ConsignmentPlanned.TYPE:
@@ -83,13 +87,6 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
         return replace(c, scanned=c.scanned + (data["asset_id"],))
     if event.type == ConsignmentDispatched.TYPE:
         return replace(c, status="dispatched")
-    return c
-
-
-def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
-    c = Consignment(consignment_id)
-    for event in history:
-        c = evolve(c, event)
     return c
 
 

@@ -22,9 +22,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from events import offices
 from events.catalog import (
@@ -62,6 +62,10 @@ class Laptop:
         return self.status != "unregistered"
 
 
+def initial(asset_id: str) -> Laptop:
+    return Laptop(asset_id)
+
+
 def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     data = event.data
     if event.type == LaptopRegistered.TYPE:
@@ -85,11 +89,14 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     return laptop  # rejections and facts this service does not track change nothing
 
 
-def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
-    laptop = Laptop(asset_id)
-    for event in history:
-        laptop = evolve(laptop, event)
-    return laptop
+def summary(laptop: Laptop) -> dict[str, Any]:
+    return {
+        "status": laptop.status,
+        "serial": laptop.serial,
+        "office_code": laptop.office_code,
+        "consignment_id": laptop.consignment_id,
+        "label_generation": laptop.label_generation,
+    }
 
 
 def register(laptop: Laptop, command: RegisterLaptop) -> Payload:

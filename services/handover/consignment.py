@@ -69,6 +69,10 @@ class Consignment:
         return [a for a in self.dispatched if a not in self.received]
 
 
+def initial(consignment_id: str) -> Consignment:
+    return Consignment(consignment_id)
+
+
 def evolve(c: Consignment, event: Envelope) -> Consignment:
     data = event.data
     if event.type == ConsignmentPlanned.TYPE:
@@ -89,13 +93,6 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
         )
     if event.type == ReceiptReminderRaised.TYPE:
         return replace(c, reminders=c.reminders + ((float(data["threshold_days"]), event.time.isoformat()),))
-    return c
-
-
-def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
-    c = Consignment(consignment_id)
-    for event in history:
-        c = evolve(c, event)
     return c
 
 

@@ -21,10 +21,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from events.catalog import (
     AttestUsage,
@@ -59,6 +59,10 @@ class Laptop:
         return self.status != "unknown"
 
 
+def initial(asset_id: str) -> Laptop:
+    return Laptop(asset_id)
+
+
 def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     data = event.data
     if event.type == LaptopRegistered.TYPE:
@@ -80,11 +84,8 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     return laptop
 
 
-def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
-    laptop = Laptop(asset_id)
-    for event in history:
-        laptop = evolve(laptop, event)
-    return laptop
+def summary(laptop: Laptop) -> dict[str, Any]:
+    return {"status": laptop.status, "office_code": laptop.office_code, "consignment_id": laptop.consignment_id}
 
 
 def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, bytes], at: datetime) -> Payload:

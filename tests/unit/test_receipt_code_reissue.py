@@ -78,7 +78,7 @@ def test_a_redelivered_reissue_replays_and_keeps_its_first_code(w: World) -> Non
 def test_an_invalid_reissue_command_is_refused_not_dead_lettered(w: World) -> None:
     w.dispatched(1)
     bad = reissue("C-1").model_copy(update={"data": {"receipt_code_hash": "nothex", "reason": ""}})
-    [refused] = asyncio.run(handlers.handle(bad, w.hand, w.receipts))
+    [refused] = asyncio.run(handlers.handle(bad, w.hand))
     assert reason(refused) == "invalid_command"
 
 
