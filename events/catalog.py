@@ -55,6 +55,14 @@ class Condition(StrEnum):
     RB = "RB"
 
 
+# How official documents (the BAST, the dispatch manifest) name each condition.
+CONDITIONS: dict[str, str] = {
+    Condition.B: "Baik (B)",
+    Condition.RR: "Rusak Ringan (RR)",
+    Condition.RB: "Rusak Berat (RB)",
+}
+
+
 class RejectionReason(StrEnum):
     """Why a command was not accepted. Stable codes: clients switch on them."""
 
@@ -437,10 +445,19 @@ class Official(TextChecked):
     jabatan: Text = Field(min_length=1, max_length=128)
 
 
+LegalKind = Literal["contract", "allocation_decree", "grant_agreement"]
+# How official documents name each kind of legal basis.
+LEGAL_KINDS: dict[str, str] = {
+    "contract": "Kontrak",
+    "allocation_decree": "Keputusan Alokasi",
+    "grant_agreement": "Naskah Perjanjian Hibah",
+}
+
+
 class LegalBasis(TextChecked):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["contract", "allocation_decree", "grant_agreement"]
+    kind: LegalKind
     number: Text = Field(min_length=1, max_length=128)
     date: IsoDate
 

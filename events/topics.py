@@ -28,3 +28,19 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(DEAD_LETTERS, "messages no service could read, with the reason", kept_forever=True),
     TopicSpec(CHECKPOINTS, "signed Merkle roots over every laptop's hash chain", kept_forever=True),
 )
+
+
+# Which topics each worker's consumer group reads, in one place: the workers
+# subscribe to these (services/*/stream.py, checked by a test), the gateway's
+# /healthz reports each group's lag on them, and tests wait on them before
+# asserting that something did not happen.
+CONSUMED_BY: dict[str, tuple[str, ...]] = {
+    "allocation": (ALLOCATION_COMMANDS, EVENTS),
+    "handover": (HANDOVER_COMMANDS, EVENTS),
+    "audit": (EVENTS, DEAD_LETTERS),
+}
+
+
+def consumer_group(worker: str) -> str:
+    """A worker's Kafka consumer group, which is also its faust app id."""
+    return f"serah-{worker}"

@@ -25,19 +25,7 @@ from kafka.errors import KafkaError
 from deploy.local.stack import WORKERS, Stack
 from events import topics
 
-# What each worker group reads (services/*/stream.py). ``settled`` also adds any
-# topic a group has committed offsets for, so a subscription added to a worker
-# and not here is still waited for once the group has read from it.
-CONSUMED: dict[str, tuple[str, ...]] = {
-    "allocation": (topics.ALLOCATION_COMMANDS, topics.EVENTS),
-    "handover": (topics.HANDOVER_COMMANDS, topics.EVENTS),
-    "audit": (topics.EVENTS, topics.DEAD_LETTERS),
-}
-assert set(CONSUMED) == set(WORKERS), "every worker of the stack has its topics listed"
-
-
-def group_of(worker: str) -> str:
-    return f"serah-{worker}"  # services/common/worker.py: the faust app id is the group id
+assert set(topics.CONSUMED_BY) == set(WORKERS), "every worker of the stack has its topics listed"
 
 
 @dataclass(frozen=True)
@@ -79,6 +67,7 @@ class OffsetReader:
             group: {tp: om.offset for tp, om in offsets.get(group, {}).items() if om.offset >= 0}
             for group in self._groups
         }
+        # and whatever else a group has committed offsets for: its own record of what it reads
         consumed = {group: names | {tp.topic for tp in committed[group]} for group, names in self._groups.items()}
         wanted = {TopicPartition(t, p) for names in consumed.values() for t in names for p in self._partitions_of(t)}
         ends = self._admin.list_partition_offsets({tp: OffsetSpec.LATEST for tp in wanted})
@@ -113,7 +102,7 @@ def settled(stack: Stack, timeout_s: float = 60, groups: Mapping[str, Iterable[s
     id → topics) has handled everything on the topics it reads, including what
     the workers produced while catching up."""
     assert stack.kafka is not None
-    wanted = groups if groups is not None else {group_of(w): CONSUMED[w] for w in WORKERS}
+    wanted = groups if groups is not None else {topics.consumer_group(w): topics.CONSUMED_BY[w] for w in WORKERS}
     reader = OffsetReader(stack.kafka.bootstrap, wanted)
     deadline = time.monotonic() + timeout_s
 

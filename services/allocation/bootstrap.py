@@ -1,4 +1,4 @@
-"""Wires real or fake adapters into the handlers' Runtime."""
+"""Wires real or fake adapters into what the allocation handlers need."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from events.envelope import utcnow
+from services.allocation import consignment, domain
 from services.allocation.config import AllocationSettings
-from services.common.commands import Publisher, Runtime, known_already, runtime
+from services.allocation.handlers import AllocationRuntime
+from services.common.commands import Publisher, known_already, runtime
 from services.common.streams import StreamStore
 
 SOURCE = "/serah/allocation"
@@ -15,10 +17,30 @@ SOURCE = "/serah/allocation"
 
 def bootstrap(
     settings: AllocationSettings,
-    publisher: Publisher,
-    store: StreamStore,
     *,
+    publisher: Publisher,
+    laptops: StreamStore,
+    consignments: StreamStore,
     clock: Callable[[], datetime] = utcnow,
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
-) -> Runtime:
-    return runtime(settings, source=SOURCE, publisher=publisher, store=store, clock=clock, catch_up=catch_up)
+) -> AllocationRuntime:
+    return AllocationRuntime(
+        laptops=runtime(
+            settings,
+            source=SOURCE,
+            aggregate=domain,
+            store=laptops,
+            publisher=publisher,
+            clock=clock,
+            catch_up=catch_up,
+        ),
+        consignments=runtime(
+            settings,
+            source=SOURCE,
+            aggregate=consignment,
+            store=consignments,
+            publisher=publisher,
+            clock=clock,
+            catch_up=catch_up,
+        ),
+    )

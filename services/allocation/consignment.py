@@ -24,14 +24,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from events import labels, offices
 from events.catalog import (
     CloseConsignment,
-    CommandRejected,
     ConsignmentDispatched,
     ConsignmentPlanned,
     LaptopAllocated,
@@ -43,6 +42,7 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import Envelope
+from events.refusals import label_refused, refuse
 from services.allocation.domain import Laptop
 
 Status = Literal["unplanned", "open", "dispatched"]
@@ -67,6 +67,10 @@ class Consignment:
         return len([a for a in self.expected if a not in self.scanned])
 
 
+def initial(consignment_id: str) -> Consignment:
+    return Consignment(consignment_id)
+
+
 def evolve(c: Consignment, event: Envelope) -> Consignment:
     data = event.data
     if event.type == ConsignmentPlanned.TYPE:
@@ -86,24 +90,17 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
     return c
 
 
-def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
-    c = Consignment(consignment_id)
-    for event in history:
-        c = evolve(c, event)
-    return c
-
-
 def plan(c: Consignment, command: PlanConsignment, laptops: Mapping[str, Laptop]) -> Payload:
     """``laptops``: the allocation service's current view of each expected laptop."""
     if c.status != "unplanned":
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.CONSIGNMENT_EXISTS,
             f"consignment {c.consignment_id} is already planned; choose another id.",
         )
     office = offices.get(command.office_code)
     if office is None:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.UNKNOWN_OFFICE,
             f"{command.office_code} is not an official region code; see GET /api/v1/offices.",
@@ -120,17 +117,17 @@ def plan(c: Consignment, command: PlanConsignment, laptops: Mapping[str, Laptop]
         )
     unknown = [a for a in command.expected if laptops[a].status == "unregistered"]
     if unknown:
-        return _refuse(
+        return refuse(
             command, RejectionReason.UNKNOWN_LAPTOP, f"not registered: {', '.join(unknown[:10])}; register them first."
         )
     gone = [a for a in command.expected if laptops[a].status in ("dispatched", "received")]
     if gone:
-        return _refuse(
+        return refuse(
             command, RejectionReason.ALREADY_DISPATCHED, f"already left the warehouse: {', '.join(gone[:10])}."
         )
     taken = [a for a in command.expected if laptops[a].consignment_id not in (None, c.consignment_id)]
     if taken:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.BELONGS_TO_OTHER_CONSIGNMENT,
             f"planned for another consignment: {', '.join(taken[:10])}.",
@@ -155,46 +152,39 @@ def scan_target(label: str) -> str | None:
 
 def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_keys: Mapping[str, bytes]) -> Payload:
     if c.status == "unplanned":
-        return _refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {c.consignment_id} is not planned.")
+        return refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {c.consignment_id} is not planned.")
     if c.status == "dispatched":
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.CONSIGNMENT_CLOSED,
             f"consignment {c.consignment_id} is closed and left the warehouse; put the laptop aside.",
         )
-    try:
-        claim = labels.check_scan(command.label, laptop.asset_id, public_keys)
-        if laptop.status == "unregistered":
-            return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
-        labels.check_current(claim, laptop.asset_id, laptop.label_generation)
-    except labels.LabelError as exc:
-        return _refuse(command, exc.reason, exc.detail)
+    if refused := label_refused(command, laptop, public_keys):
+        return refused
     if laptop.asset_id in c.scanned:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.ALREADY_IN_CONSIGNMENT,
             f"{laptop.asset_id} is already in this consignment: nothing to do.",
         )
     if c.expected_count is not None and len(c.scanned) >= c.expected_count:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.CONSIGNMENT_FULL,
             f"consignment {c.consignment_id} already has all {c.expected_count} laptops; close it, and put "
             f"{laptop.asset_id} back on the shelf.",
         )
     if laptop.consignment_id not in (None, c.consignment_id):
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.BELONGS_TO_OTHER_CONSIGNMENT,
             f"{laptop.asset_id} is planned for consignment {laptop.consignment_id}; put it in that box.",
         )
     if laptop.status in ("dispatched", "received"):
-        return _refuse(
-            command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} has already left the warehouse."
-        )
+        return refuse(command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} has already left the warehouse.")
     if c.expected_count is not None:  # picked from stock, not from a list
         if laptop.status == "allocated" and laptop.consignment_id is None:
-            return _refuse(
+            return refuse(
                 command,
                 RejectionReason.NOT_EXPECTED,
                 f"{laptop.asset_id} is already allocated to office {laptop.office_code} outside any consignment; "
@@ -202,7 +192,7 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
             )
         return LaptopScannedIntoConsignment(asset_id=laptop.asset_id, location=command.location)
     if laptop.asset_id not in c.expected:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.NOT_EXPECTED,
             f"{laptop.asset_id} is not in this consignment's plan; put it back on the shelf.",
@@ -212,13 +202,11 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
 
 def close(c: Consignment, command: CloseConsignment) -> Payload:
     if c.status == "unplanned":
-        return _refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {c.consignment_id} is not planned.")
+        return refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {c.consignment_id} is not planned.")
     if c.status == "dispatched":
-        return _refuse(
-            command, RejectionReason.CONSIGNMENT_CLOSED, f"consignment {c.consignment_id} is already closed."
-        )
+        return refuse(command, RejectionReason.CONSIGNMENT_CLOSED, f"consignment {c.consignment_id} is already closed.")
     if not c.scanned:
-        return _refuse(
+        return refuse(
             command, RejectionReason.CONSIGNMENT_EMPTY, "no laptop was scanned into this consignment; scan them first."
         )
     assert c.office_code is not None
@@ -273,7 +261,3 @@ def summary(c: Consignment) -> dict[str, Any]:
         "expected_count": c.expected_count,
         "missing_count": c.missing_count,
     }
-
-
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
-    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)

@@ -22,14 +22,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
-from events import labels, offices
+from events import offices
 from events.catalog import (
     AllocateLaptop,
-    CommandRejected,
     DispatchLaptop,
     LabelRef,
     LabelReissued,
@@ -43,6 +42,7 @@ from events.catalog import (
     RejectionReason,
 )
 from events.envelope import Envelope
+from events.refusals import label_refused, refuse
 
 Status = Literal["unregistered", "registered", "allocated", "dispatched", "received"]
 
@@ -56,6 +56,14 @@ class Laptop:
     label_key_id: str | None = None
     office_code: str | None = None
     consignment_id: str | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.status != "unregistered"
+
+
+def initial(asset_id: str) -> Laptop:
+    return Laptop(asset_id)
 
 
 def evolve(laptop: Laptop, event: Envelope) -> Laptop:
@@ -81,18 +89,21 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     return laptop  # rejections and facts this service does not track change nothing
 
 
-def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
-    laptop = Laptop(asset_id)
-    for event in history:
-        laptop = evolve(laptop, event)
-    return laptop
+def summary(laptop: Laptop) -> dict[str, Any]:
+    return {
+        "status": laptop.status,
+        "serial": laptop.serial,
+        "office_code": laptop.office_code,
+        "consignment_id": laptop.consignment_id,
+        "label_generation": laptop.label_generation,
+    }
 
 
 def register(laptop: Laptop, command: RegisterLaptop) -> Payload:
     if laptop.status != "unregistered":
         if laptop.serial == command.laptop.serial:
-            return _refuse(command, RejectionReason.ALREADY_REGISTERED, f"{laptop.asset_id} is already registered.")
-        return _refuse(
+            return refuse(command, RejectionReason.ALREADY_REGISTERED, f"{laptop.asset_id} is already registered.")
+        return refuse(
             command,
             RejectionReason.SERIAL_CONFLICT,
             f"serial {command.laptop.serial} maps to asset id {laptop.asset_id}, which already belongs to serial "
@@ -103,16 +114,16 @@ def register(laptop: Laptop, command: RegisterLaptop) -> Payload:
 
 def allocate(laptop: Laptop, command: AllocateLaptop) -> Payload:
     if laptop.status == "unregistered":
-        return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+        return refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
     if laptop.status in ("dispatched", "received"):
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.ALREADY_DISPATCHED,
             f"{laptop.asset_id} has left the warehouse; it can no longer be re-allocated.",
         )
     office = offices.get(command.office_code)
     if office is None:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.UNKNOWN_OFFICE,
             f"{command.office_code} is not an official region code; see GET /api/v1/offices.",
@@ -121,18 +132,18 @@ def allocate(laptop: Laptop, command: AllocateLaptop) -> Payload:
 
 
 def dispatch(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> Payload:
-    if refused := _label_refused(laptop, command, public_keys):
+    if refused := label_refused(command, laptop, public_keys):
         return refused
     if laptop.status == "registered":
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.NOT_ALLOCATED,
             f"{laptop.asset_id} is not allocated to any office; put it back on the shelf.",
         )
     if laptop.status == "dispatched":
-        return _refuse(command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} was already dispatched.")
+        return refuse(command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} was already dispatched.")
     if laptop.status == "received":
-        return _refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
+        return refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
     assert laptop.office_code is not None  # allocated implies an office
     return LaptopDispatched(
         office_code=laptop.office_code, consignment_id=laptop.consignment_id, location=command.location
@@ -141,9 +152,9 @@ def dispatch(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, 
 
 def reissue_label(laptop: Laptop, command: ReissueLabel) -> Payload:
     if laptop.status == "unregistered":
-        return _refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+        return refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
     if laptop.label_generation >= 999:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.LABEL_GENERATIONS_EXHAUSTED,
             f"{laptop.asset_id} has used all 999 label generations; contact the operator.",
@@ -154,21 +165,3 @@ def reissue_label(laptop: Laptop, command: ReissueLabel) -> Payload:
         reason=command.reason,
         note=command.note,
     )
-
-
-def _label_refused(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> CommandRejected | None:
-    try:
-        labels.check_scanned_label(
-            command.label,
-            laptop.asset_id,
-            public_keys,
-            registered=laptop.status != "unregistered",
-            current_generation=laptop.label_generation,
-        )
-    except labels.LabelError as exc:
-        return _refuse(command, exc.reason, exc.detail)
-    return None
-
-
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
-    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)

@@ -14,8 +14,6 @@ Run: ``python -m services.allocation worker`` (``serah run`` starts it for you).
 
 from __future__ import annotations
 
-import dataclasses
-
 import faust
 
 from events import topics
@@ -33,13 +31,14 @@ def build_app(settings: AllocationSettings) -> faust.App:
     app = worker.new_app(SERVICE, settings)
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
-    rt = bootstrap(settings, publisher, mongo.laptop_store(db))
-    crt = dataclasses.replace(rt, store=mongo.consignment_store(db))
+    rt = bootstrap(
+        settings, publisher=publisher, laptops=mongo.laptop_store(db), consignments=mongo.consignment_store(db)
+    )
     worker.agent_over(
         app,
         SERVICE,
         topics.ALLOCATION_COMMANDS,
-        lambda env: handlers.handle(env, rt, crt),
+        lambda env: handlers.handle(env, rt),
         publisher,
         handle_batch=lambda envs: handlers.handle_batch(envs, rt),
         batchable=handlers.batchable_command,

@@ -1,5 +1,6 @@
-"""The one shape of every command handler: load the laptop's document, replay
-if this command was already decided, otherwise decide, append, publish.
+"""The one shape of every command handler: load the subject's stream, replay
+if this command was already decided, otherwise fold the stream into state,
+decide, append, publish.
 
 A crash at any line is safe: before the append nothing happened; after it, the
 redelivered command finds its events (``SubjectStream.replay_of``) and publishes
@@ -12,17 +13,21 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from events import codec, scantime
 from events.catalog import CommandRejected, Payload, RejectionReason
 from events.codec import DecodeError
 from events.envelope import Envelope
+from events.refusals import refuse
+from services.common.aggregate import Aggregate, fold
 from services.common.faults import crash_point
 from services.common.settings import CommonSettings
 from services.common.streams import Append, StreamStore, SubjectStream
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S")
 
 
 class Publisher(Protocol):
@@ -34,10 +39,12 @@ async def known_already(subjects: Sequence[str]) -> None:
 
 
 @dataclass
-class Runtime:
-    """What every handler needs besides the command."""
+class Runtime(Generic[S]):
+    """What every handler needs besides the command, over one kind of stream:
+    where the streams are kept and the aggregate they fold into."""
 
     store: StreamStore
+    aggregate: Aggregate[S]
     publisher: Publisher
     source: str  # CloudEvents source of this service, e.g. /serah/allocation
     clock: Callable[[], datetime]
@@ -49,20 +56,29 @@ class Runtime:
     scan_max_ahead: timedelta = scantime.MAX_AHEAD
     scan_max_age: timedelta = scantime.MAX_AGE
 
+    def state(self, subject: str, doc: SubjectStream | None) -> S:
+        """The state of ``subject`` as its stored stream ``doc`` (None: nothing yet) has it."""
+        return fold(self.aggregate, subject, doc.history if doc else ())
+
+    def fold(self, subject: str, history: Sequence[Envelope]) -> S:
+        return fold(self.aggregate, subject, history)
+
 
 def runtime(
     settings: CommonSettings,
     *,
     source: str,
+    aggregate: Aggregate[S],
     publisher: Publisher,
     store: StreamStore,
     clock: Callable[[], datetime],
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
-) -> Runtime:
-    """A worker's Runtime from its settings: the same wiring for every worker."""
+) -> Runtime[S]:
+    """A worker's Runtime over one kind of stream, from its settings: the same wiring for every worker."""
     max_ahead, max_age = settings.scan_window()
     return Runtime(
         store=store,
+        aggregate=aggregate,
         publisher=publisher,
         source=source,
         clock=clock,
@@ -73,16 +89,15 @@ def runtime(
     )
 
 
-# decide(doc or None, command envelope, typed command) -> facts to record
-Decide = Callable[[SubjectStream | None, Envelope, Any], list[Payload]]
-Summarise = Callable[[SubjectStream], dict[str, Any]]
+# decide(state, command envelope, typed command) -> the facts to record: an
+# event, or a refusal (or several facts). It reads the state and nothing else.
+Decide = Callable[[S, Envelope, Any], Payload | list[Payload]]
 
 
 async def run_command(
     command: Envelope,
-    decide: Decide,
-    summarise: Summarise,
-    rt: Runtime,
+    decide: Decide[S],
+    rt: Runtime[S],
     *,
     unsettled: frozenset[RejectionReason] = frozenset(),
 ) -> list[Envelope]:
@@ -109,9 +124,9 @@ async def run_command(
         return facts.events
     events = _envelopes(command, facts, rt)
     crash_point("before_append", command.subject)
-    current = doc or SubjectStream(command.subject)
-    after = SubjectStream(current.subject, current.version + 1, current.history + events)
-    await rt.store.append(command.subject, current.version, events, summarise(after))
+    await rt.store.append(
+        command.subject, doc.version if doc else 0, events, _summary(rt, command.subject, doc, events)
+    )
     crash_point("after_append", command.subject)
     await rt.publisher.publish(events)
     crash_point("after_publish", command.subject)
@@ -123,8 +138,8 @@ class _Replay:
     events: list[Envelope]
 
 
-def _decide(doc: SubjectStream | None, command: Envelope, decide: Decide, rt: Runtime) -> list[Payload] | _Replay:
-    """The facts a command yields on ``doc``, or the events it yielded before.
+def _decide(doc: SubjectStream | None, command: Envelope, decide: Decide[S], rt: Runtime[S]) -> list[Payload] | _Replay:
+    """The facts a command yields on the state ``doc`` folds into, or the events it yielded before.
 
     Every decision is recorded, refusals too, so a command id names one command
     for good: the same command again replays its first decision (whatever has
@@ -133,14 +148,15 @@ def _decide(doc: SubjectStream | None, command: Envelope, decide: Decide, rt: Ru
         if earlier := doc.replay_of(command):
             return _Replay(earlier)
         if (first := doc.reuse_of(command)) is not None:
-            return [reject(command, RejectionReason.ID_REUSED, _reused(command, first))]
+            return [refuse(command, RejectionReason.ID_REUSED, _reused(command, first))]
     why = scantime.out_of_range(command.time, rt.clock(), max_ahead=rt.scan_max_ahead, max_age=rt.scan_max_age)
     if why is not None:
-        return [reject(command, RejectionReason.SCANNED_AT_OUT_OF_RANGE, why)]
+        return [refuse(command, RejectionReason.SCANNED_AT_OUT_OF_RANGE, why)]
     try:
-        return decide(doc, command, codec.payload(command))
+        facts = decide(rt.state(command.subject, doc), command, codec.payload(command))
     except DecodeError as exc:
-        return [reject(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
+        return [refuse(command, RejectionReason.INVALID_COMMAND, f"The command is invalid: {exc.detail}")]
+    return facts if isinstance(facts, list) else [facts]
 
 
 def _reused(command: Envelope, first: Envelope) -> str:
@@ -155,7 +171,12 @@ def _waits(facts: list[Payload], unsettled: frozenset[RejectionReason]) -> bool:
     return any(isinstance(f, CommandRejected) and f.reason in unsettled for f in facts)
 
 
-def _envelopes(command: Envelope, facts: list[Payload], rt: Runtime) -> list[Envelope]:
+def _summary(rt: Runtime[Any], subject: str, doc: SubjectStream | None, events: Sequence[Envelope]) -> dict[str, Any]:
+    """The summary stored beside the stream once ``events`` are appended to ``doc``."""
+    return rt.aggregate.summary(rt.fold(subject, [*(doc.history if doc else ()), *events]))
+
+
+def _envelopes(command: Envelope, facts: list[Payload], rt: Runtime[Any]) -> list[Envelope]:
     now = rt.clock()
     return [
         codec.make(
@@ -174,9 +195,8 @@ def _envelopes(command: Envelope, facts: list[Payload], rt: Runtime) -> list[Env
 
 
 async def run_commands(
-    commands: Sequence[tuple[Envelope, Decide]],
-    summarise: Summarise,
-    rt: Runtime,
+    commands: Sequence[tuple[Envelope, Decide[S]]],
+    rt: Runtime[S],
     *,
     unsettled: frozenset[RejectionReason] = frozenset(),
 ) -> tuple[list[Envelope], set[str]]:
@@ -226,9 +246,8 @@ async def run_commands(
     for subject, events in pending.items():
         if subject in left:
             continue
-        base = docs.get(subject) or SubjectStream(subject)
-        after = SubjectStream(subject, base.version + 1, base.history + events)
-        appends.append(Append(subject, base.version, events, summarise(after)))
+        stored = docs.get(subject)
+        appends.append(Append(subject, stored.version if stored else 0, events, _summary(rt, subject, stored, events)))
     crash_point("before_append", (subject for subject, _ in decided))
     left |= await rt.store.append_many(appends)
     crash_point("after_append", (subject for subject, _ in decided))
@@ -254,18 +273,16 @@ async def run_commands(
     return published, left
 
 
-async def learn(event: Envelope, summarise: Summarise, rt: Runtime) -> bool:
+async def learn(event: Envelope, rt: Runtime[Any]) -> bool:
     """Fold another service's event into this service's document, once."""
     doc = await rt.store.load(event.subject)
     if doc is not None and doc.find(event.id) is not None:
         return False
-    current = doc or SubjectStream(event.subject)
-    after = SubjectStream(current.subject, current.version + 1, current.history + [event])
-    await rt.store.append(event.subject, current.version, [event], summarise(after))
+    await rt.store.append(event.subject, doc.version if doc else 0, [event], _summary(rt, event.subject, doc, [event]))
     return True
 
 
-async def learn_many(events: Sequence[Envelope], summarise: Summarise, rt: Runtime) -> set[str]:
+async def learn_many(events: Sequence[Envelope], rt: Runtime[Any]) -> set[str]:
     """``learn`` for a batch: one read, one ``append_many`` (one single-document
     append per subject), each event folded once even if it comes twice. Returns
     the subjects left undone (a lost version race): nothing of theirs was written."""
@@ -279,11 +296,32 @@ async def learn_many(events: Sequence[Envelope], summarise: Summarise, rt: Runti
         new.setdefault(event.subject, []).append(event)
     appends = []
     for subject, fresh in new.items():
-        base = docs.get(subject) or SubjectStream(subject)
-        after = SubjectStream(subject, base.version + 1, base.history + fresh)
-        appends.append(Append(subject, base.version, fresh, summarise(after)))
+        base = docs.get(subject)
+        appends.append(Append(subject, base.version if base else 0, fresh, _summary(rt, subject, base, fresh)))
     return await rt.store.append_many(appends)
 
 
-def reject(command: Envelope, reason: RejectionReason, detail: str) -> CommandRejected:
-    return CommandRejected(command_type=command.type, reason=reason, detail=detail)
+async def refuse_unknown_command(command: Envelope, rt: Runtime[Any], service: str) -> list[Envelope]:
+    """A command this service does not handle is refused, and recorded like any decision."""
+    detail = f"{command.type} is not a command the {service} service handles."
+    return await run_command(command, lambda state, env, body: refuse(env, RejectionReason.INVALID_COMMAND, detail), rt)
+
+
+def consequence(
+    command: Envelope, fact: Payload, rt: Runtime[Any], *, subject: str, id: str, time: datetime
+) -> Envelope:
+    """A fact ``command`` implies about another subject (each laptop of a
+    consignment), caused by it and recorded in the name of the same actor."""
+    return codec.make(
+        fact, subject=subject, source=rt.source, time=time, id=id, causation_id=command.id, actor=command.actor
+    )
+
+
+async def learn_and_publish(events: list[Envelope], rt: Runtime[Any]) -> None:
+    """Record each consequence in its subject's stream (once, whatever comes
+    again), then publish them all. The commit point was the command's own
+    append; ids derived from the command make a redelivery heal a crash here."""
+    for event in events:
+        await learn(event, rt)
+    if events:
+        await rt.publisher.publish(events)

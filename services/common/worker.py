@@ -22,7 +22,7 @@ from kafka.admin import KafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from events import codec
+from events import codec, topics
 from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
@@ -46,7 +46,7 @@ def new_app(service: str, settings: CommonSettings) -> faust.App:
     # faust creates only the last folder; a fresh data dir has no "faust" parent yet.
     datadir.parent.mkdir(parents=True, exist_ok=True)
     return faust.App(
-        f"serah-{service}",  # also the consumer group id
+        topics.consumer_group(service),
         broker=brokers,
         store="memory://",  # state of record is MongoDB, never faust tables
         datadir=str(datadir),
@@ -92,14 +92,6 @@ class KafkaPublisher:
         ]
         if futures:
             await asyncio.gather(*futures)
-
-
-class FakePublisher:
-    def __init__(self) -> None:
-        self.sent: list[Envelope] = []
-
-    async def publish(self, envelopes: Sequence[Envelope]) -> None:
-        self.sent.extend(envelopes)
 
 
 async def process_safely(
@@ -228,6 +220,8 @@ def agent_over(
     """A thin agent: bytes in, process_safely, nothing else. With ``handle_batch``,
     lanes whose every message decodes and is ``batchable`` go through it first.
     With ``horizon``, each handled message's offset is reported to it."""
+    if topic_name not in topics.CONSUMED_BY[service]:
+        raise ValueError(f"the {service} worker does not read {topic_name}; see events.topics.CONSUMED_BY")
     topic = raw_topic(app, topic_name)
 
     async def agent(stream: Any) -> None:

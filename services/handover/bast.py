@@ -1,7 +1,8 @@
 """What a BAST (Berita Acara Serah Terima) says, in Indonesian government wording.
 
 The parties, items and dates of one receipt, and the words official documents use
-for them (days, months, numbers spelled out, conditions, kinds of legal basis).
+for them (days, months, numbers spelled out); the names of conditions and kinds of
+legal basis are shared vocabulary (``events.catalog``).
 The PDF itself is drawn by ``adapters/bast_pdf.py``.
 """
 
@@ -12,12 +13,6 @@ from datetime import datetime
 
 from services.common.indonesian import DAYS, MONTHS, WIB
 
-CONDITIONS = {"B": "Baik (B)", "RR": "Rusak Ringan (RR)", "RB": "Rusak Berat (RB)"}
-LEGAL_KINDS = {
-    "contract": "Kontrak",
-    "allocation_decree": "Keputusan Alokasi",
-    "grant_agreement": "Naskah Perjanjian Hibah",
-}
 ATTACH_OVER = 10  # more units than this go to an attachment page
 
 

@@ -15,14 +15,3 @@ class BastStore(Protocol):
     async def put(self, doc_id: str, doc: dict[str, Any]) -> None: ...
 
     async def get(self, doc_id: str) -> dict[str, Any] | None: ...
-
-
-class FakeBastStore:
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-
-    async def put(self, doc_id: str, doc: dict[str, Any]) -> None:
-        self.docs[doc_id] = {"_id": doc_id, **doc}
-
-    async def get(self, doc_id: str) -> dict[str, Any] | None:
-        return self.docs.get(doc_id)

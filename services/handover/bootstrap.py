@@ -1,4 +1,4 @@
-"""Wires real or fake adapters into the handlers' Runtime."""
+"""Wires real or fake adapters into what the handover handlers need."""
 
 from __future__ import annotations
 
@@ -6,19 +6,49 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from events.envelope import utcnow
-from services.common.commands import Publisher, Runtime, known_already, runtime
+from services.common.commands import Publisher, known_already, runtime
 from services.common.streams import StreamStore
+from services.handover import consignment, domain
+from services.handover.adapters import bast_pdf
+from services.handover.bast import Bast
+from services.handover.bast_store import BastStore
 from services.handover.config import HandoverSettings
+from services.handover.handlers import HandoverRuntime
 
 SOURCE = "/serah/handover"
 
 
 def bootstrap(
     settings: HandoverSettings,
-    publisher: Publisher,
-    store: StreamStore,
     *,
+    publisher: Publisher,
+    laptops: StreamStore,
+    consignments: StreamStore,
+    basts: BastStore,
+    render: Callable[[Bast], bytes] = bast_pdf.render,
     clock: Callable[[], datetime] = utcnow,
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
-) -> Runtime:
-    return runtime(settings, source=SOURCE, publisher=publisher, store=store, clock=clock, catch_up=catch_up)
+) -> HandoverRuntime:
+    return HandoverRuntime(
+        laptops=runtime(
+            settings,
+            source=SOURCE,
+            aggregate=domain,
+            store=laptops,
+            publisher=publisher,
+            clock=clock,
+            catch_up=catch_up,
+        ),
+        consignments=runtime(
+            settings,
+            source=SOURCE,
+            aggregate=consignment,
+            store=consignments,
+            publisher=publisher,
+            clock=clock,
+            catch_up=catch_up,
+        ),
+        basts=basts,
+        settings=settings,
+        render=render,
+    )

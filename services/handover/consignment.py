@@ -39,7 +39,6 @@ from events.catalog import (
     ConfirmReceipt,
     ConsignmentDispatched,
     ConsignmentPlanned,
-    Payload,
     ReceiptCodeReissued,
     ReceiptConfirmed,
     ReceiptReminderRaised,
@@ -48,6 +47,7 @@ from events.catalog import (
     receipt_code_digest,
 )
 from events.envelope import Envelope
+from events.refusals import refuse
 
 Status = Literal["unknown", "planned", "in_transit", "partly_received", "received"]
 
@@ -67,6 +67,10 @@ class Consignment:
     @property
     def pending(self) -> list[str]:
         return [a for a in self.dispatched if a not in self.received]
+
+
+def initial(consignment_id: str) -> Consignment:
+    return Consignment(consignment_id)
 
 
 def evolve(c: Consignment, event: Envelope) -> Consignment:
@@ -92,13 +96,6 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
     return c
 
 
-def fold(consignment_id: str, history: Sequence[Envelope]) -> Consignment:
-    c = Consignment(consignment_id)
-    for event in history:
-        c = evolve(c, event)
-    return c
-
-
 def check(
     c: Consignment, command: ConfirmReceipt, at: datetime, received_alone: Collection[str] = ()
 ) -> CommandRejected | None:
@@ -106,15 +103,15 @@ def check(
     confirmed. ``received_alone``: laptops whose own record says received already."""
     cid = c.consignment_id
     if c.status == "unknown" or not c.plan:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.UNKNOWN_CONSIGNMENT,
             f"consignment {cid} is not known; check the id on the manifest.",
         )
     if not c.dispatched or c.dispatched_at is None:
-        return _refuse(command, RejectionReason.NOT_DISPATCHED, f"consignment {cid} has not left the warehouse yet.")
+        return refuse(command, RejectionReason.NOT_DISPATCHED, f"consignment {cid} has not left the warehouse yet.")
     if at < datetime.fromisoformat(c.dispatched_at):
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.NOT_DISPATCHED,
             f"this receipt was made at {at:%Y-%m-%d %H:%M:%S} UTC, before consignment {cid} left the warehouse "
@@ -122,36 +119,36 @@ def check(
         )
     given = receipt_code_digest(command.receipt_code)
     if given is None or not hmac.compare_digest(given, c.plan["receipt_code_hash"]):
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.RECEIPT_CODE_INVALID,
             "the receipt code is wrong; copy it from the dispatch manifest.",
         )
     if command.official.nip not in {o["nip"] for o in c.plan["officials"]}:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.OFFICIAL_NOT_AUTHORISED,
             f"NIP {command.official.nip} is not authorised to sign for consignment {cid}; ask the sender to add you.",
         )
     if not c.pending:
-        return _refuse(
+        return refuse(
             command, RejectionReason.ALREADY_RECEIVED, f"every laptop of consignment {cid} was already received."
         )
     receivable = [a for a in c.pending if a not in received_alone]
     stray = [line.asset_id for line in command.lines if line.asset_id not in receivable]
     stray += [a for a in command.missing if a not in c.pending]
     if stray:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.NOT_EXPECTED,
             f"not travelling in this consignment or already received: {', '.join(stray[:10])}; "
             "set them aside and report them.",
         )
     if not command.lines:
-        return _refuse(command, RejectionReason.INVALID_COMMAND, "list at least one received laptop.")
+        return refuse(command, RejectionReason.INVALID_COMMAND, "list at least one received laptop.")
     both = {line.asset_id for line in command.lines} & set(command.missing)
     if both or len({line.asset_id for line in command.lines}) != len(command.lines):
-        return _refuse(
+        return refuse(
             command, RejectionReason.INVALID_COMMAND, "each laptop must appear once, as received or as missing."
         )
     return None
@@ -212,23 +209,19 @@ def reminders_due(c: Consignment, now: datetime, thresholds: Sequence[float]) ->
     ]
 
 
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
-    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)
-
-
 # --- receipt-code re-issue ---
 
 
 def reissue_code(c: Consignment, command: ReissueReceiptCode) -> ReceiptCodeReissued | CommandRejected:
     cid = c.consignment_id
     if c.status == "unknown" or not c.plan:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.UNKNOWN_CONSIGNMENT,
             f"consignment {cid} is not known; check the id on the manifest.",
         )
     if c.status == "received":
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.ALREADY_RECEIVED,
             f"every laptop of consignment {cid} was already received: no code is needed any more.",

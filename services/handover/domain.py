@@ -21,15 +21,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from events import labels
 from events.catalog import (
     AttestUsage,
-    CommandRejected,
     LabelReissued,
     LaptopAllocated,
     LaptopDispatched,
@@ -41,6 +39,7 @@ from events.catalog import (
     UsageAttested,
 )
 from events.envelope import Envelope
+from events.refusals import label_refused, refuse
 
 Status = Literal["unknown", "in_warehouse", "in_transit", "received"]
 
@@ -54,6 +53,14 @@ class Laptop:
     consignment_id: str | None = None
     dispatched_at: datetime | None = None
     received_at: datetime | None = None
+
+    @property
+    def registered(self) -> bool:
+        return self.status != "unknown"
+
+
+def initial(asset_id: str) -> Laptop:
+    return Laptop(asset_id)
 
 
 def evolve(laptop: Laptop, event: Envelope) -> Laptop:
@@ -77,19 +84,16 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     return laptop
 
 
-def fold(asset_id: str, history: Sequence[Envelope]) -> Laptop:
-    laptop = Laptop(asset_id)
-    for event in history:
-        laptop = evolve(laptop, event)
-    return laptop
+def summary(laptop: Laptop) -> dict[str, Any]:
+    return {"status": laptop.status, "office_code": laptop.office_code, "consignment_id": laptop.consignment_id}
 
 
 def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, bytes], at: datetime) -> Payload:
     """``at``: when the receipt was made (the scan's time)."""
-    if refused := _label_refused(laptop, command, public_keys):
+    if refused := label_refused(command, laptop, public_keys):
         return refused
     if laptop.consignment_id is not None:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.IN_CONSIGNMENT,
             f"{laptop.asset_id} travels in consignment {laptop.consignment_id}: it is received with the "
@@ -97,16 +101,16 @@ def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, by
             f"(POST /api/v1/consignments/{laptop.consignment_id}/receipt), not by a single scan.",
         )
     if laptop.status == "in_warehouse":
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.NOT_DISPATCHED,
             f"{laptop.asset_id} has not been dispatched from the warehouse yet; it cannot be received. "
             "Contact the warehouse.",
         )
     if laptop.status == "received":
-        return _refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
+        return refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
     if laptop.dispatched_at is not None and at < laptop.dispatched_at:
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.NOT_DISPATCHED,
             f"the receipt of {laptop.asset_id} was scanned at {at:%Y-%m-%d %H:%M:%S} UTC, before it left the "
@@ -118,26 +122,6 @@ def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, by
     )
 
 
-def _label_refused(
-    laptop: Laptop, command: ReceiveLaptop | AttestUsage, public_keys: Mapping[str, bytes]
-) -> CommandRejected | None:
-    try:
-        labels.check_scanned_label(
-            command.label,
-            laptop.asset_id,
-            public_keys,
-            registered=laptop.status != "unknown",
-            current_generation=laptop.label_generation,
-        )
-    except labels.LabelError as exc:
-        return _refuse(command, exc.reason, exc.detail)
-    return None
-
-
-def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRejected:
-    return CommandRejected(command_type=command.TYPE, reason=reason, detail=detail)
-
-
 # --- usage attestation ----------------------------------------------
 # A holder re-scans a received laptop to attest it is still at the office (and
 # whether it is in use, in which condition). The label is checked exactly as at
@@ -146,10 +130,10 @@ def _refuse(command: Payload, reason: RejectionReason, detail: str) -> CommandRe
 
 def attest(laptop: Laptop, command: AttestUsage, public_keys: Mapping[str, bytes], at: datetime) -> Payload:
     """``at``: when the attestation scan was made."""
-    if refused := _label_refused(laptop, command, public_keys):
+    if refused := label_refused(command, laptop, public_keys):
         return refused
     if laptop.status != "received" or (laptop.received_at is not None and at < laptop.received_at):
-        return _refuse(
+        return refuse(
             command,
             RejectionReason.NOT_RECEIVED,
             f"{laptop.asset_id} had not been received by an office at the time of this scan; "

@@ -21,6 +21,7 @@ from events.catalog import (
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
+    Payload,
     ReceiptConfirmed,
     ReceiptReminderRaised,
     ReceiveLaptop,
@@ -28,64 +29,62 @@ from events.catalog import (
     RejectionReason,
 )
 from events.envelope import Envelope
-from services.common.commands import Runtime, learn, learn_many, reject, run_command
+from services.common.commands import (
+    Runtime,
+    consequence,
+    learn,
+    learn_and_publish,
+    learn_many,
+    refuse_unknown_command,
+    run_command,
+)
 from services.common.streams import SubjectStream
 from services.handover import bast, consignment, domain
 from services.handover.bast_store import BastStore, bast_id
 from services.handover.config import HandoverSettings
+from services.handover.consignment import Consignment
+from services.handover.domain import Laptop
+
+SERVICE = "handover"
 
 
-def summarise(doc: SubjectStream) -> dict[str, Any]:
-    laptop = domain.fold(doc.subject, doc.history)
-    return {"status": laptop.status, "office_code": laptop.office_code, "consignment_id": laptop.consignment_id}
+@dataclass
+class HandoverRuntime:
+    """What the handover handlers need: a runtime over each kind of stream the
+    service keeps (laptops, and consignments keyed by consignment id), where the
+    BASTs are kept, their wording, and how their PDF is drawn
+    (adapters/bast_pdf.render; the PDF library stays in adapters)."""
+
+    laptops: Runtime[Laptop]
+    consignments: Runtime[Consignment]
+    basts: BastStore
+    settings: HandoverSettings
+    render: Callable[[bast.Bast], bytes]
 
 
-async def receive_laptop(command: Envelope, rt: Runtime) -> list[Envelope]:
-    def decide(doc: SubjectStream | None, env: Envelope, body: ReceiveLaptop) -> list[Any]:
-        laptop = domain.fold(env.subject, doc.history if doc else [])
-        return [domain.receive(laptop, body, rt.public_keys, env.time)]
+async def receive_laptop(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
+    keys = rt.laptops.public_keys
+
+    def decide(laptop: Laptop, env: Envelope, body: ReceiveLaptop) -> Payload:
+        return domain.receive(laptop, body, keys, env.time)
 
     # The dispatch is decided by allocation and learnt here from serah.events, a
     # different topic: catch up on it before calling a receipt premature.
     unsettled = frozenset({RejectionReason.NOT_DISPATCHED, RejectionReason.UNKNOWN_LAPTOP})
-    return await run_command(command, decide, summarise, rt, unsettled=unsettled)
+    return await run_command(command, decide, rt.laptops, unsettled=unsettled)
 
 
-async def refuse_unknown_command(command: Envelope, rt: Runtime) -> list[Envelope]:
-    detail = f"{command.type} is not a command the handover service handles."
-    return await run_command(
-        command, lambda doc, env, body: [reject(env, RejectionReason.INVALID_COMMAND, detail)], summarise, rt
-    )
-
-
-async def attest_usage(command: Envelope, rt: Runtime) -> list[Envelope]:
+async def attest_usage(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
     """A holder's periodic re-scan (proof of use)."""
+    keys = rt.laptops.public_keys
 
-    def decide(doc: SubjectStream | None, env: Envelope, body: AttestUsage) -> list[Any]:
-        laptop = domain.fold(env.subject, doc.history if doc else [])
-        return [domain.attest(laptop, body, rt.public_keys, env.time)]
+    def decide(laptop: Laptop, env: Envelope, body: AttestUsage) -> Payload:
+        return domain.attest(laptop, body, keys, env.time)
 
-    return await run_command(command, decide, summarise, rt, unsettled=frozenset({RejectionReason.UNKNOWN_LAPTOP}))
-
-
-COMMANDS = {ReceiveLaptop.TYPE: receive_laptop, AttestUsage.TYPE: attest_usage}
+    return await run_command(command, decide, rt.laptops, unsettled=frozenset({RejectionReason.UNKNOWN_LAPTOP}))
 
 
 # --- receipt of a consignment, and its BAST ---
-
-
-@dataclass
-class Receipts:
-    """What confirming a consignment's receipt needs besides the laptop runtime."""
-
-    consignments: Runtime  # the same runtime over handover_consignments
-    basts: BastStore
-    settings: HandoverSettings
-    render: Callable[[bast.Bast], bytes]  # adapters/bast_pdf.render; the PDF library stays in adapters
-
-
-def summarise_consignment(doc: SubjectStream) -> dict[str, Any]:
-    return consignment.summary(consignment.fold(doc.subject, doc.history))
 
 
 def _description(doc: SubjectStream | None) -> dict[str, Any]:
@@ -94,7 +93,7 @@ def _description(doc: SubjectStream | None) -> dict[str, Any]:
 
 
 def _bast(
-    c: consignment.Consignment, receipt: dict[str, Any], laptops: dict[str, dict[str, Any]], s: HandoverSettings
+    c: Consignment, receipt: dict[str, Any], laptops: dict[str, dict[str, Any]], s: HandoverSettings
 ) -> bast.Bast:
     """The BAST of one receipt, from recorded facts only, so it renders the same bytes again."""
 
@@ -138,47 +137,46 @@ def _bast(
     )
 
 
-def _bast_number(c: consignment.Consignment, seq: int, at: datetime, s: HandoverSettings) -> str:
+def _bast_number(c: Consignment, seq: int, at: datetime, s: HandoverSettings) -> str:
     return s.bast_number_pattern.format(
         seq=seq, office_code=c.plan["office_code"], year=at.year, month=at.month, consignment_id=c.consignment_id
     )
 
 
-async def confirm_receipt(command: Envelope, rt: Runtime, receipts: Receipts) -> list[Envelope]:
-    crt, s = receipts.consignments, receipts.settings
+async def confirm_receipt(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
+    crt, s = rt.consignments, rt.settings
     # The BAST lists the dispatched laptops' descriptions and states; read them
     # first, caught up on what was published before this receipt is decided.
-    state = await crt.store.load(command.subject)
-    if not consignment.fold(command.subject, state.history if state else []).dispatched:
+    stored = await crt.store.load(command.subject)
+    if not crt.state(command.subject, stored).dispatched:
         await crt.catch_up([command.subject])
-        state = await crt.store.load(command.subject)
-    c0 = consignment.fold(command.subject, state.history if state else [])
-    found = await rt.store.load_many(list(c0.dispatched))
+        stored = await crt.store.load(command.subject)
+    c0 = crt.state(command.subject, stored)
+    found = await rt.laptops.store.load_many(list(c0.dispatched))
     if missing := [a for a in c0.dispatched if a not in found]:
-        await rt.catch_up(missing)
-        found |= await rt.store.load_many(missing)
+        await rt.laptops.catch_up(missing)
+        found |= await rt.laptops.store.load_many(missing)
     laptops = {a: _description(found.get(a)) for a in c0.dispatched}
-    received_alone = {a for a, d in found.items() if domain.fold(a, d.history).status == "received"}
+    received_alone = {a for a, d in found.items() if rt.laptops.state(a, d).status == "received"}
 
-    def decide(doc: SubjectStream | None, env: Envelope, body: ConfirmReceipt) -> list[Any]:
-        c = consignment.fold(env.subject, doc.history if doc else [])
+    def decide(c: Consignment, env: Envelope, body: ConfirmReceipt) -> Payload:
         refusal = consignment.check(c, body, env.time, received_alone)
         if refusal is not None:
-            return [refusal]
+            return refusal
         seq = c.receipts + 1
         draft = consignment.confirm(c, body, env.time.isoformat(), _bast_number(c, seq, env.time, s), "0" * 64)
-        pdf = receipts.render(_bast(c, draft.model_dump(mode="json"), laptops, s))
-        return [draft.model_copy(update={"bast_sha256": hashlib.sha256(pdf).hexdigest()})]
+        pdf = rt.render(_bast(c, draft.model_dump(mode="json"), laptops, s))
+        return draft.model_copy(update={"bast_sha256": hashlib.sha256(pdf).hexdigest()})
 
     # The plan and the dispatch come from allocation on serah.events: give them a moment.
     unsettled = frozenset({RejectionReason.UNKNOWN_CONSIGNMENT, RejectionReason.NOT_DISPATCHED})
-    events = await run_command(command, decide, summarise_consignment, crt, unsettled=unsettled)
-    await _issue(command, events, rt, receipts, laptops)
+    events = await run_command(command, decide, crt, unsettled=unsettled)
+    await _issue(command, events, rt, laptops)
     return events
 
 
 async def _issue(
-    command: Envelope, events: list[Envelope], rt: Runtime, receipts: Receipts, laptops: dict[str, dict[str, Any]]
+    command: Envelope, events: list[Envelope], rt: HandoverRuntime, laptops: dict[str, dict[str, Any]]
 ) -> None:
     """After the consignment append (the commit point): store the BAST and tell each
     received laptop. Both are idempotent (deterministic PDF, deterministic event ids
@@ -186,12 +184,12 @@ async def _issue(
     for fact in events:
         if fact.type != ReceiptConfirmed.TYPE:
             continue
-        doc = await receipts.consignments.store.load(fact.subject)
-        c = consignment.fold(fact.subject, _history_before(doc, fact))
-        pdf = receipts.render(_bast(c, fact.data, laptops, receipts.settings))
+        doc = await rt.consignments.store.load(fact.subject)
+        c = rt.consignments.fold(fact.subject, _history_before(doc, fact))
+        pdf = rt.render(_bast(c, fact.data, laptops, rt.settings))
         key = bast_id(fact.subject, fact.data["seq"])
-        if await receipts.basts.get(key) is None:
-            await receipts.basts.put(
+        if await rt.basts.get(key) is None:
+            await rt.basts.put(
                 key,
                 {
                     "consignment_id": fact.subject,
@@ -202,21 +200,18 @@ async def _issue(
                     "pdf": pdf,
                 },
             )
-        out = []
-        for line in fact.data["lines"]:
-            body = LaptopReceived(office_code=fact.data["office_code"], condition=line["condition"], note=line["note"])
-            env = codec.make(
-                body,
+        received = [
+            consequence(
+                command,
+                LaptopReceived(office_code=fact.data["office_code"], condition=line["condition"], note=line["note"]),
+                rt.laptops,
                 subject=line["asset_id"],
-                source=rt.source,
-                time=fact.time,
                 id=codec.caused_id(command, 0, subject=line["asset_id"]),
-                causation_id=command.id,
-                actor=command.actor,
+                time=fact.time,
             )
-            await learn(env, summarise, rt)
-            out.append(env)
-        await rt.publisher.publish(out)
+            for line in fact.data["lines"]
+        ]
+        await learn_and_publish(received, rt.laptops)
 
 
 def _history_before(doc: SubjectStream | None, fact: Envelope) -> list[Envelope]:
@@ -238,22 +233,20 @@ def reminder_id(consignment_id: str, threshold_days: float) -> str:
     return codec.event_id(ReceiptReminderRaised.TYPE, consignment_id, f"threshold-{threshold_days!r}", 0)
 
 
-async def sweep_late_receipts(receipts: Receipts) -> list[Envelope]:
+async def sweep_late_receipts(rt: HandoverRuntime) -> list[Envelope]:
     """Timed rule: raise a reminder for each consignment still not fully received
     after each configured threshold, once. The reminder is published *before* it is
     recorded in the consignment document: a crash in between (or a second worker
     sweeping at the same time) publishes the same id again, which readers dedupe, and
     the version-guarded record keeps exactly one in the document; recording first would
     lose the reminder if the worker died before publishing."""
-    crt, s = receipts.consignments, receipts.settings
+    crt, s = rt.consignments, rt.settings
     now = crt.clock()
     raised: list[Envelope] = []
     for status in LATE_STATUSES:
         for doc in await crt.store.find_by(status=status):
             try:
-                due = consignment.reminders_due(
-                    consignment.fold(doc.subject, doc.history), now, s.receipt_reminder_thresholds()
-                )
+                due = consignment.reminders_due(crt.state(doc.subject, doc), now, s.receipt_reminder_thresholds())
             except (KeyError, TypeError, ValueError):  # one unreadable document must not stop the others' reminders
                 log.exception("late-receipt sweep skipped consignment %s", doc.subject)
                 continue
@@ -268,36 +261,43 @@ async def sweep_late_receipts(receipts: Receipts) -> list[Envelope]:
                     id=reminder_id(doc.subject, fact.threshold_days),
                 )
                 await crt.publisher.publish([env])
-                await learn(env, summarise_consignment, crt)
+                await learn(env, crt)
                 raised.append(env)
     return raised
 
 
-async def when_consignment_moves_track_it(event: Envelope, receipts: Receipts) -> None:
-    await learn(event, summarise_consignment, receipts.consignments)
+async def when_consignment_moves_track_it(event: Envelope, rt: HandoverRuntime) -> None:
+    await learn(event, rt.consignments)
 
 
-async def reissue_receipt_code(command: Envelope, receipts: Receipts) -> list[Envelope]:
+async def reissue_receipt_code(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
     """A new receipt code for a consignment; the old one stops working."""
 
-    def decide(doc: SubjectStream | None, env: Envelope, body: ReissueReceiptCode) -> list[Any]:
-        return [consignment.reissue_code(consignment.fold(env.subject, doc.history if doc else []), body)]
+    def decide(c: Consignment, env: Envelope, body: ReissueReceiptCode) -> Payload:
+        return consignment.reissue_code(c, body)
 
     # The plan comes from allocation on serah.events: give it a moment.
     unsettled = frozenset({RejectionReason.UNKNOWN_CONSIGNMENT})
-    return await run_command(command, decide, summarise_consignment, receipts.consignments, unsettled=unsettled)
+    return await run_command(command, decide, rt.consignments, unsettled=unsettled)
 
 
-async def handle(command: Envelope, rt: Runtime, receipts: Receipts | None = None) -> list[Envelope]:
-    if command.type == ConfirmReceipt.TYPE and receipts is not None:
-        return await confirm_receipt(command, rt, receipts)
-    if command.type == ReissueReceiptCode.TYPE and receipts is not None:
-        return await reissue_receipt_code(command, receipts)
-    return await COMMANDS.get(command.type, refuse_unknown_command)(command, rt)
+COMMANDS = {
+    ReceiveLaptop.TYPE: receive_laptop,
+    AttestUsage.TYPE: attest_usage,
+    ConfirmReceipt.TYPE: confirm_receipt,
+    ReissueReceiptCode.TYPE: reissue_receipt_code,
+}
 
 
-async def when_laptop_moves_track_it(event: Envelope, rt: Runtime) -> None:
-    await learn(event, summarise, rt)
+async def handle(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
+    handler = COMMANDS.get(command.type)
+    if handler is None:
+        return await refuse_unknown_command(command, rt.laptops, SERVICE)
+    return await handler(command, rt)
+
+
+async def when_laptop_moves_track_it(event: Envelope, rt: HandoverRuntime) -> None:
+    await learn(event, rt.laptops)
 
 
 REACTIONS = {
@@ -311,9 +311,9 @@ REACTIONS = {
 CONSIGNMENT_REACTIONS = {ConsignmentPlanned.TYPE, ConsignmentDispatched.TYPE}
 
 
-async def on_event(event: Envelope, rt: Runtime, receipts: Receipts | None = None) -> None:
-    if event.type in CONSIGNMENT_REACTIONS and receipts is not None:
-        await when_consignment_moves_track_it(event, receipts)
+async def on_event(event: Envelope, rt: HandoverRuntime) -> None:
+    if event.type in CONSIGNMENT_REACTIONS:
+        await when_consignment_moves_track_it(event, rt)
     reaction = REACTIONS.get(event.type)
     if reaction is not None:
         await reaction(event, rt)
@@ -328,7 +328,7 @@ def batchable_event(event: Envelope) -> bool:
     return event.type not in CONSIGNMENT_REACTIONS
 
 
-async def on_events(events: list[Envelope], rt: Runtime) -> set[str]:
+async def on_events(events: list[Envelope], rt: HandoverRuntime) -> set[str]:
     """on_event for a batch of laptop facts: the reactions all learn, so learn
     them with one read and one append_many; other events need nothing here."""
-    return await learn_many([e for e in events if e.type in REACTIONS], summarise, rt)
+    return await learn_many([e for e in events if e.type in REACTIONS], rt.laptops)

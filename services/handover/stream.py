@@ -15,15 +15,13 @@ Run: ``python -m services.handover`` (``serah run`` starts it for you).
 
 from __future__ import annotations
 
-import dataclasses
-
 import faust
 
 from events import topics
 from services.common import worker
 from services.common.mongo import connect
 from services.handover import handlers
-from services.handover.adapters import bast_pdf, mongo
+from services.handover.adapters import mongo
 from services.handover.bootstrap import bootstrap
 from services.handover.config import HandoverSettings
 
@@ -37,16 +35,20 @@ def build_app(settings: HandoverSettings) -> faust.App:
     # Receipts depend on facts allocation publishes on serah.events: the horizon
     # lets a command catch up on them before a refusal stands (run_command).
     horizon = worker.Horizon(settings.kafka_bootstrap, app.conf.id, topics.EVENTS)
-    rt = bootstrap(settings, publisher, mongo.laptop_store(db), catch_up=horizon.catch_up)
-    receipts = handlers.Receipts(
-        dataclasses.replace(rt, store=mongo.consignment_store(db)), mongo.bast_store(db), settings, bast_pdf.render
+    rt = bootstrap(
+        settings,
+        publisher=publisher,
+        laptops=mongo.laptop_store(db),
+        consignments=mongo.consignment_store(db),
+        basts=mongo.bast_store(db),
+        catch_up=horizon.catch_up,
     )
-    worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt, receipts), publisher)
+    worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt), publisher)
     worker.agent_over(
         app,
         SERVICE,
         topics.EVENTS,
-        lambda env: handlers.on_event(env, rt, receipts),
+        lambda env: handlers.on_event(env, rt),
         publisher,
         handle_batch=lambda envs: handlers.on_events(envs, rt),
         batchable=handlers.batchable_event,
@@ -57,7 +59,7 @@ def build_app(settings: HandoverSettings) -> faust.App:
     # consignment and threshold and its record is version-guarded, so several do no harm.
     @app.timer(interval=settings.receipt_reminder_sweep_s, on_leader=False)
     async def sweep_late_receipts() -> None:
-        await worker.retrying(lambda: handlers.sweep_late_receipts(receipts), what="late-receipt sweep")
+        await worker.retrying(lambda: handlers.sweep_late_receipts(rt), what="late-receipt sweep")
 
     worker.add_heartbeat(app, SERVICE, db)
     return app

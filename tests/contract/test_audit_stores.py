@@ -18,9 +18,9 @@ from services.audit import handlers
 from services.audit.bootstrap import bootstrap, bootstrap_fake
 from services.audit.config import AuditSettings
 from services.common.mongo import connect
-from services.common.worker import FakePublisher
 from tests.audit_data import laptop_history
 from tests.builders import NOW
+from tests.fakes import FakePublisher
 
 SETTINGS = AuditSettings(audit_signing_key=labels.format_keyring({"C1": secrets.token_bytes(32)}))
 

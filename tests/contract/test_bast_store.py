@@ -11,7 +11,8 @@ import pytest
 from deploy.local.stack import Stack
 from services.common.mongo import connect
 from services.handover.adapters import mongo
-from services.handover.bast_store import FakeBastStore, bast_id
+from services.handover.bast_store import bast_id
+from tests.fakes import FakeBastStore
 
 
 @pytest.fixture(params=["fake", "mongo"])

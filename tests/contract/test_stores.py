@@ -14,8 +14,9 @@ from deploy.local.stack import Stack
 from services.audit.adapters import mongo as audit_mongo
 from services.audit.domain import GENESIS
 from services.common.mongo import connect
-from services.common.streams import FakeStreamStore, MongoStreamStore, VersionConflict
+from services.common.streams import MongoStreamStore, VersionConflict
 from tests.builders import allocate, new_asset
+from tests.fakes import FakeStreamStore
 
 
 @pytest.fixture(params=["fake", "mongo"])

@@ -14,6 +14,7 @@ from kafka.errors import KafkaError, NoError
 from kafka.structs import OffsetAndMetadata
 
 from deploy.local.stack import Stack
+from events import topics
 from tests.conftest import eventually
 from tests.settle import settled
 
@@ -69,7 +70,7 @@ def test_the_stack_settles_after_a_command_with_every_worker_committed_to_the_lo
     assert httpx.post(f"{stack.url}/api/v1/laptops", json=body, timeout=30).status_code == 201
     done = settled(stack)
     assert not done.lagging()
-    assert set(done.committed) == {"serah-allocation", "serah-handover", "serah-audit"}
-    events = {tp: end for tp, end in done.ends.items() if tp.topic == "serah.events"}
+    assert set(done.committed) == {topics.consumer_group(w) for w in topics.CONSUMED_BY}
+    events = {tp: end for tp, end in done.ends.items() if tp.topic == topics.EVENTS}
     for group in done.committed:
         assert {tp: done.committed[group].get(tp, 0) for tp in events} == events, group

@@ -31,11 +31,11 @@ from services.audit import handlers
 from services.audit.bootstrap import bootstrap
 from services.audit.config import AuditSettings
 from services.common.mongo import connect
-from services.common.worker import FakePublisher
 from services.gateway.adapters.audit_reads import AuditReads
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from tests.audit_data import laptop_history
+from tests.fakes import FakePublisher
 
 SEED = secrets.token_bytes(32)
 KEYS = {"A9": labels.public_key(SEED)}

@@ -4,25 +4,21 @@ import asyncio
 
 import pytest
 
-from events import labels
 from events.catalog import CommandRejected, LaptopAllocated, LaptopDispatched, LaptopRegistered
 from events.envelope import Envelope
-from services.allocation import domain, handlers
-from services.allocation.bootstrap import bootstrap
-from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
-from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, register
+from services.allocation import handlers
+from services.allocation.handlers import AllocationRuntime
+from tests.builders import allocate, dispatch, label_for, new_asset, register
+from tests.fakes import allocation_with_fakes, sent
 
 
 @pytest.fixture
-def rt() -> object:
-    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
+def rt() -> AllocationRuntime:
+    return allocation_with_fakes()
 
 
-def run(rt: object, command: Envelope) -> Envelope:
-    events = asyncio.run(handlers.handle(command, rt))  # type: ignore[arg-type]
+def run(rt: AllocationRuntime, command: Envelope) -> Envelope:
+    events = asyncio.run(handlers.handle(command, rt))
     assert len(events) == 1
     return events[0]
 
@@ -32,14 +28,14 @@ def reason(event: Envelope) -> str:
     return str(event.data["reason"])
 
 
-def registered_and_allocated(rt: object) -> str:
+def registered_and_allocated(rt: AllocationRuntime) -> str:
     serial, asset = new_asset()
     assert run(rt, register(serial, asset)).type == LaptopRegistered.TYPE
     assert run(rt, allocate(asset)).type == LaptopAllocated.TYPE
     return asset
 
 
-def test_a_laptop_is_registered_once(rt: object) -> None:
+def test_a_laptop_is_registered_once(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     first = run(rt, register(serial, asset))
     assert first.type == LaptopRegistered.TYPE
@@ -48,14 +44,14 @@ def test_a_laptop_is_registered_once(rt: object) -> None:
     assert reason(run(rt, again)) == "already_registered"
 
 
-def test_a_serial_colliding_with_another_asset_is_refused(rt: object) -> None:
+def test_a_serial_colliding_with_another_asset_is_refused(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     run(rt, register(serial, asset))
     other = register("DIFFERENT1", asset).model_copy(update={"id": "x"})
     assert reason(run(rt, other)) == "serial_conflict"
 
 
-def test_allocation_needs_a_known_laptop_and_an_official_office(rt: object) -> None:
+def test_allocation_needs_a_known_laptop_and_an_official_office(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     assert reason(run(rt, allocate(asset))) == "unknown_laptop"
     run(rt, register(serial, asset))
@@ -68,35 +64,36 @@ def test_allocation_needs_a_known_laptop_and_an_official_office(rt: object) -> N
     }
 
 
-def test_a_laptop_can_be_reallocated_until_it_leaves(rt: object) -> None:
+def test_a_laptop_can_be_reallocated_until_it_leaves(rt: AllocationRuntime) -> None:
     asset = registered_and_allocated(rt)
     assert run(rt, allocate(asset, office="11")).data["office_code"] == "11"
     assert run(rt, dispatch(asset)).data["office_code"] == "11"
     assert reason(run(rt, allocate(asset, office="32.73"))) == "already_dispatched"
 
 
-def test_a_laptop_cannot_be_dispatched_before_it_is_allocated(rt: object) -> None:
+def test_a_laptop_cannot_be_dispatched_before_it_is_allocated(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     run(rt, register(serial, asset))
     assert reason(run(rt, dispatch(asset))) == "not_allocated"
 
 
-def test_an_unknown_laptop_cannot_be_dispatched_and_only_the_refusal_is_recorded(rt: object) -> None:
+def test_an_unknown_laptop_cannot_be_dispatched_and_only_the_refusal_is_recorded(rt: AllocationRuntime) -> None:
     _, asset = new_asset()
     assert reason(run(rt, dispatch(asset))) == "unknown_laptop"
-    doc = asyncio.run(rt.store.load(asset))  # type: ignore[attr-defined]
+    doc = asyncio.run(rt.laptops.store.load(asset))
     # The refusal is kept so the scan id names this decision for good; the laptop stays unknown.
     assert [e.type for e in doc.history] == [CommandRejected.TYPE]
-    assert domain.fold(asset, doc.history).status == "unregistered"
+    assert rt.laptops.state(asset, doc).status == "unregistered"
 
 
-def test_a_dispatch_scan_is_accepted_once_and_a_repeat_scan_id_is_the_same_scan(rt: object) -> None:
+def test_a_dispatch_scan_is_accepted_once_and_a_repeat_scan_id_is_the_same_scan(rt: AllocationRuntime) -> None:
     asset = registered_and_allocated(rt)
     first = run(rt, dispatch(asset, scan_id="scan-1"))
     assert first.type == LaptopDispatched.TYPE
     assert run(rt, dispatch(asset, scan_id="scan-1")) == first
     assert reason(run(rt, dispatch(asset, scan_id="scan-2"))) == "already_dispatched"
-    doc = asyncio.run(rt.store.load(asset))  # type: ignore[attr-defined]
+    doc = asyncio.run(rt.laptops.store.load(asset))
+    assert doc is not None
     assert [e.type for e in doc.history].count(LaptopDispatched.TYPE) == 1
 
 
@@ -110,26 +107,28 @@ def test_a_dispatch_scan_is_accepted_once_and_a_repeat_scan_id_is_the_same_scan(
         (lambda a: label_for(new_asset()[1]), "label_asset_mismatch"),
     ],
 )
-def test_dispatch_refuses_bad_labels_with_distinct_reasons(rt: object, make_label: object, expected: str) -> None:
+def test_dispatch_refuses_bad_labels_with_distinct_reasons(
+    rt: AllocationRuntime, make_label: object, expected: str
+) -> None:
     asset = registered_and_allocated(rt)
     assert reason(run(rt, dispatch(asset, label=make_label(asset)))) == expected  # type: ignore[operator]
     assert run(rt, dispatch(asset)).type == LaptopDispatched.TYPE  # nothing was changed by the refusal
 
 
-def test_every_decision_is_published_with_the_scan_as_cause(rt: object) -> None:
+def test_every_decision_is_published_with_the_scan_as_cause(rt: AllocationRuntime) -> None:
     asset = registered_and_allocated(rt)
     event = run(rt, dispatch(asset, scan_id="scan-77"))
-    assert rt.publisher.sent[-1] == event  # type: ignore[attr-defined]
+    assert sent(rt)[-1] == event
     assert event.causationid == "scan-77" and event.subject == asset and event.source == "/serah/allocation"
 
 
-def test_a_command_with_invalid_data_is_refused_not_crashed(rt: object) -> None:
+def test_a_command_with_invalid_data_is_refused_not_crashed(rt: AllocationRuntime) -> None:
     asset = registered_and_allocated(rt)
     bad = dispatch(asset).model_copy(update={"data": {"label": 42, "junk": True}})
     assert reason(run(rt, bad)) == "invalid_command"
 
 
-def test_a_command_of_another_service_is_refused(rt: object) -> None:
+def test_a_command_of_another_service_is_refused(rt: AllocationRuntime) -> None:
     from tests.builders import receive
 
     asset = registered_and_allocated(rt)

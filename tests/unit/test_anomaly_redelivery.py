@@ -16,9 +16,9 @@ from events.catalog import AnomalyDetected, CheckpointSigned, CommandRejected, R
 from events.envelope import Envelope
 from services.audit import handlers
 from services.audit.bootstrap import bootstrap_fake
-from services.common.worker import FakePublisher
 from tests.audit_data import event, laptop_history
 from tests.builders import NOW
+from tests.fakes import FakePublisher
 
 
 def test_an_event_redelivered_later_raises_its_anomaly_again_as_identical_bytes() -> None:

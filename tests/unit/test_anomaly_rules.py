@@ -20,9 +20,9 @@ from events.catalog import (
 from events.envelope import Envelope
 from services.audit import handlers, rules
 from services.audit.bootstrap import bootstrap_fake
-from services.common.worker import FakePublisher
 from tests.audit_data import event, laptop_history
 from tests.builders import NOW
+from tests.fakes import FakePublisher
 
 T = rules.Thresholds()
 LOC = {"32": (-6.91, 107.61)}  # Bandung, the province office of Jawa Barat

@@ -4,27 +4,18 @@ import asyncio
 
 import pytest
 
-from events import codec, labels
+from events import codec
 from events.catalog import LaptopRegistered
 from services.allocation import handlers as allocation
-from services.allocation.bootstrap import bootstrap as allocation_bootstrap
-from services.allocation.config import AllocationSettings
 from services.audit import domain, handlers
 from services.audit.adapters import mongo
 from services.audit.bootstrap import bootstrap_fake
-from services.common.commands import Runtime
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
-from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
+from tests.builders import allocate, dispatch, new_asset, register
+from tests.fakes import allocation_with_fakes
 
 
 def journey() -> tuple[str, list[codec.Envelope]]:
-    rt: Runtime = allocation_bootstrap(
-        AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
-        FakePublisher(),
-        FakeStreamStore(),
-        clock=lambda: NOW,
-    )
+    rt = allocation_with_fakes()
     serial, asset = new_asset()
     events = []
     for c in (register(serial, asset), dispatch(asset), allocate(asset), dispatch(asset)):

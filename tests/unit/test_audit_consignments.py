@@ -4,33 +4,22 @@ and verifiable like a laptop's, but never counted as laptops."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
-from events import codec, labels
+from events import codec
 from events.catalog import CommandRejected, ConfirmReceipt, RejectionReason
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
-from services.allocation.bootstrap import bootstrap as allocation_bootstrap
-from services.allocation.config import AllocationSettings
 from services.audit import domain, handlers
 from services.audit.bootstrap import bootstrap_fake
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.gateway import rollups
-from tests.builders import KEYS, NOW, close_consignment, new_asset, plan_consignment, register, scan_into
+from tests.builders import NOW, close_consignment, new_asset, plan_consignment, register, scan_into
+from tests.fakes import FakePublisher, allocation_with_fakes, sent
 
 
 def consignment_journey() -> tuple[list[str], list[Envelope]]:
     """Two laptops registered, planned to 73.71 as C-1, one scanned twice, closed:
     every event any service published, laptops' and the consignment's."""
-    publisher = FakePublisher()
-    rt = allocation_bootstrap(
-        AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
-        publisher,
-        FakeStreamStore(),
-        clock=lambda: NOW,
-    )
-    crt = dataclasses.replace(rt, store=FakeStreamStore())
+    rt = allocation_with_fakes()
     assets = []
     commands = []
     for _ in range(2):
@@ -44,7 +33,7 @@ def consignment_journey() -> tuple[list[str], list[Envelope]]:
         close_consignment("C-1"),
     ]
     for c in commands:
-        asyncio.run(allocation.handle(c, rt, crt))
+        asyncio.run(allocation.handle(c, rt))
     refused_receipt = codec.make(
         CommandRejected(
             command_type=ConfirmReceipt.TYPE, reason=RejectionReason.NOT_DISPATCHED, detail="Not dispatched yet."
@@ -55,7 +44,7 @@ def consignment_journey() -> tuple[list[str], list[Envelope]]:
         id="rejected-receipt-C-2",
         subject_kind="consignment",  # as handover marks the refusal of a consignment's receipt
     )
-    return assets, [*publisher.sent, refused_receipt]
+    return assets, [*sent(rt), refused_receipt]
 
 
 def test_consignment_events_are_chained_under_their_consignment_and_marked_not_a_laptop() -> None:

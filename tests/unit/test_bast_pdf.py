@@ -6,12 +6,13 @@ import io
 import random
 import string
 from datetime import UTC, datetime
+from typing import get_args
 
 import pypdf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events.catalog import ReceiptLine
+from events.catalog import CONDITIONS, LEGAL_KINDS, Condition, LegalKind, ReceiptLine
 from services.handover.adapters.bast_pdf import render
 from services.handover.bast import Bast, Item, Party
 
@@ -80,3 +81,8 @@ def test_a_receipt_whose_every_line_has_a_note_of_the_longest_allowed_length_sti
 def test_any_notes_the_receipt_allows_render_into_a_bast(notes: list[str], conditions: list[str]) -> None:
     items = [item(n, condition=conditions[n], note=note) for n, note in enumerate(notes)]
     assert render(bast(items)).startswith(b"%PDF-")
+
+
+def test_every_condition_and_kind_of_legal_basis_has_its_name_on_official_documents() -> None:
+    assert set(CONDITIONS) == set(Condition)
+    assert set(LEGAL_KINDS) == set(get_args(LegalKind))

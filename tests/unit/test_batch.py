@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from events import codec, labels
+from events import codec, topics
 from events.catalog import (
     AllocateLaptop,
     CommandRejected,
@@ -21,41 +21,38 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from services.allocation import handlers
-from services.allocation.bootstrap import bootstrap
-from services.allocation.config import AllocationSettings
+from services.allocation.handlers import AllocationRuntime
 from services.audit import handlers as audit
 from services.audit.bootstrap import bootstrap_fake
-from services.common.commands import Runtime, learn_many
-from services.common.streams import Append, FakeStreamStore, SubjectStream
-from services.common.worker import FakePublisher, process_batch
-from tests.builders import KEYS, NOW, allocate, dispatch, new_asset, register
+from services.common.commands import learn_many
+from services.common.streams import Append, SubjectStream
+from services.common.worker import process_batch
+from tests.builders import allocate, dispatch, new_asset, register
+from tests.fakes import FakeStreamStore, allocation_with_fakes, docs, sent
 
 
-def runtime(store: Any = None) -> Runtime:
-    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), store or FakeStreamStore(), clock=lambda: NOW)
+def runtime(store: FakeStreamStore | None = None) -> AllocationRuntime:
+    rt = allocation_with_fakes()
+    if store is not None:
+        rt.laptops.store = store
+    return rt
 
 
-def sent(rt: Runtime) -> list[Envelope]:
-    return rt.publisher.sent  # type: ignore[attr-defined, no-any-return]
-
-
-def one_at_a_time(commands: list[Envelope]) -> Runtime:
+def one_at_a_time(commands: list[Envelope]) -> AllocationRuntime:
     rt = runtime()
     for c in commands:
         asyncio.run(handlers.handle(c, rt))
     return rt
 
 
-def batched(commands: list[Envelope], rt: Runtime | None = None) -> tuple[Runtime, set[str]]:
+def batched(commands: list[Envelope], rt: AllocationRuntime | None = None) -> tuple[AllocationRuntime, set[str]]:
     rt = rt or runtime()
     left = asyncio.run(handlers.handle_batch(commands, rt))
     return rt, left
 
 
-def histories(rt: Runtime) -> dict[str, list[str]]:
-    store: FakeStreamStore = rt.store  # type: ignore[assignment]
-    return {a: [e["id"] for e in d["history"]] for a, d in store.docs.items()}
+def histories(rt: AllocationRuntime) -> dict[str, list[str]]:
+    return {a: [e["id"] for e in d["history"]] for a, d in docs(rt.laptops).items()}
 
 
 def a_burst() -> list[Envelope]:
@@ -75,9 +72,8 @@ def test_a_batch_decides_and_publishes_exactly_what_one_at_a_time_does() -> None
     assert left == set()
     assert sent(fast) == sent(slow)
     assert histories(fast) == histories(slow)
-    assert [rt.store.docs[a]["summary"] for rt in (fast,) for a in histories(fast)] == [  # type: ignore[attr-defined]
-        slow.store.docs[a]["summary"]  # type: ignore[attr-defined]
-        for a in histories(slow)
+    assert [docs(rt.laptops)[a]["summary"] for rt in (fast,) for a in histories(fast)] == [
+        docs(slow.laptops)[a]["summary"] for a in histories(slow)
     ]
 
 
@@ -87,7 +83,7 @@ def test_two_commands_for_the_same_laptop_in_one_batch_are_decided_in_order_in_o
     assert left == set()
     types = [e.type for e in sent(rt)]
     assert types == [CommandRejected.TYPE, LaptopRegistered.TYPE, LaptopAllocated.TYPE, LaptopDispatched.TYPE]
-    doc = rt.store.docs[asset]  # type: ignore[attr-defined]
+    doc = docs(rt.laptops)[asset]
     # every decision is recorded, the refusal that came before the laptop was known too
     assert doc["version"] == 1 and [e["type"] for e in doc["history"]] == types
     assert doc["summary"]["status"] == "dispatched"
@@ -99,7 +95,7 @@ def test_a_redelivered_command_replays_its_events_in_a_batch_and_stores_nothing_
     rt = runtime()
     [original] = asyncio.run(handlers.handle(first, rt))
     before = histories(rt)
-    later = runtime(rt.store)  # another worker, another clock reading
+    later = runtime(rt.laptops.store)  # type: ignore[arg-type]  # another worker, another clock reading
     _, left = batched([first, first], later)
     assert left == set()
     assert sent(later) == [original, original]  # same ids, same time: readers dedupe
@@ -164,7 +160,7 @@ def message(env: Envelope, offset: int) -> Any:
     return SimpleNamespace(
         key=env.subject.encode(),
         value=codec.encode(env),
-        message=SimpleNamespace(topic="serah.allocation.commands", partition=0, offset=offset),
+        message=SimpleNamespace(topic=topics.ALLOCATION_COMMANDS, partition=0, offset=offset),
     )
 
 
@@ -179,7 +175,7 @@ def test_a_worker_batch_that_fails_half_way_converges_one_message_at_a_time() ->
             self.calls += 1
             if self.calls == 1:  # the store goes away after half the appends
                 for a in appends[: len(appends) // 2]:
-                    await self.append(a.asset_id, a.expected_version, a.events, a.summary)
+                    await self.append(a.subject, a.expected_version, a.events, a.summary)
                 raise RuntimeError("store lost mid-batch")
             return await super().append_many(appends)
 
@@ -190,7 +186,7 @@ def test_a_worker_batch_that_fails_half_way_converges_one_message_at_a_time() ->
             "allocation",
             [message(c, i) for i, c in enumerate(commands)],
             lambda env: handlers.handle(env, rt),
-            rt.publisher,
+            rt.laptops.publisher,
             handle_batch=lambda envs: handlers.handle_batch(envs, rt),
             batchable=handlers.batchable_command,
         )
@@ -205,8 +201,8 @@ def test_learning_a_batch_folds_each_fact_once() -> None:
     source = one_at_a_time(a_burst())
     facts = [e for e in sent(source) if e.type != CommandRejected.TYPE]
     rt = runtime()
-    assert asyncio.run(learn_many(facts[:4], handlers.summarise, rt)) == set()
-    assert asyncio.run(learn_many(facts + facts, handlers.summarise, rt)) == set()
+    assert asyncio.run(learn_many(facts[:4], rt.laptops)) == set()
+    assert asyncio.run(learn_many(facts + facts, rt.laptops)) == set()
     for asset, ids in histories(rt).items():
         assert ids == [e.id for e in facts if e.subject == asset]
 
@@ -253,5 +249,5 @@ def test_a_laptop_doc_built_in_a_batch_replays_like_a_stored_one() -> None:
     serial, asset = new_asset()
     c = register(serial, asset)
     rt, _ = batched([c])
-    doc = SubjectStream(asset, 1, [codec.from_json(e) for e in rt.store.docs[asset]["history"]])  # type: ignore[attr-defined]
+    doc = SubjectStream(asset, 1, [codec.from_json(e) for e in docs(rt.laptops)[asset]["history"]])
     assert doc.replay_of(c) == sent(rt)

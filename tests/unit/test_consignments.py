@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from events import labels
 from events.catalog import (
     CommandRejected,
     ConsignmentDispatched,
@@ -20,14 +19,8 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from services.allocation import handlers
-from services.allocation.bootstrap import bootstrap
-from services.allocation.config import AllocationSettings
-from services.common.commands import Runtime
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
+from services.allocation.handlers import AllocationRuntime
 from tests.builders import (
-    KEYS,
-    NOW,
     close_consignment,
     dispatch,
     label_for,
@@ -36,30 +29,28 @@ from tests.builders import (
     register,
     scan_into,
 )
+from tests.fakes import allocation_with_fakes, docs, sent
 
 
 @dataclasses.dataclass
 class World:
-    rt: Runtime
-    crt: Runtime
+    rt: AllocationRuntime
 
     def run(self, command: Envelope) -> Envelope:
-        events = asyncio.run(handlers.handle(command, self.rt, self.crt))
+        events = asyncio.run(handlers.handle(command, self.rt))
         assert len(events) == 1
         return events[0]
 
     def laptop(self, asset: str) -> dict[str, Any]:
-        return self.rt.store.docs[asset]["summary"]  # type: ignore[attr-defined]
+        return docs(self.rt.laptops)[asset]["summary"]  # type: ignore[no-any-return]
 
     def consignment(self, cid: str) -> dict[str, Any]:
-        return self.crt.store.docs[cid]["summary"]  # type: ignore[attr-defined]
+        return docs(self.rt.consignments)[cid]["summary"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def w() -> World:
-    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    rt = bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
-    return World(rt, dataclasses.replace(rt, store=FakeStreamStore()))
+    return World(allocation_with_fakes())
 
 
 def reason(event: Envelope) -> str:
@@ -85,8 +76,7 @@ def test_planning_a_consignment_allocates_each_expected_laptop_to_it(w: World) -
     for asset in assets:
         assert w.laptop(asset)["status"] == "allocated"
         assert w.laptop(asset)["consignment_id"] == "C-1"
-    sent = w.rt.publisher.sent  # type: ignore[attr-defined]
-    assert sorted(e.subject for e in sent if e.type == LaptopAllocated.TYPE) == sorted(assets)
+    assert sorted(e.subject for e in sent(w.rt) if e.type == LaptopAllocated.TYPE) == sorted(assets)
 
 
 def test_a_consignment_is_planned_once_for_an_official_office_and_known_laptops(w: World) -> None:
@@ -104,7 +94,7 @@ def test_a_redelivered_plan_replays_and_allocates_nothing_twice(w: World) -> Non
     first = w.run(command)
     assert w.run(command) == first
     for asset in assets:
-        history = w.rt.store.docs[asset]["history"]  # type: ignore[attr-defined]
+        history = docs(w.rt.laptops)[asset]["history"]
         assert [e["type"] for e in history] == [LaptopRegistered.TYPE, LaptopAllocated.TYPE]
 
 
@@ -161,8 +151,7 @@ def test_closing_dispatches_every_scanned_laptop_and_the_consignment(w: World) -
     assert w.laptop(a)["status"] == "dispatched"
     assert w.laptop(b)["status"] == "dispatched"
     assert w.laptop(c)["status"] == "allocated"
-    sent = w.rt.publisher.sent  # type: ignore[attr-defined]
-    assert sorted(e.subject for e in sent if e.type == LaptopDispatched.TYPE) == sorted([a, b])
+    assert sorted(e.subject for e in sent(w.rt) if e.type == LaptopDispatched.TYPE) == sorted([a, b])
     # a single-laptop dispatch scan of a consignment laptop now finds it gone
     assert reason(w.run(dispatch(a))) == "already_dispatched"
 

@@ -12,7 +12,6 @@ import hashlib
 import pytest
 from pydantic import ValidationError
 
-from events import labels
 from events.catalog import (
     ConsignmentDispatched,
     ConsignmentPlanned,
@@ -23,14 +22,9 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from services.allocation import handlers
-from services.allocation.bootstrap import bootstrap
-from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore, VersionConflict
-from services.common.worker import FakePublisher
+from services.common.streams import VersionConflict
 from tests.builders import (
-    KEYS,
     LEGAL_BASIS,
-    NOW,
     OFFICIAL,
     RECEIPT_CODE,
     allocate,
@@ -41,6 +35,8 @@ from tests.builders import (
     plan_consignment,
     scan_into,
 )
+from tests.fakes import FakeStreamStore, allocation_with_fakes, docs
+from tests.fakes import sent as published
 from tests.unit.test_consignments import World, reason, registered
 
 
@@ -57,13 +53,11 @@ def plan_by_count(consignment: str, n: int, office: str = "73.71", command_id: s
 
 @pytest.fixture
 def w() -> World:
-    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    rt = bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
-    return World(rt, dataclasses.replace(rt, store=FakeStreamStore()))
+    return World(allocation_with_fakes())
 
 
 def sent(w: World) -> list[Envelope]:
-    return w.rt.publisher.sent  # type: ignore[attr-defined, no-any-return]
+    return published(w.rt)
 
 
 def test_a_plan_by_count_allocates_nothing_until_laptops_are_picked(w: World) -> None:
@@ -168,15 +162,19 @@ def test_two_count_plans_picking_one_laptop_at_once_give_it_to_one(w: World) -> 
             return await super().load(asset_id)
 
     laptops, consignments = Interleaving(), Interleaving()
-    laptops.docs = w.rt.store.docs  # type: ignore[attr-defined]
-    consignments.docs = w.crt.store.docs  # type: ignore[attr-defined]
-    rt, crt = dataclasses.replace(w.rt, store=laptops), dataclasses.replace(w.crt, store=consignments)
+    laptops.docs = docs(w.rt.laptops)
+    consignments.docs = docs(w.rt.consignments)
+    rt = dataclasses.replace(
+        w.rt,
+        laptops=dataclasses.replace(w.rt.laptops, store=laptops),
+        consignments=dataclasses.replace(w.rt.consignments, store=consignments),
+    )
 
     async def both() -> list[object]:
         return list(
             await asyncio.gather(
-                handlers.handle(scan_into("C-A", a, scan_id="pick-a"), rt, crt),
-                handlers.handle(scan_into("C-B", a, scan_id="pick-b"), rt, crt),
+                handlers.handle(scan_into("C-A", a, scan_id="pick-a"), rt),
+                handlers.handle(scan_into("C-B", a, scan_id="pick-b"), rt),
                 return_exceptions=True,
             )
         )
@@ -198,7 +196,7 @@ def test_a_redelivered_pick_claims_once_and_replays_its_decision(w: World) -> No
     first = w.run(scan_into("C-N", a, scan_id="scan-1"))
     again = w.run(scan_into("C-N", a, scan_id="scan-1"))
     assert again == first
-    history = w.rt.store.docs[a]["history"]  # type: ignore[attr-defined]
+    history = docs(w.rt.laptops)[a]["history"]
     assert len([e for e in history if e["type"] == LaptopAllocated.TYPE]) == 1
     claims = {e.id for e in sent(w) if e.type == LaptopAllocated.TYPE and e.subject == a}
     assert len(claims) == 1
@@ -207,7 +205,7 @@ def test_a_redelivered_pick_claims_once_and_replays_its_decision(w: World) -> No
 def test_a_crash_after_the_claim_is_healed_when_the_scan_is_redelivered(w: World) -> None:
     (a,) = registered(w, 1)
     w.run(plan_by_count("C-N", 1))
-    real = w.crt.store
+    real = w.rt.consignments.store
 
     class DiesOnAppend(FakeStreamStore):
         async def append(self, *args: object, **kwargs: object) -> None:
@@ -216,8 +214,8 @@ def test_a_crash_after_the_claim_is_healed_when_the_scan_is_redelivered(w: World
     broken = DiesOnAppend()
     broken.docs = real.docs  # type: ignore[attr-defined]
     with pytest.raises(ConnectionError):
-        crashing = dataclasses.replace(w.crt, store=broken)
-        asyncio.run(handlers.handle(scan_into("C-N", a, scan_id="scan-x"), w.rt, crashing))
+        crashing = dataclasses.replace(w.rt, consignments=dataclasses.replace(w.rt.consignments, store=broken))
+        asyncio.run(handlers.handle(scan_into("C-N", a, scan_id="scan-x"), crashing))
     assert w.laptop(a)["consignment_id"] == "C-N"  # claimed, not yet in the consignment
     healed = w.run(scan_into("C-N", a, scan_id="scan-x"))
     assert healed.type == LaptopScannedIntoConsignment.TYPE

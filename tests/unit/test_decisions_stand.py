@@ -16,6 +16,7 @@ from events import codec
 from events.catalog import CommandRejected, LaptopReceived, ReceiptConfirmed
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
+from services.common.commands import learn
 from services.common.streams import SubjectStream
 from services.handover import handlers
 from tests.builders import (
@@ -31,6 +32,7 @@ from tests.builders import (
     register,
     scan_into,
 )
+from tests.fakes import sent
 from tests.unit.test_receipts import World
 
 
@@ -45,7 +47,7 @@ def reason(event: Envelope) -> str:
 
 
 def receipt_scan(w: World, command: Envelope) -> Envelope:
-    [event] = asyncio.run(handlers.handle(command, w.hand, w.receipts))
+    [event] = asyncio.run(handlers.handle(command, w.hand))
     return event
 
 
@@ -58,7 +60,7 @@ def test_a_laptop_in_a_dispatched_consignment_cannot_be_received_by_a_single_sca
     # ... and the consignment's receipt then takes it, once, with its BAST.
     confirmed = w.confirm(confirm_receipt("C-1", [(a, "B", "")]))
     assert confirmed.type == ReceiptConfirmed.TYPE
-    received = [e for e in w.hand.publisher.sent if e.type == LaptopReceived.TYPE]  # type: ignore[attr-defined]
+    received = [e for e in sent(w.hand) if e.type == LaptopReceived.TYPE]
     assert [e.subject for e in received] == [a]
 
 
@@ -74,7 +76,7 @@ def test_a_laptop_allocated_to_a_planned_consignment_is_refused_at_single_receip
 def test_a_consignment_receipt_does_not_take_a_laptop_its_own_record_says_was_received(w: World) -> None:
     a, b = w.dispatched(2)
     # A record of a receipt made some other way (e.g. before this rule existed) wins.
-    asyncio.run(handlers.learn(_received(a), handlers.summarise, w.hand))
+    asyncio.run(learn(_received(a), w.hand.laptops))
     assert reason(w.confirm(confirm_receipt("C-1", [(a, "B", ""), (b, "B", "")]))) == "not_expected"
 
 
@@ -119,29 +121,23 @@ def test_a_retry_with_a_changed_body_under_a_used_scan_id_is_refused_and_the_fir
     w.tell(register(serial, a))
     w.tell(allocate(a, office="73.71"))
     first = w.tell(dispatch(a, scan_id="s-1"))
-    again = asyncio.run(allocation.handle(dispatch(a, scan_id="s-1"), w.alloc, w.alloc_c))
+    again = asyncio.run(allocation.handle(dispatch(a, scan_id="s-1"), w.alloc))
     assert again == [first]  # the same scan: a replay
     other = cmd(codec.payload(allocate(a, office="32.73")), a, "s-1")
-    [refused] = asyncio.run(allocation.handle(other, w.alloc, w.alloc_c))
+    [refused] = asyncio.run(allocation.handle(other, w.alloc))
     assert reason(refused) == "id_reused"
     assert refused.id != first.id
-    assert first.id in {e.id for e in asyncio.run(w.alloc.store.load(a)).history}  # type: ignore[union-attr]
+    assert first.id in {e.id for e in asyncio.run(w.alloc.laptops.store.load(a)).history}  # type: ignore[union-attr]
 
 
 def test_a_refused_plan_keeps_its_id_a_changed_plan_under_it_is_refused_not_half_accepted(w: World) -> None:
     serial, a = new_asset()
     w.tell(register(serial, a))
-    [first] = asyncio.run(
-        allocation.handle(plan_consignment("K", [a], office="80", command_id="plan-K"), w.alloc, w.alloc_c)
-    )
+    [first] = asyncio.run(allocation.handle(plan_consignment("K", [a], office="80", command_id="plan-K"), w.alloc))
     assert reason(first) == "unknown_office"
-    [second] = asyncio.run(
-        allocation.handle(plan_consignment("K", [a], office="12.37", command_id="plan-K"), w.alloc, w.alloc_c)
-    )
+    [second] = asyncio.run(allocation.handle(plan_consignment("K", [a], office="12.37", command_id="plan-K"), w.alloc))
     assert reason(second) == "id_reused" and second.id != first.id
-    [third] = asyncio.run(
-        allocation.handle(plan_consignment("K", [a], office="80", command_id="plan-K"), w.alloc, w.alloc_c)
-    )
+    [third] = asyncio.run(allocation.handle(plan_consignment("K", [a], office="80", command_id="plan-K"), w.alloc))
     assert third == first  # the first command again: its first decision
 
 

@@ -6,18 +6,13 @@ from typing import Any
 
 import pytest
 
-from events import codec, labels
+from events import codec
 from events.catalog import CommandRejected, LaptopReceived
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
-from services.allocation.bootstrap import bootstrap as allocation_bootstrap
-from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.handover import handlers
-from services.handover.bootstrap import bootstrap
-from services.handover.config import HandoverSettings
-from tests.builders import KEYS, NOW, allocate, dispatch, label_for, new_asset, receive, register
+from tests.builders import NOW, allocate, dispatch, label_for, new_asset, receive, register
+from tests.fakes import allocation_with_fakes, handover_with_fakes
 
 
 class Stream:
@@ -45,15 +40,11 @@ class World:
     exactly as over serah.events; both use fakes."""
 
     def __init__(self) -> None:
-        keys = labels.format_keyring(KEYS)
-        self.alloc = allocation_bootstrap(
-            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeStreamStore(), clock=lambda: NOW
-        )
-        self.hand = bootstrap(
-            HandoverSettings(label_public_keys=keys), FakePublisher(), FakeStreamStore(), clock=lambda: NOW
-        )
+        self.alloc = allocation_with_fakes()
+        self.hand = handover_with_fakes()
         self.stream = Stream(self)
-        self.hand.catch_up = self.stream.catch_up
+        self.hand.laptops.catch_up = self.stream.catch_up
+        self.hand.consignments.catch_up = self.stream.catch_up
 
     def tell(self, command: Envelope) -> Envelope:
         [event] = asyncio.run(allocation.handle(command, self.alloc))
@@ -133,9 +124,9 @@ def test_receipt_refuses_bad_labels(world: World, make_label: Any, expected: str
 def test_learning_the_same_event_twice_changes_nothing(world: World) -> None:
     serial, asset = new_asset()
     event = world.tell(register(serial, asset))
-    before = asyncio.run(world.hand.store.load(asset))
+    before = asyncio.run(world.hand.laptops.store.load(asset))
     asyncio.run(handlers.on_event(event, world.hand))
-    after = asyncio.run(world.hand.store.load(asset))
+    after = asyncio.run(world.hand.laptops.store.load(asset))
     assert before is not None and after is not None and after.version == before.version
 
 

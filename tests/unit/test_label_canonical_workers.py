@@ -5,26 +5,17 @@ whoever sent it, and changes nothing."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events import labels
 from events.catalog import CommandRejected, LaptopDispatched, LaptopScannedIntoConsignment
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
-from services.allocation.bootstrap import bootstrap as allocation_bootstrap
-from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
+from services.allocation.handlers import AllocationRuntime
 from services.handover import handlers as handover
-from services.handover.bootstrap import bootstrap as handover_bootstrap
-from services.handover.config import HandoverSettings
 from tests.builders import (
-    KEYS,
-    NOW,
     allocate,
     dispatch,
     label_for,
@@ -34,6 +25,7 @@ from tests.builders import (
     register,
     scan_into,
 )
+from tests.fakes import allocation_with_fakes, handover_with_fakes
 
 
 def variants(label: str) -> list[str]:
@@ -50,13 +42,8 @@ def variants(label: str) -> list[str]:
     ]
 
 
-def alloc_runtime() -> object:
-    return allocation_bootstrap(
-        AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
-        FakePublisher(),
-        FakeStreamStore(),
-        clock=lambda: NOW,
-    )
+def alloc_runtime() -> AllocationRuntime:
+    return allocation_with_fakes()
 
 
 def one(events: list[Envelope]) -> Envelope:
@@ -71,35 +58,28 @@ def rejected_as_malformed(event: Envelope) -> bool:
 def test_allocation_refuses_every_non_canonical_spelling_of_a_dispatch_label() -> None:
     rt = alloc_runtime()
     serial, asset = new_asset()
-    asyncio.run(allocation.handle(register(serial, asset), rt))  # type: ignore[arg-type]
-    asyncio.run(allocation.handle(allocate(asset), rt))  # type: ignore[arg-type]
+    asyncio.run(allocation.handle(register(serial, asset), rt))
+    asyncio.run(allocation.handle(allocate(asset), rt))
     for text in variants(label_for(asset)):
-        assert rejected_as_malformed(one(asyncio.run(allocation.handle(dispatch(asset, label=text), rt)))), text  # type: ignore[arg-type]
-    assert one(asyncio.run(allocation.handle(dispatch(asset), rt))).type == LaptopDispatched.TYPE  # type: ignore[arg-type]
+        assert rejected_as_malformed(one(asyncio.run(allocation.handle(dispatch(asset, label=text), rt)))), text
+    assert one(asyncio.run(allocation.handle(dispatch(asset), rt))).type == LaptopDispatched.TYPE
 
 
 def test_allocation_refuses_every_non_canonical_spelling_of_a_consignment_scan() -> None:
     rt = alloc_runtime()
-    crt = dataclasses.replace(rt, store=FakeStreamStore())  # type: ignore[type-var]
     serial, asset = new_asset()
-    asyncio.run(allocation.handle(register(serial, asset), rt, crt))  # type: ignore[arg-type]
-    asyncio.run(allocation.handle(plan_consignment("C-1", [asset]), rt, crt))  # type: ignore[arg-type]
+    asyncio.run(allocation.handle(register(serial, asset), rt))
+    asyncio.run(allocation.handle(plan_consignment("C-1", [asset]), rt))
     for text in variants(label_for(asset)):
-        event = one(asyncio.run(allocation.handle(scan_into("C-1", asset, label=text), rt, crt)))  # type: ignore[arg-type]
+        event = one(asyncio.run(allocation.handle(scan_into("C-1", asset, label=text), rt)))
         assert rejected_as_malformed(event), (text, event)
-    scanned = one(asyncio.run(allocation.handle(scan_into("C-1", asset), rt, crt)))  # type: ignore[arg-type]
+    scanned = one(asyncio.run(allocation.handle(scan_into("C-1", asset), rt)))
     assert scanned.type == LaptopScannedIntoConsignment.TYPE
 
 
 @pytest.mark.parametrize("index", range(7))
 def test_handover_refuses_every_non_canonical_spelling_of_a_receipt_label(index: int) -> None:
-    rt = handover_bootstrap(
-        HandoverSettings(label_public_keys=labels.format_keyring(KEYS)),
-        FakePublisher(),
-        FakeStreamStore(),
-        clock=lambda: NOW,
-    )
-    rt.settle_s = 0.0
+    rt = handover_with_fakes()
     _, asset = new_asset()
     text = variants(label_for(asset))[index]
     assert rejected_as_malformed(one(asyncio.run(handover.handle(receive(asset, label=text), rt))))
@@ -111,7 +91,7 @@ def test_a_label_with_anything_around_it_is_refused_by_allocation(prefix: str, s
     rt = alloc_runtime()
     _, asset = new_asset()
     text = prefix + label_for(asset) + suffix
-    event = one(asyncio.run(allocation.handle(dispatch(asset, label=text[:512] or "x"), rt)))  # type: ignore[arg-type]
+    event = one(asyncio.run(allocation.handle(dispatch(asset, label=text[:512] or "x"), rt)))
     if prefix or suffix:
         assert rejected_as_malformed(event), text
     else:

@@ -9,23 +9,19 @@ from events import labels
 from events.catalog import CommandRejected, LabelReissued, LaptopDispatched, ReissueLabel
 from events.envelope import Envelope
 from services.allocation import handlers
-from services.allocation.bootstrap import bootstrap
-from services.allocation.config import AllocationSettings
+from services.allocation.handlers import AllocationRuntime
 from services.audit import domain as audit
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
-from services.handover import domain as handover
-from tests.builders import KEYS, NOW, SEED, allocate, cmd, dispatch, label_for, new_asset, register
+from tests.builders import KEYS, SEED, allocate, cmd, dispatch, label_for, new_asset, register
+from tests.fakes import allocation_with_fakes, handover_with_fakes
 
 
 @pytest.fixture
-def rt() -> object:
-    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
+def rt() -> AllocationRuntime:
+    return allocation_with_fakes()
 
 
-def run(rt: object, command: Envelope) -> Envelope:
-    events = asyncio.run(handlers.handle(command, rt))  # type: ignore[arg-type]
+def run(rt: AllocationRuntime, command: Envelope) -> Envelope:
+    events = asyncio.run(handlers.handle(command, rt))
     assert len(events) == 1
     return events[0]
 
@@ -34,7 +30,7 @@ def reissue(asset: str, reason: str = "lost", command_id: str | None = None) -> 
     return cmd(ReissueLabel(key_id="K1", reason=reason, note="stiker hilang"), asset, command_id)  # type: ignore[arg-type]
 
 
-def test_a_reissued_label_revokes_the_old_one_and_works_at_once(rt: object) -> None:
+def test_a_reissued_label_revokes_the_old_one_and_works_at_once(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     run(rt, register(serial, asset))
     run(rt, allocate(asset))
@@ -48,7 +44,9 @@ def test_a_reissued_label_revokes_the_old_one_and_works_at_once(rt: object) -> N
     assert run(rt, dispatch(asset, label=label_for(asset, gen=2))).type == LaptopDispatched.TYPE
 
 
-def test_reissuing_twice_moves_on_one_generation_each_and_a_retry_is_not_a_second_reissue(rt: object) -> None:
+def test_reissuing_twice_moves_on_one_generation_each_and_a_retry_is_not_a_second_reissue(
+    rt: AllocationRuntime,
+) -> None:
     serial, asset = new_asset()
     run(rt, register(serial, asset))
     first = run(rt, reissue(asset, command_id="r-1"))
@@ -57,13 +55,13 @@ def test_reissuing_twice_moves_on_one_generation_each_and_a_retry_is_not_a_secon
     assert (second.data["label"]["generation"], second.data["revoked_generation"]) == (3, 2)
 
 
-def test_an_unknown_laptop_has_no_label_to_reissue(rt: object) -> None:
+def test_an_unknown_laptop_has_no_label_to_reissue(rt: AllocationRuntime) -> None:
     _, asset = new_asset()
     event = run(rt, reissue(asset))
     assert event.type == CommandRejected.TYPE and event.data["reason"] == "unknown_laptop"
 
 
-def test_a_reissue_without_a_known_reason_is_invalid(rt: object) -> None:
+def test_a_reissue_without_a_known_reason_is_invalid(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     run(rt, register(serial, asset))
     bad = reissue(asset).model_copy(update={"data": {"key_id": "K1", "reason": "bored"}, "id": f"c-{uuid.uuid4()}"})
@@ -71,22 +69,22 @@ def test_a_reissue_without_a_known_reason_is_invalid(rt: object) -> None:
     assert event.type == CommandRejected.TYPE and event.data["reason"] == "invalid_command"
 
 
-def test_the_last_label_generation_cannot_be_reissued(rt: object) -> None:
+def test_the_last_label_generation_cannot_be_reissued(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     run(rt, register(serial, asset, gen=999))
     event = run(rt, reissue(asset))
     assert event.data["reason"] == "label_generations_exhausted"
 
 
-def test_handover_and_audit_fold_the_reissue_into_the_current_generation(rt: object) -> None:
+def test_handover_and_audit_fold_the_reissue_into_the_current_generation(rt: AllocationRuntime) -> None:
     serial, asset = new_asset()
     registered = run(rt, register(serial, asset))
     reissued = run(rt, reissue(asset))
-    assert handover.fold(asset, [registered, reissued]).label_generation == 2
+    laptop = handover_with_fakes().laptops.fold(asset, [registered, reissued])
+    assert laptop.label_generation == 2
     view = audit.view(asset, [registered, reissued])
     assert (view["label_generation"], view["label_key_id"], view["status"]) == (2, "K1", "registered")
     # Handover refuses the old label at receipt too.
-    laptop = handover.fold(asset, [registered, reissued])
     claim = labels.check_scan(label_for(asset, gen=1, seed=SEED), asset, KEYS)
     with pytest.raises(labels.LabelError) as exc:
         labels.check_current(claim, asset, laptop.label_generation)

@@ -12,13 +12,12 @@ import pytest
 from pydantic import ValidationError
 
 from events import codec
-from events.catalog import ReceiptReminderRaised
+from events.catalog import ConsignmentDispatched, ReceiptReminderRaised
 from events.envelope import Envelope
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.handover import consignment, handlers
 from services.handover.config import HandoverSettings
 from tests.builders import NOW, confirm_receipt
+from tests.fakes import FakePublisher, FakeStreamStore
 from tests.unit.test_receipts import World
 
 DAY = timedelta(days=1)
@@ -27,17 +26,17 @@ DAY = timedelta(days=1)
 @pytest.fixture
 def w() -> World:
     world = World()
-    world.receipts.settings = HandoverSettings(receipt_reminder_days="7,14")
+    world.hand.settings = HandoverSettings(receipt_reminder_days="7,14")
     return world
 
 
 def sweep(w: World, after: timedelta) -> list[Envelope]:
-    w.receipts.consignments.clock = lambda: NOW + after
-    return asyncio.run(handlers.sweep_late_receipts(w.receipts))
+    w.hand.consignments.clock = lambda: NOW + after
+    return asyncio.run(handlers.sweep_late_receipts(w.hand))
 
 
 def reminders(w: World, cid: str = "C-1") -> list[Envelope]:
-    doc = asyncio.run(w.receipts.consignments.store.load(cid))
+    doc = asyncio.run(w.hand.consignments.store.load(cid))
     assert doc is not None
     return [e for e in doc.history if e.type == ReceiptReminderRaised.TYPE]
 
@@ -58,8 +57,8 @@ def test_a_reminder_is_raised_once_the_threshold_has_passed(w: World) -> None:
     assert sorted(body.in_transit) == sorted([a, b])
     assert body.due_at == (NOW + 7 * DAY).isoformat()
     assert raised.id == handlers.reminder_id("C-1", 7.0)
-    assert w.receipts.consignments.publisher.sent[-1] == raised  # type: ignore[attr-defined]
-    summary = w.receipts.consignments.store.docs["C-1"]["summary"]  # type: ignore[attr-defined]
+    assert w.hand.consignments.publisher.sent[-1] == raised  # type: ignore[attr-defined]
+    summary = w.hand.consignments.store.docs["C-1"]["summary"]  # type: ignore[attr-defined]
     assert summary["reminders"] == [{"threshold_days": 7.0, "raised_at": (NOW + 7 * DAY).isoformat()}]
 
 
@@ -108,20 +107,20 @@ def test_a_restarted_worker_does_not_remind_again(w: World) -> None:
     w.dispatched(1)
     assert len(sweep(w, 8 * DAY)) == 1
     # A new process: new runtime and publisher over the same stored documents.
-    w.receipts = dataclasses.replace(
-        w.receipts, consignments=dataclasses.replace(w.receipts.consignments, publisher=FakePublisher())
+    w.hand = dataclasses.replace(
+        w.hand, consignments=dataclasses.replace(w.hand.consignments, publisher=FakePublisher())
     )
     assert sweep(w, 8 * DAY) == []
 
 
 def test_two_workers_sweeping_at_once_record_one_reminder_with_one_id(w: World) -> None:
     w.dispatched(1)
-    crt = w.receipts.consignments
+    crt = w.hand.consignments
     crt.clock = lambda: NOW + 8 * DAY
-    other = dataclasses.replace(w.receipts, consignments=dataclasses.replace(crt, publisher=FakePublisher()))
+    other = dataclasses.replace(w.hand, consignments=dataclasses.replace(crt, publisher=FakePublisher()))
 
     async def both() -> list[list[Envelope]]:
-        return list(await asyncio.gather(handlers.sweep_late_receipts(w.receipts), handlers.sweep_late_receipts(other)))
+        return list(await asyncio.gather(handlers.sweep_late_receipts(w.hand), handlers.sweep_late_receipts(other)))
 
     published = asyncio.run(both())
     ids = {e.id for batch in published for e in batch}
@@ -131,7 +130,7 @@ def test_two_workers_sweeping_at_once_record_one_reminder_with_one_id(w: World) 
 
 def test_a_crash_between_publishing_and_recording_publishes_the_same_reminder_again(w: World) -> None:
     w.dispatched(1)
-    crt = w.receipts.consignments
+    crt = w.hand.consignments
 
     class DiesOnAppend(FakeStreamStore):
         async def append(self, *args: object, **kwargs: object) -> None:
@@ -140,29 +139,24 @@ def test_a_crash_between_publishing_and_recording_publishes_the_same_reminder_ag
     real = crt.store
     broken = DiesOnAppend()
     broken.docs = real.docs  # type: ignore[attr-defined]
-    w.receipts.consignments = dataclasses.replace(crt, store=broken)
+    w.hand.consignments = dataclasses.replace(crt, store=broken)
     with pytest.raises(ConnectionError):
         sweep(w, 8 * DAY)
-    w.receipts.consignments = dataclasses.replace(crt, store=real)
+    w.hand.consignments = dataclasses.replace(crt, store=real)
     [again] = sweep(w, 9 * DAY)  # the next sweep, a day later
     first = crt.publisher.sent[-2]  # type: ignore[attr-defined]
     # Readers dedupe by id, so the copy must be the same bytes, whenever it is raised.
     assert codec.encode(first) == codec.encode(again) and len(reminders(w)) == 1
 
 
-def test_one_unreadable_consignment_does_not_stop_the_others_reminders(
-    w: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_one_unreadable_consignment_does_not_stop_the_others_reminders(w: World) -> None:
     w.dispatched(1)
-    asyncio.run(w.receipts.consignments.store.append("BROKEN", 0, [], {"status": "in_transit"}))
-    real_fold = consignment.fold
-
-    def fold(cid: str, history: list[Envelope]) -> consignment.Consignment:
-        if cid == "BROKEN":
-            raise KeyError("dispatched")
-        return real_fold(cid, history)
-
-    monkeypatch.setattr(consignment, "fold", fold)
+    crt = w.hand.consignments
+    stored = asyncio.run(crt.store.load("C-1"))
+    assert stored is not None
+    [left] = [e for e in stored.history if e.type == ConsignmentDispatched.TYPE]
+    garbled = left.model_copy(update={"subject": "BROKEN", "id": "garbled", "data": {}})
+    asyncio.run(crt.store.append("BROKEN", 0, [garbled], {"status": "in_transit"}))
     assert [e.subject for e in sweep(w, 8 * DAY)] == ["C-1"]
 
 

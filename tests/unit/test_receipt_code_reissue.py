@@ -13,9 +13,9 @@ from events.envelope import Envelope
 from services.audit import domain as audit_domain
 from services.audit import handlers as audit
 from services.audit.bootstrap import bootstrap_fake
-from services.common.worker import FakePublisher
 from services.handover import handlers
 from tests.builders import RECEIPT_CODE, cmd, confirm_receipt
+from tests.fakes import FakePublisher
 from tests.unit.test_receipts import World, reason
 
 NEW_CODE = "N3WC0DE9"
@@ -78,7 +78,7 @@ def test_a_redelivered_reissue_replays_and_keeps_its_first_code(w: World) -> Non
 def test_an_invalid_reissue_command_is_refused_not_dead_lettered(w: World) -> None:
     w.dispatched(1)
     bad = reissue("C-1").model_copy(update={"data": {"receipt_code_hash": "nothex", "reason": ""}})
-    [refused] = asyncio.run(handlers.handle(bad, w.hand, w.receipts))
+    [refused] = asyncio.run(handlers.handle(bad, w.hand))
     assert reason(refused) == "invalid_command"
 
 

@@ -4,29 +4,20 @@ Allocation decides the consignment; handover learns from what allocation publish
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import io
 
 import pypdf
 import pytest
 
-from events import labels
 from events.catalog import CommandRejected, LaptopReceived, ReceiptConfirmed
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
-from services.allocation.bootstrap import bootstrap as allocation_bootstrap
-from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore, VersionConflict
-from services.common.worker import FakePublisher
+from services.common.streams import VersionConflict
 from services.handover import handlers
-from services.handover.adapters import bast_pdf
 from services.handover.bast import opening, terbilang
-from services.handover.bast_store import FakeBastStore
-from services.handover.bootstrap import bootstrap
 from services.handover.config import HandoverSettings
 from tests.builders import (
-    KEYS,
     NOW,
     OFFICIAL,
     close_consignment,
@@ -36,33 +27,29 @@ from tests.builders import (
     register,
     scan_into,
 )
+from tests.fakes import FakeBastStore, allocation_with_fakes, docs, handover_with_fakes, sent
 
 
 class World:
     def __init__(self) -> None:
-        keys = labels.format_keyring(KEYS)
-        self.alloc = allocation_bootstrap(
-            AllocationSettings(label_public_keys=keys), FakePublisher(), FakeStreamStore(), clock=lambda: NOW
-        )
-        self.alloc_c = dataclasses.replace(self.alloc, store=FakeStreamStore())
-        settings = HandoverSettings(label_public_keys=keys)
-        self.hand = bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
-        self.basts = FakeBastStore()
-        self.receipts = handlers.Receipts(
-            dataclasses.replace(self.hand, store=FakeStreamStore()), self.basts, settings, bast_pdf.render
-        )
+        self.alloc = allocation_with_fakes()
+        self.hand = handover_with_fakes()
+
+    @property
+    def basts(self) -> FakeBastStore:
+        assert isinstance(self.hand.basts, FakeBastStore)
+        return self.hand.basts
 
     def tell(self, command: Envelope) -> Envelope:
         """Run an allocation command and deliver everything it published to handover."""
-        sent = self.alloc.publisher.sent  # type: ignore[attr-defined]
-        before = len(sent)
-        [event] = asyncio.run(allocation.handle(command, self.alloc, self.alloc_c))
-        for e in [event] + sent[before:]:
-            asyncio.run(handlers.on_event(e, self.hand, self.receipts))
+        before = len(sent(self.alloc))
+        [event] = asyncio.run(allocation.handle(command, self.alloc))
+        for e in [event] + sent(self.alloc)[before:]:
+            asyncio.run(handlers.on_event(e, self.hand))
         return event
 
     def confirm(self, command: Envelope) -> Envelope:
-        [event] = asyncio.run(handlers.handle(command, self.hand, self.receipts))
+        [event] = asyncio.run(handlers.handle(command, self.hand))
         return event
 
     def dispatched(self, n: int, cid: str = "C-1") -> list[str]:
@@ -78,7 +65,7 @@ class World:
         return assets
 
     def laptop(self, asset: str) -> str:
-        return str(self.hand.store.docs[asset]["summary"]["status"])  # type: ignore[attr-defined]
+        return str(docs(self.hand.laptops)[asset]["summary"]["status"])
 
 
 @pytest.fixture
@@ -97,8 +84,7 @@ def test_a_full_receipt_moves_every_laptop_to_the_office_and_issues_one_bast(w: 
     assert event.type == ReceiptConfirmed.TYPE
     assert event.data["complete"] is True and event.data["seq"] == 1
     assert w.laptop(a) == "received" and w.laptop(b) == "received"
-    sent = w.hand.publisher.sent  # type: ignore[attr-defined]
-    assert sorted(e.subject for e in sent if e.type == LaptopReceived.TYPE) == sorted([a, b])
+    assert sorted(e.subject for e in sent(w.hand) if e.type == LaptopReceived.TYPE) == sorted([a, b])
     stored = w.basts.docs["C-1-1"]
     assert hashlib.sha256(stored["pdf"]).hexdigest() == event.data["bast_sha256"]
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(stored["pdf"])).pages)
@@ -161,7 +147,7 @@ def test_two_officials_confirming_at_once_give_one_receipt(w: World) -> None:
     async def as_the_stream_does(command: Envelope) -> Envelope:
         while True:  # a version conflict is transient: the worker retries in place
             try:
-                [event] = await handlers.handle(command, w.hand, w.receipts)
+                [event] = await handlers.handle(command, w.hand)
                 return event
             except VersionConflict:
                 continue

@@ -4,22 +4,25 @@ the log ends, and the ends unchanged across two reads. Driven with scripted read
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
 from kafka import TopicPartition
 
+from events import topics
 from tests.settle import Snapshot, wait_settled
 
-EVENTS = TopicPartition("serah.events", 0)
-COMMANDS = TopicPartition("serah.handover.commands", 0)
-CONSUMED = {"serah-handover": frozenset({"serah.events", "serah.handover.commands"})}
+EVENTS = TopicPartition(topics.EVENTS, 0)
+COMMANDS = TopicPartition(topics.HANDOVER_COMMANDS, 0)
+GROUP = topics.consumer_group("handover")
+CONSUMED = {GROUP: frozenset(topics.CONSUMED_BY["handover"])}
 
 
 def snap(events_end: int, commands_end: int, events_done: int, commands_done: int) -> Snapshot:
     return Snapshot(
         {EVENTS: events_end, COMMANDS: commands_end},
-        {"serah-handover": {EVENTS: events_done, COMMANDS: commands_done}},
+        {GROUP: {EVENTS: events_done, COMMANDS: commands_done}},
         CONSUMED,
     )
 
@@ -38,13 +41,13 @@ def script(*snapshots: Snapshot) -> tuple[Callable[[], Snapshot], list[Snapshot]
 
 def test_a_group_that_stays_behind_the_log_end_makes_it_fail_naming_the_group_and_partition() -> None:
     read, _ = script(snap(5, 2, 4, 2))
-    with pytest.raises(AssertionError, match=r"serah-handover.*serah\.events\[0\]': 1"):
+    with pytest.raises(AssertionError, match=re.escape(GROUP) + ".*" + re.escape(f"{topics.EVENTS}[0]': 1")):
         wait_settled(read, timeout_s=0.5, interval_s=0.01)
 
 
 def test_a_partition_the_group_never_committed_counts_as_unread() -> None:
-    unread = Snapshot({EVENTS: 3, COMMANDS: 0}, {"serah-handover": {}}, CONSUMED)
-    assert unread.lagging() == {"serah-handover": {"serah.events[0]": 3}}
+    unread = Snapshot({EVENTS: 3, COMMANDS: 0}, {GROUP: {}}, CONSUMED)
+    assert unread.lagging() == {GROUP: {f"{topics.EVENTS}[0]": 3}}
     read, _ = script(unread)
     with pytest.raises(AssertionError):
         wait_settled(read, timeout_s=0.3, interval_s=0.01)

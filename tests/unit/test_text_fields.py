@@ -34,11 +34,7 @@ from events.catalog import (
 )
 from events.text import FORBIDDEN, TextChecked, normalise_text, spreadsheet_cell
 from services.allocation import handlers as allocation
-from services.allocation.bootstrap import bootstrap
-from services.allocation.config import AllocationSettings
 from services.cli import import_plan, importer
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
 from services.gateway.api.requests import (
     AttestationScanRequest,
     PlanRequest,
@@ -48,7 +44,8 @@ from services.gateway.api.requests import (
     ReissueCodeRequest,
     ReissueLabelRequest,
 )
-from tests.builders import KEYS, LEGAL_BASIS, NOW, OFFICIAL, cmd, label_for, new_asset, register
+from tests.builders import LEGAL_BASIS, OFFICIAL, cmd, label_for, new_asset, register
+from tests.fakes import allocation_with_fakes
 
 SPECS = {"cpu": "Intel Core i5", "ram_gb": 8, "storage_gb": 256}
 LAPTOP = {"serial": "5CG1234XYZ", "brand": "HP", "model": "ProBook 440", "specs": SPECS}
@@ -232,12 +229,7 @@ def test_every_contract_model_refuses_control_characters_in_any_string_by_defaul
 
 
 def test_a_command_with_a_control_character_straight_on_kafka_is_rejected_as_invalid_naming_the_field() -> None:
-    rt = bootstrap(
-        AllocationSettings(label_public_keys=labels.format_keyring(KEYS)),
-        FakePublisher(),
-        FakeStreamStore(),
-        clock=lambda: NOW,
-    )
+    rt = allocation_with_fakes()
     serial, asset = new_asset()
     good = register(serial, asset)
     data = dict(good.data)
@@ -247,7 +239,7 @@ def test_a_command_with_a_control_character_straight_on_kafka_is_rejected_as_inv
     assert event.data["reason"] == "invalid_command"
     assert "laptop.brand" in event.data["detail"] and "U+0000" in event.data["detail"]
     # Only the refusal is recorded: the laptop is not registered.
-    doc = asyncio.run(rt.store.load(asset))
+    doc = asyncio.run(rt.laptops.store.load(asset))
     assert doc is not None and [e.type for e in doc.history] == [CommandRejected.TYPE]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from events import codec
+from events import codec, topics
 from events.catalog import MessageDeadLettered
 from tests.builders import allocate, dispatch, new_asset, register
 from tests.wire import INJECTED, Finding, WireWatch, judge, validators
@@ -26,7 +27,7 @@ def wire(envelope: codec.Envelope) -> bytes:
 
 def dead_letter(subject: str) -> bytes:
     body = MessageDeadLettered(
-        topic="serah.events",
+        topic=topics.EVENTS,
         partition=0,
         offset=7,
         service="audit",
@@ -44,47 +45,47 @@ def test_every_schema_in_the_folder_is_a_valid_schema_with_a_validator() -> None
 def test_messages_the_services_make_are_valid() -> None:
     serial, asset = new_asset()
     for envelope in (register(serial, asset), allocate(asset), dispatch(asset)):
-        assert judge(KNOWN, "serah.events", asset.encode(), wire(envelope)) is None
+        assert judge(KNOWN, topics.EVENTS, asset.encode(), wire(envelope)) is None
 
 
 def test_a_message_with_a_wrong_field_is_named_with_the_field() -> None:
     _, asset = new_asset()
     doc = json.loads(wire(allocate(asset)))
     doc["data"]["office_code"] = 12
-    why = judge(KNOWN, "serah.allocation.commands", asset.encode(), json.dumps(doc).encode())
+    why = judge(KNOWN, topics.ALLOCATION_COMMANDS, asset.encode(), json.dumps(doc).encode())
     assert why is not None and "data/office_code" in why
 
 
 def test_an_extra_envelope_field_an_unknown_type_and_non_json_are_each_invalid() -> None:
     _, asset = new_asset()
     doc = json.loads(wire(dispatch(asset)))
-    assert judge(KNOWN, "serah.events", b"k", json.dumps({**doc, "sneaky": 1}).encode()) is not None
-    assert "no schema" in (
-        judge(KNOWN, "serah.events", b"k", json.dumps({**doc, "type": "com.evil.v1"}).encode()) or ""
-    )
-    assert judge(KNOWN, "serah.events", b"k", b"{not json") == "not JSON"
-    assert judge(KNOWN, "serah.events", b"k", b"[1, 2]") == "not an envelope with a type"
+    assert judge(KNOWN, topics.EVENTS, b"k", json.dumps({**doc, "sneaky": 1}).encode()) is not None
+    assert "no schema" in (judge(KNOWN, topics.EVENTS, b"k", json.dumps({**doc, "type": "com.evil.v1"}).encode()) or "")
+    assert judge(KNOWN, topics.EVENTS, b"k", b"{not json") == "not JSON"
+    assert judge(KNOWN, topics.EVENTS, b"k", b"[1, 2]") == "not an envelope with a type"
 
 
 def test_garbage_tagged_as_injected_and_the_dead_letters_about_it_are_not_judged() -> None:
     key = f"{INJECTED}-POISON-1".encode()
-    assert judge(KNOWN, "serah.events", key, b"\xff\xfe binary") is None
-    assert judge(KNOWN, "serah.deadletters", key, dead_letter(key.decode())) is None
+    assert judge(KNOWN, topics.EVENTS, key, b"\xff\xfe binary") is None
+    assert judge(KNOWN, topics.DEAD_LETTERS, key, dead_letter(key.decode())) is None
     doc = json.loads(wire(allocate(new_asset()[1])))
     doc["id"], doc["data"] = f"{INJECTED}-bad-1", {"office_code": ["x"]}
-    assert judge(KNOWN, "serah.allocation.commands", b"SRHPPSKGESNAC", json.dumps(doc).encode()) is None
+    assert judge(KNOWN, topics.ALLOCATION_COMMANDS, b"SRHPPSKGESNAC", json.dumps(doc).encode()) is None
 
 
 def test_a_worker_dead_lettering_an_untagged_message_is_a_finding() -> None:
-    why = judge(KNOWN, "serah.deadletters", b"SRHPPSKGESNAC", dead_letter("SRHPPSKGESNAC"))
+    why = judge(KNOWN, topics.DEAD_LETTERS, b"SRHPPSKGESNAC", dead_letter("SRHPPSKGESNAC"))
     assert why is not None and "dead-lettered by audit: handler_failed" in why
 
 
 def test_the_verdict_fails_the_session_when_anything_was_invalid() -> None:
     watch = WireWatch("127.0.0.1:9")
     watch.verdict()  # nothing read, nothing wrong
-    watch.findings.append(Finding("serah.events", 2, 41, "id.serah.laptop.allocated.v1: data/office_code: bad"))
-    with pytest.raises(AssertionError, match=r"(?s)1 message\(s\) on Kafka do not match.*serah\.events\[2\]@41"):
+    watch.findings.append(Finding(topics.EVENTS, 2, 41, "id.serah.laptop.allocated.v1: data/office_code: bad"))
+    with pytest.raises(
+        AssertionError, match=r"(?s)1 message\(s\) on Kafka do not match.*" + re.escape(f"{topics.EVENTS}[2]@41")
+    ):
         watch.verdict()
 
 
@@ -97,7 +98,7 @@ def test_a_session_whose_wire_check_finds_an_invalid_message_exits_as_failed(tmp
         "def wire_watch():\n"
         "    watch = WireWatch('127.0.0.1:9')\n"
         "    yield watch\n"
-        "    watch.findings.append(Finding('serah.events', 0, 3, 'not JSON'))\n"
+        f"    watch.findings.append(Finding({topics.EVENTS!r}, 0, 3, 'not JSON'))\n"
         "    watch.verdict()\n"
     )
     (tmp_path / "test_passing.py").write_text("def test_passes():\n    assert True\n")

@@ -11,15 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events import codec, labels, scantime
+from events import codec, scantime
 from events.catalog import CommandRejected, DispatchLaptop
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
-from services.allocation.bootstrap import bootstrap
-from services.allocation.config import AllocationSettings
-from services.common.streams import FakeStreamStore
-from services.common.worker import FakePublisher
-from tests.builders import KEYS, NOW, cmd, label_for, new_asset
+from services.allocation.handlers import AllocationRuntime
+from tests.builders import NOW, cmd, label_for, new_asset
+from tests.fakes import allocation_with_fakes
 
 zones = st.one_of(
     st.just(UTC),
@@ -70,9 +68,8 @@ def test_a_scan_time_is_accepted_exactly_inside_the_window(scanned: datetime) ->
 
 
 @pytest.fixture
-def rt() -> object:
-    settings = AllocationSettings(label_public_keys=labels.format_keyring(KEYS))
-    return bootstrap(settings, FakePublisher(), FakeStreamStore(), clock=lambda: NOW)
+def rt() -> AllocationRuntime:
+    return allocation_with_fakes()
 
 
 @pytest.mark.parametrize(
@@ -84,9 +81,9 @@ def rt() -> object:
     ],
 )
 def test_a_command_straight_on_kafka_with_a_device_time_outside_the_window_is_refused(
-    rt: object, scanned: datetime
+    rt: AllocationRuntime, scanned: datetime
 ) -> None:
     _, asset = new_asset()
     command = cmd(DispatchLaptop(label=label_for(asset)), asset, time=scanned)
-    [event] = asyncio.run(allocation.handle(command, rt))  # type: ignore[arg-type]
+    [event] = asyncio.run(allocation.handle(command, rt))
     assert event.type == CommandRejected.TYPE and event.data["reason"] == "scanned_at_out_of_range"

@@ -8,8 +8,9 @@ from pymongo.errors import AutoReconnect
 from events import codec
 from events.catalog import MessageDeadLettered
 from events.envelope import Envelope
-from services.common.worker import FakePublisher, process_safely
+from services.common.worker import process_safely
 from tests.builders import allocate, new_asset
+from tests.fakes import FakePublisher
 
 
 def process(raw: bytes, handle: Any, publisher: FakePublisher) -> None:

@@ -21,7 +21,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.handover.bast import LEGAL_KINDS
+from events.catalog import LEGAL_KINDS
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,6 @@ from services.gateway.deps import GW
 
 router = APIRouter()
 
-# Which topics each worker's consumer group reads (see each stream.py).
-WORKER_TOPICS = {
-    "allocation": [topics.ALLOCATION_COMMANDS, topics.EVENTS],
-    "handover": [topics.HANDOVER_COMMANDS, topics.EVENTS],
-    "audit": [topics.EVENTS, topics.DEAD_LETTERS],
-}
 PROBE_TIMEOUT_S = 4.0
 
 
@@ -58,7 +52,7 @@ async def healthz(gw: GW) -> JSONResponse:
 
     now = gw.clock()
     workers: dict[str, Any] = {}
-    for name, names in WORKER_TOPICS.items():
+    for name, names in topics.CONSUMED_BY.items():
         live = [
             h
             for h in heartbeats
@@ -69,7 +63,7 @@ async def healthz(gw: GW) -> JSONResponse:
         if body["kafka"]["ok"]:
             try:
                 info["lag"] = await asyncio.wait_for(
-                    asyncio.to_thread(gw.probe.lag, f"serah-{name}", names), PROBE_TIMEOUT_S
+                    asyncio.to_thread(gw.probe.lag, topics.consumer_group(name), list(names)), PROBE_TIMEOUT_S
                 )
             except Exception as exc:  # noqa: BLE001
                 info["lag_error"] = repr(exc)

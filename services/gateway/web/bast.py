@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from events.catalog import LabelRef
+from events.catalog import CONDITIONS, LEGAL_KINDS, LabelRef
 from services.common.indonesian import tanggal
 from services.gateway.bootstrap import Gateway
-from services.handover.bast import CONDITIONS, LEGAL_KINDS
 
 
 @dataclass(frozen=True)

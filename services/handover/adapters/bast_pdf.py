@@ -19,8 +19,9 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from events.catalog import CONDITIONS, LEGAL_KINDS
 from services.common.indonesian import tanggal
-from services.handover.bast import ATTACH_OVER, CONDITIONS, LEGAL_KINDS, Bast, Item, opening, rupiah, terbilang
+from services.handover.bast import ATTACH_OVER, Bast, Item, opening, rupiah, terbilang
 
 
 def render(b: Bast) -> bytes:
