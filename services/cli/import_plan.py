@@ -122,7 +122,7 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
     try:
         # The same models the API and the workers check: free text is refused here, row by row.
         official = Official(name=v["official_name"], nip=v["official_nip"], jabatan=v["official_jabatan"])
-        basis = LegalBasis(kind=v["legal_basis_kind"], number=v["legal_basis_number"], date=when)  # type: ignore[arg-type]
+        basis = LegalBasis(kind=v["legal_basis_kind"], number=v["legal_basis_number"], date=when)
     except ValidationError as exc:
         first = exc.errors()[0]
         column = {"name": "official_name", "jabatan": "official_jabatan", "number": "legal_basis_number"}

@@ -38,12 +38,12 @@ def label_keys(
             r = httpx.get(f"{url.rstrip('/')}/api/v1/label-keys.json", timeout=10)
             r.raise_for_status()
             doc = r.json()
-            labels.keys_from_document(doc)
+            ring = labels.keys_from_document(doc)
         except (httpx.HTTPError, ValueError) as exc:
             typer.echo(f"serah: could not fetch the key file from {url}: {exc}. Is the gateway running?", err=True)
             raise typer.Exit(1) from None
     output.write_text(json.dumps(doc, indent=2) + "\n")
-    typer.echo(f"wrote {len(doc['keys'])} public key(s) to {output}")
+    typer.echo(f"wrote {len(ring)} public key(s) to {output}")
 
 
 def verify_label(
@@ -98,7 +98,7 @@ def print_labels(
     ids = list(asset or [])
     if asset_file:
         ids += [line.strip() for line in asset_file.read_text().splitlines() if line.strip()]
-    queries: list[dict[str, object]] = []
+    queries: list[dict[str, str | list[str]]] = []
     if ids:
         queries += [{"asset_id": ids[i : i + 400]} for i in range(0, len(ids), 400)]  # keeps URLs short
     elif office or consignment or batch:

@@ -83,7 +83,7 @@ def crash_point(name: str, subjects: str | Iterable[str] = ()) -> None:
             return
     armed.hits += 1
     if armed.hits == armed.nth:
-        about = f" about {armed.subject}" if armed.subject else ""
-        sys.stderr.write(f"serah: crash point {name} reached{about} (hit {armed.hits}); exiting with {EXIT_CODE}\n")
+        where = f" about {armed.subject}" if armed.subject else ""
+        sys.stderr.write(f"serah: crash point {name} reached{where} (hit {armed.hits}); exiting with {EXIT_CODE}\n")
         sys.stderr.flush()
         os._exit(EXIT_CODE)

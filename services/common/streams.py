@@ -39,7 +39,7 @@ class SubjectStream:
     def replay_of(self, command: Envelope) -> list[Envelope]:
         """The events an earlier delivery of this same command produced, if any.
         Event ids are derived from the command (codec.caused_id), so no index is needed."""
-        found = []
+        found: list[Envelope] = []
         while (e := self.find(codec.caused_id(command, len(found)))) is not None:
             found.append(e)
         return found

@@ -19,7 +19,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from events.catalog import LEGAL_KINDS
 
@@ -57,7 +57,7 @@ def render(m: Manifest) -> bytes:
     head = ParagraphStyle("head", parent=ss["Title"], fontSize=13, leading=16, spaceAfter=2)
     centre = ParagraphStyle("centre", parent=body, alignment=1)
     code = m.receipt_code or "____________ (isi dari berkas kode / fill in from the codes file)"
-    story: list = [
+    story: list[Flowable] = [
         Paragraph("SURAT JALAN PENGIRIMAN BARANG / DISPATCH MANIFEST", head),
         Paragraph(f"Konsinyasi / Consignment: {x(m.consignment_id)}", centre),
         Spacer(1, 5 * mm),

@@ -17,7 +17,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from events.catalog import CONDITIONS, LEGAL_KINDS
 from services.common.indonesian import tanggal
@@ -42,7 +42,7 @@ def render(b: Bast) -> bytes:
     small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9)
     head = ParagraphStyle("head", parent=ss["Title"], fontSize=13, leading=16, spaceAfter=2)
     centre = ParagraphStyle("centre", parent=body, alignment=1)
-    story: list = [
+    story: list[Flowable] = [
         Paragraph("BERITA ACARA SERAH TERIMA BARANG MILIK NEGARA", head),
         Paragraph(f"Nomor: {x(b.number)}", centre),
         Spacer(1, 5 * mm),
