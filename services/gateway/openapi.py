@@ -1,8 +1,8 @@
 """What each route can answer, for the OpenAPI document: a generated client relies
 on it, and the schemathesis suite checks the running gateway against it.
 
-Routes declare their own outcomes (``problems``, ``binary``, ``html_page``, and for
-commands ``api.render.command_answers``);
+Routes declare their own outcomes (``html_page`` here; for the API
+``api.render.problems``, ``binary`` and ``command_answers``);
 ``finish`` then applies what holds for every route: a body or a parameter can be
 refused with 422, a body can be malformed (400) or too large (413), and every
 refusal is ``application/problem+json`` with the ``Problem`` schema."""
@@ -17,7 +17,6 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.gateway.api.responses import Problem
 from services.gateway.errors import ProblemResponse
 
 PROBLEM_JSON = "application/problem+json"
@@ -33,18 +32,6 @@ WHY = {
     "an office that does not exist, a laptop the consignment does not expect); `code` says which.",
     503: "Kafka, the store or a worker is not ready; `reasons` says which.",
 }
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": Problem, "description": WHY.get(s, HTTPStatus(s).phrase)} for s in statuses}
-
-
-def binary(media_type: str, what: str, *refusals: int) -> dict[int | str, Any]:
-    """A route whose success is a file, not JSON."""
-    schema = (
-        {"type": "string"} if media_type.startswith(("image/svg", "text/")) else {"type": "string", "format": "binary"}
-    )
-    return {200: {"description": what, "content": {media_type: {"schema": schema}}}, **problems(*refusals)}
 
 
 def html_page(what: str) -> dict[int | str, Any]:

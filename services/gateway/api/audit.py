@@ -19,6 +19,7 @@ from events.envelope import SAFE_ID
 from events.text import spreadsheet_cell
 from services.gateway import rollups
 from services.gateway.api.laptops import NOT_FOUND, AssetId
+from services.gateway.api.render import binary
 from services.gateway.api.responses import (
     AnomalyPublic,
     AttestationDue,
@@ -32,7 +33,6 @@ from services.gateway.api.responses import (
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.openapi import binary
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 Province = Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="Province code, e.g. 32")]

@@ -24,7 +24,7 @@ from events.catalog import (
 )
 from events.envelope import SAFE_ID, Envelope
 from services.gateway.api.laptops import NOT_FOUND
-from services.gateway.api.render import answer, command_answers, decision_body
+from services.gateway.api.render import answer, binary, command_answers, decision_body, problems
 from services.gateway.api.requests import (
     ConsignmentScanRequest,
     PlanRequest,
@@ -53,7 +53,6 @@ from services.gateway.decisions import (
 )
 from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.openapi import binary, problems
 from services.gateway.uploads import PDF_UPLOAD, hash_upload
 
 router = APIRouter()

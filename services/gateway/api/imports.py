@@ -19,11 +19,11 @@ from pydantic import ValidationError
 from events import labels
 from events.catalog import LaptopRegistered, RejectionReason
 from events.envelope import Envelope
+from services.gateway.api.render import problems
 from services.gateway.api.requests import BulkRegisterRequest, RegisterLaptopRequest
 from services.gateway.api.responses import BulkRegisterResponse, BulkRowResult
 from services.gateway.decisions import Accepted, Decision, Pending, Rejected, registration, submit_many
 from services.gateway.deps import GW
-from services.gateway.openapi import problems
 
 router = APIRouter(prefix="/api/v1", tags=["laptops"])
 

@@ -14,11 +14,11 @@ from events import labels
 from events.catalog import CONSIGNMENT_ID, OFFICE_CODE
 from services.gateway.adapters import label_pdf
 from services.gateway.api.laptops import NOT_FOUND
+from services.gateway.api.render import binary
 from services.gateway.api.responses import LabelToPrint
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.openapi import binary
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
 MAX_LABELS = 10_000

@@ -13,7 +13,7 @@ from events import labels
 from events.catalog import AllocateLaptop
 from events.envelope import SAFE_ID
 from services.gateway.adapters import qr
-from services.gateway.api.render import answer, command_answers
+from services.gateway.api.render import answer, binary, command_answers, problems
 from services.gateway.api.requests import AllocationRequest, RegisterLaptopRequest
 from services.gateway.api.responses import (
     ChainVerdictPublic,
@@ -26,7 +26,6 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.decisions import command, registration, submit
 from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.openapi import binary, problems
 
 router = APIRouter(prefix="/api/v1", tags=["laptops"])
 AssetId = Annotated[str, Path(pattern=labels.ASSET_ID.pattern, examples=["SRHPPSKGESNAC"])]

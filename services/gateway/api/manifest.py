@@ -12,10 +12,10 @@ from events.catalog import receipt_code_digest
 from services.common.indonesian import tanggal
 from services.gateway.adapters import manifest_pdf as manifest
 from services.gateway.api.consignments import ConsignmentId
+from services.gateway.api.render import binary
 from services.gateway.api.requests import ManifestRequest
 from services.gateway.deps import GW
 from services.gateway.errors import ApiError
-from services.gateway.openapi import binary
 
 router = APIRouter()
 

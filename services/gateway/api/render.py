@@ -1,8 +1,10 @@
-"""A decision in HTTP terms, and what a command route declares it can answer: one
-module, so the answers and their declaration cannot drift apart."""
+"""A decision in HTTP terms, and what an API route declares it can answer (its
+refusals, its file type, a command's pending answer): one module, so the answers
+and their declaration cannot drift apart."""
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -10,10 +12,10 @@ from fastapi.responses import JSONResponse
 from events import codec
 from events.catalog import AttestUsage, CommandRejected, DispatchLaptop, ReceiveLaptop, ScanIntoConsignment
 from events.envelope import Envelope
-from services.gateway.api.responses import DecisionResponse, EventPublic
+from services.gateway.api.responses import DecisionResponse, EventPublic, Problem
 from services.gateway.decisions import Accepted, Decision, Pending, Rejected
 from services.gateway.errors import problem, rejection_status
-from services.gateway.openapi import problems
+from services.gateway.openapi import WHY
 
 # The commands a scanning device sends: it asks for their decisions under /scans/.
 SCANS = frozenset({DispatchLaptop.TYPE, ReceiveLaptop.TYPE, AttestUsage.TYPE, ScanIntoConsignment.TYPE})
@@ -112,3 +114,15 @@ def command_answers(*refusals: int, accepted: int = 200, model: type = DecisionR
         },
         **problems(*refusals),
     }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": Problem, "description": WHY.get(s, HTTPStatus(s).phrase)} for s in statuses}
+
+
+def binary(media_type: str, what: str, *refusals: int) -> dict[int | str, Any]:
+    """A route whose success is a file, not JSON."""
+    schema = (
+        {"type": "string"} if media_type.startswith(("image/svg", "text/")) else {"type": "string", "format": "binary"}
+    )
+    return {200: {"description": what, "content": {media_type: {"schema": schema}}}, **problems(*refusals)}
