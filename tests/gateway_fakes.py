@@ -61,7 +61,7 @@ class FakeBus:
 class EmptyReads:
     """Views of a store that holds nothing yet."""
 
-    LISTS = {"in_transit", "history", "heartbeats", "label_views", "checkpoints", "chain", "views", "anomalies"}
+    LISTS = {"unconfirmed", "history", "heartbeats", "label_views", "checkpoints", "chain", "views", "anomalies"}
     STREAMS = {"all_links", "export_lines"}
 
     async def recorded(self, scan_id: str, event: Envelope) -> bool:

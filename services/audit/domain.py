@@ -9,15 +9,25 @@
   events, so it can be rebuilt from the log at any time and must equal the live one.
 - Status moves registered → allocated → in_transit → received; rejections do
   not move it but are counted, so a laptop with many refused scans stands out.
+- The view carries the moments the timed rules (services/audit/rules.py) judge
+  by, computed here once from the audit's thresholds: ``transit_due_at``
+  (dispatched + ``transit_days``, while in transit) and ``attestation_due_at``
+  (the last attestation, or else the receipt, + ``attestation_interval_days``,
+  while received). Past it, a laptop is missing / its attestation overdue: the
+  audit's sweep raises the anomaly, and roll-ups and due lists only compare these
+  moments with the clock. Changed thresholds apply to a laptop's next event; to
+  apply them to every view at once, run ``serah rebuild`` with the new settings.
 - Consignments are subjects too: their events are chained and verified
   like a laptop's, but their view is marked ``kind: "consignment"`` so laptop
   views, roll-ups, attestation lists and anomaly rules never count them as laptops.
+  It holds the consignment's summary (services/audit/consignment.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -34,6 +44,8 @@ from events.catalog import (
     UsageAttested,
 )
 from events.envelope import Envelope
+from services.audit import consignment
+from services.audit.rules import Thresholds
 
 GENESIS = "0" * 64
 
@@ -81,11 +93,15 @@ def empty_view(asset_id: str) -> dict[str, Any]:
         "in_use": None,
         "anomalies": 0,
         "anomaly_rules": [],
+        # when a timed rule's threshold is passed (see the module docstring)
+        "transit_due_at": None,
+        "attestation_due_at": None,
     }
 
 
-def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
-    """One step of the fold: the view after event ``e``. Pure; returns a new dict."""
+def apply(current: dict[str, Any], e: Envelope, t: Thresholds) -> dict[str, Any]:
+    """One step of the fold: the view after event ``e``, its due moments by the
+    thresholds ``t``. Pure; returns a new dict."""
     v = dict(current)
     d = e.data
     v["events"] += 1
@@ -94,6 +110,7 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
         v["kind"] = "consignment"
         if e.type == CommandRejected.TYPE:
             v["rejections"] += 1
+        v["consignment"] = consignment.apply(v.get("consignment") or consignment.empty(), e)
         return v
     if e.type == LaptopRegistered.TYPE:
         v.update(
@@ -124,13 +141,14 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
     elif e.type == CommandRejected.TYPE:
         v["rejections"] += 1
     _fold_times(v, e)
+    _fold_due(v, t)
     return v
 
 
-def view(asset_id: str, events: Sequence[Envelope]) -> dict[str, Any]:
+def view(asset_id: str, events: Sequence[Envelope], t: Thresholds) -> dict[str, Any]:
     v = empty_view(asset_id)
     for e in events:
-        v = apply(v, e)
+        v = apply(v, e, t)
     return v
 
 
@@ -149,3 +167,17 @@ def _fold_times(v: dict[str, Any], e: Envelope) -> None:
         v["anomalies"] += 1
         if e.data["rule"] not in v["anomaly_rules"]:
             v["anomaly_rules"] = [*v["anomaly_rules"], e.data["rule"]]
+
+
+def _fold_due(v: dict[str, Any], t: Thresholds) -> None:
+    """The moments the timed rules judge by: due dates only while they can pass."""
+    in_transit = v["status"] == "in_transit" and v["dispatched_at"]
+    v["transit_due_at"] = _plus(v["dispatched_at"], t.transit_days) if in_transit else None
+    received = v["status"] == "received" and v["received_at"]
+    since = v["last_attested_at"] or v["received_at"]
+    v["attestation_due_at"] = _plus(since, t.attestation_interval_days) if received else None
+
+
+def _plus(at: str, days: float) -> str:
+    moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return codec.format_time(moment + timedelta(days=days))

@@ -4,13 +4,15 @@ chain, and move the laptop's view forward with it.
 Two writes per event, each atomic on one document: the log entry (the commit
 point of the chain, unique by event id and by (laptop, seq)), then the view,
 which also holds the chain head. A crash between them is healed when the event
-is redelivered: the entry is found and the view catches up."""
+is redelivered: the entry is found and the view catches up. Then what is derived
+from the view: a consignment's place on the list of those awaiting receipt, and
+the scan index (last, so a scan found there has everything else in place)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from events import codec, geo, proofs
@@ -23,12 +25,12 @@ from events.catalog import (
     UsageAttested,
 )
 from events.envelope import Envelope, utcnow
-from services.audit import domain, rules
+from services.audit import consignment, domain, rules
 from services.audit.adapters.mongo import Advance, EventLog, Link, ScanIndex, Views
 from services.common.faults import crash_point
 from services.common.streams import VersionConflict
 
-VIEW_FIELDS = frozenset(domain.empty_view("").keys())
+VIEW_FIELDS = frozenset(domain.empty_view("").keys()) | {"consignment"}  # a consignment's summary
 
 
 @dataclass
@@ -77,7 +79,9 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
         assert entry is not None
         if seq >= entry["seq"]:
             # Recorded and viewed before: a redelivery, perhaps after a crash
-            # between the view and the scan index, which only this heals.
+            # between the view and what is derived from it, which only this heals.
+            assert current is not None
+            await _list_consignment(asset, _view_part(current), rt)
             await _remember_scan(event, rt)
             return False
         if entry["seq"] != seq + 1:
@@ -86,10 +90,21 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
             return False
         link = entry["hash"]
     base = _view_part(current) if current else domain.empty_view(asset)
-    await rt.views.advance(asset, seq, link, event.id, domain.apply(base, event))
+    view = domain.apply(base, event, rt.thresholds)
+    await rt.views.advance(asset, seq, link, event.id, view)
     crash_point("after_view", asset)
+    if event.type in consignment.MOVES_RECEIPT_STATE:
+        await _list_consignment(asset, view, rt)
     await _remember_scan(event, rt)
     return recorded
+
+
+async def _list_consignment(subject: str, view: dict[str, Any], rt: AuditRuntime) -> None:
+    """Puts a consignment on the list of those awaiting receipt, or takes it off,
+    as its view says (idempotent, by _id). Laptops are never on it."""
+    summary = view.get("consignment")
+    if summary is not None:
+        await rt.views.list_unconfirmed(subject, consignment.awaiting_receipt(summary))
 
 
 async def _remember_scan(event: Envelope, rt: AuditRuntime) -> None:
@@ -131,7 +146,7 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
             continue  # recorded and viewed before, or twice in this batch
         link = domain.link_hash(c.head, event)
         c.links.append(Link(asset, c.seq + 1, c.head, link, event))
-        c.seq, c.head, c.view = c.seq + 1, link, domain.apply(c.view, event)
+        c.seq, c.head, c.view = c.seq + 1, link, domain.apply(c.view, event, rt.thresholds)
         c.known.add(event.id)
     left: set[str] = set()
     depth = max((len(c.links) for c in chains.values()), default=0)
@@ -144,10 +159,12 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
         [Advance(a, c.seq - len(c.links), c.head, [k.event.id for k in c.links], c.view) for a, c in moved]
     )
     crash_point("after_view", chains)
-    # Every event of a finished laptop, also those recorded before: a crash
-    # between the view and this index left them out, and a redelivery is the
-    # only chance to heal that (the index keeps the first event per scan).
+    # Every event of a finished subject, also those recorded before: a crash
+    # between the view and these indexes left them out, and a redelivery is the
+    # only chance to heal that (the scan index keeps the first event per scan).
     done = [e for e in events if e.subject not in left]
+    for subject in dict.fromkeys(e.subject for e in done if e.type in consignment.MOVES_RECEIPT_STATE):
+        await _list_consignment(subject, chains[subject].view, rt)
     await rt.scans.remember_many([(e.causationid, e.subject, e.id) for e in done if e.causationid])
     for event in events:
         if event.subject not in left:
@@ -211,15 +228,13 @@ async def _raise(
 
 
 async def sweep_overdue(rt: AuditRuntime) -> list[Envelope]:
-    """Timed rules: late deliveries and overdue attestations, once per finding."""
+    """Timed rules: late deliveries and overdue attestations, once per finding.
+    The views carry the due moments (domain.py), so this only asks which passed."""
     now = rt.clock()
-    t = rt.thresholds
-    transit_before = codec.format_time(now - timedelta(days=t.transit_days))
-    attested_before = codec.format_time(now - timedelta(days=t.attestation_interval_days))
     raised: list[Envelope] = []
-    for view in await rt.views.overdue_candidates(transit_before, attested_before):
+    for view in await rt.views.overdue_candidates(codec.format_time(now)):
         asset_id = view["_id"]
-        fresh = [a for a in rules.overdue(asset_id, view, now, t) if await rt.log.get(a.event_id(asset_id)) is None]
+        fresh = [a for a in rules.overdue(asset_id, view, now) if await rt.log.get(a.event_id(asset_id)) is None]
         raised += await _raise(asset_id, fresh, rt, causation=None)
     return raised
 
@@ -301,7 +316,9 @@ async def publish_checkpoints(rt: AuditRuntime) -> None:
 
 async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lambda n: None) -> int:
     """Recompute every laptop's view from the event log (``serah rebuild``): one
-    pass over the log in (laptop, seq) order, views written in bulk."""
+    pass over the log in (laptop, seq) order, views written in bulk, with the
+    runtime's thresholds (so changed thresholds reach every view's due moments),
+    and each consignment put on or taken off the list awaiting receipt."""
     built: list[dict[str, Any]] = []
     total = 0
     current: str | None = None
@@ -315,7 +332,7 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
             built.append(
                 {
                     "_id": current,
-                    **domain.view(current, events),
+                    **domain.view(current, events, rt.thresholds),
                     "seq": len(events),
                     "head_hash": head,
                     "event_ids": list(ids),
@@ -328,24 +345,31 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
             flush()
             current, events, ids = link["asset_id"], [], []
             if len(built) >= 1000:  # bounded memory: write views in batches as the pass goes
-                await rt.views.replace_all(built)
+                await _replace_all(built, rt)
                 built = []
         events.append(codec.from_json(link["event"]))
         ids.append(link["_id"])
         head = link["hash"]
         total += 1
     flush()
-    await rt.views.replace_all(built)
+    await _replace_all(built, rt)
     return total
+
+
+async def _replace_all(views: list[dict[str, Any]], rt: AuditRuntime) -> None:
+    await rt.views.replace_all(views)
+    for v in views:
+        await _list_consignment(v["_id"], v, rt)
 
 
 async def refresh_view(asset_id: str, rt: AuditRuntime) -> dict[str, Any]:
     """The slow path: fold the laptop's whole chain (reads the log by laptop)."""
     links = await rt.log.chain(asset_id)
     events = [codec.from_json(link["event"]) for link in links]
-    view = domain.view(asset_id, events)
+    view = domain.view(asset_id, events, rt.thresholds)
     head = links[-1]["hash"] if links else domain.GENESIS
     await rt.views.replace(asset_id, len(links), head, [link["_id"] for link in links], view)
+    await _list_consignment(asset_id, view, rt)
     return view
 
 

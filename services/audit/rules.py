@@ -13,11 +13,14 @@ Streaming rules look at one new event and the laptop's earlier events:
   location is known, see events/geo.py);
 - ``office_over_plan``: an office has received more laptops than were planned
   for it (plan = laptops allocated to it).
-Timed rules look at a laptop's view at a moment ``now``:
-- ``not_received_in_time``: dispatched, not received after ``transit_days``;
+Timed rules look at a laptop's view at a moment ``now``; the view carries the
+moment each threshold passes, computed by the view fold (services/audit/domain.py)
+from these same thresholds, so "late" and "overdue" are decided in one place:
+- ``not_received_in_time``: dispatched, not received after ``transit_days``
+  (past the view's ``transit_due_at``);
 - ``never_attested``: received, never attested within ``attestation_interval_days``;
 - ``attestation_overdue``: last attestation older than ``attestation_interval_days``
-  (this is also the holder's reminder).
+  (past the view's ``attestation_due_at``; this is also the holder's reminder).
 When a checkpoint is taken (services/audit/handlers.take_checkpoint):
 - ``history_rewritten``: a laptop's chain no longer holds the head the previous
   checkpoint signed (changed, deleted, rolled back in the store); no new
@@ -177,42 +180,37 @@ def on_event(
     return found
 
 
-def overdue(asset_id: str, view: Mapping[str, Any], now: datetime, t: Thresholds) -> list[Anomaly]:
-    """Timed rules over a laptop's view (fields from services.audit.domain.view)."""
+def overdue(asset_id: str, view: Mapping[str, Any], now: datetime) -> list[Anomaly]:
+    """Timed rules over a laptop's view at ``now``: a due moment the view carries
+    (``transit_due_at``, ``attestation_due_at``, see services.audit.domain) has passed."""
     office = view.get("office_code")
-    status = view.get("status")
-    if status == "in_transit" and view.get("dispatched_at"):
-        since = _parse(view["dispatched_at"])
-        if now - since > timedelta(days=t.transit_days):
-            return [
-                Anomaly(
-                    "not_received_in_time",
-                    f"Dispatched {view['dispatched_at'][:10]} and not received after "
-                    f"{t.transit_days:g} days: call the office and the courier.",
-                    view["dispatched_at"],
-                    office,
-                    {"dispatched_at": view["dispatched_at"]},
-                    since + timedelta(days=t.transit_days),
-                )
-            ]
-    if status == "received" and view.get("received_at"):
+    if (transit_due := view.get("transit_due_at")) and now > _parse(transit_due):
+        since = view["dispatched_at"]
+        days = (_parse(transit_due) - _parse(since)) / timedelta(days=1)
+        return [
+            Anomaly(
+                "not_received_in_time",
+                f"Dispatched {since[:10]} and not received after {days:g} days: call the office and the courier.",
+                since,
+                office,
+                {"dispatched_at": since},
+                _parse(transit_due),
+            )
+        ]
+    if (due := view.get("attestation_due_at")) and now > _parse(due):
         last = view.get("last_attested_at")
-        base = _parse(last or view["received_at"])
-        due = base + timedelta(days=t.attestation_interval_days)
-        if now > due:
-            rule = "attestation_overdue" if last else "never_attested"
-            what = f"last attested {last[:10]}" if last else f"received {view['received_at'][:10]} and never attested"
-            return [
-                Anomaly(
-                    rule,
-                    f"Usage attestation was due {codec.format_time(due)[:10]} ({what}): "
-                    "ask the office to re-scan the laptop.",
-                    codec.format_time(due),
-                    office,
-                    {"due": codec.format_time(due), "received_at": view["received_at"], "last_attested_at": last},
-                    due,
-                )
-            ]
+        rule = "attestation_overdue" if last else "never_attested"
+        what = f"last attested {last[:10]}" if last else f"received {view['received_at'][:10]} and never attested"
+        return [
+            Anomaly(
+                rule,
+                f"Usage attestation was due {due[:10]} ({what}): ask the office to re-scan the laptop.",
+                due,
+                office,
+                {"due": due, "received_at": view["received_at"], "last_attested_at": last},
+                _parse(due),
+            )
+        ]
     return []
 
 

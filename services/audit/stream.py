@@ -3,7 +3,8 @@
 In:  ``serah.events`` — every fact, from every service;
      ``serah.deadletters`` — kept for operators.
 Out: ``serah.events`` — AnomalyDetected; ``serah.checkpoints`` —
-     CheckpointSigned; MongoDB: ``event_log`` (chained per laptop), ``laptop_views``,
+     CheckpointSigned; MongoDB: ``event_log`` (chained per laptop), ``laptop_views``
+     (laptops' and consignments' views), ``unconfirmed_consignments``, ``scan_index``,
      ``dead_letters``, ``checkpoints``, ``checkpoint_leaves``; unreadable events go to ``serah.deadletters``.
 Key: the asset id, so each laptop's chain is appended in partition order.
 Failures: transient ones retried in place (holding the partition keeps chains
@@ -13,6 +14,7 @@ Run: ``python -m services.audit`` (``serah run`` starts it for you).
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -67,12 +69,6 @@ def build_app(settings: AuditSettings) -> faust.App:
         handle_batch=lambda envs: handlers.record_events(envs, rt),
     )
 
-    # Dead letters are kept, never dead-lettered again (that would loop).
-    @app.agent(worker.raw_topic(app, topics.DEAD_LETTERS), name="audit_keep_dead_letters")
-    async def keep_dead_letters(stream: Any) -> None:
-        async for event in stream.events():
-            await worker.retrying(lambda e=event: keep(e), what="dead letter")
-
     async def keep(event: Any) -> None:
         raw = event.value or b""
         try:
@@ -81,6 +77,12 @@ def build_app(settings: AuditSettings) -> faust.App:
             await rt.dead_letters.keep_unreadable(f"raw-{event.message.partition}-{event.message.offset}", raw)
         else:
             await handlers.keep_dead_letter(letter, rt)
+
+    # Dead letters are kept, never dead-lettered again (that would loop).
+    @app.agent(worker.raw_topic(app, topics.DEAD_LETTERS), name="audit_keep_dead_letters")
+    async def keep_dead_letters(stream: Any) -> None:
+        async for event in stream.events():
+            await worker.retrying(functools.partial(keep, event), what="dead letter")
 
     worker.add_heartbeat(app, SERVICE, db)
     return app

@@ -126,17 +126,20 @@ class _SyncKafkaPublisher:
 
 
 def rebuild(mongo_url: str = MONGO_URL, mongo_db: str = MONGO_DB) -> None:
-    """Rebuild every laptop view from the stored events and print events/s."""
+    """Rebuild every laptop view from the stored events (due moments by the audit's
+    SERAH_TRANSIT_DAYS / SERAH_ATTESTATION_INTERVAL_DAYS) and print events/s."""
     from rich.progress import Progress
 
     from services.audit import handlers
     from services.audit.bootstrap import bootstrap as audit_bootstrap
+    from services.audit.config import AuditSettings
     from services.common.mongo import connect
 
     async def run() -> tuple[int, float]:
         client, db = connect(mongo_url, mongo_db)
         try:
-            rt = audit_bootstrap(db)
+            # The audit worker's settings (SERAH_*): its thresholds set the views' due moments.
+            rt = audit_bootstrap(db, AuditSettings())
             with Progress() as bar:
                 task = bar.add_task("rebuilding views", total=None)
                 t0 = time.perf_counter()

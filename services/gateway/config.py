@@ -22,9 +22,9 @@ class GatewaySettings(CommonSettings):
     worker_stale_s: float = 20.0
     # KID:base64url,… public keys of the audit service's checkpoint signer.
     audit_public_keys: str = ""
-    attestation_interval_days: float = 90.0
-    transit_days: float = 14.0
-    attestation_due_window_days: float = 14.0  # "due" = due within this many days
+    # GET /api/v1/audit/attestations?state=due lists attestations due within this many
+    # days. Only how far ahead to look: when one is due is the audit's (its laptop views).
+    attestation_due_window_days: float = 14.0
 
     def signing_keys(self) -> dict[str, bytes]:
         return labels.parse_keyring(self.label_signing_keys.get_secret_value())

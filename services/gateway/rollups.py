@@ -1,4 +1,9 @@
-"""Roll-ups per province → regency/city → office, from laptop views.
+"""Roll-ups per province → regency/city → office, and the attestation due lists,
+counted from the audit's laptop views at a moment ``now``. No rule lives here: the
+audit's view fold puts on each view the moment its laptop becomes missing
+(``transit_due_at``) or its attestation overdue (``attestation_due_at``), by the
+audit's thresholds, and the audit's timed rules raise their anomalies by the same
+moments; this module only compares them with the clock.
 
 Each regency/city has exactly one recipient office (its Kesbangpol), and each
 province one more (the provincial office, listed under the province with its own
@@ -11,8 +16,8 @@ Counters (a laptop counts in every one that applies):
 - in_transit: dispatched, not yet received;
 - received: received by the office (whatever happened after);
 - in_use: received, attested in use, and the attestation is not overdue;
-- overdue: received, and the next attestation is past due;
-- missing: in transit longer than the transit limit (not received in time);
+- overdue: received, and the next attestation is past due (``attestation_due_at``);
+- missing: in transit past its ``transit_due_at`` (not received in time);
 - anomalies: anomaly events recorded about laptops of the office.
 """
 
@@ -27,36 +32,39 @@ from events import codec, offices
 COUNTERS = ("planned", "dispatched", "in_transit", "received", "in_use", "overdue", "missing", "anomalies")
 
 
-def classify(view: Mapping[str, Any], now: datetime, transit_days: float, attestation_days: float) -> dict[str, int]:
+def passed(due: str | None, at: str) -> bool:
+    """Whether a view's due moment lies before ``at`` (both fixed-format UTC strings,
+    so string order is time order); no due moment, nothing passed."""
+    return due is not None and due < at
+
+
+def classify(view: Mapping[str, Any], now: datetime) -> dict[str, int]:
     status = view.get("status")
     c = dict.fromkeys(COUNTERS, 0)
     if not view.get("office_code") or view.get("kind") == "consignment":  # not a laptop
         return c
+    at = codec.format_time(now)
+    overdue = passed(view.get("attestation_due_at"), at)
     c["planned"] = 1
     c["dispatched"] = int(bool(view.get("dispatched_at")))
     c["in_transit"] = int(status == "in_transit")
     c["received"] = int(status == "received")
-    if status == "in_transit" and view.get("dispatched_at"):
-        c["missing"] = int(view["dispatched_at"] < codec.format_time(now - timedelta(days=transit_days)))
-    if status == "received" and view.get("received_at"):
-        base = view.get("last_attested_at") or view["received_at"]
-        overdue = base < codec.format_time(now - timedelta(days=attestation_days))
-        c["overdue"] = int(overdue)
-        c["in_use"] = int(bool(view.get("last_attested_at")) and view.get("in_use") is True and not overdue)
+    c["missing"] = int(passed(view.get("transit_due_at"), at))
+    c["overdue"] = int(overdue)
+    attested_in_use = bool(view.get("last_attested_at")) and view.get("in_use") is True
+    c["in_use"] = int(status == "received" and attested_in_use and not overdue)
     c["anomalies"] = int(view.get("anomalies") or 0)
     return c
 
 
-def rollup(
-    views: Iterable[Mapping[str, Any]], now: datetime, transit_days: float, attestation_days: float
-) -> list[dict[str, Any]]:
+def rollup(views: Iterable[Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
     by_office: dict[str, dict[str, int]] = {}
     for v in views:
         code = v.get("office_code")
         if not code or v.get("kind") == "consignment":  # a consignment's chain head
             continue
         row = by_office.setdefault(code, dict.fromkeys(COUNTERS, 0))
-        for k, n in classify(v, now, transit_days, attestation_days).items():
+        for k, n in classify(v, now).items():
             row[k] += n
     provinces: dict[str, dict[str, Any]] = {}
     for code in sorted(by_office):
@@ -84,26 +92,20 @@ def _region(code: str) -> str | None:
 
 
 def attestations(
-    views: Iterable[Mapping[str, Any]],
-    now: datetime,
-    state: str,
-    office: str | None,
-    attestation_days: float,
-    window_days: float,
+    views: Iterable[Mapping[str, Any]], now: datetime, state: str, office: str | None, window_days: float
 ) -> list[dict[str, Any]]:
-    """Received laptops whose next attestation is ``overdue`` (past due) or ``due``
-    (due within ``window_days``, not yet overdue), soonest first."""
+    """Received laptops whose next attestation (the view's ``attestation_due_at``) is
+    ``overdue`` (past) or ``due`` (within ``window_days``, not yet past), soonest first."""
+    at, horizon = codec.format_time(now), codec.format_time(now + timedelta(days=window_days))
     out = []
     for v in views:
         if v.get("kind") == "consignment":  # not a laptop
             continue
-        if v.get("status") != "received" or not v.get("received_at") or (office and v.get("office_code") != office):
+        due = v.get("attestation_due_at")
+        if due is None or (office and v.get("office_code") != office):
             continue
-        base = datetime.strptime(v.get("last_attested_at") or v["received_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
-        due = codec.format_time(base.replace(tzinfo=now.tzinfo) + timedelta(days=attestation_days))
-        is_overdue = due < codec.format_time(now)
-        soon = due < codec.format_time(now + timedelta(days=window_days))
-        if (state == "overdue" and is_overdue) or (state == "due" and soon and not is_overdue):
+        is_overdue = passed(due, at)
+        if (state == "overdue" and is_overdue) or (state == "due" and passed(due, horizon) and not is_overdue):
             out.append(
                 {
                     "asset_id": v["_id"],

@@ -110,7 +110,7 @@ def test_rollups_agree_exactly_with_a_recomputation_from_raw_events(infra: Stack
 
     views = run(infra, name, load)
     assert len(views) == LAPTOPS
-    got = rollups.rollup(views, AT, 14, 90)
+    got = rollups.rollup(views, AT)  # due moments by the audit's thresholds: 14 days in transit, 90 to attest
     assert {p["code"] for p in got} == set(PROVINCES)
     by_office = {o["code"]: {k: o[k] for k in rollups.COUNTERS} for p in got for o in p["offices"]}
     assert by_office == recompute(data, AT)

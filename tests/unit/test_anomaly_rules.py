@@ -117,26 +117,26 @@ def test_anomalies_are_never_raised_about_anomalies() -> None:
 def view_of(events: list[Envelope]) -> dict[str, Any]:
     from services.audit import domain
 
-    return domain.view(events[0].subject, events)
+    return domain.view(events[0].subject, events, T)
 
 
 def test_a_laptop_in_transit_too_long_is_late_but_not_before() -> None:
     asset, history = laptop_history("32", 3)
     dispatched = history[-1].time
-    late = rules.overdue(asset, view_of(history), dispatched + timedelta(days=15), T)
+    late = rules.overdue(asset, view_of(history), dispatched + timedelta(days=15))
     assert [a.rule for a in late] == ["not_received_in_time"]
-    assert rules.overdue(asset, view_of(history), dispatched + timedelta(days=13), T) == []
+    assert rules.overdue(asset, view_of(history), dispatched + timedelta(days=13)) == []
 
 
 def test_a_received_laptop_never_attested_within_the_interval_is_flagged_and_an_attested_one_is_not() -> None:
     asset, history = laptop_history("32", 4)
     got = history[-1].time
-    assert [a.rule for a in rules.overdue(asset, view_of(history), got + timedelta(days=91), T)] == ["never_attested"]
-    assert rules.overdue(asset, view_of(history), got + timedelta(days=89), T) == []
+    assert [a.rule for a in rules.overdue(asset, view_of(history), got + timedelta(days=91))] == ["never_attested"]
+    assert rules.overdue(asset, view_of(history), got + timedelta(days=89)) == []
     asset, history = laptop_history("32", 5)
     attested = history[-1].time
-    assert rules.overdue(asset, view_of(history), attested + timedelta(days=89), T) == []
-    assert [a.rule for a in rules.overdue(asset, view_of(history), attested + timedelta(days=91), T)] == [
+    assert rules.overdue(asset, view_of(history), attested + timedelta(days=89)) == []
+    assert [a.rule for a in rules.overdue(asset, view_of(history), attested + timedelta(days=91))] == [
         "attestation_overdue"
     ]
 

@@ -66,7 +66,7 @@ def test_a_rebuilt_view_equals_the_live_one() -> None:
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
     live = rt.views.views[asset]
-    assert domain.view(asset, events) == {k: v for k, v in live.items() if k in handlers.VIEW_FIELDS}
+    assert domain.view(asset, events, rt.thresholds) == {k: v for k, v in live.items() if k in handlers.VIEW_FIELDS}
     assert live["event_ids"] == [e.id for e in events] and live["seq"] == len(events)
 
 

@@ -89,15 +89,16 @@ def test_roll_ups_and_attestation_lists_count_only_laptops() -> None:
             "office_code": "73.71",
             "status": "received",
             "received_at": "2020-01-01T00:00:00.000000Z",
+            "attestation_due_at": "2020-04-01T00:00:00.000000Z",
         }
     )
-    table = rollups.rollup(views, NOW, 30.0, 90.0)
+    table = rollups.rollup(views, NOW)
     office = next(o for p in table for o in p["offices"] if o["code"] == "73.71")
     assert office["planned"] == 2 and office["received"] == 0
     totals = next(p for p in table if p["code"] == "73")["totals"]
     assert totals["planned"] == 2 and totals["dispatched"] == 1 and totals["in_transit"] == 1
     for state in ("due", "overdue"):
-        assert rollups.attestations(views, NOW, state, None, 0.0, 10_000.0) == []
+        assert rollups.attestations(views, NOW, state, None, 10_000.0) == []
 
 
 def test_a_rebuild_gives_the_same_views_for_consignments_and_laptops() -> None:

@@ -11,6 +11,7 @@ from events.envelope import Envelope
 from services.allocation import handlers
 from services.allocation.handlers import AllocationRuntime
 from services.audit import domain as audit
+from services.audit.rules import Thresholds
 from tests.builders import KEYS, SEED, allocate, cmd, dispatch, label_for, new_asset, register
 from tests.fakes import allocation_with_fakes, handover_with_fakes
 
@@ -82,7 +83,7 @@ def test_handover_and_audit_fold_the_reissue_into_the_current_generation(rt: All
     reissued = run(rt, reissue(asset))
     laptop = handover_with_fakes().laptops.fold(asset, [registered, reissued])
     assert laptop.label_generation == 2
-    view = audit.view(asset, [registered, reissued])
+    view = audit.view(asset, [registered, reissued], Thresholds())
     assert (view["label_generation"], view["label_key_id"], view["status"]) == (2, "K1", "registered")
     # Handover refuses the old label at receipt too.
     claim = labels.check_scan(label_for(asset, gen=1, seed=SEED), asset, KEYS)

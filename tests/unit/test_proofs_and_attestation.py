@@ -86,14 +86,14 @@ def test_an_attestation_with_a_forged_label_is_refused() -> None:
 def test_due_and_overdue_lists_follow_the_interval_from_receipt_or_last_attestation() -> None:
     from datetime import timedelta
 
-    from services.audit import domain
+    from services.audit import domain, rules
     from services.gateway import rollups
     from tests.audit_data import laptop_history
     from tests.builders import NOW
 
     def view(office: str, stage: int, **kw: Any) -> dict[str, Any]:
         asset, events = laptop_history(office, stage, **kw)
-        return {"_id": asset, **domain.view(asset, events)}
+        return {"_id": asset, **domain.view(asset, events, rules.Thresholds(attestation_interval_days=90))}
 
     received = view("32.73", 4)  # received NOW+4d, due NOW+94d
     attested = view("32.73", 5, attested_at=NOW + timedelta(days=60))  # due NOW+150d
@@ -102,7 +102,7 @@ def test_due_and_overdue_lists_follow_the_interval_from_receipt_or_last_attestat
     views = [received, attested, elsewhere, in_transit]
 
     def ids(at_days: int, state: str, office: str | None = "32.73") -> list[str]:
-        got = rollups.attestations(views, NOW + timedelta(days=at_days), state, office, 90, 14)
+        got = rollups.attestations(views, NOW + timedelta(days=at_days), state, office, 14)
         return [x["asset_id"] for x in got]
 
     assert ids(85, "due") == [received["_id"]] and ids(85, "overdue") == []

@@ -1,9 +1,11 @@
-"""The event log (one document per event, chained per laptop) and the views."""
+"""The event log (one document per event, chained per laptop), the views, and
+the list of consignments awaiting receipt."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,6 +27,8 @@ class EventLog(Protocol):
     async def append(self, asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> bool: ...
     async def chain(self, asset_id: str) -> list[dict[str, Any]]: ...
     async def append_many(self, links: list[Link]) -> set[str]: ...
+    def all_links(self) -> AsyncIterator[dict[str, Any]]: ...
+    async def count_for_office(self, type_: str, office_code: str) -> int: ...
 
 
 class Views(Protocol):
@@ -42,6 +46,11 @@ class Views(Protocol):
     ) -> None: ...
     async def get_many(self, asset_ids: list[str]) -> dict[str, dict[str, Any]]: ...
     async def advance_many(self, advances: list[Advance]) -> set[str]: ...
+    async def list_unconfirmed(self, consignment_id: str, awaiting: bool) -> None: ...
+    async def unconfirmed(self) -> list[str]: ...
+    async def overdue_candidates(self, now: str) -> list[dict[str, Any]]: ...
+    async def all(self) -> list[dict[str, Any]]: ...
+    async def replace_all(self, views: list[dict[str, Any]]) -> None: ...
 
 
 class ScanIndex(Protocol):
@@ -139,7 +148,7 @@ class MongoEventLog:
             return {links[i].asset_id for i in _failed_indexes(exc)}
         return set()
 
-    async def all_links(self) -> Any:
+    async def all_links(self) -> AsyncIterator[dict[str, Any]]:
         """Every link, per laptop in chain order (rebuild)."""
         async for d in self._c.find({}).sort([("asset_id", ASCENDING), ("seq", ASCENDING)]).batch_size(5000):
             yield d
@@ -149,9 +158,18 @@ class MongoEventLog:
         return int(await self._c.count_documents({"type": type_, "event.data.office_code": office_code}))
 
 
+UNCONFIRMED = "unconfirmed_consignments"
+
+
 class MongoViews:
+    """``laptop_views``, and ``unconfirmed_consignments``: one ``{_id: consignment
+    id}`` per consignment awaiting receipt, so listing them reads a few small
+    documents instead of scanning every view (FerretDB answers only ``_id`` from
+    an index)."""
+
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
         self._c = db.laptop_views
+        self._unconfirmed = db[UNCONFIRMED]
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index("office_code")
@@ -223,17 +241,21 @@ class MongoViews:
         conflicts |= {a.asset_id for a, r in zip(old, results, strict=True) if r.matched_count != 1}
         return conflicts
 
-    async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
-        """Views a timed rule may fire on. Times are fixed-format UTC
-        strings, so string order is time order."""
-        query = {
-            "$or": [
-                {"status": "in_transit", "dispatched_at": {"$lt": transit_before}},
-                {"status": "received", "last_attested_at": {"$lt": attested_before}},
-                {"status": "received", "last_attested_at": None, "received_at": {"$lt": attested_before}},
-            ]
-        }
+    async def overdue_candidates(self, now: str) -> list[dict[str, Any]]:
+        """Views with a due moment before ``now``: a timed rule may fire on them.
+        Times are fixed-format UTC strings, so string order is time order."""
+        query = {"$or": [{"transit_due_at": {"$lt": now}}, {"attestation_due_at": {"$lt": now}}]}
         return [d async for d in self._c.find(query)]
+
+    async def list_unconfirmed(self, consignment_id: str, awaiting: bool) -> None:
+        if awaiting:
+            with contextlib.suppress(DuplicateKeyError):
+                await self._unconfirmed.insert_one({"_id": consignment_id})
+        else:
+            await self._unconfirmed.delete_one({"_id": consignment_id})
+
+    async def unconfirmed(self) -> list[str]:
+        return sorted([d["_id"] async for d in self._unconfirmed.find({})])
 
     async def all(self) -> list[dict[str, Any]]:
         return [d async for d in self._c.find({})]
@@ -267,7 +289,7 @@ class MongoScanIndex:
 
     async def remember_many(self, scans: list[tuple[str, str, str]]) -> None:
         """(scan id, asset, event id) in decision order; the first per scan id wins."""
-        first = {}
+        first: dict[str, dict[str, str]] = {}
         for scan_id, asset_id, event_id in scans:
             first.setdefault(scan_id, {"_id": scan_id, "asset_id": asset_id, "event_id": event_id})
         if first:
@@ -317,7 +339,7 @@ class FakeEventLog:
                 failed.add(k.asset_id)
         return failed
 
-    async def all_links(self) -> Any:
+    async def all_links(self) -> AsyncIterator[dict[str, Any]]:
         for d in sorted(self.entries.values(), key=lambda e: (e["asset_id"], e["seq"])):
             yield d
 
@@ -332,6 +354,7 @@ class FakeEventLog:
 class FakeViews:
     def __init__(self) -> None:
         self.views: dict[str, dict[str, Any]] = {}
+        self.awaiting: set[str] = set()
 
     async def ensure_indexes(self) -> None:
         pass
@@ -370,16 +393,21 @@ class FakeViews:
             self.views[a.asset_id] = {**a.view, "seq": len(ids), "head_hash": a.head_hash, "event_ids": ids}
         return conflicts
 
-    async def overdue_candidates(self, transit_before: str, attested_before: str) -> list[dict[str, Any]]:
+    async def overdue_candidates(self, now: str) -> list[dict[str, Any]]:
         return [
             {"_id": k, **v}
             for k, v in self.views.items()
-            if (v.get("status") == "in_transit" and (v.get("dispatched_at") or "~") < transit_before)
-            or (
-                v.get("status") == "received"
-                and (v.get("last_attested_at") or v.get("received_at") or "~") < attested_before
-            )
+            if (v.get("transit_due_at") or "~") < now or (v.get("attestation_due_at") or "~") < now
         ]
+
+    async def list_unconfirmed(self, consignment_id: str, awaiting: bool) -> None:
+        if awaiting:
+            self.awaiting.add(consignment_id)
+        else:
+            self.awaiting.discard(consignment_id)
+
+    async def unconfirmed(self) -> list[str]:
+        return sorted(self.awaiting)
 
     async def all(self) -> list[dict[str, Any]]:
         return [{"_id": k, **v} for k, v in self.views.items()]

@@ -1,58 +1,65 @@
-"""Read-only access to the consignment documents the workers keep.
-By _id wherever possible: FerretDB scans for any other query."""
+"""What the gateway reads about consignments, from published stores only:
+
+- the audit's consignment views: the ``laptop_views`` document of kind
+  ``consignment`` (its chain head) holds the summary the audit folds from the
+  consignment's events (services/audit/consignment.py), and
+  ``unconfirmed_consignments`` lists those awaiting receipt;
+- the handover's BAST document store, ``bast_documents``: each issued BAST's PDF,
+  number and recorded SHA-256, under ``<consignment id>-<seq>``.
+
+The workers' own documents (their per-subject streams) are theirs alone: the
+gateway learns what they decided from the events, as the audit recorded them.
+Every read is by ``_id`` (FerretDB answers nothing else from an index)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from events.catalog import ConsignmentPlanned, ReceiptCodeReissued, ReceiptConfirmed
-
-REISSUED = ReceiptCodeReissued.TYPE
+VIEWS = "laptop_views"  # the audit's views, laptops' and consignments'
+UNCONFIRMED = "unconfirmed_consignments"  # the audit's list of consignments awaiting receipt
+BAST_DOCUMENTS = "bast_documents"  # the handover's published BAST documents
 
 
 class ConsignmentReads:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
         self._db = db
 
-    async def allocation(self, consignment_id: str) -> dict[str, Any] | None:
-        """Allocation's record of a planned consignment (None if it was never planned:
-        refused commands about an unknown id are recorded too, and plan nothing)."""
-        doc = await self._db.allocation_consignments.find_one({"_id": consignment_id}, {"history": 0})
-        return doc if doc and doc.get("summary", {}).get("status", "unplanned") != "unplanned" else None
+    # --- the stores, each read by _id ---
 
-    async def plan(self, consignment_id: str) -> dict[str, Any] | None:
-        """The ConsignmentPlanned data (first event of the consignment's document), as it
-        stands now: the newest receipt-code hash, and for a plan by count the laptops picked."""
-        doc = await self._db.allocation_consignments.find_one({"_id": consignment_id})
-        planned = next((e for e in (doc or {}).get("history", []) if e.get("type") == ConsignmentPlanned.TYPE), None)
-        if planned is None:
-            return None
-        plan: dict[str, Any] = dict(planned.get("data") or {})
-        # A re-issued receipt code replaces the planned one (decided by handover).
-        hand = await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 1})
-        reissued = [e for e in (hand or {}).get("history", []) if e.get("type") == REISSUED]
-        if reissued:
-            plan["receipt_code_hash"] = reissued[-1]["data"]["receipt_code_hash"]
-        if plan.get("expected_count") is not None:  # a plan by count lists what was picked
-            plan["expected"] = list(doc.get("summary", {}).get("scanned", []))
-        return plan
+    async def _summary_of(self, consignment_id: str) -> dict[str, Any] | None:
+        doc = await self._db[VIEWS].find_one({"_id": consignment_id, "kind": "consignment"}, {"consignment": 1})
+        return (doc or {}).get("consignment")
 
-    async def handover(self, consignment_id: str) -> dict[str, Any] | None:
-        return await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 0})
-
-    async def in_transit(self) -> list[dict[str, Any]]:
-        query = {"summary.status": {"$in": ["in_transit", "partly_received"]}}
-        return [d async for d in self._db.handover_consignments.find(query, {"history": 0})]
+    async def _unconfirmed_ids(self) -> list[str]:
+        return [d["_id"] async for d in self._db[UNCONFIRMED].find({})]
 
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
-        return await self._db.bast_documents.find_one({"_id": f"{consignment_id}-{seq}"})
+        return await self._db[BAST_DOCUMENTS].find_one({"_id": f"{consignment_id}-{seq}"})
+
+    # --- what the routes ask ---
+
+    async def summary(self, consignment_id: str) -> dict[str, Any] | None:
+        """The audit's summary of a planned consignment (None if it was never planned:
+        refused commands about an unknown id are recorded too, and plan nothing)."""
+        summary = await self._summary_of(consignment_id)
+        return summary if summary and summary.get("status", "unplanned") != "unplanned" else None
+
+    async def plan(self, consignment_id: str) -> dict[str, Any] | None:
+        """The plan as it stands: the ConsignmentPlanned data with the newest receipt-code
+        hash, and for a plan by count the laptops picked so far as ``expected``."""
+        summary = await self.summary(consignment_id)
+        return dict(summary["plan"]) if summary and summary.get("plan") else None
 
     async def receipt(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
         """The data of the consignment's ``seq``-th ReceiptConfirmed (what its BAST says)."""
-        doc = await self._db.handover_consignments.find_one({"_id": consignment_id}, {"history": 1})
-        for event in (doc or {}).get("history", []):
-            if event.get("type") == ReceiptConfirmed.TYPE and (event.get("data") or {}).get("seq") == seq:
-                return dict(event["data"])
-        return None
+        summary = await self.summary(consignment_id)
+        return next((dict(r) for r in (summary or {}).get("receipts", []) if r.get("seq") == seq), None)
+
+    async def unconfirmed(self) -> list[dict[str, Any]]:
+        """The summaries of the consignments awaiting receipt, each with its ``consignment_id``."""
+        ids = await self._unconfirmed_ids()
+        found = await asyncio.gather(*(self.summary(i) for i in ids))
+        return [{"consignment_id": i, **s} for i, s in zip(ids, found, strict=True) if s is not None]

@@ -263,8 +263,7 @@ async def anomalies(
 )
 async def get_rollups(gw: GW, province: Province = None) -> list[dict[str, Any]]:
     """Counts per office, grouped by province, computed from the laptop views now."""
-    s = gw.settings
-    return rollups.rollup(await gw.audit.views(province), gw.clock(), s.transit_days, s.attestation_interval_days)
+    return rollups.rollup(await gw.audit.views(province), gw.clock())
 
 
 @router.get(
@@ -279,11 +278,8 @@ async def attestations(
     state: Annotated[str, Query(pattern=r"^(due|overdue)$")] = "overdue",
 ) -> list[dict[str, Any]]:
     """`overdue`: past the attestation interval; `due`: within the due window before it."""
-    s = gw.settings
     views = await gw.audit.views(office or province)
-    return rollups.attestations(
-        views, gw.clock(), state, office, s.attestation_interval_days, s.attestation_due_window_days
-    )
+    return rollups.attestations(views, gw.clock(), state, office, gw.settings.attestation_due_window_days)
 
 
 def _jsonl(lines: AsyncIterator[dict[str, Any]], filename: str) -> StreamingResponse:

@@ -244,8 +244,7 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
     """Oldest first, with the late-receipt reminders raised so far."""
     now = gw.clock()
     out = []
-    for doc in await gw.consignments.in_transit():
-        s = doc["summary"]
+    for s in await gw.consignments.unconfirmed():
         age = (
             (now - datetime.fromisoformat(s["dispatched_at"])).total_seconds() / 86400
             if s.get("dispatched_at")
@@ -253,9 +252,9 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
         )
         out.append(
             {
-                "consignment_id": doc["_id"],
+                "consignment_id": s["consignment_id"],
                 "office_code": s.get("office_code"),
-                "status": s["status"],
+                "status": "in_transit" if s["status"] == "dispatched" else s["status"],  # this list calls it in transit
                 "in_transit": s["in_transit"],
                 "age_days": round(age, 2) if age is not None else None,
                 "reminders": s.get("reminders", []),
@@ -275,27 +274,25 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
 async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, Any]:
     """For a plan by count, `expected` is empty and `missing_count` says how many are still to be picked;
     `basts` links every BAST issued so far."""
-    alloc = await gw.consignments.allocation(consignment_id)
-    if alloc is None:
+    s = await gw.consignments.summary(consignment_id)
+    if s is None:
         raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")
-    hand = await gw.consignments.handover(consignment_id)
-    s, h = alloc["summary"], (hand or {}).get("summary", {})
-    basts = [f"/api/v1/consignments/{consignment_id}/bast.pdf?seq={n}" for n in range(1, h.get("receipts", 0) + 1)]
+    basts = [f"/api/v1/consignments/{consignment_id}/bast.pdf?seq={r['seq']}" for r in s["receipts"]]
     return {
         "consignment_id": consignment_id,
-        "status": h.get("status") if h.get("receipts") else s["status"],
+        "status": s["status"],
         "office_code": s["office_code"],
         "office_name": s["office_name"],
         "expected": s["expected"],
         "scanned": s["scanned"],
         "missing": s["missing"],
-        "expected_count": s.get("expected_count"),
-        "missing_count": s.get("missing_count", len(s["missing"])),
-        "received": h.get("received", []),
-        "in_transit": h.get("in_transit", []),
+        "expected_count": s["expected_count"],
+        "missing_count": s["missing_count"],
+        "received": s["received"],
+        "in_transit": s["in_transit"],
         "basts": basts,
-        "reminders": h.get("reminders", []),
-        "receipt_code_generation": h.get("receipt_code_generation", 1),
+        "reminders": s["reminders"],
+        "receipt_code_generation": s["receipt_code_generation"],
     }
 
 
