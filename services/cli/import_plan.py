@@ -34,11 +34,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from services.cli.csvfile import ImportFileError, Row, a_date, cell, decode, records, write, write_rejects
+
+if TYPE_CHECKING:
+    import httpx
 
 REQUIRED = (
     "consignment_id",
@@ -215,6 +218,18 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
     return good, rejects
 
 
+def _manifest(client: httpx.Client, consignment_id: str, receipt_code: str, wait_s: float = 30.0) -> httpx.Response:
+    """The manifest of a consignment just planned. The gateway reads the plan from the
+    audit's view, and answers a plan without waiting past its decision timeout for the
+    audit to record it: a lagging audit makes the manifest 404 for a moment, so ask again."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        m = client.post(f"/api/v1/consignments/{consignment_id}/manifest.pdf", json={"receipt_code": receipt_code})
+        if m.status_code != 404 or time.monotonic() > deadline:
+            return m
+        time.sleep(0.5)
+
+
 def run_import_plan(
     csv_path: Path,
     url: str,
@@ -246,10 +261,7 @@ def run_import_plan(
                 s.planned += 1
                 s.codes.append((p.consignment_id, p.body["office_code"], r.json()["receipt_code"]))
                 if manifests is not None:  # the one moment the code is known: print it on the manifest
-                    m = client.post(
-                        f"/api/v1/consignments/{p.consignment_id}/manifest.pdf",
-                        json={"receipt_code": r.json()["receipt_code"]},
-                    )
+                    m = _manifest(client, p.consignment_id, r.json()["receipt_code"])
                     if m.status_code == 200:
                         manifests.mkdir(parents=True, exist_ok=True)
                         (manifests / f"manifest-{p.consignment_id}.pdf").write_bytes(m.content)
