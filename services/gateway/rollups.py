@@ -38,12 +38,13 @@ def passed(due: str | None, at: str) -> bool:
     return due is not None and due < at
 
 
-def classify(view: Mapping[str, Any], now: datetime) -> dict[str, int]:
+def classify(view: Mapping[str, Any], at: str) -> dict[str, int]:
+    """The counters one laptop view adds to its office's row at the moment ``at``
+    (written as the views write times: ``codec.format_time``)."""
     status = view.get("status")
     c = dict.fromkeys(COUNTERS, 0)
     if not view.get("office_code") or view.get("kind") == "consignment":  # not a laptop
         return c
-    at = codec.format_time(now)
     overdue = passed(view.get("attestation_due_at"), at)
     c["planned"] = 1
     c["dispatched"] = int(bool(view.get("dispatched_at")))
@@ -58,13 +59,14 @@ def classify(view: Mapping[str, Any], now: datetime) -> dict[str, int]:
 
 
 def rollup(views: Iterable[Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    at = codec.format_time(now)
     by_office: dict[str, dict[str, int]] = {}
     for v in views:
         code = v.get("office_code")
         if not code or v.get("kind") == "consignment":  # a consignment's chain head
             continue
         row = by_office.setdefault(code, dict.fromkeys(COUNTERS, 0))
-        for k, n in classify(v, now).items():
+        for k, n in classify(v, at).items():
             row[k] += n
     provinces: dict[str, dict[str, Any]] = {}
     for code in sorted(by_office):
