@@ -1,4 +1,5 @@
-"""Wires real or fake adapters into the audit runtime."""
+"""Wires the audit's stores, rules and checkpoint key into its runtime, the same way
+allocation and handover are wired: settings and stores in, one runtime out."""
 
 from __future__ import annotations
 
@@ -6,37 +7,35 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-
 from events import geo
 from services.audit import rules
-from services.audit.adapters import mongo
+from services.audit.adapters.mongo import EventLog, ScanIndex, Views
 from services.audit.config import AuditSettings
 from services.audit.handlers import AuditRuntime
 
 
-def bootstrap(db: AsyncDatabase, settings: AuditSettings | None = None, publisher: Any = None) -> AuditRuntime:  # type: ignore[type-arg]
-    return AuditRuntime(
-        log=mongo.MongoEventLog(db),
-        views=mongo.MongoViews(db),
-        dead_letters=mongo.MongoDeadLetters(db),
-        scans=mongo.MongoScanIndex(db),
-        checkpoints=mongo.MongoCheckpoints(db),
-        publisher=publisher,
-        **_rules_and_checkpoints(settings),
-    )
-
-
-def bootstrap_fake(settings: AuditSettings | None = None, publisher: Any = None, **kw: Any) -> AuditRuntime:
-    log = mongo.FakeEventLog()
+def bootstrap(
+    settings: AuditSettings | None,
+    *,
+    publisher: Any = None,
+    log: EventLog,
+    views: Views,
+    dead_letters: Any,
+    scans: ScanIndex,
+    checkpoints: Any,
+    **overrides: Any,
+) -> AuditRuntime:
+    """The audit runtime over the given stores (``adapters.mongo.stores(db)`` for the
+    real ones; tests/fakes.py gives the in-memory twins). Without ``publisher``,
+    anomalies are not raised. ``overrides``: runtime fields a test sets (a clock)."""
     return AuditRuntime(
         log=log,
-        views=mongo.FakeViews(),
-        dead_letters=mongo.FakeDeadLetters(),
-        scans=mongo.FakeScanIndex(),
-        checkpoints=mongo.FakeCheckpoints(log),
+        views=views,
+        dead_letters=dead_letters,
+        scans=scans,
+        checkpoints=checkpoints,
         publisher=publisher,
-        **{**_rules_and_checkpoints(settings), **kw},
+        **{**_rules_and_checkpoints(settings), **overrides},
     )
 
 

@@ -23,6 +23,7 @@ import faust
 from events import codec, topics
 from events.codec import DecodeError
 from services.audit import handlers
+from services.audit.adapters import mongo
 from services.audit.bootstrap import bootstrap
 from services.audit.config import AuditSettings
 from services.common import worker
@@ -36,7 +37,7 @@ def build_app(settings: AuditSettings) -> faust.App:
     app = worker.new_app(SERVICE, settings)
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
-    rt = bootstrap(db, settings, publisher)
+    rt = bootstrap(settings, publisher=publisher, **mongo.stores(db))
 
     @app.task
     async def prepare_indexes() -> None:

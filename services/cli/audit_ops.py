@@ -60,6 +60,7 @@ def checkpoint(
 ) -> None:
     """Take a signed checkpoint now (needs SERAH_AUDIT_SIGNING_KEY) and publish it on serah.checkpoints."""
     from services.audit import handlers
+    from services.audit.adapters import mongo as audit_mongo
     from services.audit.bootstrap import bootstrap as audit_bootstrap
     from services.audit.config import AuditSettings
     from services.common.mongo import connect
@@ -73,7 +74,7 @@ def checkpoint(
         client, db = connect(mongo_url, mongo_db)
         publisher = _SyncKafkaPublisher(bootstrap)
         try:
-            rt = audit_bootstrap(db, settings, publisher)
+            rt = audit_bootstrap(settings, publisher=publisher, **audit_mongo.stores(db))
             await rt.checkpoints.ensure_indexes()
             return await handlers.take_checkpoint(rt, force=force, accept_rewritten=accept_rewritten)
         finally:
@@ -131,6 +132,7 @@ def rebuild(mongo_url: str = MONGO_URL, mongo_db: str = MONGO_DB) -> None:
     from rich.progress import Progress
 
     from services.audit import handlers
+    from services.audit.adapters import mongo as audit_mongo
     from services.audit.bootstrap import bootstrap as audit_bootstrap
     from services.audit.config import AuditSettings
     from services.common.mongo import connect
@@ -139,7 +141,7 @@ def rebuild(mongo_url: str = MONGO_URL, mongo_db: str = MONGO_DB) -> None:
         client, db = connect(mongo_url, mongo_db)
         try:
             # The audit worker's settings (SERAH_*): its thresholds set the views' due moments.
-            rt = audit_bootstrap(db, AuditSettings())
+            rt = audit_bootstrap(AuditSettings(), **audit_mongo.stores(db))
             with Progress() as bar:
                 task = bar.add_task("rebuilding views", total=None)
                 t0 = time.perf_counter()
@@ -204,7 +206,7 @@ def bench_audit(
     async def run() -> None:
         client, db = connect(mongo_url, name)
         try:
-            rt = audit_bootstrap(db, settings)
+            rt = audit_bootstrap(settings, **audit_mongo.stores(db))
             docs = []
             for i in range(laptops):
                 serial = f"BENCH{i:08d}"
@@ -228,7 +230,7 @@ def bench_audit(
                         body, subject=asset, source="/bench", time=t0 + timedelta(days=seq), id=str(uuid.uuid4())
                     )
                     h = domain.link_hash(prev, e)
-                    docs.append(audit_mongo._entry(asset, seq, prev, h, e))
+                    docs.append(audit_mongo.log_entry(asset, seq, prev, h, e))
                     prev = h
             await rt.log.ensure_indexes()
             start = time.perf_counter()

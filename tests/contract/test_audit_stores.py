@@ -15,12 +15,13 @@ from deploy.local.stack import Stack
 from events import labels
 from events.catalog import LaptopAllocated, LaptopReceived
 from services.audit import handlers
-from services.audit.bootstrap import bootstrap, bootstrap_fake
+from services.audit.adapters import mongo
+from services.audit.bootstrap import bootstrap
 from services.audit.config import AuditSettings
 from services.common.mongo import connect
 from tests.audit_data import laptop_history
 from tests.builders import NOW
-from tests.fakes import FakePublisher
+from tests.fakes import FakePublisher, audit_with_fakes
 
 SETTINGS = AuditSettings(audit_signing_key=labels.format_keyring({"C1": secrets.token_bytes(32)}))
 
@@ -30,12 +31,12 @@ def with_runtime(request: pytest.FixtureRequest) -> Any:
     def run(fn: Any) -> Any:
         async def go() -> Any:
             if request.param == "fake":
-                return await fn(bootstrap_fake(SETTINGS, FakePublisher(), clock=lambda: NOW + timedelta(days=120)))
+                return await fn(audit_with_fakes(SETTINGS, FakePublisher(), clock=lambda: NOW + timedelta(days=120)))
             infra: Stack = request.getfixturevalue("infra")
             assert infra.store is not None
             client, db = connect(infra.store.url, f"contract_audit_{uuid.uuid4().hex[:8]}")
             try:
-                rt = bootstrap(db, SETTINGS, FakePublisher())
+                rt = bootstrap(SETTINGS, publisher=FakePublisher(), **mongo.stores(db))
                 rt.clock = lambda: NOW + timedelta(days=120)
                 await rt.log.ensure_indexes()
                 await rt.views.ensure_indexes()

@@ -15,6 +15,7 @@ from services.audit.adapters import mongo as audit_mongo
 from services.audit.domain import GENESIS
 from services.common.mongo import connect
 from services.common.streams import MongoStreamStore, VersionConflict
+from tests import fakes
 from tests.builders import allocate, new_asset
 from tests.fakes import FakeStreamStore
 
@@ -50,7 +51,7 @@ def laptop_store(backend: str, request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture
 def event_log(backend: str, request: pytest.FixtureRequest) -> Any:
-    fake = audit_mongo.FakeEventLog()
+    fake = fakes.FakeEventLog()
 
     def make(db: Any, name: str) -> Any:
         log = audit_mongo.MongoEventLog(db)

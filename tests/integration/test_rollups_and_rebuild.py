@@ -57,7 +57,7 @@ def run(infra: Stack, name: str, fn: Any) -> Any:
         assert infra.store is not None
         client, db = connect(infra.store.url, name)
         try:
-            return await fn(db, bootstrap(db))
+            return await fn(db, bootstrap(None, **audit_mongo.stores(db)))
         finally:
             await client.close()
 
@@ -101,7 +101,7 @@ def test_rollups_agree_exactly_with_a_recomputation_from_raw_events(infra: Stack
             prev = domain.GENESIS
             for seq, e in enumerate(events, start=1):
                 h = domain.link_hash(prev, e)
-                docs.append(audit_mongo._entry(e.subject, seq, prev, h, e))
+                docs.append(audit_mongo.log_entry(e.subject, seq, prev, h, e))
                 prev = h
         for i in range(0, len(docs), 2000):
             await db.event_log.insert_many(docs[i : i + 2000], ordered=False)

@@ -28,6 +28,7 @@ from deploy.local.stack import Stack
 from events import codec, labels, proofs, topics
 from events.catalog import AnomalyDetected, LaptopReceived
 from services.audit import handlers
+from services.audit.adapters import mongo
 from services.audit.bootstrap import bootstrap
 from services.audit.config import AuditSettings
 from services.common.mongo import connect
@@ -55,7 +56,7 @@ class Store:
         async def go() -> Any:
             client, db = connect(self.url, self.name)
             try:
-                return await fn(bootstrap(db, SETTINGS, FakePublisher()))
+                return await fn(bootstrap(SETTINGS, publisher=FakePublisher(), **mongo.stores(db)))
             finally:
                 await client.close()
 

@@ -15,16 +15,15 @@ from events import codec
 from events.catalog import AnomalyDetected, CheckpointSigned, CommandRejected, ReceiveLaptop, RejectionReason
 from events.envelope import Envelope
 from services.audit import handlers
-from services.audit.bootstrap import bootstrap_fake
 from tests.audit_data import event, laptop_history
 from tests.builders import NOW
-from tests.fakes import FakePublisher
+from tests.fakes import FakePublisher, audit_with_fakes
 
 
 def test_an_event_redelivered_later_raises_its_anomaly_again_as_identical_bytes() -> None:
     pub = FakePublisher()
     now = [NOW]
-    rt = bootstrap_fake(publisher=pub, clock=lambda: now[0])
+    rt = audit_with_fakes(publisher=pub, clock=lambda: now[0])
     asset, history = laptop_history("32", 2)  # allocated, never dispatched
     refused = event(
         CommandRejected(command_type=ReceiveLaptop.TYPE, reason=RejectionReason.NOT_DISPATCHED, detail="x"),
@@ -50,7 +49,7 @@ def test_an_overdue_finding_raised_again_before_it_was_recorded_is_identical_byt
     pub = FakePublisher()
     asset, history = laptop_history("32", 4)  # received, never attested
     now = [history[-1].time + timedelta(days=100)]
-    rt = bootstrap_fake(publisher=pub, clock=lambda: now[0])
+    rt = audit_with_fakes(publisher=pub, clock=lambda: now[0])
 
     async def go() -> None:
         for e in history:
@@ -83,7 +82,7 @@ class _DiesAfterSending(FakePublisher):
 def test_a_checkpoint_published_again_by_the_outbox_is_identical_bytes() -> None:
     pub = _DiesAfterSending()
     now = [NOW]
-    rt = bootstrap_fake(publisher=pub, clock=lambda: now[0], checkpoint_key=("A1", b"\x01" * 32))
+    rt = audit_with_fakes(publisher=pub, clock=lambda: now[0], checkpoint_key=("A1", b"\x01" * 32))
     _, history = laptop_history("32", 2)
 
     async def go() -> None:

@@ -19,10 +19,9 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from services.audit import handlers, rules
-from services.audit.bootstrap import bootstrap_fake
 from tests.audit_data import event, laptop_history
 from tests.builders import NOW
-from tests.fakes import FakePublisher
+from tests.fakes import FakePublisher, audit_with_fakes
 
 T = rules.Thresholds()
 LOC = {"32": (-6.91, 107.61)}  # Bandung, the province office of Jawa Barat
@@ -145,7 +144,7 @@ def test_the_overdue_reminder_is_raised_once_per_period_however_often_the_sweep_
     pub = FakePublisher()
     asset, history = laptop_history("32", 4)
     now = [history[-1].time + timedelta(days=100)]
-    rt = bootstrap_fake(publisher=pub, clock=lambda: now[0])
+    rt = audit_with_fakes(publisher=pub, clock=lambda: now[0])
 
     async def go() -> None:
         for e in history:
@@ -162,7 +161,7 @@ def test_the_overdue_reminder_is_raised_once_per_period_however_often_the_sweep_
 
 def test_the_audit_handler_publishes_an_anomaly_with_a_deterministic_id_once_per_trigger() -> None:
     pub = FakePublisher()
-    rt = bootstrap_fake(publisher=pub, clock=lambda: NOW)
+    rt = audit_with_fakes(publisher=pub, clock=lambda: NOW)
     asset, history = laptop_history("32", 4)
     twice = rejected(asset, RejectionReason.ALREADY_RECEIVED)
 

@@ -8,10 +8,9 @@ from events import codec
 from events.catalog import LaptopRegistered
 from services.allocation import handlers as allocation
 from services.audit import domain, handlers
-from services.audit.adapters import mongo
-from services.audit.bootstrap import bootstrap_fake
+from tests import fakes
 from tests.builders import allocate, dispatch, new_asset, register
-from tests.fakes import allocation_with_fakes
+from tests.fakes import allocation_with_fakes, audit_with_fakes
 
 
 def journey() -> tuple[str, list[codec.Envelope]]:
@@ -24,7 +23,7 @@ def journey() -> tuple[str, list[codec.Envelope]]:
 
 
 def test_each_event_is_recorded_once_as_the_next_link_of_its_laptops_chain() -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     asset, events = journey()
     for e in events + events:  # everything delivered twice
         asyncio.run(handlers.record_event(e, rt))
@@ -39,7 +38,7 @@ def test_each_event_is_recorded_once_as_the_next_link_of_its_laptops_chain() -> 
 
 
 def test_the_view_follows_the_lifecycle_and_counts_rejections() -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     asset, events = journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
@@ -61,7 +60,7 @@ def test_changing_any_event_changes_its_link_hash() -> None:
 
 
 def test_a_rebuilt_view_equals_the_live_one() -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     asset, events = journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
@@ -71,7 +70,7 @@ def test_a_rebuilt_view_equals_the_live_one() -> None:
 
 
 def test_a_crash_between_log_and_view_is_healed_when_the_event_comes_again() -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     asset, events = journey()
     for e in events[:2]:
         asyncio.run(handlers.record_event(e, rt))
@@ -87,14 +86,14 @@ def test_a_crash_between_log_and_view_is_healed_when_the_event_comes_again() -> 
 
 
 def test_each_scan_is_indexed_by_its_first_decision() -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     asset, events = journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
     assert rt.scans.scans[events[1].causationid] == (asset, events[1].id)
 
 
-class _IndexDownOnce(mongo.FakeScanIndex):
+class _IndexDownOnce(fakes.FakeScanIndex):
     """A scan index whose first write fails, as if the worker died between the view and the index."""
 
     def __init__(self) -> None:
@@ -116,7 +115,7 @@ class _IndexDownOnce(mongo.FakeScanIndex):
 
 @pytest.mark.parametrize("path", ["one at a time", "batch"])
 def test_a_redelivered_event_heals_a_crash_between_the_view_and_the_scan_index(path: str) -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     rt.scans = scans = _IndexDownOnce()
     asset, events = journey()
     dispatched = events[-1]

@@ -10,10 +10,9 @@ from events.catalog import CommandRejected, ConfirmReceipt, RejectionReason
 from events.envelope import Envelope
 from services.allocation import handlers as allocation
 from services.audit import domain, handlers
-from services.audit.bootstrap import bootstrap_fake
 from services.gateway import rollups
 from tests.builders import NOW, close_consignment, new_asset, plan_consignment, register, scan_into
-from tests.fakes import FakePublisher, allocation_with_fakes, sent
+from tests.fakes import FakePublisher, allocation_with_fakes, audit_with_fakes, sent
 
 
 def consignment_journey() -> tuple[list[str], list[Envelope]]:
@@ -48,7 +47,7 @@ def consignment_journey() -> tuple[list[str], list[Envelope]]:
 
 
 def test_consignment_events_are_chained_under_their_consignment_and_marked_not_a_laptop() -> None:
-    rt = bootstrap_fake(publisher=FakePublisher())
+    rt = audit_with_fakes(publisher=FakePublisher())
     assets, events = consignment_journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
@@ -69,7 +68,7 @@ def test_consignment_events_are_chained_under_their_consignment_and_marked_not_a
 
 def test_laptop_rules_never_raise_anomalies_about_a_consignment() -> None:
     publisher = FakePublisher()
-    rt = bootstrap_fake(publisher=publisher)
+    rt = audit_with_fakes(publisher=publisher)
     _, events = consignment_journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
@@ -77,7 +76,7 @@ def test_laptop_rules_never_raise_anomalies_about_a_consignment() -> None:
 
 
 def test_roll_ups_and_attestation_lists_count_only_laptops() -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     assets, events = consignment_journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
@@ -102,7 +101,7 @@ def test_roll_ups_and_attestation_lists_count_only_laptops() -> None:
 
 
 def test_a_rebuild_gives_the_same_views_for_consignments_and_laptops() -> None:
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     _, events = consignment_journey()
     for e in events:
         asyncio.run(handlers.record_event(e, rt))

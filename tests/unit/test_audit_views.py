@@ -15,11 +15,10 @@ from events import codec
 from events.catalog import ConsignmentPlanned
 from events.envelope import Envelope
 from services.audit import domain, handlers, rules
-from services.audit.bootstrap import bootstrap_fake
 from services.handover import handlers as handover
 from tests.audit_data import laptop_history
 from tests.builders import NOW, close_consignment, confirm_receipt, new_asset, register, scan_into
-from tests.fakes import FakePublisher, docs, sent
+from tests.fakes import FakePublisher, audit_with_fakes, docs, sent
 from tests.unit.test_count_plans import plan_by_count
 from tests.unit.test_receipt_code_reissue import NEW_CODE, reissue
 from tests.unit.test_receipts import World
@@ -59,7 +58,7 @@ def test_the_timed_rules_judge_by_the_moments_the_view_carries() -> None:
 def test_the_sweep_raises_by_the_audit_thresholds_once_the_view_moment_passes() -> None:
     asset, events = laptop_history("32.73", 3)
     now = [events[-1].time + 2 * DAY]
-    rt = bootstrap_fake(publisher=FakePublisher(), clock=lambda: now[0], thresholds=SHORT)
+    rt = audit_with_fakes(publisher=FakePublisher(), clock=lambda: now[0], thresholds=SHORT)
 
     async def go() -> tuple[list[Envelope], list[Envelope]]:
         for e in events:
@@ -74,7 +73,7 @@ def test_the_sweep_raises_by_the_audit_thresholds_once_the_view_moment_passes() 
 
 def test_a_rebuild_gives_every_view_the_due_moments_of_the_thresholds_it_runs_with() -> None:
     asset, events = laptop_history("32.73", 4)
-    rt = bootstrap_fake()  # the default thresholds: 90 days to attest
+    rt = audit_with_fakes()  # the default thresholds: 90 days to attest
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
     assert rt.views.views[asset]["attestation_due_at"] == at(events[-1].time + 90 * DAY)
@@ -93,7 +92,7 @@ def published(w: World) -> list[Envelope]:
 
 
 def recorded(events: list[Envelope]) -> handlers.AuditRuntime:
-    rt = bootstrap_fake(publisher=FakePublisher())
+    rt = audit_with_fakes(publisher=FakePublisher())
     for e in events:
         asyncio.run(handlers.record_event(e, rt))
     return rt

@@ -23,12 +23,11 @@ from events.envelope import Envelope
 from services.allocation import handlers
 from services.allocation.handlers import AllocationRuntime
 from services.audit import handlers as audit
-from services.audit.bootstrap import bootstrap_fake
 from services.common.commands import learn_many
 from services.common.streams import Append, SubjectStream
 from services.common.worker import process_batch
 from tests.builders import allocate, dispatch, new_asset, register
-from tests.fakes import FakeStreamStore, allocation_with_fakes, docs, sent
+from tests.fakes import FakeStreamStore, allocation_with_fakes, audit_with_fakes, docs, sent
 
 
 def runtime(store: FakeStreamStore | None = None) -> AllocationRuntime:
@@ -210,10 +209,10 @@ def test_learning_a_batch_folds_each_fact_once() -> None:
 @pytest.mark.parametrize("split", [1, 3, 7])
 def test_audit_records_a_batch_as_the_same_chains_and_views_as_one_at_a_time(split: int) -> None:
     events = [e for e in sent(one_at_a_time(a_burst()))]
-    slow = bootstrap_fake()
+    slow = audit_with_fakes()
     for e in events:
         asyncio.run(audit.record_event(e, slow))
-    fast = bootstrap_fake()
+    fast = audit_with_fakes()
     for start in range(0, len(events), split):
         chunk = events[start : start + split]
         assert asyncio.run(audit.record_events(chunk + chunk, fast)) == set()  # each delivered twice
@@ -227,7 +226,7 @@ def test_audit_records_a_batch_as_the_same_chains_and_views_as_one_at_a_time(spl
 
 def test_audit_leaves_a_laptop_whose_log_is_ahead_of_its_view_to_the_healing_path() -> None:
     events = [e for e in sent(one_at_a_time(a_burst())) if e.type != CommandRejected.TYPE]
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     asyncio.run(audit.record_events(events[:1], rt))
     asset = events[0].subject
     second = events[1]

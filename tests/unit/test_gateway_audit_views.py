@@ -14,12 +14,11 @@ import httpx
 
 from events.catalog import RejectionReason
 from services.audit import domain, handlers, rules
-from services.audit.bootstrap import bootstrap_fake
 from services.gateway.adapters.consignment_reads import ConsignmentReads
 from services.gateway.config import GatewaySettings
 from tests.audit_data import laptop_history
 from tests.builders import NOW, OFFICIAL, RECEIPT_CODE, confirm_receipt, new_asset, plan_consignment, register
-from tests.fakes import sent
+from tests.fakes import audit_with_fakes, sent
 from tests.gateway_fakes import EmptyReads, client, rejecting
 from tests.unit.test_receipt_code_reissue import NEW_CODE, reissue
 from tests.unit.test_receipts import World
@@ -116,7 +115,7 @@ class ConsignmentsOverAuditFakes(ConsignmentReads):
 
 def audited(w: World) -> ConsignmentsOverAuditFakes:
     """The audit's views after everything allocation and handover published."""
-    rt = bootstrap_fake()
+    rt = audit_with_fakes()
     for e in [*sent(w.alloc), *sent(w.hand)]:
         asyncio.run(handlers.record_event(e, rt))
     return ConsignmentsOverAuditFakes(rt, w.basts.docs)

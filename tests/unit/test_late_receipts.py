@@ -182,12 +182,12 @@ def test_thresholds_may_be_fractions_of_a_day() -> None:
 def test_the_audit_service_chains_the_reminder_under_its_consignment_and_raises_no_anomaly(w: World) -> None:
     from services.audit import domain as audit_domain
     from services.audit import handlers as audit
-    from services.audit.bootstrap import bootstrap_fake
+    from tests.fakes import audit_with_fakes
 
     w.dispatched(1)
     [raised] = sweep(w, 8 * DAY)
     published = FakePublisher()
-    rt = bootstrap_fake(publisher=published)
+    rt = audit_with_fakes(publisher=published)
     asyncio.run(audit.record_event(raised, rt))
     asyncio.run(audit.record_event(raised, rt))  # redelivered or published twice: recorded once
     chain = asyncio.run(rt.log.chain("C-1"))

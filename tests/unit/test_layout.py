@@ -62,3 +62,15 @@ def test_a_worker_imports_no_other_worker_and_no_edge(worker: str) -> None:
 def test_the_offline_verifier_rests_on_the_published_contract_alone() -> None:
     parts = {project(m) for m in imports(ROOT / "services/cli/verify.py")}
     assert parts <= {None, "events"}, parts
+
+
+@pytest.mark.parametrize("folder", ["events", "services", "deploy"])
+def test_fakes_live_with_the_tests_not_in_production_code(folder: str) -> None:
+    fakes = [
+        f"{path.relative_to(ROOT)}:{node.name}"
+        for path in modules(folder)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef))
+        and node.name.lower().startswith(("fake", "bootstrap_fake"))
+    ]
+    assert fakes == []

@@ -12,10 +12,9 @@ from events.catalog import ReceiptCodeReissued, ReceiptConfirmed, ReissueReceipt
 from events.envelope import Envelope
 from services.audit import domain as audit_domain
 from services.audit import handlers as audit
-from services.audit.bootstrap import bootstrap_fake
 from services.handover import handlers
 from tests.builders import RECEIPT_CODE, cmd, confirm_receipt
-from tests.fakes import FakePublisher
+from tests.fakes import FakePublisher, audit_with_fakes
 from tests.unit.test_receipts import World, reason
 
 NEW_CODE = "N3WC0DE9"
@@ -86,7 +85,7 @@ def test_the_audit_service_chains_a_reissue_and_its_refusal_under_the_consignmen
     w.dispatched(1)
     done = w.confirm(reissue("C-1"))
     refused = w.confirm(reissue("NOPE"))
-    rt = bootstrap_fake(publisher=FakePublisher())
+    rt = audit_with_fakes(publisher=FakePublisher())
     for e in (done, refused):
         asyncio.run(audit.record_event(e, rt))
     assert audit_domain.is_consignment_event(refused)

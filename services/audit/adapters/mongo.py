@@ -91,7 +91,7 @@ def _failed_indexes(exc: BulkWriteError) -> set[int]:
     return {int(e["index"]) for e in errors}
 
 
-def _entry(asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> dict[str, Any]:
+def log_entry(asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> dict[str, Any]:
     return {
         "_id": event.id,
         "asset_id": asset_id,
@@ -122,7 +122,7 @@ class MongoEventLog:
     async def append(self, asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> bool:
         """True if recorded now, False if this event was already recorded."""
         try:
-            await self._c.insert_one(_entry(asset_id, seq, prev_hash, hash_, event))
+            await self._c.insert_one(log_entry(asset_id, seq, prev_hash, hash_, event))
         except DuplicateKeyError:
             if await self.get(event.id) is not None:
                 return False
@@ -142,7 +142,7 @@ class MongoEventLog:
             return set()
         try:
             await self._c.insert_many(
-                [_entry(k.asset_id, k.seq, k.prev_hash, k.hash, k.event) for k in links], ordered=False
+                [log_entry(k.asset_id, k.seq, k.prev_hash, k.hash, k.event) for k in links], ordered=False
             )
         except BulkWriteError as exc:
             return {links[i].asset_id for i in _failed_indexes(exc)}
@@ -299,136 +299,6 @@ class MongoScanIndex:
                 _failed_indexes(exc)  # duplicates: known by an earlier decision already
 
 
-class FakeEventLog:
-    def __init__(self) -> None:
-        self.entries: dict[str, dict[str, Any]] = {}
-
-    async def ensure_indexes(self) -> None:
-        pass  # uniqueness is enforced in append()
-
-    async def get(self, event_id: str) -> dict[str, Any] | None:
-        return self.entries.get(event_id)
-
-    async def head(self, asset_id: str) -> tuple[int, str]:
-        links = [e for e in self.entries.values() if e["asset_id"] == asset_id]
-        if not links:
-            return 0, GENESIS
-        last = max(links, key=lambda e: e["seq"])
-        return last["seq"], last["hash"]
-
-    async def append(self, asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> bool:
-        if event.id in self.entries:
-            return False
-        if any(e["asset_id"] == asset_id and e["seq"] == seq for e in self.entries.values()):
-            raise VersionConflict(asset_id)
-        self.entries[event.id] = _entry(asset_id, seq, prev_hash, hash_, event)
-        return True
-
-    async def chain(self, asset_id: str) -> list[dict[str, Any]]:
-        return sorted((e for e in self.entries.values() if e["asset_id"] == asset_id), key=lambda e: e["seq"])
-
-    async def append_many(self, links: list[Link]) -> set[str]:
-        if len({link.asset_id for link in links}) != len(links):
-            raise ValueError("append_many takes at most one link per laptop")
-        failed = set()
-        for k in links:
-            try:
-                if not await self.append(k.asset_id, k.seq, k.prev_hash, k.hash, k.event):
-                    failed.add(k.asset_id)
-            except VersionConflict:
-                failed.add(k.asset_id)
-        return failed
-
-    async def all_links(self) -> AsyncIterator[dict[str, Any]]:
-        for d in sorted(self.entries.values(), key=lambda e: (e["asset_id"], e["seq"])):
-            yield d
-
-    async def count_for_office(self, type_: str, office_code: str) -> int:
-        return sum(
-            1
-            for e in self.entries.values()
-            if e["type"] == type_ and e["event"]["data"].get("office_code") == office_code
-        )
-
-
-class FakeViews:
-    def __init__(self) -> None:
-        self.views: dict[str, dict[str, Any]] = {}
-        self.awaiting: set[str] = set()
-
-    async def ensure_indexes(self) -> None:
-        pass
-
-    async def get(self, asset_id: str) -> dict[str, Any] | None:
-        found = self.views.get(asset_id)
-        return dict(found) if found else None
-
-    async def advance(
-        self, asset_id: str, expected_seq: int, head_hash: str, event_id: str, view: dict[str, Any]
-    ) -> None:
-        current = self.views.get(asset_id)
-        if (current["seq"] if current else 0) != expected_seq:
-            raise VersionConflict(asset_id)
-        ids = (current["event_ids"] if current else []) + [event_id]
-        self.views[asset_id] = {**view, "seq": expected_seq + 1, "head_hash": head_hash, "event_ids": ids}
-
-    async def replace(
-        self, asset_id: str, seq: int, head_hash: str, event_ids: list[str], view: dict[str, Any]
-    ) -> None:
-        self.views[asset_id] = {**view, "seq": seq, "head_hash": head_hash, "event_ids": list(event_ids)}
-
-    async def get_many(self, asset_ids: list[str]) -> dict[str, dict[str, Any]]:
-        return {a: {"_id": a, **self.views[a]} for a in dict.fromkeys(asset_ids) if a in self.views}
-
-    async def advance_many(self, advances: list[Advance]) -> set[str]:
-        if len({a.asset_id for a in advances}) != len(advances):
-            raise ValueError("advance_many takes at most one advance per laptop")
-        conflicts = set()
-        for a in advances:
-            current = self.views.get(a.asset_id)
-            if (current["seq"] if current else 0) != a.expected_seq:
-                conflicts.add(a.asset_id)
-                continue
-            ids = (current["event_ids"] if current else []) + list(a.event_ids)
-            self.views[a.asset_id] = {**a.view, "seq": len(ids), "head_hash": a.head_hash, "event_ids": ids}
-        return conflicts
-
-    async def overdue_candidates(self, now: str) -> list[dict[str, Any]]:
-        return [
-            {"_id": k, **v}
-            for k, v in self.views.items()
-            if (v.get("transit_due_at") or "~") < now or (v.get("attestation_due_at") or "~") < now
-        ]
-
-    async def list_unconfirmed(self, consignment_id: str, awaiting: bool) -> None:
-        if awaiting:
-            self.awaiting.add(consignment_id)
-        else:
-            self.awaiting.discard(consignment_id)
-
-    async def unconfirmed(self) -> list[str]:
-        return sorted(self.awaiting)
-
-    async def all(self) -> list[dict[str, Any]]:
-        return [{"_id": k, **v} for k, v in self.views.items()]
-
-    async def replace_all(self, views: list[dict[str, Any]]) -> None:
-        for v in views:
-            self.views[v["_id"]] = {k: x for k, x in v.items() if k != "_id"}
-
-
-class FakeScanIndex:
-    def __init__(self) -> None:
-        self.scans: dict[str, tuple[str, str]] = {}
-
-    async def remember(self, scan_id: str, asset_id: str, event_id: str) -> None:
-        self.scans.setdefault(scan_id, (asset_id, event_id))
-
-    async def remember_many(self, scans: list[tuple[str, str, str]]) -> None:
-        for scan_id, asset_id, event_id in scans:
-            self.scans.setdefault(scan_id, (asset_id, event_id))
-
-
 class MongoDeadLetters:
     """Dead letters kept for operators (GET /api/v1/dead-letters)."""
 
@@ -445,19 +315,6 @@ class MongoDeadLetters:
                 {"_id": key, "recorded_at": datetime.now(UTC), "unreadable": raw.decode("utf-8", "replace")[:65536]}
             )
 
-
-class FakeDeadLetters:
-    def __init__(self) -> None:
-        self.kept: dict[str, Any] = {}
-
-    async def keep(self, event: Envelope) -> None:
-        self.kept.setdefault(event.id, event)
-
-    async def keep_unreadable(self, key: str, raw: bytes) -> None:
-        self.kept.setdefault(key, raw)
-
-
-# --- checkpoints, office counts, timed-rule candidates ----------------
 
 CHUNK = 5000  # checkpoint leaves per document: far below the 16 MiB document limit
 
@@ -523,45 +380,12 @@ class MongoCheckpoints:
         await self._db.checkpoints.update_one({"_id": checkpoint_id}, {"$set": {"published": True}})
 
 
-class FakeCheckpoints:
-    def __init__(self, log: FakeEventLog) -> None:
-        self._log = log
-        self.docs: dict[str, dict[str, Any]] = {}
-        self.leaf_lists: dict[str, list[list[Any]]] = {}
-
-    async def ensure_indexes(self) -> None:
-        pass
-
-    async def heads(self) -> dict[str, tuple[int, str]]:
-        return (await self.heads_and_links({}))[0]
-
-    async def heads_and_links(self, keep: dict[str, int]) -> tuple[dict[str, tuple[int, str]], dict[str, str]]:
-        heads: dict[str, tuple[int, str]] = {}
-        kept: dict[str, str] = {}
-        for d in self._log.entries.values():
-            if d["seq"] > heads.get(d["asset_id"], (0, ""))[0]:
-                heads[d["asset_id"]] = (d["seq"], d["hash"])
-            if keep.get(d["asset_id"]) == d["seq"]:
-                kept[d["asset_id"]] = d["hash"]
-        return heads, kept
-
-    async def latest(self) -> dict[str, Any] | None:
-        return max(self.docs.values(), key=lambda d: d["created_at"], default=None)
-
-    async def all(self) -> list[dict[str, Any]]:
-        return sorted(self.docs.values(), key=lambda d: d["created_at"])
-
-    async def save(self, checkpoint: dict[str, Any], leaves: list[list[Any]]) -> None:
-        self.leaf_lists[checkpoint["checkpoint_id"]] = [list(x) for x in leaves]
-        self.docs.setdefault(
-            checkpoint["checkpoint_id"], {"_id": checkpoint["checkpoint_id"], **checkpoint, "published": False}
-        )
-
-    async def leaves(self, checkpoint_id: str) -> list[list[Any]]:
-        return self.leaf_lists.get(checkpoint_id, [])
-
-    async def unpublished(self) -> list[dict[str, Any]]:
-        return [d for d in self.docs.values() if not d["published"]]
-
-    async def mark_published(self, checkpoint_id: str) -> None:
-        self.docs[checkpoint_id]["published"] = True
+def stores(db: AsyncDatabase) -> dict[str, Any]:  # type: ignore[type-arg]
+    """The audit's stores in ``db``, as ``bootstrap`` takes them."""
+    return {
+        "log": MongoEventLog(db),
+        "views": MongoViews(db),
+        "dead_letters": MongoDeadLetters(db),
+        "scans": MongoScanIndex(db),
+        "checkpoints": MongoCheckpoints(db),
+    }
