@@ -4,13 +4,13 @@ bus that answers every command at once with a chosen decision, and empty views."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
-from events import codec, labels
+from events import codec, labels, proofs
 from events.catalog import CommandRejected
 from events.envelope import Envelope
 from services.gateway.app import create_app
@@ -35,8 +35,16 @@ def rejecting(reason: str) -> Decide:
 
 
 class FakeWaiter:
+    """The twin of adapters.kafka.DecisionWaiter (port: ``ports.Decisions``)."""
+
     def __init__(self) -> None:
         self.waiting: dict[tuple[str, str], asyncio.Future[Envelope]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
 
     def expect(self, command: Envelope) -> asyncio.Future[Envelope]:
         future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
@@ -48,8 +56,17 @@ class FakeWaiter:
 
 
 class FakeBus:
+    """A command bus whose deciding services answer at once with ``decide`` (port: ``ports.CommandBus``)."""
+
     def __init__(self, waiter: FakeWaiter, decide: Decide) -> None:
-        self.waiter, self.decide, self.sent = waiter, decide, []
+        self.waiter, self.decide = waiter, decide
+        self.sent: list[Envelope] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
 
     async def send(self, command: Envelope) -> None:
         self.sent.append(command)
@@ -58,26 +75,99 @@ class FakeBus:
             future.set_result(self.decide(command))
 
 
-class EmptyReads:
-    """Views of a store that holds nothing yet."""
+class FakeProbe:
+    """Kafka as /healthz sees it: one broker, nothing lagging (port: ``ports.KafkaProbe``)."""
 
-    LISTS = {"unconfirmed", "history", "heartbeats", "label_views", "checkpoints", "chain", "views", "anomalies"}
-    STREAMS = {"all_links", "export_lines"}
+    def brokers(self) -> int:
+        return 1
+
+    def lag(self, group: str, topic_names: list[str]) -> int:
+        return 0
+
+    def close(self) -> None:
+        return None
+
+
+class EmptyReads:
+    """Views of a store that holds nothing yet (ports ``Views``, ``AuditViews`` and
+    ``ConsignmentViews``); a test subclasses it to hold what it needs."""
+
+    # Views
+    async def ping(self) -> None:
+        return None
+
+    async def laptop(self, asset_id: str) -> dict[str, Any] | None:
+        return None
+
+    async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        return []
+
+    async def history(self, asset_id: str) -> list[dict[str, Any]]:
+        return []
+
+    async def scan(self, scan_id: str) -> dict[str, Any] | None:
+        return None
 
     async def recorded(self, scan_id: str, event: Envelope) -> bool:
         # The fake deciding services' answers count as recorded by the audit at once,
         # so an answer does not wait for read-your-writes.
         return True
 
-    def __getattr__(self, name: str) -> Any:
-        async def nothing(*_: Any, **__: Any) -> Any:
-            return [] if name in self.LISTS else None
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        return []
 
-        async def no_items(*_: Any, **__: Any) -> Any:
-            for item in ():
-                yield item
+    async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
+        return []
 
-        return no_items if name in self.STREAMS else nothing
+    # AuditViews
+    async def checkpoints(self) -> list[dict[str, Any]]:
+        return []
+
+    async def chain(self, asset_id: str) -> list[dict[str, Any]]:
+        return []
+
+    async def all_links(self) -> AsyncIterator[dict[str, Any]]:
+        for link in ():
+            yield link
+
+    async def verdict(self, asset_id: str, links: list[dict[str, Any]], keys: dict[str, bytes]) -> proofs.ChainVerdict:
+        return (await self.verifier(keys))(asset_id, links)
+
+    async def verifier(self, keys: dict[str, bytes]) -> Callable[[str, list[dict[str, Any]]], proofs.ChainVerdict]:
+        return lambda asset_id, links: proofs.chain_verdict(
+            asset_id, [proofs.event_line(x) for x in links], None, None, keys
+        )
+
+    async def export_lines(self, subjects: list[str] | None = None) -> AsyncIterator[dict[str, Any]]:
+        for line in ():
+            yield line
+
+    async def unknown_chains(self, subjects: list[str]) -> list[str]:
+        return list(subjects)
+
+    async def views(self, province: str | None = None) -> list[dict[str, Any]]:
+        return []
+
+    async def anomalies(
+        self, rule: str | None, office: str | None, province: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        return []
+
+    # ConsignmentViews
+    async def summary(self, consignment_id: str) -> dict[str, Any] | None:
+        return None
+
+    async def plan(self, consignment_id: str) -> dict[str, Any] | None:
+        return None
+
+    async def receipt(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
+        return None
+
+    async def unconfirmed(self) -> list[dict[str, Any]]:
+        return []
+
+    async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
+        return None
 
 
 class FakeGateway(Gateway):
@@ -100,10 +190,10 @@ def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> 
     waiter = FakeWaiter()
     gw = FakeGateway(
         settings=s,
-        bus=FakeBus(waiter, decide),  # type: ignore[arg-type]
-        waiter=waiter,  # type: ignore[arg-type]
+        bus=FakeBus(waiter, decide),
+        waiter=waiter,
         reads=views.get("reads", EmptyReads()),
-        probe=None,  # type: ignore[arg-type]
+        probe=FakeProbe(),
         issuer=LabelIssuer(s.signing_keys(), s.public_base_url),
         clock=lambda: NOW,
         audit=views.get("audit", EmptyReads()),
