@@ -4,7 +4,9 @@ bus that answers every command at once with a chosen decision, and empty views."
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -14,6 +16,9 @@ from events import codec, labels, proofs
 from events.catalog import CommandRejected
 from events.envelope import Envelope
 from services.gateway.app import create_app
+from services.gateway.auth.model import Grant, Role
+from services.gateway.auth.service import TOKEN_PREFIX, Identity, digest
+from services.gateway.auth.store import AlreadyThere
 from services.gateway.bootstrap import Gateway
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer
@@ -178,16 +183,123 @@ class FakeGateway(Gateway):
         return None
 
 
+class FakeIdentityStore:
+    """The twin of services.gateway.auth.store.MongoIdentityStore (tests/contract holds them alike)."""
+
+    def __init__(self) -> None:
+        self.accounts_: dict[str, dict[str, Any]] = {}
+        self.sessions_: dict[str, dict[str, Any]] = {}
+        self.devices_: dict[str, dict[str, Any]] = {}
+
+    async def ensure_indexes(self) -> None:
+        return None
+
+    async def count_accounts(self) -> int:
+        return len(self.accounts_)
+
+    async def account(self, account_id: str) -> dict[str, Any] | None:
+        doc = self.accounts_.get(account_id)
+        return dict(doc) if doc else None
+
+    async def accounts(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in d.items() if k != "password_hash"} for _, d in sorted(self.accounts_.items())]
+
+    async def add_account(self, doc: dict[str, Any]) -> None:
+        if doc["_id"] in self.accounts_:
+            raise AlreadyThere(doc["_id"])
+        self.accounts_[doc["_id"]] = dict(doc)
+
+    async def update_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        if account_id not in self.accounts_:
+            return None
+        self.accounts_[account_id].update(changes)
+        return dict(self.accounts_[account_id])
+
+    async def count_failure(self, account_id: str, at: datetime) -> int:
+        doc = self.accounts_.get(account_id)
+        if doc is None:
+            return 0
+        doc["failed_logins"] = doc.get("failed_logins", 0) + 1
+        doc["last_failure_at"] = at
+        return int(doc["failed_logins"])
+
+    async def session(self, token_hash: str) -> dict[str, Any] | None:
+        return self.sessions_.get(token_hash)
+
+    async def add_session(self, doc: dict[str, Any]) -> None:
+        self.sessions_[doc["_id"]] = dict(doc)
+
+    async def touch_session(self, token_hash: str, at: datetime) -> None:
+        if token_hash in self.sessions_:
+            self.sessions_[token_hash]["last_seen_at"] = at
+
+    async def end_session(self, token_hash: str) -> None:
+        self.sessions_.pop(token_hash, None)
+
+    async def end_sessions_of(self, account_id: str) -> None:
+        for key in [k for k, v in self.sessions_.items() if v["account_id"] == account_id]:
+            del self.sessions_[key]
+
+    async def device(self, device_id: str) -> dict[str, Any] | None:
+        doc = self.devices_.get(device_id)
+        return dict(doc) if doc else None
+
+    async def devices(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in d.items() if k != "token_hash"} for _, d in sorted(self.devices_.items())]
+
+    async def add_device(self, doc: dict[str, Any]) -> None:
+        if doc["_id"] in self.devices_:
+            raise AlreadyThere(doc["_id"])
+        self.devices_[doc["_id"]] = dict(doc)
+
+    async def update_device(self, device_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        if device_id not in self.devices_:
+            return None
+        self.devices_[device_id].update(changes)
+        return dict(self.devices_[device_id])
+
+
+# Every role, everywhere: what the in-process tests act as unless they say otherwise.
+ALL_ROLES = tuple(Grant(role=r, scope="*") for r in Role)
+
+
+def enrolled(store: FakeIdentityStore, grants: tuple[Grant, ...] = ALL_ROLES, now: datetime = NOW) -> str:
+    """A device with ``grants`` put straight into the fake store, and its bearer token
+    (in the format the gateway's Identity.from_token reads, or it refuses it)."""
+    device_id = f"dev-{secrets.token_hex(6)}"
+    token = f"{TOKEN_PREFIX}{device_id}_{secrets.token_urlsafe(32)}"
+    store.devices_[device_id] = {
+        "_id": device_id,
+        "name": "test device",
+        "grants": [g.model_dump(mode="json") for g in grants],
+        "token_hash": digest(token),
+        "enrolled_at": now,
+        "enrolled_by": "test",
+        "last_used_at": None,
+        "revoked_at": None,
+        "revoked_by": None,
+    }
+    return token
+
+
 def settings(**overrides: Any) -> GatewaySettings:
     return GatewaySettings(label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})), **overrides)
 
 
-def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> httpx.AsyncClient:
+def client(
+    decide: Decide,
+    *,
+    decision_timeout_s: float = 5.0,
+    grants: tuple[Grant, ...] | None = ALL_ROLES,
+    **views: Any,
+) -> httpx.AsyncClient:
     """An HTTP client talking to an in-process gateway whose deciding services answer with
     ``decide``; ``views`` (``reads``, ``audit``, ``consignments``) replace the empty ones.
-    The gateway is at ``client.gateway`` (its fake bus keeps what was ``sent``)."""
+    It acts as a device holding ``grants`` (None: anonymous). The gateway is at
+    ``client.gateway`` (its fake bus keeps what was ``sent``)."""
     s = settings(decision_timeout_s=decision_timeout_s)
     waiter = FakeWaiter()
+    identities = FakeIdentityStore()
     gw = FakeGateway(
         settings=s,
         bus=FakeBus(waiter, decide),
@@ -198,9 +310,11 @@ def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> 
         clock=lambda: NOW,
         audit=views.get("audit", EmptyReads()),
         consignments=views.get("consignments", EmptyReads()),
+        identity=Identity(identities, lambda: NOW),
     )
     app = create_app(s, gateway=gw)
     app.state.gateway = gw
-    api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
+    headers = {"Authorization": f"Bearer {enrolled(identities, grants)}"} if grants is not None else {}
+    api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test", headers=headers)
     api.gateway = gw  # type: ignore[attr-defined]
     return api

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from events.envelope import utcnow
 from services.gateway import ports
+from services.gateway.auth.service import Identity
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer
 
@@ -26,6 +27,7 @@ class Gateway:
     issuer: LabelIssuer
     audit: ports.AuditViews
     consignments: ports.ConsignmentViews
+    identity: Identity
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
@@ -47,6 +49,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
     from services.gateway.adapters.consignment_reads import ConsignmentReads
     from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
     from services.gateway.adapters.mongo import ReadModels
+    from services.gateway.auth.store import MongoIdentityStore
 
     _, db = connect(settings.mongo_url, settings.mongo_db)
     return Gateway(
@@ -58,4 +61,5 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
         audit=AuditReads(db),
         consignments=ConsignmentReads(db),
+        identity=Identity(MongoIdentityStore(db), utcnow),
     )

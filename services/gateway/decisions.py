@@ -85,12 +85,12 @@ def named_by_content(cmd: Envelope, prefix: str) -> Envelope:
     return cmd.model_copy(update={"id": f"{prefix}-{cmd.subject}-{codec.command_digest(cmd)[:16]}"})
 
 
-def registration(gw: Gateway, laptop: LaptopDescription, import_batch: str | None = None) -> Envelope:
+def registration(gw: Gateway, laptop: LaptopDescription, actor: str, import_batch: str | None = None) -> Envelope:
     """The command registering ``laptop``, named by its content: posting or importing
     the same laptop again replays the first registration instead of registering twice."""
     asset_id = labels.asset_id_for_serial(laptop.serial)
     body = RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id), import_batch=import_batch)
-    cmd = command(body, command_id="register", subject=asset_id, actor="operator", gw=gw)
+    cmd = command(body, command_id="register", subject=asset_id, actor=actor, gw=gw)
     return named_by_content(cmd, "register")
 
 

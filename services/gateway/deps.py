@@ -1,13 +1,23 @@
 """What a route receives from FastAPI besides its request: the gateway's
-dependencies (and, with sign-in, who is asking)."""
+dependencies and who is asking (``Caller``), and the rule each route states about
+who may call it (``allow(...)`` or ``public``). A route without one fails the
+authorisation matrix test (tests/unit/test_authorisation.py)."""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.gateway.auth.model import ANONYMOUS, Principal, Role
 from services.gateway.bootstrap import Gateway
+from services.gateway.errors import ApiError
+
+SESSION_COOKIE = "serah_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def gateway(request: Request) -> Gateway:
@@ -16,3 +26,93 @@ def gateway(request: Request) -> Gateway:
 
 
 GW = Annotated[Gateway, Depends(gateway)]
+
+
+async def caller(request: Request, gw: GW) -> Principal:
+    """A device by its bearer token, else a person by their session cookie, else
+    anonymous. A wrong or revoked token is refused outright, never read as anonymous.
+    A change made with a session cookie must carry the session's CSRF token."""
+    if cached := getattr(request.state, "principal", None):
+        return cached  # type: ignore[no-any-return]
+    principal = ANONYMOUS
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        found = await gw.identity.from_token(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None:
+            raise ApiError(
+                401,
+                "token_refused",
+                "This device's token is not valid (unknown, revoked or mistyped): enrol the device again.",
+            )
+        principal = found
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        session = await gw.identity.from_session(cookie)
+        if session is not None:
+            principal, csrf = session
+            if request.method not in SAFE_METHODS:
+                sent = request.headers.get(CSRF_HEADER, "")
+                if not sent or not hmac.compare_digest(sent, csrf):
+                    raise ApiError(
+                        403,
+                        "csrf_token_missing",
+                        f"A change made while signed in must carry the {CSRF_HEADER} header that sign-in gave; "
+                        "reload the page and try again.",
+                    )
+    request.state.principal = principal
+    return principal
+
+
+Caller = Annotated[Principal, Depends(caller)]
+
+
+class Rule:
+    """Who may call a route: anyone (``public``), anyone signed in (``signed_in``), or
+    whoever holds one of ``roles``. Kept on the dependency so the route table can be read."""
+
+    def __init__(self, *roles: Role, anyone: bool = False) -> None:
+        self.roles, self.anyone = frozenset(roles), anyone
+
+    def __repr__(self) -> str:
+        return "public" if self.anyone else f"allow({', '.join(sorted(self.roles)) or 'signed in'})"
+
+    def dependency(self) -> Callable[[Principal], Awaitable[Principal]]:
+        rule = self
+
+        async def check(who: Caller) -> Principal:
+            if rule.anyone:
+                return who
+            if who.kind == "anonymous":
+                raise ApiError(
+                    401, "sign_in_required", "Sign in (POST /api/v1/session) or send a device's bearer token."
+                )
+            if rule.roles and not (who.roles() & rule.roles):
+                need = " or ".join(sorted(rule.roles))
+                raise ApiError(403, "not_allowed", f"This needs the role {need}; ask an administrator to grant it.")
+            return who
+
+        check.rule = rule  # type: ignore[attr-defined]
+        return check
+
+
+def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """Only whoever holds one of ``roles`` (none given: anyone signed in)."""
+    return Rule(*roles).dependency()
+
+
+public = Rule(anyone=True).dependency()
+
+
+def rule_of(dependency: object) -> Rule | None:
+    return getattr(dependency, "rule", None)
+
+
+# Who may call a route, as a parameter the route also uses for the actor.
+Anyone = Annotated[Principal, Depends(public)]
+SignedIn = Annotated[Principal, Depends(allow())]
+Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
+Operator = Annotated[Principal, Depends(allow(Role.OPERATOR))]
+Warehouse = Annotated[Principal, Depends(allow(Role.WAREHOUSE))]
+Dispatcher = Annotated[Principal, Depends(allow(Role.WAREHOUSE, Role.OPERATOR))]
+Recipient = Annotated[Principal, Depends(allow(Role.RECIPIENT))]
+Auditor = Annotated[Principal, Depends(allow(Role.AUDITOR))]

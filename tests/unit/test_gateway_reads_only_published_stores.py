@@ -14,7 +14,7 @@ GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
 # The workers' per-subject stream collections (services/allocation, services/handover).
 PRIVATE = ("allocation_laptops", "allocation_consignments", "handover_laptops", "handover_consignments")
 
-# What the gateway may read: published for readers.
+# What the gateway may read: published for readers, and its own identity store.
 PUBLISHED = {
     # the audit service's
     "laptop_views",
@@ -28,6 +28,10 @@ PUBLISHED = {
     "bast_documents",
     # every worker's heartbeat, for /healthz
     "worker_status",
+    # the gateway's own: who may sign in (services/gateway/auth/store.py), never published
+    "accounts",
+    "sessions",
+    "devices",
 }
 
 ATTRIBUTE = re.compile(r"\b_?db\.([a-z_]+)\b")  # db.laptop_views, self._db.event_log

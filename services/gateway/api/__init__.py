@@ -13,6 +13,7 @@ def routers() -> list[APIRouter]:
         audit,
         consignments,
         health,
+        identity,
         imports,
         label_sheets,
         labels,
@@ -32,5 +33,6 @@ def routers() -> list[APIRouter]:
         consignments.router,
         manifest.router,
         audit.router,
+        identity.router,
         health.router,
     ]

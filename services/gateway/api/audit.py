@@ -31,7 +31,7 @@ from services.gateway.api.responses import (
     TimelineEntry,
 )
 from services.gateway.bootstrap import Gateway
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Anyone, Auditor, SignedIn
 from services.gateway.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -45,7 +45,7 @@ NDJSON = "application/x-ndjson"
 @router.get(
     "/audit/checkpoint-keys", response_model=list[PublicKey], summary="Public keys that verify checkpoints offline"
 )
-async def checkpoint_keys(gw: GW) -> list[PublicKey]:
+async def checkpoint_keys(who: Anyone, gw: GW) -> list[PublicKey]:
     """Ed25519 keys of the audit service; the first is the one signing now."""
     ring = labels.parse_keyring(gw.settings.audit_public_keys)
     return [PublicKey(key_id=k, public_key=proofs.b64(v), active=i == 0) for i, (k, v) in enumerate(ring.items())]
@@ -54,7 +54,7 @@ async def checkpoint_keys(gw: GW) -> list[PublicKey]:
 @router.get(
     "/audit/checkpoints", response_model=list[CheckpointPublic], summary="Every signed checkpoint, oldest first"
 )
-async def list_checkpoints(gw: GW) -> list[dict[str, Any]]:
+async def list_checkpoints(who: Auditor, gw: GW) -> list[dict[str, Any]]:
     """Each checkpoint signs the Merkle root over every laptop's chain head at its time."""
     return [proofs.checkpoint_public(c) for c in await gw.audit.checkpoints()]
 
@@ -69,7 +69,7 @@ def _keys(gw: Gateway) -> dict[str, bytes]:
     responses=NOT_FOUND,
     summary="A laptop's events with actor, time, scan id, place, and whether its chain verifies",
 )
-async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
+async def timeline(who: Auditor, asset_id: AssetId, gw: GW) -> LaptopTimeline:
     """`chain` says whether the hash chain verifies against the signed checkpoint (and
     where it breaks); `checkpointed` marks events covered by the latest signed checkpoint."""
     links = await gw.audit.chain(asset_id)
@@ -104,7 +104,7 @@ async def timeline(asset_id: AssetId, gw: GW) -> LaptopTimeline:
     responses=binary(NDJSON, "One JSON object per line: header, events, checkpoint and proof.", 404),
     summary="One laptop's events with its inclusion proof (JSON Lines; `serah verify FILE --subject ID` checks it)",
 )
-async def laptop_proof(asset_id: AssetId, gw: GW) -> StreamingResponse:
+async def laptop_proof(who: Auditor, asset_id: AssetId, gw: GW) -> StreamingResponse:
     """Checked offline with `serah verify FILE` and the checkpoint keys."""
     if not await gw.audit.chain(asset_id):
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
@@ -122,6 +122,7 @@ Subject = Annotated[str, Query(pattern=SAFE_ID)]
     "inclusion proofs (JSON Lines; `serah verify` checks it)",
 )
 async def export_jsonl(
+    who: Auditor,
     gw: GW,
     subject: Annotated[
         list[Subject] | None,
@@ -167,7 +168,7 @@ safe_cell = spreadsheet_cell
     responses=binary("text/csv", "A header row, then one row per event (UTF-8)."),
     summary="Every event as one CSV row (safe against formula injection)",
 )
-async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
+async def export_csv(who: Auditor, gw: GW, province: Province = None) -> StreamingResponse:
     """Cells starting with `=`, `+`, `-` or `@` are quoted so a spreadsheet shows them as text."""
     verdict = await gw.audit.verifier(_keys(gw))
 
@@ -236,6 +237,7 @@ async def export_csv(gw: GW, province: Province = None) -> StreamingResponse:
     summary="Anomalies, newest first, filtered by rule, office or province",
 )
 async def anomalies(
+    who: Auditor,
     gw: GW,
     rule: Annotated[str | None, Query(pattern=r"^[a-z_]{1,64}$")] = None,
     office: Office = None,
@@ -261,7 +263,7 @@ async def anomalies(
     response_model=list[ProvinceRollup],
     summary="Per province → regency/city office: planned, dispatched, … anomalies",
 )
-async def get_rollups(gw: GW, province: Province = None) -> list[dict[str, Any]]:
+async def get_rollups(who: Auditor, gw: GW, province: Province = None) -> list[dict[str, Any]]:
     """Counts per office, grouped by province, computed from the laptop views now."""
     return rollups.rollup(await gw.audit.views(province), gw.clock())
 
@@ -272,6 +274,7 @@ async def get_rollups(gw: GW, province: Province = None) -> list[dict[str, Any]]
     summary="Laptops whose usage attestation is due soon or overdue",
 )
 async def attestations(
+    who: SignedIn,
     gw: GW,
     office: Office = None,
     province: Province = None,

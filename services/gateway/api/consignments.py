@@ -23,6 +23,7 @@ from events.catalog import (
     ScanIntoConsignment,
 )
 from events.envelope import SAFE_ID, Envelope
+from services.gateway.api import scope
 from services.gateway.api.laptops import NOT_FOUND
 from services.gateway.api.render import answer, binary, command_answers, decision_body, problems
 from services.gateway.api.requests import (
@@ -39,6 +40,7 @@ from services.gateway.api.responses import (
     ReceiptCodeResponse,
     UnconfirmedConsignment,
 )
+from services.gateway.auth.model import Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.config import GatewaySettings
 from services.gateway.decisions import (
@@ -51,7 +53,7 @@ from services.gateway.decisions import (
     scan,
     submit,
 )
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Anyone, Operator, Recipient, SignedIn, Warehouse
 from services.gateway.errors import ApiError
 from services.gateway.uploads import PDF_UPLOAD, hash_upload
 
@@ -100,7 +102,7 @@ def _answer(decision: Decision) -> JSONResponse:
     responses=command_answers(404, 409, 422, accepted=201, model=PlanResponse),
     summary="Plan a consignment for one office",
 )
-async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
+async def plan_consignment(who: Operator, body: PlanRequest, gw: GW) -> JSONResponse:
     """Who may sign (`officials`), on what legal basis, and either the laptops (`expected`) or
     how many (`expected_count`). The answer carries the receipt code once; re-posting the same
     consignment id replays the first plan without a code. `422 unknown_office`, `409 consignment_exists`."""
@@ -116,7 +118,7 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
         ),
         command_id="plan",
         subject=body.consignment_id,
-        actor="operator",
+        actor=who.actor,
         gw=gw,
     )
     # Re-posting the same plan replays it (and its first code stands); a changed
@@ -146,7 +148,9 @@ async def plan_consignment(body: PlanRequest, gw: GW) -> JSONResponse:
     responses=command_answers(404, 409, 422),
     summary="Scan a laptop into an open consignment",
 )
-async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW) -> JSONResponse:
+async def scan_into(
+    who: Warehouse, consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW
+) -> JSONResponse:
     """A second scan of the same laptop answers 200 with `decision: duplicate`; a laptop of another
     consignment is `409 belongs_to_other_consignment`, a full count plan `409 consignment_full`."""
     data = ScanIntoConsignment(label=body.label, location=body.location)
@@ -155,7 +159,7 @@ async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest,
         data,
         scan_id=body.scan_id,
         label=body.label,
-        actor=body.actor,
+        actor=who.actor,
         scanned_at=body.scanned_at,
         subject=consignment_id,
     )
@@ -170,7 +174,10 @@ async def scan_into(consignment_id: ConsignmentId, body: ConsignmentScanRequest,
     summary="Close the consignment: it leaves now",
 )
 async def close(
-    consignment_id: ConsignmentId, gw: GW, idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None
+    who: Warehouse,
+    consignment_id: ConsignmentId,
+    gw: GW,
+    idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None,
 ) -> JSONResponse:
     """Every laptop scanned in is dispatched; an empty consignment is `409 consignment_empty`.
     Send an `Idempotency-Key` so a retry is not a second close."""
@@ -178,7 +185,7 @@ async def close(
         CloseConsignment(),
         command_id=idempotency_key or f"close-{uuid.uuid4()}",
         subject=consignment_id,
-        actor="operator",
+        actor=who.actor,
         gw=gw,
     )
     return await _decided(gw, cmd)
@@ -191,14 +198,16 @@ async def close(
     responses=command_answers(403, 404, 409, 422),
     summary="Confirm receipt; issues the BAST",
 )
-async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, gw: GW) -> JSONResponse:
+async def confirm_receipt(who: Recipient, consignment_id: ConsignmentId, body: ReceiptRequest, gw: GW) -> JSONResponse:
     """The official must be one named in the plan and give the receipt code (`403
     official_not_authorised`, `403 receipt_code_invalid`); every line must be a laptop of the
     consignment (`422 not_expected`). The accepted event carries the BAST number and its SHA-256."""
+    scope.act_for(who, Role.RECIPIENT, await scope.consignment_office(gw, consignment_id), consignment_id)
+    scope.signs_as_themselves(who, body.official.nip)
     data = ConfirmReceipt(
         official=body.official, receipt_code=body.receipt_code, lines=body.lines, missing=body.missing
     )
-    cmd = command(data, command_id=body.receipt_id, subject=consignment_id, actor=body.official.nip, gw=gw)
+    cmd = command(data, command_id=body.receipt_id, subject=consignment_id, actor=who.actor, gw=gw)
     return await _decided(gw, cmd)
 
 
@@ -209,7 +218,9 @@ async def confirm_receipt(consignment_id: ConsignmentId, body: ReceiptRequest, g
     responses=command_answers(404, 409, 422, model=ReceiptCodeResponse),
     summary="Issue a new receipt code; the old one stops working",
 )
-async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeRequest, gw: GW) -> JSONResponse:
+async def reissue_receipt_code(
+    who: Operator, consignment_id: ConsignmentId, body: ReissueCodeRequest, gw: GW
+) -> JSONResponse:
     """The new code is shown once, like at planning; print a new manifest with it
     (`POST …/manifest.pdf` with `receipt_code`). The same `request_id` replays the first re-issue."""
     code, digest = new_receipt_code()
@@ -217,7 +228,7 @@ async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeR
         ReissueReceiptCode(receipt_code_hash=digest, reason=body.reason),
         command_id=body.request_id,
         subject=consignment_id,
-        actor="operator",
+        actor=who.actor,
         gw=gw,
     )
     decision = await submit(gw, cmd)
@@ -240,7 +251,7 @@ async def reissue_receipt_code(consignment_id: ConsignmentId, body: ReissueCodeR
     response_model=list[UnconfirmedConsignment],
     summary="Dispatched, not (fully) received, with age in days",
 )
-async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
+async def unconfirmed(who: SignedIn, gw: GW) -> list[dict[str, Any]]:
     """Oldest first, with the late-receipt reminders raised so far."""
     now = gw.clock()
     out = []
@@ -271,7 +282,7 @@ async def unconfirmed(gw: GW) -> list[dict[str, Any]]:
     responses=NOT_FOUND,
     summary="Expected vs scanned, receipt state",
 )
-async def get_consignment(consignment_id: ConsignmentId, gw: GW) -> dict[str, Any]:
+async def get_consignment(who: SignedIn, consignment_id: ConsignmentId, gw: GW) -> dict[str, Any]:
     """For a plan by count, `expected` is empty and `missing_count` says how many are still to be picked;
     `basts` links every BAST issued so far."""
     s = await gw.consignments.summary(consignment_id)
@@ -312,7 +323,7 @@ async def _bast(gw: Gateway, consignment_id: str, seq: int) -> dict[str, Any]:
     responses=binary("application/pdf", "The BAST exactly as issued (its SHA-256 is recorded).", 404),
     summary="The BAST (Berita Acara Serah Terima) PDF of a receipt",
 )
-async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> Response:
+async def bast_pdf(who: SignedIn, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> Response:
     """`seq` counts the receipts of the consignment (a partial receipt and the rest make two BASTs)."""
     doc = await _bast(gw, consignment_id, seq)
     name = f"BAST-{consignment_id}-{seq}.pdf"
@@ -329,7 +340,9 @@ async def bast_pdf(consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> R
     summary="Does this PDF match the recorded BAST?",
     openapi_extra={"requestBody": PDF_UPLOAD},
 )
-async def verify_bast(consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1) -> dict[str, Any]:
+async def verify_bast(
+    who: Anyone, consignment_id: ConsignmentId, request: Request, gw: GW, seq: BastSeq = 1
+) -> dict[str, Any]:
     """Hashes the file as it arrives (up to the BAST upload limit) and compares it with the recorded
     SHA-256; `400 empty_file` when nothing was sent."""
     doc = await _bast(gw, consignment_id, seq)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from events import topics
 from services.gateway.api.responses import Health
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Anyone
 
 router = APIRouter()
 
@@ -29,7 +29,7 @@ PROBE_TIMEOUT_S = 4.0
         503: {"model": Health, "description": "Something is not ready; `reasons` says what."},
     },
 )
-async def healthz(gw: GW) -> JSONResponse:
+async def healthz(who: Anyone, gw: GW) -> JSONResponse:
     """`status` is `ok` or `unavailable`; each worker reports `alive`, `ready`, `instances` and its consumer `lag`."""
     reasons: list[str] = []
     body: dict[str, Any] = {}

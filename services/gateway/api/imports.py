@@ -23,7 +23,7 @@ from services.gateway.api.render import problems
 from services.gateway.api.requests import BulkRegisterRequest, RegisterLaptopRequest
 from services.gateway.api.responses import BulkRegisterResponse, BulkRowResult
 from services.gateway.decisions import Accepted, Decision, Pending, Rejected, registration, submit_many
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Operator
 
 router = APIRouter(prefix="/api/v1", tags=["laptops"])
 
@@ -68,7 +68,7 @@ def classify(index: int, decision: Decision) -> BulkRowResult:
     responses=problems(),
     summary="Register up to 500 laptops; every row gets its own verdict",
 )
-async def register_laptops(body: BulkRegisterRequest, gw: GW) -> BulkRegisterResponse:
+async def register_laptops(who: Operator, body: BulkRegisterRequest, gw: GW) -> BulkRegisterResponse:
     """200 with one result per row (`registered`, `already_present`, `rejected` with a code,
     or `pending` if not decided within `wait_s`); a bad row does not refuse the others."""
     results: dict[int, BulkRowResult] = {}
@@ -92,7 +92,7 @@ async def register_laptops(body: BulkRegisterRequest, gw: GW) -> BulkRegisterRes
             )
             continue
         seen[asset_id] = index
-        commands.append((index, registration(gw, req.laptop(), import_batch=body.batch)))
+        commands.append((index, registration(gw, req.laptop(), who.actor, import_batch=body.batch)))
 
     decisions = await submit_many(gw, [cmd for _, cmd in commands], body.wait_s)
     for (index, _), decision in zip(commands, decisions, strict=True):

@@ -17,7 +17,7 @@ from services.gateway.api.laptops import NOT_FOUND
 from services.gateway.api.render import binary
 from services.gateway.api.responses import LabelToPrint
 from services.gateway.bootstrap import Gateway
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Operator
 from services.gateway.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
@@ -98,6 +98,7 @@ def to_print(items: list[LabelToPrint]) -> list[label_pdf.LabelPrint]:
     summary="The current labels of the selected laptops (what a sheet prints)",
 )
 async def labels_to_print(
+    who: Operator,
     gw: GW,
     asset_id: AssetIds = None,
     office_code: Office = None,
@@ -117,6 +118,7 @@ async def labels_to_print(
     summary="A print-ready PDF of label stickers (A4 3x8, A4 2x7, or thermal 50x30 mm)",
 )
 async def label_sheet(
+    who: Operator,
     gw: GW,
     layout: LayoutName = "a4-3x8",
     asset_id: AssetIds = None,

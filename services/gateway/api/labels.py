@@ -18,7 +18,7 @@ from services.gateway.api.render import answer, command_answers
 from services.gateway.api.requests import ReissueLabelRequest
 from services.gateway.api.responses import DecisionResponse, KeyringDocument, PublicKey
 from services.gateway.decisions import command, submit
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Anyone, Operator
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
 
@@ -33,6 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["labels"])
     "`GET /api/v1/laptops/{asset_id}/qr.svg`. Send an `Idempotency-Key` so a retry is not a second re-issue.",
 )
 async def reissue_label(
+    who: Operator,
     asset_id: AssetId,
     body: ReissueLabelRequest,
     gw: GW,
@@ -42,7 +43,7 @@ async def reissue_label(
         ReissueLabel(key_id=gw.issuer.active_key_id, reason=body.reason, note=body.note),
         command_id=idempotency_key or f"reissue-{uuid.uuid4()}",
         subject=asset_id,
-        actor="operator",
+        actor=who.actor,
         gw=gw,
     )
     return answer(await submit(gw, cmd))
@@ -55,13 +56,13 @@ async def reissue_label(
     description="Carry this file on a scanner: `events.labels.verify_offline(label, file)` (or "
     "`serah verify-label`) checks a label's signature without the server. Revocation needs the server.",
 )
-async def label_key_file(gw: GW) -> JSONResponse:
+async def label_key_file(who: Anyone, gw: GW) -> JSONResponse:
     doc = labels.keyring_document(gw.issuer.public_keys(), gw.issuer.active_key_id)
     return JSONResponse(doc, headers={"Content-Disposition": 'attachment; filename="serah-label-keys.json"'})
 
 
 @router.get("/label-keys", response_model=list[PublicKey], summary="Public keys that verify labels offline")
-async def label_keys(gw: GW) -> list[PublicKey]:
+async def label_keys(who: Anyone, gw: GW) -> list[PublicKey]:
     """Ed25519 keys by key id; `active` signs new labels, the others still verify older ones."""
     return [
         PublicKey(

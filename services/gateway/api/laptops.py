@@ -24,7 +24,7 @@ from services.gateway.api.responses import (
 )
 from services.gateway.bootstrap import Gateway
 from services.gateway.decisions import command, registration, submit
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Operator, SignedIn
 from services.gateway.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["laptops"])
@@ -40,12 +40,12 @@ LAPTOP_REFUSALS = (404, 409, 422)
     responses=command_answers(409, 422, accepted=201),
     summary="Register a laptop and issue its signed label",
 )
-async def register_laptop(body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
+async def register_laptop(who: Operator, body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
     """The asset id is derived from the serial, so posting the same laptop again replays the
     first registration (201 with the same event) instead of registering it twice; a serial
     already registered with other details is refused with `409 serial_conflict`. The label
     is at `label_url` of `GET /api/v1/laptops/{asset_id}` once the view has caught up."""
-    return answer(await submit(gw, registration(gw, body.laptop())), accepted_status=201)
+    return answer(await submit(gw, registration(gw, body.laptop(), who.actor)), accepted_status=201)
 
 
 @router.get(
@@ -54,7 +54,7 @@ async def register_laptop(body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
     responses=NOT_FOUND,
     summary="A laptop's current state",
 )
-async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
+async def get_laptop(who: SignedIn, asset_id: AssetId, gw: GW) -> LaptopPublic:
     """Status, owning office, consignment, condition and the current label, from the
     read model; `404 unknown_laptop` for an asset id that is not registered."""
     view = await laptop_view(gw, asset_id)
@@ -82,7 +82,7 @@ async def get_laptop(asset_id: AssetId, gw: GW) -> LaptopPublic:
     responses=NOT_FOUND,
     summary="Every event of a laptop, in order, with its chain hashes and whether the chain verifies",
 )
-async def laptop_history(asset_id: AssetId, gw: GW) -> LaptopHistory:
+async def laptop_history(who: SignedIn, asset_id: AssetId, gw: GW) -> LaptopHistory:
     """Each entry carries `hash` and `prev_hash` of the laptop's hash chain, and `chain`
     says whether the chain verifies against the signed checkpoint (and where it breaks)."""
     links = await gw.reads.history(asset_id)
@@ -102,7 +102,7 @@ async def laptop_history(asset_id: AssetId, gw: GW) -> LaptopHistory:
     responses=binary("image/svg+xml", "The laptop's current label as an SVG QR code.", 404),
     summary="The label's QR code as SVG (for printing at any size)",
 )
-async def laptop_qr_svg(asset_id: AssetId, gw: GW) -> Response:
+async def laptop_qr_svg(who: Operator, asset_id: AssetId, gw: GW) -> Response:
     """The QR encodes the signed label URL of the laptop's current label generation."""
     return Response(qr.svg(await _current_label(gw, asset_id)), media_type="image/svg+xml")
 
@@ -114,6 +114,7 @@ async def laptop_qr_svg(asset_id: AssetId, gw: GW) -> Response:
     summary="The label's QR code as PNG",
 )
 async def laptop_qr_png(
+    who: Operator,
     asset_id: AssetId,
     gw: GW,
     scale: Annotated[int, Query(ge=1, le=40, description="Pixels per QR module.")] = 8,
@@ -129,6 +130,7 @@ async def laptop_qr_png(
     summary="Allocate a laptop to a recipient office",
 )
 async def allocate_laptop(
+    who: Operator,
     asset_id: AssetId,
     body: AllocationRequest,
     gw: GW,
@@ -140,7 +142,7 @@ async def allocate_laptop(
         AllocateLaptop(office_code=body.office_code, consignment_id=body.consignment_id),
         command_id=idempotency_key or f"alloc-{uuid.uuid4()}",
         subject=asset_id,
-        actor="operator",
+        actor=who.actor,
         gw=gw,
     )
     return answer(await submit(gw, cmd))

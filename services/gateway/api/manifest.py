@@ -14,7 +14,7 @@ from services.gateway.adapters import manifest_pdf as manifest
 from services.gateway.api.consignments import ConsignmentId
 from services.gateway.api.render import binary
 from services.gateway.api.requests import ManifestRequest
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Dispatcher
 from services.gateway.errors import ApiError
 
 router = APIRouter()
@@ -27,7 +27,7 @@ router = APIRouter()
     responses=binary("application/pdf", "The manifest for the driver.", 403, 404),
     summary="The dispatch manifest PDF; give the receipt code to have it printed (checked against its hash)",
 )
-async def manifest_pdf(consignment_id: ConsignmentId, body: ManifestRequest, gw: GW) -> Response:
+async def manifest_pdf(who: Dispatcher, consignment_id: ConsignmentId, body: ManifestRequest, gw: GW) -> Response:
     """Lists the laptops, the receiving office, the officials and the legal basis. A `receipt_code`
     is printed only if it is the consignment's current code (`403 receipt_code_invalid` otherwise)."""
     plan = await gw.consignments.plan(consignment_id)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from events import offices
 from services.gateway.api.laptops import NOT_FOUND
 from services.gateway.api.responses import OfficePublic
+from services.gateway.deps import Anyone
 from services.gateway.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["offices"])
@@ -20,6 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["offices"])
     summary="Recipient offices (Kesbangpol), by region code",
 )
 async def list_offices(
+    who: Anyone,
     province: Annotated[
         str | None, Query(pattern=r"^[0-9]{2}$", description="Two-digit province code, e.g. 32.")
     ] = None,
@@ -34,7 +36,7 @@ async def list_offices(
     responses=NOT_FOUND,
     summary="One office by region code",
 )
-async def get_office(code: Annotated[str, Path(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")]) -> OfficePublic:
+async def get_office(who: Anyone, code: Annotated[str, Path(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")]) -> OfficePublic:
     """`404 unknown_office` for a well-formed code that is not a region."""
     office = offices.get(code)
     if office is None:

@@ -72,7 +72,6 @@ class ScanRequest(Body):
     RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512, description="The QR text exactly as scanned.")
     location: Location | None = None
-    actor: str = Field(default="anonymous", pattern=SAFE_ID, description="Who scanned (until sign-in exists).")
     scanned_at: IsoDateTime | None = Field(default=None, description="When the device scanned; defaults to now.")
 
 

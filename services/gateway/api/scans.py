@@ -11,21 +11,29 @@ from fastapi.responses import JSONResponse
 from events import codec
 from events.catalog import AttestUsage, DispatchLaptop, Payload, ReceiveLaptop
 from events.envelope import SAFE_ID
+from services.gateway.api import scope
 from services.gateway.api.laptops import LAPTOP_REFUSALS, NOT_FOUND
 from services.gateway.api.render import answer, command_answers, record
 from services.gateway.api.requests import AttestationScanRequest, DispatchScanRequest, ReceiptScanRequest, ScanRequest
 from services.gateway.api.responses import DecisionResponse
+from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.decisions import scan, submit
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Recipient, SignedIn, Warehouse
 from services.gateway.errors import ApiError
 
 router = APIRouter(prefix="/api/v1")
 CommandId = Annotated[str, Path(pattern=SAFE_ID)]
 
 
-async def _scan(gw: Gateway, body: ScanRequest, data: Payload) -> JSONResponse:
-    cmd = scan(gw, data, scan_id=body.scan_id, label=body.label, actor=body.actor, scanned_at=body.scanned_at)
+async def _scan(
+    gw: Gateway, who: Principal, body: ScanRequest, data: Payload, office_role: Role | None = None
+) -> JSONResponse:
+    """``office_role``: the role the caller must hold for the laptop's office (a receipt
+    or an attestation is made at the office the laptop is addressed to)."""
+    cmd = scan(gw, data, scan_id=body.scan_id, label=body.label, actor=who.actor, scanned_at=body.scanned_at)
+    if office_role is not None:
+        scope.act_for(who, office_role, await scope.laptop_office(gw, cmd.subject), cmd.subject)
     return answer(await submit(gw, cmd))
 
 
@@ -36,10 +44,10 @@ async def _scan(gw: Gateway, body: ScanRequest, data: Payload) -> JSONResponse:
     responses=command_answers(*LAPTOP_REFUSALS),
     summary="A warehouse dispatch scan",
 )
-async def dispatch_scan(body: DispatchScanRequest, gw: GW) -> JSONResponse:
+async def dispatch_scan(who: Warehouse, body: DispatchScanRequest, gw: GW) -> JSONResponse:
     """The label is checked (signature, key, generation) and the laptop must be allocated;
     a laptop planned in a consignment is dispatched by scanning it into the consignment instead."""
-    return await _scan(gw, body, DispatchLaptop(label=body.label, location=body.location))
+    return await _scan(gw, who, body, DispatchLaptop(label=body.label, location=body.location))
 
 
 @router.post(
@@ -49,11 +57,11 @@ async def dispatch_scan(body: DispatchScanRequest, gw: GW) -> JSONResponse:
     responses=command_answers(*LAPTOP_REFUSALS),
     summary="A recipient-office receipt scan",
 )
-async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
+async def receipt_scan(who: Recipient, body: ReceiptScanRequest, gw: GW) -> JSONResponse:
     """For a laptop sent on its own; a laptop in a consignment is received through
     `POST /api/v1/consignments/{consignment_id}/receipt` with the receipt code."""
     data = ReceiveLaptop(label=body.label, condition=body.condition, note=body.note, location=body.location)
-    return await _scan(gw, body, data)
+    return await _scan(gw, who, body, data, office_role=Role.RECIPIENT)
 
 
 @router.post(
@@ -63,13 +71,13 @@ async def receipt_scan(body: ReceiptScanRequest, gw: GW) -> JSONResponse:
     responses=command_answers(*LAPTOP_REFUSALS),
     summary="A holder's usage attestation: the laptop is still here (in use, in this condition)",
 )
-async def attestation_scan(body: AttestationScanRequest, gw: GW) -> JSONResponse:
+async def attestation_scan(who: Recipient, body: AttestationScanRequest, gw: GW) -> JSONResponse:
     """Only a received laptop can be attested (`409 not_received` otherwise); attestations
     that fall due are listed by `GET /api/v1/audit/attestations`."""
     data = AttestUsage(
         label=body.label, condition=body.condition, in_use=body.in_use, note=body.note, location=body.location
     )
-    return await _scan(gw, body, data)
+    return await _scan(gw, who, body, data, office_role=Role.RECIPIENT)
 
 
 @router.get(
@@ -79,7 +87,7 @@ async def attestation_scan(body: AttestationScanRequest, gw: GW) -> JSONResponse
     responses=NOT_FOUND,
     summary="The decision on a scan sent earlier (for 202 answers and offline sync)",
 )
-async def scan_status(scan_id: CommandId, request: Request, gw: GW) -> DecisionResponse:
+async def scan_status(who: SignedIn, scan_id: CommandId, request: Request, gw: GW) -> DecisionResponse:
     """200 whatever the decision was (`accepted` or `rejected`, with the recorded event);
     `404 unknown_command` until the deciding service has decided."""
     return await _record(gw, scan_id, request.url.path)
@@ -92,7 +100,7 @@ async def scan_status(scan_id: CommandId, request: Request, gw: GW) -> DecisionR
     responses=NOT_FOUND,
     summary="The decision on any command sent earlier (registration, plan, close, …)",
 )
-async def command_status(command_id: CommandId, request: Request, gw: GW) -> DecisionResponse:
+async def command_status(who: SignedIn, command_id: CommandId, request: Request, gw: GW) -> DecisionResponse:
     """Where a 202 answer's `Location` points for commands that are not scans. 200 whatever
     the decision was; `404 unknown_command` until the deciding service has decided."""
     return await _record(gw, command_id, request.url.path)

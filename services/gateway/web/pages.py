@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.gateway.api.consignments import BastSeq, ConsignmentId
-from services.gateway.deps import GW
+from services.gateway.deps import GW, Anyone
 from services.gateway.openapi import html_page
 from services.gateway.uploads import PAGE_UPLOAD, hash_upload
 from services.gateway.web import bast, label, render
@@ -25,7 +25,7 @@ SIGN_IN_URL = "/masuk"
     responses=html_page("Links to the API documentation and the service status."),
     summary="The home page",
 )
-async def index(request: Request) -> HTMLResponse:
+async def index(who: Anyone, request: Request) -> HTMLResponse:
     """In Bahasa Indonesia with English."""
     return render(request, "index.html")
 
@@ -36,7 +36,7 @@ async def index(request: Request) -> HTMLResponse:
 @router.get("/L/{asset}/{key}/{signature}/", include_in_schema=False)
 @router.get("/l/{asset}/{key}/{signature}", include_in_schema=False)
 @router.get("/l/{asset}/{key}/{signature}/", include_in_schema=False)
-async def label_page(request: Request, gw: GW, asset: str, key: str, signature: str) -> HTMLResponse:
+async def label_page(who: Anyone, request: Request, gw: GW, asset: str, key: str, signature: str) -> HTMLResponse:
     # The path exactly as requested (not re-assembled from its decoded parts),
     # so /l/…, %-escapes or a trailing slash are refused like any other spelling.
     raw = request.scope.get("raw_path") or request.url.path.encode()
@@ -47,7 +47,7 @@ async def label_page(request: Request, gw: GW, asset: str, key: str, signature: 
 
 
 @router.get("/masuk", include_in_schema=False)
-async def sign_in(request: Request) -> HTMLResponse:
+async def sign_in(who: Anyone, request: Request) -> HTMLResponse:
     return render(request, "sign_in.html")
 
 
@@ -58,7 +58,9 @@ async def sign_in(request: Request) -> HTMLResponse:
     responses=html_page("The record page (Bahasa Indonesia with English); says so when there is no such BAST yet."),
     summary="The BAST record page a BAST's QR code opens",
 )
-async def bast_page(request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
+async def bast_page(
+    who: Anyone, request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1
+) -> HTMLResponse:
     """What the BAST records (number, date, office, officials, legal basis, laptops with links to
     their pages, the PDF's SHA-256), a link to the PDF and a form to check a PDF file."""
     doc = await gw.consignments.bast(consignment_id, seq)
@@ -78,7 +80,9 @@ async def bast_page(request: Request, consignment_id: ConsignmentId, gw: GW, seq
     summary="Check a PDF file on the BAST record page",
     openapi_extra={"requestBody": PAGE_UPLOAD},
 )
-async def bast_page_check(request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1) -> HTMLResponse:
+async def bast_page_check(
+    who: Anyone, request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1
+) -> HTMLResponse:
     """The record page's form posts here and gets the page back with the verdict
     (the JSON verify endpoint is for programs; a person wants a sentence)."""
     doc = await gw.consignments.bast(consignment_id, seq)

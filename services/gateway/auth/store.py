@@ -1,0 +1,108 @@
+"""Where accounts, sessions and devices are kept: the gateway's own collections,
+never published (password and token hashes must not reach Kafka or an export).
+What happens to them is published as events (services/gateway/auth/service.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+
+class AlreadyThere(Exception):
+    """An account or device with this id exists."""
+
+
+class IdentityStore(Protocol):
+    async def ensure_indexes(self) -> None: ...
+    async def count_accounts(self) -> int: ...
+    async def account(self, account_id: str) -> dict[str, Any] | None: ...
+    async def accounts(self) -> list[dict[str, Any]]: ...
+    async def add_account(self, doc: dict[str, Any]) -> None: ...
+    async def update_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any] | None: ...
+    async def count_failure(self, account_id: str, at: datetime) -> int: ...
+    async def session(self, token_hash: str) -> dict[str, Any] | None: ...
+    async def add_session(self, doc: dict[str, Any]) -> None: ...
+    async def touch_session(self, token_hash: str, at: datetime) -> None: ...
+    async def end_session(self, token_hash: str) -> None: ...
+    async def end_sessions_of(self, account_id: str) -> None: ...
+    async def device(self, device_id: str) -> dict[str, Any] | None: ...
+    async def devices(self) -> list[dict[str, Any]]: ...
+    async def add_device(self, doc: dict[str, Any]) -> None: ...
+    async def update_device(self, device_id: str, changes: dict[str, Any]) -> dict[str, Any] | None: ...
+
+
+class MongoIdentityStore:
+    """Reads by ``_id`` only (FerretDB scans for anything else): sessions are keyed by
+    the hash of their token, devices by the id their token names."""
+
+    def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
+        self._accounts = db.accounts
+        self._sessions = db.sessions
+        self._devices = db.devices
+
+    async def ensure_indexes(self) -> None:
+        return None  # every read is by _id
+
+    async def count_accounts(self) -> int:
+        return await self._accounts.count_documents({})
+
+    async def account(self, account_id: str) -> dict[str, Any] | None:
+        return await self._accounts.find_one({"_id": account_id})
+
+    async def accounts(self) -> list[dict[str, Any]]:
+        return [d async for d in self._accounts.find({}, {"password_hash": 0}).sort("_id", 1)]
+
+    async def add_account(self, doc: dict[str, Any]) -> None:
+        try:
+            await self._accounts.insert_one(doc)
+        except DuplicateKeyError:
+            raise AlreadyThere(doc["_id"]) from None
+
+    async def update_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return await self._accounts.find_one_and_update(
+            {"_id": account_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
+
+    async def count_failure(self, account_id: str, at: datetime) -> int:
+        doc = await self._accounts.find_one_and_update(
+            {"_id": account_id},
+            {"$inc": {"failed_logins": 1}, "$set": {"last_failure_at": at}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int((doc or {}).get("failed_logins", 0))
+
+    async def session(self, token_hash: str) -> dict[str, Any] | None:
+        return await self._sessions.find_one({"_id": token_hash})
+
+    async def add_session(self, doc: dict[str, Any]) -> None:
+        await self._sessions.insert_one(doc)
+
+    async def touch_session(self, token_hash: str, at: datetime) -> None:
+        await self._sessions.update_one({"_id": token_hash}, {"$set": {"last_seen_at": at}})
+
+    async def end_session(self, token_hash: str) -> None:
+        await self._sessions.delete_one({"_id": token_hash})
+
+    async def end_sessions_of(self, account_id: str) -> None:
+        await self._sessions.delete_many({"account_id": account_id})
+
+    async def device(self, device_id: str) -> dict[str, Any] | None:
+        return await self._devices.find_one({"_id": device_id})
+
+    async def devices(self) -> list[dict[str, Any]]:
+        return [d async for d in self._devices.find({}, {"token_hash": 0}).sort("_id", 1)]
+
+    async def add_device(self, doc: dict[str, Any]) -> None:
+        try:
+            await self._devices.insert_one(doc)
+        except DuplicateKeyError:
+            raise AlreadyThere(doc["_id"]) from None
+
+    async def update_device(self, device_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return await self._devices.find_one_and_update(
+            {"_id": device_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
