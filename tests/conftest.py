@@ -5,6 +5,7 @@ its own data with random ids; nothing is wiped between tests."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -79,6 +80,30 @@ def stack(infra: Stack) -> Iterator[Stack]:
         from deploy.local import procs
 
         procs.stop(infra.services.pop(name))
+
+
+ALL_ROLES = ("admin", "operator", "warehouse", "recipient", "auditor")
+
+
+def device_token(stack: Stack, roles: tuple[str, ...] = ALL_ROLES, scope: str = "*", name: str = "tests") -> str:
+    """A device enrolled in ``stack``'s store from the server's shell, as an administrator
+    would (``serah admin enrol-device``): its bearer token."""
+    from services.cli.admin import enrol_device
+    from services.gateway.auth.model import Grant
+
+    assert stack.store is not None
+    grants = [Grant.model_validate({"role": r, "scope": scope}) for r in roles]
+    return asyncio.run(enrol_device(stack.store.url, stack.mongo_db, name, grants))
+
+
+def signed_in(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def token(stack: Stack) -> str:
+    """What the e2e tests act as unless they say otherwise: a device holding every role."""
+    return device_token(stack)
 
 
 @pytest.fixture(scope="session")

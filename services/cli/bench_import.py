@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from services.cli.admin import auth_headers
+
 
 def bench_import(
     rows: int = typer.Option(10_000, min=1, help="Rows in the generated vendor file."),
@@ -50,7 +52,7 @@ def bench_import(
         ids = [L.asset_id_for_serial(f"BN{tag}{i:07d}") for i in range(min(rows, labels_count))]
         items: list[label_pdf.LabelPrint] = []
         t0 = time.monotonic()
-        with httpx.Client(base_url=url, timeout=300) as client:
+        with httpx.Client(base_url=url, timeout=300, headers=auth_headers()) as client:
             for i in range(0, len(ids), 400):
                 r = client.get("/api/v1/labels", params={"asset_id": ids[i : i + 400]})
                 if r.status_code == 200:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from services.cli.admin import auth_headers
 from services.cli.csvfile import ImportFileError, Row, a_date, cell, decode, records, write, write_rejects
 
 if TYPE_CHECKING:
@@ -245,7 +246,7 @@ def run_import_plan(
     plans, rejects = read_plans(decode(csv_path.read_bytes()))
     s = PlanSummary(rejects=rejects)
     with (
-        httpx.Client(base_url=url, timeout=60) as client,
+        httpx.Client(base_url=url, timeout=60, headers=auth_headers()) as client,
         Progress(
             TextColumn("[bold]planning"),
             BarColumn(),

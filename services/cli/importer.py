@@ -34,6 +34,7 @@ from typing import Any
 
 import typer
 
+from services.cli.admin import auth_headers
 from services.cli.csvfile import (
     ImportFileError,
     Row,
@@ -201,7 +202,7 @@ def run_import(
         queue: asyncio.Queue[list[Row]] = asyncio.Queue()
         for c in work:
             queue.put_nowait(c)
-        async with httpx.AsyncClient(base_url=url, timeout=180) as client:
+        async with httpx.AsyncClient(base_url=url, timeout=180, headers=auth_headers()) as client:
 
             async def worker() -> None:
                 while not queue.empty():

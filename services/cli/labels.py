@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from services.cli.admin import auth_headers
+
 
 def label_keys(
     output: Path = typer.Option(Path("serah-label-keys.json"), "--output", "-o", help="Where to write the key file."),
@@ -110,7 +112,7 @@ def print_labels(
         )
         raise typer.Exit(1)
     items: list[label_pdf.LabelPrint] = []
-    with httpx.Client(base_url=url, timeout=120) as client:
+    with httpx.Client(base_url=url, timeout=120, headers=auth_headers()) as client:
         for params in queries:
             try:
                 r = client.get("/api/v1/labels", params=params)

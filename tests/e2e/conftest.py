@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from deploy.local.stack import Stack
-from tests.conftest import new_serial
+from tests.conftest import new_serial, signed_in
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 
@@ -23,8 +23,8 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def api(stack: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=stack.url, timeout=30) as client:
+def api(stack: Stack, token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(token)) as client:
         yield client
 
 
@@ -60,3 +60,11 @@ def registered(api: httpx.Client) -> tuple[str, str]:
 @pytest.fixture(autouse=True)
 def _every_message_checked_against_its_schema(wire_watch: Any) -> None:
     """Starts the session's wire check (tests/wire.py) with the first end-to-end test."""
+
+
+@pytest.fixture(autouse=True)
+def cli_acts_as_the_test_device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serah`` commands a test runs (import, import-plan, labels) send SERAH_TOKEN, as an
+    operator's shell would with a device enrolled for it."""
+    if "stack" in request.fixturenames:
+        monkeypatch.setenv("SERAH_TOKEN", request.getfixturevalue("token"))

@@ -34,7 +34,7 @@ from deploy.local.stack import Stack
 from events import labels
 from events.catalog import CONSIGNMENT_ID
 from events.envelope import SAFE_ID
-from tests.conftest import eventually
+from tests.conftest import eventually, signed_in
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
 
@@ -73,9 +73,9 @@ CHECKS_ALL = [CHECKS.get_one(name) for name in CHECKS.get_all_names()]
 
 
 @pytest.fixture(scope="module")
-def real(stack: Stack) -> dict[str, str]:
+def real(stack: Stack, token: str) -> dict[str, str]:
     """Ids of things that exist: a laptop, a received consignment with its BAST, a decided scan."""
-    with httpx.Client(base_url=stack.url, timeout=30) as api:
+    with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(token)) as api:
         cid, code, units = dispatched(api, 1, [OFFICIAL])
         body = receipt(units, OFFICIAL, code)
         done = api.post(f"/api/v1/consignments/{cid}/receipt", json=body)
@@ -89,20 +89,25 @@ PATTERNS = {"asset_id": labels.ASSET_ID.pattern, "consignment_id": CONSIGNMENT_I
 
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=not LONG_FORM, suppress_health_check=list(HealthCheck))
-def test_the_gateway_answers_as_its_openapi_document_says(case: Any, stack: Stack, real: dict[str, str]) -> None:
+def test_the_gateway_answers_as_its_openapi_document_says(
+    case: Any, stack: Stack, real: dict[str, str], token: str
+) -> None:
     for name, value in (case.path_parameters or {}).items():
         if name in real and isinstance(value, str) and re.fullmatch(PATTERNS[name], value):
             case.path_parameters[name] = real[name]
-    case.call_and_validate(base_url=stack.url, checks=CHECKS_ALL, timeout=60)
+    case.call_and_validate(base_url=stack.url, checks=CHECKS_ALL, timeout=60, headers=signed_in(token))
 
 
-def test_an_over_long_query_is_answered_with_a_reason_not_a_dropped_connection(stack: Stack) -> None:
+def test_an_over_long_query_is_answered_with_a_reason_not_a_dropped_connection(stack: Stack, token: str) -> None:
     # ~200 KiB of query: more than one read of the socket and more than h11's 16 KiB default.
     # Sent by hand: HTTP clients refuse to build a URL this long.
     query = "&".join(f"asset_id=SRH{n:010d}x" for n in range(10_000))
     url = urlsplit(stack.url)
     with socket.create_connection((url.hostname, url.port), timeout=30) as conn:
-        conn.sendall(f"GET /api/v1/labels?{query} HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode())
+        auth = f"Authorization: Bearer {token}"
+        conn.sendall(
+            f"GET /api/v1/labels?{query} HTTP/1.1\r\nHost: {url.netloc}\r\n{auth}\r\nConnection: close\r\n\r\n".encode()
+        )
         answer = b""
         while chunk := conn.recv(65536):
             answer += chunk

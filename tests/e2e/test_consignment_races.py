@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from deploy.local.stack import Stack
-from tests.conftest import eventually
+from tests.conftest import device_token, eventually, signed_in
 from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops, scan
 from tests.settle import settled
 
@@ -68,7 +68,7 @@ def race(stack: Stack, path: str, bodies: list[dict[str, Any]], stagger_s: float
     barrier = threading.Barrier(len(bodies))
 
     def contender(i: int) -> httpx.Response:
-        with httpx.Client(base_url=stack.url, timeout=60) as device:
+        with httpx.Client(base_url=stack.url, timeout=60, headers=signed_in(device_token(stack))) as device:
             assert device.get("/healthz").status_code in (200, 503)  # the connection is open before the start
             barrier.wait(timeout=60)
             if i > 0 and stagger_s:

@@ -404,7 +404,7 @@ def test_a_crash_at_this_point_leaves_exactly_one_fact_on_every_topic_view_and_a
         gw = start(stack, "gateway", logs / "gateway.log", port, **armed)
         try:
             wait_for_port(port, 60, gw, what="the crash-point gateway")
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as device:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=api.headers) as device:
                 with pytest.raises(httpx.TransportError):  # the gateway died before answering
                     lead.send(device)
                 died_at(gw, logs / "gateway.log", point, lead.subject)

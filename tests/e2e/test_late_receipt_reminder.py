@@ -22,7 +22,7 @@ from deploy.local.stack import Stack
 from deploy.local.tools import free_port
 from deploy.topics import ensure_topics
 from events.catalog import ReceiptReminderRaised
-from tests.conftest import eventually
+from tests.conftest import device_token, eventually, signed_in
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
 from tests.settle import settled
@@ -55,7 +55,7 @@ def own(infra: Stack, signing_keys: str, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture(scope="module")
 def own_api(own: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=own.url, timeout=30) as client:
+    with httpx.Client(base_url=own.url, timeout=30, headers=signed_in(device_token(own))) as client:
         yield client
 
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from deploy.local.stack import Stack
-from tests.conftest import eventually
+from tests.conftest import eventually, signed_in
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
 
@@ -28,9 +28,9 @@ def offsite(url: str, own: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def paths(stack: Stack) -> dict[str, str]:
+def paths(stack: Stack, token: str) -> dict[str, str]:
     """One page of every kind, for laptops and a consignment made here."""
-    with httpx.Client(base_url=stack.url, timeout=30) as api:
+    with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(token)) as api:
         cid, code, units = dispatched(api, 2, [OFFICIAL])
         done = api.post(f"/api/v1/consignments/{cid}/receipt", json=receipt(units, OFFICIAL, code))
         assert done.status_code == 200, done.text

@@ -15,7 +15,7 @@ from deploy.local.stack import Stack
 from events import codec, labels, topics
 from events.catalog import AllocateLaptop
 from events.envelope import utcnow
-from tests.conftest import eventually
+from tests.conftest import device_token, eventually, signed_in
 from tests.settle import settled
 from tests.wire import INJECTED
 
@@ -108,7 +108,7 @@ def test_after_garbage_on_every_partition_each_worker_still_decides_the_next_val
     producer.flush(30)
     producer.close()
 
-    with httpx.Client(base_url=stack.url, timeout=30) as api:
+    with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(device_token(stack))) as api:
         serial = "AFTER" + uuid.uuid4().hex[:8].upper()
         specs = {"cpu": "i5", "ram_gb": 8, "storage_gb": 256}
         r = api.post("/api/v1/laptops", json={"serial": serial, "brand": "HP", "model": "240 G9", "specs": specs})
