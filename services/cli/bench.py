@@ -145,8 +145,14 @@ def _pipeline(stack: Stack, n: int, key_id: str) -> dict[str, float]:
 
 
 def _http_scans(stack: Stack, m: int) -> dict[str, float]:
+    from services.cli.admin import enrol_device
+    from services.gateway.auth.model import Grant, Role
+
+    assert stack.store is not None
+    grants = [Grant(role=Role.OPERATOR), Grant(role=Role.WAREHOUSE)]
+    token = asyncio.run(enrol_device(stack.store.url, stack.mongo_db, "bench", grants))
     latencies = []
-    with httpx.Client(base_url=stack.url, timeout=30) as api:
+    with httpx.Client(base_url=stack.url, timeout=30, headers={"Authorization": f"Bearer {token}"}) as api:
         prepared = []
         for _ in range(m):
             serial = "H" + uuid.uuid4().hex[:10].upper()

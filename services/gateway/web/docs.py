@@ -7,10 +7,12 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+from services.gateway.deps import public
 
 ASSETS = "/static/docs"
 REDOC_JS = "/static/redoc/redoc.standalone.js"
@@ -34,7 +36,7 @@ def install(app: FastAPI) -> None:
     folder = resources.files("fastapi_offline").joinpath("static")
     app.mount(ASSETS, StaticFiles(directory=str(folder)), name="docs-assets")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
     async def swagger() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
@@ -44,11 +46,11 @@ def install(app: FastAPI) -> None:
             swagger_favicon_url=f"{ASSETS}/favicon.png",
         )
 
-    @app.get(REDOC_JS, include_in_schema=False)
+    @app.get(REDOC_JS, include_in_schema=False, dependencies=[Depends(public)])
     async def redoc_script() -> Response:
         return Response(redoc_bundle(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get("/redoc", include_in_schema=False, dependencies=[Depends(public)])
     async def redoc() -> HTMLResponse:
         return get_redoc_html(
             openapi_url="/openapi.json",

@@ -1,0 +1,172 @@
+"""The authorisation matrix: every route × every role (and anonymous, and a revoked
+device), asserting the exact set that gets past the door. The expected table is
+written here, independently of the rules the routes state; a route missing from it,
+or a rule that differs from it, fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from services.gateway.app import create_app
+from services.gateway.auth.model import Grant, Role
+from services.gateway.deps import rule_of
+from tests.gateway_fakes import client, enrolled, rejecting, settings
+
+ANYONE = frozenset({"anonymous", *Role})
+SIGNED_IN = frozenset(Role)
+
+
+def only(*roles: Role) -> frozenset[str]:
+    return frozenset(roles)
+
+
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/docs"): ANYONE,
+    ("GET", "/redoc"): ANYONE,
+    ("GET", "/static/redoc/redoc.standalone.js"): ANYONE,
+    ("GET", "/"): ANYONE,
+    ("GET", "/masuk"): ANYONE,
+    ("GET", "/l/{asset}/{key}/{signature}"): ANYONE,
+    ("GET", "/l/{asset}/{key}/{signature}/"): ANYONE,
+    ("GET", "/L/{asset}/{key}/{signature}"): ANYONE,
+    ("GET", "/L/{asset}/{key}/{signature}/"): ANYONE,
+    ("GET", "/bast/{consignment_id}"): ANYONE,
+    ("POST", "/bast/{consignment_id}"): ANYONE,
+    ("GET", "/healthz"): ANYONE,
+    # laptops
+    ("POST", "/api/v1/laptops"): only(Role.OPERATOR),
+    ("POST", "/api/v1/laptops/bulk"): only(Role.OPERATOR),
+    ("GET", "/api/v1/laptops/{asset_id}"): SIGNED_IN,
+    ("GET", "/api/v1/laptops/{asset_id}/history"): SIGNED_IN,
+    ("GET", "/api/v1/laptops/{asset_id}/qr.svg"): only(Role.OPERATOR),
+    ("GET", "/api/v1/laptops/{asset_id}/qr.png"): only(Role.OPERATOR),
+    ("POST", "/api/v1/laptops/{asset_id}/allocation"): only(Role.OPERATOR),
+    ("POST", "/api/v1/laptops/{asset_id}/label/reissue"): only(Role.OPERATOR),
+    ("GET", "/api/v1/labels"): only(Role.OPERATOR),
+    ("GET", "/api/v1/labels.pdf"): only(Role.OPERATOR),
+    ("GET", "/api/v1/label-keys"): ANYONE,
+    ("GET", "/api/v1/label-keys.json"): ANYONE,
+    ("GET", "/api/v1/offices"): ANYONE,
+    ("GET", "/api/v1/offices/{code}"): ANYONE,
+    # scans and decisions
+    ("POST", "/api/v1/scans/dispatch"): only(Role.WAREHOUSE),
+    ("POST", "/api/v1/scans/receipt"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/scans/attestation"): only(Role.RECIPIENT),
+    ("GET", "/api/v1/scans/{scan_id}"): SIGNED_IN,
+    ("GET", "/api/v1/commands/{command_id}"): SIGNED_IN,
+    # consignments
+    ("POST", "/api/v1/consignments"): only(Role.OPERATOR),
+    ("POST", "/api/v1/consignments/{consignment_id}/receipt-code"): only(Role.OPERATOR),
+    ("POST", "/api/v1/consignments/{consignment_id}/scans"): only(Role.WAREHOUSE),
+    ("POST", "/api/v1/consignments/{consignment_id}/close"): only(Role.WAREHOUSE),
+    ("POST", "/api/v1/consignments/{consignment_id}/manifest.pdf"): only(Role.WAREHOUSE, Role.OPERATOR),
+    ("POST", "/api/v1/consignments/{consignment_id}/receipt"): only(Role.RECIPIENT),
+    ("GET", "/api/v1/consignments/unconfirmed"): SIGNED_IN,
+    ("GET", "/api/v1/consignments/{consignment_id}"): SIGNED_IN,
+    ("GET", "/api/v1/consignments/{consignment_id}/bast.pdf"): SIGNED_IN,
+    ("POST", "/api/v1/consignments/{consignment_id}/bast/verify"): ANYONE,
+    # audit
+    ("GET", "/api/v1/audit/checkpoint-keys"): ANYONE,
+    ("GET", "/api/v1/audit/checkpoints"): only(Role.AUDITOR),
+    ("GET", "/api/v1/audit/laptops/{asset_id}/timeline"): only(Role.AUDITOR),
+    ("GET", "/api/v1/audit/laptops/{asset_id}/proof"): only(Role.AUDITOR),
+    ("GET", "/api/v1/audit/export.jsonl"): only(Role.AUDITOR),
+    ("GET", "/api/v1/audit/export.csv"): only(Role.AUDITOR),
+    ("GET", "/api/v1/audit/anomalies"): only(Role.AUDITOR),
+    ("GET", "/api/v1/audit/rollups"): only(Role.AUDITOR),
+    ("GET", "/api/v1/audit/attestations"): SIGNED_IN,
+    # identity
+    ("POST", "/api/v1/session"): ANYONE,
+    ("DELETE", "/api/v1/session"): SIGNED_IN,
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    ("POST", "/api/v1/accounts"): only(Role.ADMIN),
+    ("GET", "/api/v1/accounts"): only(Role.ADMIN),
+    ("PUT", "/api/v1/accounts/{account_id}/grants"): only(Role.ADMIN),
+    ("POST", "/api/v1/devices"): only(Role.ADMIN),
+    ("GET", "/api/v1/devices"): only(Role.ADMIN),
+    ("DELETE", "/api/v1/devices/{device_id}"): only(Role.ADMIN),
+}
+
+# A well-formed value for each path parameter (a malformed one would be refused for
+# its form, which says nothing about who may call the route).
+PARAM = {
+    "asset_id": "SRHPPSKGESNAC",
+    "asset": "SRHPPSKGESNAC",
+    "key": "1K1",
+    "signature": "A" * 86,
+    "scan_id": "s-1",
+    "command_id": "c-1",
+    "code": "32.73",
+    "consignment_id": "KSB-73.71-001",
+    "account_id": "nip-198001012005011001",
+    "device_id": "dev-0123456789ab",
+}
+
+
+def routes() -> Iterator[APIRoute]:
+    def walk(items: list[Any]) -> Iterator[APIRoute]:
+        for r in items:
+            if isinstance(r, APIRoute):
+                yield r
+            elif hasattr(r, "original_router"):
+                yield from walk(r.original_router.routes)
+
+    yield from walk(create_app(settings()).routes)
+
+
+OPERATIONS = sorted({(m, r.path) for r in routes() for m in r.methods})
+
+
+def test_every_route_states_who_may_call_it_and_the_table_knows_every_route() -> None:
+    def rules(dependant: Any) -> list[Any]:
+        found = [rule_of(dependant.call)] if rule_of(dependant.call) else []
+        return found + [x for d in dependant.dependencies for x in rules(d)]
+
+    unstated = [(sorted(r.methods), r.path) for r in routes() if not rules(r.dependant)]
+    assert unstated == [], "give each route allow(...) or public (services/gateway/deps.py)"
+    assert sorted(EXPECTED) == OPERATIONS, "add the new route to EXPECTED with who may call it"
+
+
+def path(template: str) -> str:
+    for name, value in PARAM.items():
+        template = template.replace("{" + name + "}", value)
+    assert "{" not in template, template
+    return template
+
+
+async def status_of(api: httpx.AsyncClient, method: str, url: str) -> tuple[int, str]:
+    r = await api.request(method, url, json={} if method in ("POST", "PUT") else None)
+    code = r.json().get("code", "") if r.headers.get("content-type", "").startswith("application/problem") else ""
+    return r.status_code, code
+
+
+def refused(status: int, code: str) -> bool:
+    return (status, code) in {(401, "sign_in_required"), (401, "token_refused"), (403, "not_allowed")}
+
+
+@pytest.mark.parametrize("who", ["anonymous", *Role, "revoked device"], ids=str)
+def test_exactly_the_expected_callers_get_past_the_door_of_every_route(who: str) -> None:
+    grants = None if who in ("anonymous", "revoked device") else (Grant(role=Role(who), scope="*"),)
+
+    async def run() -> list[tuple[str, str, int, str]]:
+        wrong = []
+        async with client(rejecting("invalid_command"), grants=grants) as api:
+            if who == "revoked device":
+                token = enrolled(api.gateway.identity.store, (Grant(role=Role.ADMIN),))  # type: ignore[attr-defined]
+                device_id = token.split("_")[1]
+                await api.gateway.identity.store.update_device(device_id, {"revoked_at": "now"})  # type: ignore[attr-defined]
+                api.headers["Authorization"] = f"Bearer {token}"
+            for method, template in OPERATIONS:
+                status, code = await status_of(api, method, path(template))
+                allowed = who in EXPECTED[(method, template)] and who != "revoked device"
+                if refused(status, code) == allowed:
+                    wrong.append((method, template, status, code))
+        return wrong
+
+    assert asyncio.run(run()) == []
