@@ -1,0 +1,106 @@
+"""The identity store's fake (tests/gateway_fakes.py) and its MongoDB adapter run
+through one suite, so the in-process sign-in tests cannot drift from the real store.
+Each real run uses its own database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from deploy.local.stack import Stack
+from services.common.mongo import connect
+from services.gateway.auth.model import Grant, Principal, Role
+from services.gateway.auth.service import Identity, IdentityError, Policy
+from services.gateway.auth.store import AlreadyThere, MongoIdentityStore
+from tests.builders import NOW
+from tests.gateway_fakes import FakeIdentityStore
+
+PASSWORD = "kata sandi yang panjang"
+ADMIN = Principal(kind="person", id="acct-admin", name="Admin")
+Test = Callable[[Identity, list[Any]], Awaitable[None]]
+
+
+@pytest.fixture(params=["fake", "mongo"])
+def check(request: pytest.FixtureRequest) -> Callable[[Test], None]:
+    def run(test: Test) -> None:
+        async def go() -> None:
+            now = [NOW]
+            if request.param == "fake":
+                store: Any = FakeIdentityStore()
+                await test(Identity(store, lambda: now[0], Policy(lock_after=3)), now)
+                return
+            infra: Stack = request.getfixturevalue("infra")
+            assert infra.store is not None
+            client, db = connect(infra.store.url, f"identity_{uuid.uuid4().hex[:8]}")
+            try:
+                await test(Identity(MongoIdentityStore(db), lambda: now[0], Policy(lock_after=3)), now)
+            finally:
+                await client.drop_database(db.name)
+                await client.close()
+
+        asyncio.run(go())
+
+    return run
+
+
+def test_an_account_is_created_once_and_signs_in_by_its_nip(check: Callable[[Test], None]) -> None:
+    async def test(identity: Identity, now: list[Any]) -> None:
+        grants = [Grant(role=Role.RECIPIENT, scope="73.71")]
+        made = await identity.create_account(
+            name="Siti", nip="198001012005011001", jabatan="Kepala", grants=grants, password=PASSWORD
+        )
+        assert made["_id"] == "nip-198001012005011001" and "password_hash" not in made
+        with pytest.raises(AlreadyThere):
+            await identity.create_account(
+                name="Siti", nip="198001012005011001", jabatan=None, grants=grants, password=PASSWORD
+            )
+        listed = await identity.store.accounts()
+        assert [a["_id"] for a in listed] == [made["_id"]] and "password_hash" not in listed[0]
+        session = await identity.login("198001012005011001", PASSWORD)
+        person = await identity.from_session(session.token)
+        assert person is not None and person[0].actor == "nip:198001012005011001" and person[1] == session.csrf
+        now[0] += timedelta(hours=13)  # past the session's life
+        assert await identity.from_session(session.token) is None
+
+    check(test)
+
+
+def test_wrong_passwords_lock_then_time_unlocks_and_new_grants_end_the_sessions(check: Callable[[Test], None]) -> None:
+    async def test(identity: Identity, now: list[Any]) -> None:
+        await identity.create_account(
+            name="Budi", nip=None, jabatan=None, grants=[Grant(role=Role.AUDITOR)], password=PASSWORD
+        )
+        session = await identity.login("acct-budi", PASSWORD)
+        for _ in range(3):
+            with pytest.raises(IdentityError) as refused:
+                await identity.login("acct-budi", "wrong password!!")
+            assert refused.value.status == 401
+        with pytest.raises(IdentityError) as locked:
+            await identity.login("acct-budi", PASSWORD)
+        assert locked.value.status == 429
+        now[0] += timedelta(minutes=16)
+        await identity.login("acct-budi", PASSWORD)
+        await identity.set_grants("acct-budi", [Grant(role=Role.OPERATOR)])
+        assert await identity.from_session(session.token) is None
+
+    check(test)
+
+
+def test_a_device_token_works_until_it_is_revoked_and_is_kept_only_as_a_hash(check: Callable[[Test], None]) -> None:
+    async def test(identity: Identity, now: list[Any]) -> None:
+        doc, token = await identity.enrol_device(name="HP gudang", grants=[Grant(role=Role.WAREHOUSE)], by=ADMIN)
+        assert token not in str(await identity.store.device(doc["_id"]))
+        found = await identity.from_token(token)
+        assert found is not None and found.actor == f"device:{doc['_id']}"
+        assert (await identity.store.device(doc["_id"]))["last_used_at"] is not None  # type: ignore[index]
+        assert await identity.from_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+        revoked = await identity.revoke_device(doc["_id"], ADMIN)
+        assert revoked["revoked_by"] == ADMIN.actor
+        assert await identity.from_token(token) is None
+
+    check(test)
