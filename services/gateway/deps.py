@@ -9,9 +9,10 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from services.gateway.auth.model import ANONYMOUS, Principal, Role
+from services.gateway.auth.service import Session
 from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError
 
@@ -103,12 +104,25 @@ def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 public = Rule(anyone=True).dependency()
 
 
+async def form_post(request: Request, gw: GW) -> Principal:
+    """A page's form that checks its own form token (sign-in, sign-out): the session
+    cookie is not read here, where it would ask for the CSRF header; a device's token
+    is, so a revoked one is refused here as everywhere."""
+    if request.headers.get("authorization"):
+        return await caller(request, gw)
+    return ANONYMOUS
+
+
+form_post.rule = Rule(anyone=True)  # type: ignore[attr-defined]
+
+
 def rule_of(dependency: object) -> Rule | None:
     return getattr(dependency, "rule", None)
 
 
 # Who may call a route, as a parameter the route also uses for the actor.
 Anyone = Annotated[Principal, Depends(public)]
+FormPost = Annotated[Principal, Depends(form_post)]
 SignedIn = Annotated[Principal, Depends(allow())]
 Admin = Annotated[Principal, Depends(allow(Role.ADMIN))]
 Operator = Annotated[Principal, Depends(allow(Role.OPERATOR))]
@@ -116,3 +130,17 @@ Warehouse = Annotated[Principal, Depends(allow(Role.WAREHOUSE))]
 Dispatcher = Annotated[Principal, Depends(allow(Role.WAREHOUSE, Role.OPERATOR))]
 Recipient = Annotated[Principal, Depends(allow(Role.RECIPIENT))]
 Auditor = Annotated[Principal, Depends(allow(Role.AUDITOR))]
+
+
+def set_session_cookie(response: Response, gw: Gateway, session: Session) -> None:
+    """The session cookie: HttpOnly (no script reads it), SameSite=Lax (another site's
+    form cannot send it), Secure whenever the gateway is served over HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=int((session.expires_at - gw.clock()).total_seconds()),
+        httponly=True,
+        secure=gw.settings.public_base_url.startswith("https://"),
+        samesite="lax",
+        path="/",
+    )

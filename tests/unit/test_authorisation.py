@@ -32,6 +32,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/static/redoc/redoc.standalone.js"): ANYONE,
     ("GET", "/"): ANYONE,
     ("GET", "/masuk"): ANYONE,
+    ("POST", "/masuk"): ANYONE,
+    ("POST", "/keluar"): ANYONE,
     ("GET", "/l/{asset}/{key}/{signature}"): ANYONE,
     ("GET", "/l/{asset}/{key}/{signature}/"): ANYONE,
     ("GET", "/L/{asset}/{key}/{signature}"): ANYONE,

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.gateway.auth.model import Grant, Role
 from services.gateway.deps import CSRF_HEADER, SESSION_COOKIE
@@ -128,3 +130,40 @@ def test_a_short_password_is_refused_with_a_reason(password: str) -> None:
         assert r.status_code == 422
 
     run(test)
+
+
+def test_the_sign_in_page_signs_a_browser_in_and_out_with_its_form_tokens() -> None:
+    async def test(admin: httpx.AsyncClient, browser: httpx.AsyncClient) -> None:
+        page = await browser.get("/masuk?next=/bast/KSB-1")
+        assert page.status_code == 200 and 'name="password"' in page.text
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        # a form posted without the token its page carried (another site's form) is refused
+        forged = await browser.post("/masuk", data={"account": NIP, "password": PASSWORD, "csrf_token": "x"})
+        assert forged.status_code == 403 and "kedaluwarsa" in forged.text
+        page = await browser.get("/masuk")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        wrong = await browser.post("/masuk", data={"account": NIP, "password": "nope", "csrf_token": token})
+        assert wrong.status_code == 401 and "Akun atau kata sandi salah" in wrong.text and "The account" in wrong.text
+        page = await browser.get("/masuk")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        body = {"account": NIP, "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"}
+        ok = await browser.post("/masuk", data=body)
+        assert ok.status_code == 303 and ok.headers["location"] == "/", ok.text  # never off the site
+        signed = await browser.get("/masuk")
+        assert 'id="who"' in signed.text and "Siti Rahma" in signed.text
+        csrf = signed.text.split('name="csrf_token" value="')[1].split('"')[0]
+        out = await browser.post("/keluar", data={"csrf_token": csrf})
+        assert out.status_code == 303
+        assert (await browser.get("/api/v1/me")).status_code == 401
+
+    run(test)
+
+
+@given(st.text(max_size=40))
+def test_after_signing_in_the_browser_never_leaves_the_site(path: str) -> None:
+    from services.gateway.web.signing import safe_next
+
+    target = safe_next(path)
+    assert target.startswith("/") and not target.startswith(("//", "/\\"))
+    assert not any(c in target for c in "\r\n\t")
+    assert target in (path, "/")

@@ -13,7 +13,7 @@ from services.gateway.adapters import qr
 from services.gateway.api.render import problems
 from services.gateway.api.requests import Body
 from services.gateway.auth.model import Grant, GrantList, Principal
-from services.gateway.deps import CSRF_HEADER, GW, SESSION_COOKIE, Admin, Anyone, SignedIn
+from services.gateway.deps import CSRF_HEADER, GW, SESSION_COOKIE, Admin, Anyone, SignedIn, set_session_cookie
 from services.gateway.errors import ApiError
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
@@ -107,11 +107,7 @@ async def sign_in(who: Anyone, body: SignIn, request: Request, gw: GW) -> JSONRe
     assert person is not None  # just made
     answer = _as(person[0], csrf_token=session.csrf, expires_at=session.expires_at)
     response = JSONResponse(answer.model_dump(mode="json"))
-    secure = gw.settings.public_base_url.startswith("https://")
-    max_age = int((session.expires_at - gw.clock()).total_seconds())
-    response.set_cookie(
-        SESSION_COOKIE, session.token, max_age=max_age, httponly=True, secure=secure, samesite="lax", path="/"
-    )
+    set_session_cookie(response, gw, session)
     return response
 
 

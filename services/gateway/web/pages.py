@@ -5,13 +5,16 @@ route reads what its page shows (``label``, ``bast``) and renders its template."
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.api.consignments import BastSeq, ConsignmentId
-from services.gateway.deps import GW, Anyone
+from services.gateway.auth.model import Principal
+from services.gateway.bootstrap import Gateway
+from services.gateway.deps import GW, SESSION_COOKIE, Anyone, FormPost
+from services.gateway.errors import ApiError
 from services.gateway.openapi import html_page
 from services.gateway.uploads import PAGE_UPLOAD, hash_upload
-from services.gateway.web import bast, label, render
+from services.gateway.web import bast, label, render, signing
 
 router = APIRouter()
 # Where a label page's visitor signs in for the actions of their role.
@@ -47,8 +50,80 @@ async def label_page(who: Anyone, request: Request, gw: GW, asset: str, key: str
 
 
 @router.get("/masuk", include_in_schema=False)
-async def sign_in(who: Anyone, request: Request) -> HTMLResponse:
-    return render(request, "sign_in.html")
+async def sign_in(who: Anyone, request: Request, gw: GW, next: str = "/") -> HTMLResponse:
+    """The sign-in form, or who is signed in with a sign-out button."""
+    return await _sign_in_page(request, gw, who, next=next)
+
+
+@router.post("/masuk", include_in_schema=False)
+async def sign_in_form(who: FormPost, request: Request, gw: GW) -> Response:
+    """The form posts here: a session cookie and on to ``next`` (a path on this site
+    only), or the form again with the reason. The form carries a token matching a
+    cookie set with it, so another site cannot sign a browser in to an account of its choosing."""
+    form = await request.form()
+
+    def field(name: str) -> str:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+
+    nxt = signing.safe_next(field("next"))
+    if not signing.same_token(request.cookies.get(signing.FORM_COOKIE), field("csrf_token")):
+        problem = signing.problem("csrf_token_missing")
+        return await _sign_in_page(request, gw, who, next=nxt, problem=problem, status=403)
+    try:
+        session = await gw.identity.login(field("account"), field("password"))
+    except ApiError as exc:
+        page = await _sign_in_page(
+            request, gw, who, next=nxt, problem=signing.problem(exc.code, exc.detail), account=field("account")
+        )
+        page.status_code = exc.status
+        return page
+    response = RedirectResponse(nxt, status_code=303)
+    signing.set_session(response, gw, session)
+    return response
+
+
+@router.post("/keluar", include_in_schema=False)
+async def sign_out_form(who: FormPost, request: Request, gw: GW) -> Response:
+    """Ends the session on the server (the form carries the session's CSRF token)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    form = await request.form()
+    session = await gw.identity.from_session(token) if token else None
+    if session is not None and signing.same_token(session[1], str(form.get("csrf_token") or "")):
+        await gw.identity.logout(token or "")
+    response = RedirectResponse("/masuk", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def _sign_in_page(
+    request: Request,
+    gw: Gateway,
+    who: Principal,
+    *,
+    next: str,
+    problem: dict[str, str] | None = None,
+    account: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    csrf = ""
+    if who.kind == "person" and (token := request.cookies.get(SESSION_COOKIE)):
+        session = await gw.identity.from_session(token)
+        csrf = session[1] if session else ""
+    form_token = signing.new_form_token()
+    page = render(
+        request,
+        "sign_in.html",
+        status=status,
+        who=who,
+        csrf=csrf,
+        form_token=form_token,
+        next=signing.safe_next(next),
+        problem=problem,
+        account=account,
+    )
+    page.set_cookie(signing.FORM_COOKIE, form_token, httponly=True, samesite="strict", path="/masuk")
+    return page
 
 
 @router.get(
