@@ -5,11 +5,13 @@ instant and nothing connects at import time."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -22,6 +24,17 @@ OPENAPI = SCHEMA_DIR / "http" / "openapi.json"
 
 
 @app.command()
+async def _accounts(stack: Any) -> int:
+    from services.common.mongo import connect
+    from services.gateway.auth.store import MongoIdentityStore
+
+    client, db = connect(stack.store.url, stack.mongo_db)
+    try:
+        return await MongoIdentityStore(db).count_accounts()
+    finally:
+        await client.close()
+
+
 def run(
     port: int = typer.Option(8000, help="Gateway port on 127.0.0.1."),
     partitions: int = typer.Option(6, help="Partitions per topic (set once, at first start)."),
@@ -48,6 +61,14 @@ def run(
         health = stack.wait_healthy()
         typer.echo(json.dumps(health["workers"]))
         typer.echo(f"serah: ready at {stack.url}  (API docs: {stack.url}/docs). Ctrl-C stops everything.")
+        if asyncio.run(_accounts(stack)) == 0:
+            env = f"SERAH_MONGO_URL={stack.store.url} SERAH_MONGO_DB={stack.mongo_db}"
+            typer.echo(
+                "serah: no account yet. Create the first administrator in another terminal:\n"
+                f"  {env} .venv/bin/serah admin create --name 'Your Name' --nip <18-digit NIP>\n"
+                f"then sign in at {stack.url}/masuk; enrol scanners and scripts with POST /api/v1/devices "
+                "(or `serah admin enrol-device`)."
+            )
         while not stop.wait(1.0):
             stack.check_alive()
     except MissingTool as exc:

@@ -45,6 +45,8 @@ VALID_PARAM = {
     "consignment_id": "HOSTILE-ROUTES-1",
     "key": "1K1",
     "signature": "A" * 86,
+    "account_id": "nip-198001012005011001",
+    "device_id": "dev-0123456789ab",
 }
 
 
