@@ -17,7 +17,7 @@ from services.gateway.app import create_app
 from services.gateway.bootstrap import Gateway
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer
-from tests.builders import NOW, SEED
+from tests.builders import NOW, RECEIPT_CODE_KEYS, SEED
 
 Decide = Callable[[Envelope], Envelope]
 
@@ -179,7 +179,11 @@ class FakeGateway(Gateway):
 
 
 def settings(**overrides: Any) -> GatewaySettings:
-    return GatewaySettings(label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})), **overrides)
+    return GatewaySettings(
+        label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})),
+        receipt_code_keys=SecretStr(labels.format_keyring(RECEIPT_CODE_KEYS)),
+        **overrides,
+    )
 
 
 def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> httpx.AsyncClient:
@@ -198,6 +202,7 @@ def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> 
         clock=lambda: NOW,
         audit=views.get("audit", EmptyReads()),
         consignments=views.get("consignments", EmptyReads()),
+        receipt_code_keys=s.receipt_code_keyring(),
     )
     app = create_app(s, gateway=gw)
     app.state.gateway = gw

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +16,8 @@ from services.gateway.identity import LabelIssuer
 @dataclass
 class Gateway:
     """Everything a route may use: the ports (services/gateway/ports.py), the label
-    issuer and the clock. Routes reach it through ``deps.GW``."""
+    issuer, the key ring receipt codes are hashed with, and the clock. Routes reach it
+    through ``deps.GW``."""
 
     settings: GatewaySettings
     bus: ports.CommandBus
@@ -26,6 +27,7 @@ class Gateway:
     issuer: LabelIssuer
     audit: ports.AuditViews
     consignments: ports.ConsignmentViews
+    receipt_code_keys: Mapping[str, bytes]
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
@@ -48,6 +50,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
     from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
     from services.gateway.adapters.mongo import ReadModels
 
+    receipt_code_keys = settings.receipt_code_keyring()  # like the label issuer, refuses to start without a key
     _, db = connect(settings.mongo_url, settings.mongo_db)
     return Gateway(
         settings=settings,
@@ -58,4 +61,5 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
         audit=AuditReads(db),
         consignments=ConsignmentReads(db),
+        receipt_code_keys=receipt_code_keys,
     )
