@@ -66,7 +66,7 @@ def test_a_reissued_code_replaces_the_old_one_at_receipt_and_on_the_manifest(
         {"request_id": "r 1", "reason": "lost"},
         {"request_id": "r-1", "reason": ""},
         {"request_id": "r-1", "reason": "x" * 501},
-        {"request_id": "r-1", "reason": "lost", "receipt_code_hash": "0" * 64},
+        {"request_id": "r-1", "reason": "lost", "receipt_code_hash": "hmac-sha256:R1:" + "0" * 64},
         [],
         "lost",
     ],
