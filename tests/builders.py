@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -68,6 +69,8 @@ def receive(
 OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan"}
 LEGAL_BASIS = {"kind": "allocation_decree", "number": "KEP-12/2026", "date": "2026-10-01"}
 RECEIPT_CODE = "K7Q2-M9XP-4RTW-HN3C"
+# A code as the gateway shows it: four groups of the alphabet without 0/O, 1/I/L.
+SHOWN_CODE = re.compile(r"[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){3}")
 # The ring receipt codes are hashed with, held by the fakes' gateway and handover.
 RECEIPT_CODE_KEYS = {"R1": secrets.token_bytes(32)}
 

@@ -30,7 +30,7 @@ from services.gateway.config import GatewaySettings
 from services.gateway.decisions import new_receipt_code
 from services.handover.config import HandoverSettings
 from services.handover.stream import build_app as handover_app
-from tests.builders import NOW, OFFICIAL, RECEIPT_CODE, RECEIPT_CODE_KEYS, confirm_receipt
+from tests.builders import NOW, OFFICIAL, RECEIPT_CODE, RECEIPT_CODE_KEYS, SHOWN_CODE, confirm_receipt
 from tests.fakes import FakeBastStore, FakePublisher, FakeStreamStore
 from tests.gateway_fakes import EmptyReads, client
 from tests.unit.test_manifest_pdf import text_of
@@ -60,7 +60,7 @@ def test_a_new_code_has_at_least_60_bits_and_is_shown_in_groups_of_the_unambiguo
     assert receipt_codes.LENGTH * math.log2(len(receipt_codes.ALPHABET)) >= 60
     assert not set("0O1IL") & set(receipt_codes.ALPHABET)
     shown = [new_receipt_code(RECEIPT_CODE_KEYS)[0] for _ in range(200)]
-    assert all(re.fullmatch(r"[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){3}", c) for c in shown), shown[:3]
+    assert all(SHOWN_CODE.fullmatch(c) for c in shown), shown[:3]
     assert len(set(shown)) == len(shown)
 
 
@@ -240,7 +240,7 @@ def test_the_gateway_shows_a_code_once_sends_only_its_hash_and_prints_it_grouped
 
     (planned, printed, wrong, reissued), sent = asyncio.run(run())
     code = planned.json()["receipt_code"]
-    assert planned.status_code == 201 and re.fullmatch(r"(\w{4}-){3}\w{4}", code), planned.text
+    assert planned.status_code == 201 and SHOWN_CODE.fullmatch(code), planned.text
     for command, shown in zip(sent, (code, reissued.json()["receipt_code"]), strict=True):
         assert receipt_codes.matches(RECEIPT_CODE_KEYS, shown, command.data["receipt_code_hash"])
         assert shown.replace("-", "") not in codec.encode(command).decode()
