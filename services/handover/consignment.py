@@ -7,10 +7,10 @@
   refused if the consignment is unknown here (``unknown_consignment``) or not yet
   dispatched (``not_dispatched``), if the receipt code does not match its keyed
   hash (``receipt_code_invalid``; also when the hash was made under a key this
-  service no longer holds: the code must be re-issued), if the official (by NIP) is not one of the officials
-  authorised for it (``official_not_authorised``), if nothing is left to receive
-  (``already_received``), or if a line names a laptop not travelling in this
-  consignment or already received (``not_expected``).
+  service no longer holds: the code must be re-issued), if the official (by NIP)
+  is not one of the officials authorised for it (``official_not_authorised``), if
+  nothing is left to receive (``already_received``), or if a line names a laptop
+  not travelling in this consignment or already received (``not_expected``).
 - A receipt may be partial: laptops marked missing, and laptops not mentioned,
   stay in transit and a later receipt can complete it. Each receipt gets its own
   BAST (sequence 1, 2, …); two officials confirming at once: the version-guarded
