@@ -8,7 +8,6 @@ type with ``.v2`` and an upcaster in ``events.codec``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import date, datetime
 from enum import StrEnum
@@ -16,7 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
-from events import topics
+from events import receipt_codes, topics
 from events.envelope import SubjectKind
 from events.text import Text, TextChecked
 
@@ -424,15 +423,15 @@ def laptops_or_a_count(expected: list[str], expected_count: int | None) -> None:
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
 
-def receipt_code_digest(code: str) -> str | None:
-    """The SHA-256 (hex) a receipt code is kept as, for the code as a person types
-    it: surrounding spaces dropped, ASCII letters upper-cased. None for a code with
-    anything outside ASCII, which no issued code has: Unicode upper-casing would
-    turn ``ı`` into ``I`` and accept a code that was never issued."""
-    typed = code.strip()
-    if not typed.isascii():
-        return None
-    return hashlib.sha256(typed.upper().encode()).hexdigest()
+# What travels and is kept of a receipt code: its keyed hash (events/receipt_codes.py).
+ReceiptCodeHash = Annotated[
+    str,
+    Field(
+        pattern=receipt_codes.HASH_PATTERN,
+        description="The receipt code's HMAC-SHA256 under a server key, as hmac-sha256:<key id>:<hex>. "
+        "Without the key it reveals nothing of the code.",
+    ),
+]
 
 
 class Official(TextChecked):
@@ -473,7 +472,7 @@ class ReceiptLine(TextChecked):
 class PlanConsignment(Payload):
     """Plan one office's share of an allocation: who may sign, on what legal basis, which
     laptops. Subject: the consignment id. Sent by the gateway, which also generated the
-    receipt code and sends only its SHA-256."""
+    receipt code and sends only its keyed hash."""
 
     TYPE = "id.serah.command.plan-consignment.v1"
     KIND = "command"
@@ -485,7 +484,7 @@ class PlanConsignment(Payload):
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
     expected: list[str] = Field(default_factory=list, max_length=5000)
-    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    receipt_code_hash: ReceiptCodeHash
     # or a count filled at picking (then ``expected`` is empty)
     expected_count: int | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
 
@@ -543,7 +542,7 @@ class ConsignmentPlanned(Payload):
     officials: list[Official]
     legal_basis: LegalBasis
     expected: list[str]
-    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    receipt_code_hash: ReceiptCodeHash
     expected_count: int | None = Field(
         default=None, ge=1, description="A plan by count (expected is then empty), filled at picking."
     )
@@ -622,7 +621,7 @@ class ReceiptReminderRaised(Payload):
 class ReissueReceiptCode(Payload):
     """Replace a consignment's receipt code (lost, or seen by someone who should not have
     it): the old code stops working. Subject: the consignment id. Sent by the gateway,
-    which made the new code and sends only its SHA-256; decided by handover, where
+    which made the new code and sends only its keyed hash; decided by handover, where
     receipts are checked, so a receipt and a re-issue never interleave."""
 
     TYPE = "id.serah.command.reissue-receipt-code.v1"
@@ -631,7 +630,7 @@ class ReissueReceiptCode(Payload):
     TOPIC = topics.HANDOVER_COMMANDS
     NOT_IN_IDENTITY = frozenset({"receipt_code_hash"})
 
-    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    receipt_code_hash: ReceiptCodeHash
     reason: Text = Field(min_length=1, max_length=500)
 
 
@@ -643,7 +642,7 @@ class ReceiptCodeReissued(Payload):
     KIND = "event"
     SUBJECT_KIND = "consignment"
 
-    receipt_code_hash: str = Field(pattern=SHA256_HEX)
+    receipt_code_hash: ReceiptCodeHash
     reason: Text
     generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
 

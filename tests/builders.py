@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from events import codec, labels
+from events import codec, labels, receipt_codes
 from events.catalog import (
     AllocateLaptop,
     DispatchLaptop,
@@ -67,14 +68,21 @@ def receive(
 
 OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan"}
 LEGAL_BASIS = {"kind": "allocation_decree", "number": "KEP-12/2026", "date": "2026-10-01"}
-RECEIPT_CODE = "K7Q2M9XP"
+RECEIPT_CODE = "K7Q2-M9XP-4RTW-HN3C"
+# A code as the gateway shows it: four groups of the alphabet without 0/O, 1/I/L.
+SHOWN_CODE = re.compile(r"[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){3}")
+# The ring receipt codes are hashed with, held by the fakes' gateway and handover.
+RECEIPT_CODE_KEYS = {"R1": secrets.token_bytes(32)}
+
+
+def code_hash(code: str = RECEIPT_CODE) -> str:
+    """What travels of ``code``: its keyed hash under RECEIPT_CODE_KEYS."""
+    return receipt_codes.mac(RECEIPT_CODE_KEYS, code)
 
 
 def plan_consignment(
     consignment: str, expected: list[str], office: str = "73.71", command_id: str | None = None
 ) -> Envelope:
-    import hashlib
-
     from events.catalog import PlanConsignment
 
     body = PlanConsignment(
@@ -82,7 +90,7 @@ def plan_consignment(
         officials=[OFFICIAL],  # type: ignore[list-item]
         legal_basis=LEGAL_BASIS,  # type: ignore[arg-type]
         expected=expected,
-        receipt_code_hash=hashlib.sha256(RECEIPT_CODE.encode()).hexdigest(),
+        receipt_code_hash=code_hash(),
     )
     return cmd(body, consignment, command_id)
 

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import SecretStr
+
 from events import codec, labels
 from events.envelope import Envelope
 from services.allocation.bootstrap import bootstrap as allocation_bootstrap
@@ -23,7 +25,7 @@ from services.common.streams import Append, SubjectStream, VersionConflict
 from services.handover.bootstrap import bootstrap as handover_bootstrap
 from services.handover.config import HandoverSettings
 from services.handover.handlers import HandoverRuntime
-from tests.builders import KEYS, NOW
+from tests.builders import KEYS, NOW, RECEIPT_CODE_KEYS
 
 
 class FakeStreamStore:
@@ -111,7 +113,11 @@ def handover_with_fakes(
 ) -> HandoverRuntime:
     """The handover handlers' runtime, wired by the worker's own bootstrap over fakes."""
     return handover_bootstrap(
-        settings or HandoverSettings(label_public_keys=labels.format_keyring(KEYS)),
+        settings
+        or HandoverSettings(
+            label_public_keys=labels.format_keyring(KEYS),
+            receipt_code_keys=SecretStr(labels.format_keyring(RECEIPT_CODE_KEYS)),
+        ),
         publisher=FakePublisher(),
         laptops=FakeStreamStore(),
         consignments=FakeStreamStore(),

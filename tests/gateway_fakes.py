@@ -22,7 +22,7 @@ from services.gateway.auth.store import AlreadyThere
 from services.gateway.bootstrap import Gateway
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer
-from tests.builders import NOW, SEED
+from tests.builders import NOW, RECEIPT_CODE_KEYS, SEED
 
 Decide = Callable[[Envelope], Envelope]
 
@@ -283,7 +283,11 @@ def enrolled(store: FakeIdentityStore, grants: tuple[Grant, ...] = ALL_ROLES, no
 
 
 def settings(**overrides: Any) -> GatewaySettings:
-    return GatewaySettings(label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})), **overrides)
+    return GatewaySettings(
+        label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})),
+        receipt_code_keys=SecretStr(labels.format_keyring(RECEIPT_CODE_KEYS)),
+        **overrides,
+    )
 
 
 def client(
@@ -311,6 +315,7 @@ def client(
         audit=views.get("audit", EmptyReads()),
         consignments=views.get("consignments", EmptyReads()),
         identity=Identity(identities, lambda: NOW),
+        receipt_code_keys=s.receipt_code_keyring(),
     )
     app = create_app(s, gateway=gw)
     app.state.gateway = gw

@@ -43,6 +43,15 @@ def ensure_dev_audit_key(data: Path) -> str:
     return path.read_text().strip()
 
 
+def ensure_dev_receipt_code_keys(data: Path) -> str:
+    """The key ring receipt codes are hashed with for this clone, made once like the label key."""
+    path = data / "receipt-code-keys"
+    if not path.exists():
+        path.write_text(labels.format_keyring({"R1": secrets.token_bytes(32)}))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def public_keyring(signing: str) -> str:
     ring = labels.parse_keyring(signing)
     return labels.format_keyring({kid: labels.public_key(seed) for kid, seed in ring.items()})
@@ -86,7 +95,21 @@ class Stack:
             # checkpoint signing (audit only) and its public half (gateway, verify)
             "SERAH_AUDIT_SIGNING_KEY": ensure_dev_audit_key(self.data),
             "SERAH_AUDIT_PUBLIC_KEYS": public_keyring(ensure_dev_audit_key(self.data)),
+            # receipt codes' HMAC key (gateway, handover)
+            "SERAH_RECEIPT_CODE_KEYS": ensure_dev_receipt_code_keys(self.data),
         }
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """``env()`` less the secrets ``name`` has no use for."""
+        env = self.env()
+        if name != "gateway":
+            env.pop("SERAH_LABEL_SIGNING_KEYS")  # workers only verify labels
+        if name != "audit":
+            env.pop("SERAH_AUDIT_SIGNING_KEY", None)  # only the audit service signs checkpoints
+        if name not in ("gateway", "handover"):
+            env.pop("SERAH_RECEIPT_CODE_KEYS", None)  # only they make or check receipt codes
+        env["SERAH_SERVICE"] = name
+        return env
 
     def start_services(self) -> None:
         for name in WORKERS:
@@ -96,12 +119,7 @@ class Stack:
         wait_for_port(self.gateway_port, 60, self.services["gateway"], what=f"gateway (log: {log})")
 
     def start_service(self, name: str) -> None:
-        env = self.env()
-        if name != "gateway":
-            env.pop("SERAH_LABEL_SIGNING_KEYS")  # workers only verify labels
-        if name != "audit":
-            env.pop("SERAH_AUDIT_SIGNING_KEY", None)  # only the audit service signs checkpoints
-        env["SERAH_SERVICE"] = name
+        env = self.service_env(name)
         logs = self.data / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         self.services[name] = procs.start([sys.executable, "-m", f"services.{name}"], logs / f"{name}.log", env)

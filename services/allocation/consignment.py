@@ -3,7 +3,7 @@
 - A consignment is one office's share of an allocation, its own aggregate keyed by
   the consignment id. It is planned once (``consignment_exists`` otherwise) for an
   official office (``unknown_office``), with the officials who may sign for it, the
-  legal basis, the expected laptops and the SHA-256 of a one-time receipt code.
+  legal basis, the expected laptops and the keyed hash of a one-time receipt code.
   Planning also allocates each expected laptop to the office and this consignment.
 - A scan into a consignment must carry a genuine, current label of a registered
   laptop (label_* reasons, ``unknown_laptop``). The laptop must be expected here

@@ -12,7 +12,10 @@ for the audit to record the decision before it answers).
 - Planned (``ConsignmentPlanned``): ``open``, for its office, expecting the listed
   laptops or a count. ``plan`` is the plan as it stands: the planned data, its
   receipt-code hash replaced by the newest re-issued one, and for a plan by count
-  ``expected`` lists the laptops picked so far (the manifest prints them).
+  ``expected`` lists the laptops picked so far (the manifest prints them). The
+  hash is keyed (events/receipt_codes.py): the audit holds no key and only keeps
+  it for the gateway, which checks a code given for the manifest against it;
+  nothing shows it.
 - Scanned in (``LaptopScannedIntoConsignment``): the laptop joins ``scanned``;
   ``missing`` is what was expected and not scanned (for a count: ``missing_count``
   = count minus scanned).

@@ -108,6 +108,18 @@ def keygen(key_id: str = typer.Argument("K1", help="Key id: 1-8 of A-Z0-9.")) ->
     typer.echo(f"SERAH_LABEL_PUBLIC_KEYS={labels.format_keyring({key_id: labels.public_key(seed)})}")
 
 
+@app.command("receipt-code-key")
+def receipt_code_key(key_id: str = typer.Argument("R1", help="Key id: a letter, then up to 7 of A-Z0-9.")) -> None:
+    """Print a new receipt code key (for SERAH_RECEIPT_CODE_KEYS; the gateway and handover hold it)."""
+    import secrets
+
+    from events import labels
+
+    if not labels.KEY_ID.fullmatch(key_id):
+        raise typer.BadParameter("a letter, then up to 7 letters or digits, upper case (e.g. R2)", param_hint="KEY_ID")
+    typer.echo(f"SERAH_RECEIPT_CODE_KEYS={labels.format_keyring({key_id: secrets.token_bytes(32)})}")
+
+
 @app.command()
 def bench(
     n: int = typer.Option(5000, help="Messages/documents/commands per throughput measure."),

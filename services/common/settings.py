@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from events import labels
@@ -28,3 +29,22 @@ class CommonSettings(BaseSettings):
 
     def public_keys(self) -> dict[str, bytes]:
         return labels.parse_keyring(self.label_public_keys)
+
+
+def receipt_code_keyring(keys: SecretStr) -> dict[str, bytes]:
+    """SERAH_RECEIPT_CODE_KEYS, ``KID:base64url(32 bytes),…``: the first key hashes new
+    receipt codes, every key checks them (events/receipt_codes.py). Only the services
+    that make or check codes (gateway, handover) are given it, and they do not start
+    without it: there is no default key."""
+    try:
+        ring = labels.parse_keyring(keys.get_secret_value())
+    except ValueError as exc:
+        raise ValueError(
+            f"SERAH_RECEIPT_CODE_KEYS is not a key ring ({exc}); serah receipt-code-key prints one"
+        ) from None
+    if not ring:
+        raise ValueError(
+            "no receipt code key configured: set SERAH_RECEIPT_CODE_KEYS (serah receipt-code-key prints one; "
+            "see deploy/env.template)"
+        )
+    return ring

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +17,8 @@ from services.gateway.identity import LabelIssuer
 @dataclass
 class Gateway:
     """Everything a route may use: the ports (services/gateway/ports.py), the label
-    issuer and the clock. Routes reach it through ``deps.GW``."""
+    issuer, the key ring receipt codes are hashed with, and the clock. Routes reach it
+    through ``deps.GW``."""
 
     settings: GatewaySettings
     bus: ports.CommandBus
@@ -28,6 +29,7 @@ class Gateway:
     audit: ports.AuditViews
     consignments: ports.ConsignmentViews
     identity: Identity
+    receipt_code_keys: Mapping[str, bytes]
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
@@ -51,6 +53,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
     from services.gateway.adapters.mongo import ReadModels
     from services.gateway.auth.store import MongoIdentityStore
 
+    receipt_code_keys = settings.receipt_code_keyring()  # like the label issuer, refuses to start without a key
     _, db = connect(settings.mongo_url, settings.mongo_db)
     return Gateway(
         settings=settings,
@@ -62,4 +65,5 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         audit=AuditReads(db),
         consignments=ConsignmentReads(db),
         identity=Identity(MongoIdentityStore(db), utcnow),
+        receipt_code_keys=receipt_code_keys,
     )

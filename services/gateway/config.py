@@ -1,7 +1,7 @@
 from pydantic import SecretStr
 
 from events import labels
-from services.common.settings import CommonSettings
+from services.common.settings import CommonSettings, receipt_code_keyring
 
 
 class GatewaySettings(CommonSettings):
@@ -13,6 +13,8 @@ class GatewaySettings(CommonSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # KID:base64url(32-byte Ed25519 seed),… — the first key signs new labels.
     label_signing_keys: SecretStr = SecretStr("")
+    # KID:base64url(32 bytes),… — hashes receipt codes (HMAC); the first key makes new hashes.
+    receipt_code_keys: SecretStr = SecretStr("")
     # How long an HTTP scan waits for the deciding service before answering 202.
     decision_timeout_s: float = 5.0
     max_body_bytes: int = 64 * 1024
@@ -28,3 +30,6 @@ class GatewaySettings(CommonSettings):
 
     def signing_keys(self) -> dict[str, bytes]:
         return labels.parse_keyring(self.label_signing_keys.get_secret_value())
+
+    def receipt_code_keyring(self) -> dict[str, bytes]:
+        return receipt_code_keyring(self.receipt_code_keys)

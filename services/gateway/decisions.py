@@ -5,12 +5,12 @@ service's answer. Knows nothing of HTTP: routes render the ``Decision``
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from events import codec, labels, scantime
+from events import codec, labels, receipt_codes, scantime
 from events.catalog import CommandRejected, LaptopDescription, Payload, RegisterLaptop
 from events.envelope import Envelope
 from services.common.faults import crash_point
@@ -18,7 +18,6 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError
 
 SOURCE = "/serah/gateway"
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud and typed on phones
 
 
 @dataclass(frozen=True)
@@ -120,10 +119,11 @@ def read_label(text: str) -> labels.LabelClaim:
         raise ApiError(422, exc.reason.value, exc.detail) from None
 
 
-def new_receipt_code() -> tuple[str, str]:
-    """A receipt code to show once, and its SHA-256, the only form that travels and is kept."""
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-    return code, hashlib.sha256(code.encode()).hexdigest()
+def new_receipt_code(keys: Mapping[str, bytes]) -> tuple[str, str]:
+    """A receipt code to show once (grouped: ``K7Q2-M9XP-4RTW-HN3C``), and its keyed
+    hash under the ring's first key, the only form that travels and is kept."""
+    code = "".join(secrets.choice(receipt_codes.ALPHABET) for _ in range(receipt_codes.LENGTH))
+    return receipt_codes.grouped(code), receipt_codes.mac(keys, code)
 
 
 async def submit(gw: Gateway, cmd: Envelope) -> Decision:

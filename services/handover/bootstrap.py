@@ -51,4 +51,6 @@ def bootstrap(
         basts=basts,
         settings=settings,
         render=render,
+        # refuses to start without a key (services/common/settings.py)
+        receipt_code_keys=settings.receipt_code_keyring(),
     )

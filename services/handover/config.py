@@ -1,8 +1,8 @@
 import math
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-from services.common.settings import CommonSettings
+from services.common.settings import CommonSettings, receipt_code_keyring
 
 
 class HandoverSettings(CommonSettings):
@@ -25,6 +25,11 @@ class HandoverSettings(CommonSettings):
     # "0.5" is twelve hours). The sweep looks for such consignments every so many seconds.
     receipt_reminder_days: str = "7,14"
     receipt_reminder_sweep_s: float = Field(default=300.0, gt=0)
+    # KID:base64url(32 bytes),… — the keys receipt codes were hashed with (HMAC), as the gateway's.
+    receipt_code_keys: SecretStr = SecretStr("")
+
+    def receipt_code_keyring(self) -> dict[str, bytes]:
+        return receipt_code_keyring(self.receipt_code_keys)
 
     def receipt_reminder_thresholds(self) -> tuple[float, ...]:
         return _thresholds(self.receipt_reminder_days)

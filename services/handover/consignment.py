@@ -5,11 +5,12 @@
   dispatch (ConsignmentDispatched: which laptops left).
 - A receipt is confirmed for the whole consignment by one official. It is
   refused if the consignment is unknown here (``unknown_consignment``) or not yet
-  dispatched (``not_dispatched``), if the receipt code's SHA-256 does not match
-  (``receipt_code_invalid``), if the official (by NIP) is not one of the officials
-  authorised for it (``official_not_authorised``), if nothing is left to receive
-  (``already_received``), or if a line names a laptop not travelling in this
-  consignment or already received (``not_expected``).
+  dispatched (``not_dispatched``), if the receipt code does not match its keyed
+  hash (``receipt_code_invalid``; also when the hash was made under a key this
+  service no longer holds: the code must be re-issued), if the official (by NIP)
+  is not one of the officials authorised for it (``official_not_authorised``), if
+  nothing is left to receive (``already_received``), or if a line names a laptop
+  not travelling in this consignment or already received (``not_expected``).
 - A receipt may be partial: laptops marked missing, and laptops not mentioned,
   stay in transit and a later receipt can complete it. Each receipt gets its own
   BAST (sequence 1, 2, …); two officials confirming at once: the version-guarded
@@ -28,12 +29,12 @@
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from events import receipt_codes
 from events.catalog import (
     CommandRejected,
     ConfirmReceipt,
@@ -44,7 +45,6 @@ from events.catalog import (
     ReceiptReminderRaised,
     ReissueReceiptCode,
     RejectionReason,
-    receipt_code_digest,
 )
 from events.envelope import Envelope
 from events.refusals import refuse
@@ -97,10 +97,15 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
 
 
 def check(
-    c: Consignment, command: ConfirmReceipt, at: datetime, received_alone: Collection[str] = ()
+    c: Consignment,
+    command: ConfirmReceipt,
+    at: datetime,
+    code_keys: Mapping[str, bytes],
+    received_alone: Collection[str] = (),
 ) -> CommandRejected | None:
     """Everything that can refuse a receipt made at ``at``; None when it may be
-    confirmed. ``received_alone``: laptops whose own record says received already."""
+    confirmed. ``code_keys``: the ring receipt codes are hashed with;
+    ``received_alone``: laptops whose own record says received already."""
     cid = c.consignment_id
     if c.status == "unknown" or not c.plan:
         return refuse(
@@ -117,13 +122,16 @@ def check(
             f"this receipt was made at {at:%Y-%m-%d %H:%M:%S} UTC, before consignment {cid} left the warehouse "
             f"at {c.dispatched_at[:19].replace('T', ' ')} UTC: a receipt cannot predate the dispatch.",
         )
-    given = receipt_code_digest(command.receipt_code)
-    if given is None or not hmac.compare_digest(given, c.plan["receipt_code_hash"]):
-        return refuse(
-            command,
-            RejectionReason.RECEIPT_CODE_INVALID,
-            "the receipt code is wrong; copy it from the dispatch manifest.",
+    stored = c.plan["receipt_code_hash"]
+    if not receipt_codes.matches(code_keys, command.receipt_code, stored):
+        kid = receipt_codes.key_id(stored)
+        detail = (
+            "the receipt code is wrong; copy it from the dispatch manifest."
+            if kid in code_keys
+            else f"this consignment's receipt code was hashed with key {kid}, which this service no longer "
+            "holds: ask the sender to issue a new code (POST …/receipt-code)."
         )
+        return refuse(command, RejectionReason.RECEIPT_CODE_INVALID, detail)
     if command.official.nip not in {o["nip"] for o in c.plan["officials"]}:
         return refuse(
             command,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,14 +52,16 @@ SERVICE = "handover"
 class HandoverRuntime:
     """What the handover handlers need: a runtime over each kind of stream the
     service keeps (laptops, and consignments keyed by consignment id), where the
-    BASTs are kept, their wording, and how their PDF is drawn
-    (adapters/bast_pdf.render; the PDF library stays in adapters)."""
+    BASTs are kept, their wording, how their PDF is drawn
+    (adapters/bast_pdf.render; the PDF library stays in adapters), and the key ring
+    receipt codes are checked with (events/receipt_codes.py)."""
 
     laptops: Runtime[Laptop]
     consignments: Runtime[Consignment]
     basts: BastStore
     settings: HandoverSettings
     render: Callable[[bast.Bast], bytes]
+    receipt_code_keys: Mapping[str, bytes]
 
 
 async def receive_laptop(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
@@ -160,7 +162,7 @@ async def confirm_receipt(command: Envelope, rt: HandoverRuntime) -> list[Envelo
     received_alone = {a for a, d in found.items() if rt.laptops.state(a, d).status == "received"}
 
     def decide(c: Consignment, env: Envelope, body: ConfirmReceipt) -> Payload:
-        refusal = consignment.check(c, body, env.time, received_alone)
+        refusal = consignment.check(c, body, env.time, rt.receipt_code_keys, received_alone)
         if refusal is not None:
             return refusal
         seq = c.receipts + 1

@@ -141,13 +141,9 @@ CASES = ALL_CASES if os.environ.get("SERAH_CRASH_POINTS") == "all" else EVERY_PO
 
 
 def start(stack: Stack, service: str, log: Path, port: int | None = None, **crash: str) -> subprocess.Popen[bytes]:
-    """One process of ``service`` with the session's settings (as Stack.start_service) plus ``crash``."""
-    env = {k: v for k, v in stack.env().items() if not k.startswith("SERAH_CRASH_")}
-    if service != "gateway":
-        env.pop("SERAH_LABEL_SIGNING_KEYS")
-    if service != "audit":
-        env.pop("SERAH_AUDIT_SIGNING_KEY", None)
-    env |= {"SERAH_SERVICE": service, **crash}
+    """One process of ``service`` with the session's settings (Stack.service_env) plus ``crash``."""
+    env = {k: v for k, v in stack.service_env(service).items() if not k.startswith("SERAH_CRASH_")}
+    env |= crash
     if port is not None:
         env["SERAH_PORT"] = str(port)
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ import httpx
 import pypdf
 
 from deploy.local.stack import Stack
+from tests.builders import SHOWN_CODE
 from tests.e2e.test_consignment_journey import laptops, plan
 from tests.settle import settled
 
@@ -43,7 +44,7 @@ def test_import_plan_plans_each_consignment_once_and_writes_its_receipt_code_onc
         r["consignment_id"]: r["receipt_code"]
         for r in csv.DictReader(plan_csv.with_suffix(".codes.csv").open(encoding="utf-8-sig"))
     }
-    assert sorted(codes) == [f"P1-{run}", f"P2-{run}"] and all(len(c) == 8 for c in codes.values())
+    assert sorted(codes) == [f"P1-{run}", f"P2-{run}"] and all(SHOWN_CODE.fullmatch(c) for c in codes.values()), codes
     [reject] = list(csv.DictReader(plan_csv.with_suffix(".rejects.csv").open(encoding="utf-8-sig")))
     assert reject["line"] == "5" and reject["code"] == "invalid_value" and "99.99" in reject["reason"]
     view = api.get(f"/api/v1/consignments/P1-{run}").json()
@@ -89,10 +90,11 @@ def test_a_manifest_prints_only_the_right_receipt_code(api: httpx.Client) -> Non
     assert blank.status_code == 200 and blank.headers["content-type"] == "application/pdf"
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(blank.content)).pages)
     assert code not in text and "fill in from the codes file" in text and unit["serial"] in text
-    good = api.post(url, json={"receipt_code": code.lower()})
+    good = api.post(url, json={"receipt_code": code.replace("-", "").lower()})  # printed grouped as shown
     assert code in "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(good.content)).pages)
     for body, status, problem in (
         ({"receipt_code": "WRONGCOD"}, 403, "receipt_code_invalid"),
+        ({"receipt_code": "AAAA-BBBB-CCCC-DDDD"}, 403, "receipt_code_invalid"),
         ({"receipt_code": ""}, 422, None),
         ({"other": 1}, 422, None),
     ):

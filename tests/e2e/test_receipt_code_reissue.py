@@ -14,6 +14,7 @@ import pytest
 
 from deploy.local.stack import Stack
 from events.catalog import ReceiptCodeReissued
+from tests.builders import SHOWN_CODE
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
 from tests.settle import settled
@@ -31,7 +32,7 @@ def test_a_reissued_code_replaces_the_old_one_at_receipt_and_on_the_manifest(
     r = reissue(api, cid, request_id=f"re-{cid}")
     assert r.status_code == 200, r.text
     new = r.json()["receipt_code"]
-    assert len(new) == 8 and new != old and r.json()["event"]["data"]["generation"] == 2
+    assert SHOWN_CODE.fullmatch(new) and new != old and r.json()["event"]["data"]["generation"] == 2
 
     assert api.get(f"/api/v1/consignments/{cid}").json()["receipt_code_generation"] == 2
     replay = reissue(api, cid, request_id=f"re-{cid}")  # the same request again: no second code
@@ -66,7 +67,7 @@ def test_a_reissued_code_replaces_the_old_one_at_receipt_and_on_the_manifest(
         {"request_id": "r 1", "reason": "lost"},
         {"request_id": "r-1", "reason": ""},
         {"request_id": "r-1", "reason": "x" * 501},
-        {"request_id": "r-1", "reason": "lost", "receipt_code_hash": "0" * 64},
+        {"request_id": "r-1", "reason": "lost", "receipt_code_hash": "hmac-sha256:R1:" + "0" * 64},
         [],
         "lost",
     ],

@@ -356,6 +356,7 @@ def gateway(store: Store, infra: Stack) -> Iterator[TestClient]:
         kafka_bootstrap=infra.kafka.bootstrap,
         audit_public_keys=f"A9:{proofs.b64(KEYS['A9'])}",
         label_signing_keys=labels.format_keyring({"T9": secrets.token_bytes(32)}),
+        receipt_code_keys=labels.format_keyring({"R9": secrets.token_bytes(32)}),
     )
     with TestClient(create_app(settings)) as client:
         yield client

@@ -7,7 +7,6 @@ gateway shows it."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ from events.envelope import Envelope
 from services.audit import domain, handlers, rules
 from services.handover import handlers as handover
 from tests.audit_data import laptop_history
-from tests.builders import NOW, close_consignment, confirm_receipt, new_asset, register, scan_into
+from tests.builders import NOW, close_consignment, code_hash, confirm_receipt, new_asset, register, scan_into
 from tests.fakes import FakePublisher, audit_with_fakes, docs, sent
 from tests.unit.test_count_plans import plan_by_count
 from tests.unit.test_receipt_code_reissue import NEW_CODE, reissue
@@ -111,7 +110,7 @@ def test_a_consignment_view_sums_up_its_plan_a_reissued_code_two_receipts_and_a_
 
     s = recorded(events).views.views["C-1"]["consignment"]
     assert s["status"] == "received"
-    assert s["plan"] == planned.data | {"receipt_code_hash": hashlib.sha256(NEW_CODE.encode()).hexdigest()}
+    assert s["plan"] == planned.data | {"receipt_code_hash": code_hash(NEW_CODE)}
     assert s["receipt_code_generation"] == 2
     assert (s["expected"], s["scanned"], s["missing"], s["missing_count"]) == ([a, b, c], [a, b, c], [], 0)
     assert s["received"] == [a, b, c] and s["in_transit"] == []

@@ -59,7 +59,12 @@ def test_secrets_are_required_and_every_variable_is_in_the_env_template() -> Non
     referenced = set(re.findall(r"\$\{([A-Z0-9_]+)", text))
     assert referenced, "compose references no variables"
     assert referenced <= template_vars(), referenced - template_vars()
-    for secret in ("SERAH_LABEL_SIGNING_KEYS", "SERAH_LABEL_PUBLIC_KEYS", "KAFKA_CLUSTER_ID"):
+    for secret in (
+        "SERAH_LABEL_SIGNING_KEYS",
+        "SERAH_LABEL_PUBLIC_KEYS",
+        "SERAH_RECEIPT_CODE_KEYS",
+        "KAFKA_CLUSTER_ID",
+    ):
         assert re.search(r"\$\{" + secret + r":\?", text), f"{secret} must be required with :?"
 
 
@@ -69,6 +74,13 @@ def test_only_the_gateway_gets_the_signing_keys() -> None:
         env = services[name]["environment"]
         assert ("SERAH_LABEL_SIGNING_KEYS" in env) == (name == "gateway"), name
         assert "SERAH_LABEL_PUBLIC_KEYS" in env
+
+
+def test_only_the_gateway_and_handover_get_the_receipt_code_keys() -> None:
+    services = compose()["services"]
+    for name in SERAH:
+        env = services[name]["environment"]
+        assert ("SERAH_RECEIPT_CODE_KEYS" in env) == (name in ("gateway", "handover")), name
 
 
 def test_the_dockerfile_installs_the_pinned_lock() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 
 import pytest
 from pydantic import ValidationError
@@ -26,10 +25,10 @@ from services.common.streams import VersionConflict
 from tests.builders import (
     LEGAL_BASIS,
     OFFICIAL,
-    RECEIPT_CODE,
     allocate,
     close_consignment,
     cmd,
+    code_hash,
     confirm_receipt,
     label_for,
     plan_consignment,
@@ -46,7 +45,7 @@ def plan_by_count(consignment: str, n: int, office: str = "73.71", command_id: s
         officials=[OFFICIAL],  # type: ignore[list-item]
         legal_basis=LEGAL_BASIS,  # type: ignore[arg-type]
         expected_count=n,
-        receipt_code_hash=hashlib.sha256(RECEIPT_CODE.encode()).hexdigest(),
+        receipt_code_hash=code_hash(),
     )
     return cmd(body, consignment, command_id)
 
@@ -238,7 +237,7 @@ def test_a_plan_must_give_either_laptops_or_a_sensible_count(fields: dict[str, o
             office_code="73.71",
             officials=[OFFICIAL],  # type: ignore[list-item]
             legal_basis=LEGAL_BASIS,  # type: ignore[arg-type]
-            receipt_code_hash="0" * 64,
+            receipt_code_hash=code_hash(),
             **fields,  # type: ignore[arg-type]
         )
 

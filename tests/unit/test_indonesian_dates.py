@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from events.catalog import RejectionReason
 from services.common.indonesian import tanggal
 from services.handover.adapters.bast_pdf import render
+from tests.builders import code_hash
 from tests.gateway_fakes import EmptyReads, client, rejecting
 from tests.unit.test_bast_pdf import bast, item
 
@@ -67,7 +68,7 @@ class Plan(EmptyReads):
             "officials": [{"name": "Andi", "nip": "198001012005011001", "jabatan": "Kepala"}],
             "legal_basis": {"kind": "contract", "number": "K-9", "date": "2026-11-02"},
             "expected": [],
-            "receipt_code_hash": "0" * 64,
+            "receipt_code_hash": code_hash(),
         }
 
 

@@ -4,7 +4,6 @@ document as receipts): the new code confirms, the old one no longer does."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 
 import pytest
 
@@ -13,15 +12,15 @@ from events.envelope import Envelope
 from services.audit import domain as audit_domain
 from services.audit import handlers as audit
 from services.handover import handlers
-from tests.builders import RECEIPT_CODE, cmd, confirm_receipt
+from tests.builders import RECEIPT_CODE, cmd, code_hash, confirm_receipt
 from tests.fakes import FakePublisher, audit_with_fakes
 from tests.unit.test_receipts import World, reason
 
-NEW_CODE = "N3WC0DE9"
+NEW_CODE = "N3WC-DE9Q-RSTU-VWX2"
 
 
 def reissue(cid: str, code: str = NEW_CODE, command_id: str | None = None) -> Envelope:
-    body = ReissueReceiptCode(receipt_code_hash=hashlib.sha256(code.encode()).hexdigest(), reason="manifest lost")
+    body = ReissueReceiptCode(receipt_code_hash=code_hash(code), reason="manifest lost")
     return cmd(body, cid, command_id)
 
 
@@ -41,10 +40,12 @@ def test_after_a_reissue_only_the_new_code_confirms_a_receipt(w: World) -> None:
 
 def test_each_reissue_replaces_the_previous_one(w: World) -> None:
     (a,) = w.dispatched(1)
-    w.confirm(reissue("C-1", "FIRST222"))
-    assert w.confirm(reissue("C-1", "SECOND33")).data["generation"] == 3
-    assert reason(w.confirm(confirm_receipt("C-1", [(a, "B", "")], code="FIRST222"))) == "receipt_code_invalid"
-    assert w.confirm(confirm_receipt("C-1", [(a, "B", "")], code="SECOND33")).type == ReceiptConfirmed.TYPE
+    w.confirm(reissue("C-1", "F7RS-T222-AAAA-BBBB"))
+    assert w.confirm(reissue("C-1", "S3C9-ND33-CCCC-DDDD")).data["generation"] == 3
+    assert (
+        reason(w.confirm(confirm_receipt("C-1", [(a, "B", "")], code="F7RS-T222-AAAA-BBBB"))) == "receipt_code_invalid"
+    )
+    assert w.confirm(confirm_receipt("C-1", [(a, "B", "")], code="S3C9-ND33-CCCC-DDDD")).type == ReceiptConfirmed.TYPE
 
 
 def test_a_code_can_be_reissued_before_dispatch_and_after_a_partial_receipt(w: World) -> None:
@@ -69,9 +70,9 @@ def test_no_code_is_reissued_for_an_unknown_or_fully_received_consignment(w: Wor
 
 def test_a_redelivered_reissue_replays_and_keeps_its_first_code(w: World) -> None:
     w.dispatched(1)
-    first = w.confirm(reissue("C-1", "AAAA2222", command_id="re-1"))
-    again = w.confirm(reissue("C-1", "BBBB3333", command_id="re-1"))
-    assert again == first and again.data["receipt_code_hash"] == hashlib.sha256(b"AAAA2222").hexdigest()
+    first = w.confirm(reissue("C-1", "AAAA-2222-AAAA-2222", command_id="re-1"))
+    again = w.confirm(reissue("C-1", "BBBB-3333-BBBB-3333", command_id="re-1"))
+    assert again == first and again.data["receipt_code_hash"] == code_hash("AAAA-2222-AAAA-2222")
 
 
 def test_an_invalid_reissue_command_is_refused_not_dead_lettered(w: World) -> None:

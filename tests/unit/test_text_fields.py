@@ -44,12 +44,12 @@ from services.gateway.api.requests import (
     ReissueCodeRequest,
     ReissueLabelRequest,
 )
-from tests.builders import LEGAL_BASIS, OFFICIAL, cmd, label_for, new_asset, register
+from tests.builders import LEGAL_BASIS, OFFICIAL, cmd, code_hash, label_for, new_asset, register
 from tests.fakes import allocation_with_fakes
 
 SPECS = {"cpu": "Intel Core i5", "ram_gb": 8, "storage_gb": 256}
 LAPTOP = {"serial": "5CG1234XYZ", "brand": "HP", "model": "ProBook 440", "specs": SPECS}
-HASH = "ab" * 32
+HASH = code_hash()
 LABEL = label_for(labels.asset_id_for_serial("5CG1234XYZ"))
 
 # Every free-text field of every command, event and request body, with a valid body around it.

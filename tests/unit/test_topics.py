@@ -6,14 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from events import topics
+from events import labels, topics
 from services.allocation.config import AllocationSettings
 from services.allocation.stream import build_app as allocation_app
 from services.audit.config import AuditSettings
 from services.audit.stream import build_app as audit_app
 from services.handover.config import HandoverSettings
 from services.handover.stream import build_app as handover_app
+from tests.builders import RECEIPT_CODE_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
     ("worker", "build"),
     [
         ("allocation", lambda: allocation_app(AllocationSettings())),
-        ("handover", lambda: handover_app(HandoverSettings())),
+        (
+            "handover",
+            lambda: handover_app(
+                HandoverSettings(receipt_code_keys=SecretStr(labels.format_keyring(RECEIPT_CODE_KEYS)))
+            ),
+        ),
         ("audit", lambda: audit_app(AuditSettings())),
     ],
 )

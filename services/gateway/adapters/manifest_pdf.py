@@ -2,10 +2,11 @@
 recipient office, legal basis, the expected units, the one-time receipt code and
 signature lines. Pure rendering; A4, printable, bilingual headings.
 
-The receipt code is stored only as a hash, so the server cannot print it by
+The receipt code is stored only as a keyed hash, so the server cannot print it by
 itself: the operator who holds the code (from the plan response or the
 ``serah import-plan`` codes file) gives it, the gateway checks it against the
-stored hash and prints it; without it the manifest has a blank to fill by hand.
+stored hash and prints it in its groups; without it the manifest has a blank, in
+the same groups, to fill by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from events import receipt_codes
 from events.catalog import LEGAL_KINDS
+
+# The code's groups as blanks, to write the code in by hand: ____-____-____-____
+BLANK_CODE = "-".join(["_" * receipt_codes.GROUP_LENGTH] * receipt_codes.GROUPS)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Manifest:
     legal_date: str
     officials: list[tuple[str, str, str]]  # name, NIP, jabatan
     units: list[Unit]
-    receipt_code: str | None
+    receipt_code: str | None  # as printed: grouped, K7Q2-M9XP-4RTW-HN3C
     expected_count: int | None = None  # a plan by count: how many the warehouse is to pick
 
 
@@ -56,7 +61,7 @@ def render(m: Manifest) -> bytes:
     body = ParagraphStyle("body", parent=ss["Normal"], fontSize=10, leading=13)
     head = ParagraphStyle("head", parent=ss["Title"], fontSize=13, leading=16, spaceAfter=2)
     centre = ParagraphStyle("centre", parent=body, alignment=1)
-    code = m.receipt_code or "____________ (isi dari berkas kode / fill in from the codes file)"
+    code = m.receipt_code or f"{BLANK_CODE} (isi dari berkas kode / fill in from the codes file)"
     story: list[Flowable] = [
         Paragraph("SURAT JALAN PENGIRIMAN BARANG / DISPATCH MANIFEST", head),
         Paragraph(f"Konsinyasi / Consignment: {x(m.consignment_id)}", centre),

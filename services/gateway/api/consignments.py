@@ -2,7 +2,7 @@
 
 Every decision comes from the deciding service through Kafka (``submit``); reads
 come from the consignment documents the allocation and handover services keep,
-by _id. The receipt code is made here, shown once, and only its SHA-256 travels."""
+by _id. The receipt code is made here, shown once, and only its keyed hash travels."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ async def plan_consignment(who: Operator, body: PlanRequest, gw: GW) -> JSONResp
     """Who may sign (`officials`), on what legal basis, and either the laptops (`expected`) or
     how many (`expected_count`). The answer carries the receipt code once; re-posting the same
     consignment id replays the first plan without a code. `422 unknown_office`, `409 consignment_exists`."""
-    code, digest = new_receipt_code()
+    code, digest = new_receipt_code(gw.receipt_code_keys)
     cmd = command(
         PlanConsignment(
             office_code=body.office_code,
@@ -223,7 +223,7 @@ async def reissue_receipt_code(
 ) -> JSONResponse:
     """The new code is shown once, like at planning; print a new manifest with it
     (`POST …/manifest.pdf` with `receipt_code`). The same `request_id` replays the first re-issue."""
-    code, digest = new_receipt_code()
+    code, digest = new_receipt_code(gw.receipt_code_keys)
     cmd = command(
         ReissueReceiptCode(receipt_code_hash=digest, reason=body.reason),
         command_id=body.request_id,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from events.catalog import receipt_code_digest
+from events import receipt_codes
 from services.common.indonesian import tanggal
 from services.gateway.adapters import manifest_pdf as manifest
 from services.gateway.api.consignments import ConsignmentId
@@ -35,14 +34,13 @@ async def manifest_pdf(who: Dispatcher, consignment_id: ConsignmentId, body: Man
         raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")
     code = body.receipt_code
     if code is not None:
-        given = receipt_code_digest(code)
-        if given is None or not hmac.compare_digest(given, plan["receipt_code_hash"]):
+        if not receipt_codes.matches(gw.receipt_code_keys, code, plan["receipt_code_hash"]):
             raise ApiError(
                 403,
                 "receipt_code_invalid",
                 "This is not the consignment's receipt code: use the code shown when it was planned.",
             )
-        code = code.strip().upper()
+        code = receipt_codes.grouped(code)  # printed as shown, whatever its spelling as typed
     views = await asyncio.gather(*(gw.reads.laptop(a) for a in plan["expected"]))
     units = [
         manifest.Unit(
