@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from events import codec, labels, proofs
@@ -182,11 +183,11 @@ def settings(**overrides: Any) -> GatewaySettings:
     return GatewaySettings(label_signing_keys=SecretStr(labels.format_keyring({"K1": SEED})), **overrides)
 
 
-def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> httpx.AsyncClient:
-    """An HTTP client talking to an in-process gateway whose deciding services answer with
-    ``decide``; ``views`` (``reads``, ``audit``, ``consignments``) replace the empty ones.
-    The gateway is at ``client.gateway`` (its fake bus keeps what was ``sent``)."""
-    s = settings(decision_timeout_s=decision_timeout_s)
+def gateway_app(decide: Decide, s: GatewaySettings | None = None, **views: Any) -> FastAPI:
+    """An in-process gateway whose deciding services answer with ``decide``; ``views``
+    (``reads``, ``audit``, ``consignments``) replace the empty ones. The gateway is at
+    ``app.state.gateway`` (its fake bus keeps what was ``sent``)."""
+    s = s or settings()
     waiter = FakeWaiter()
     gw = FakeGateway(
         settings=s,
@@ -201,6 +202,12 @@ def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> 
     )
     app = create_app(s, gateway=gw)
     app.state.gateway = gw
+    return app
+
+
+def client(decide: Decide, *, decision_timeout_s: float = 5.0, **views: Any) -> httpx.AsyncClient:
+    """An HTTP client talking to ``gateway_app(decide, **views)``; the gateway is at ``client.gateway``."""
+    app = gateway_app(decide, settings(decision_timeout_s=decision_timeout_s), **views)
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
-    api.gateway = gw  # type: ignore[attr-defined]
+    api.gateway = app.state.gateway  # type: ignore[attr-defined]
     return api
