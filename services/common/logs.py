@@ -87,7 +87,8 @@ def worker_config(level: str = "INFO") -> dict[str, Any]:
 
 def gateway_config(level: str = "INFO") -> dict[str, Any]:
     """uvicorn's own logging as it comes (its formats, the access log on stdout), the
-    gateway's own loggers named beside it, secrets redacted everywhere."""
+    gateway's own loggers named beside it and other libraries' warnings, secrets
+    redacted everywhere."""
 
     def stream(formatter: str, to: str) -> dict[str, Any]:
         return {"class": "logging.StreamHandler", "formatter": formatter, "stream": to, "filters": ["redact"]}
@@ -112,6 +113,8 @@ def gateway_config(level: str = "INFO") -> dict[str, Any]:
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
             "uvicorn.access": {"handlers": ["access"], "level": level, "propagate": False},
+            "services": {"level": level},
         },
-        "root": {"level": level, "handlers": ["named"]},
+        # The Kafka and MongoDB clients' chatter (every connection) only when something is wrong.
+        "root": {"level": "WARNING", "handlers": ["named"]},
     }

@@ -36,7 +36,7 @@ SIGNATURE = LABEL.rsplit("/", 1)[1]
 def written_logs(config: dict[str, Any]) -> Iterator[io.StringIO]:
     """Every process's log as ``config`` writes it, into one buffer, for the test's duration."""
     out = io.StringIO()
-    loggers = [logging.getLogger(n) for n in ("", "uvicorn", "uvicorn.error", "uvicorn.access")]
+    loggers = [logging.getLogger(n) for n in ("", "services", "uvicorn", "uvicorn.error", "uvicorn.access")]
     saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
     patched = {**config, "disable_existing_loggers": False}
     for handler in patched["handlers"].values():
