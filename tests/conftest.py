@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
-from deploy.local.stack import Stack, public_keyring
+from deploy.local.stack import UNTHROTTLED, Stack, public_keyring
 from deploy.local.tools import free_port
 from events import labels
 
@@ -62,6 +62,7 @@ def infra(stack_dir: Path, signing_keys: str) -> Iterator[Stack]:
         partitions=4,
         mongo_db=f"serah_test_{uuid.uuid4().hex[:8]}",
         signing_keys=signing_keys,
+        settings=UNTHROTTLED,
     )
     try:
         stack.start_infra()

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from events import codec, labels, proofs
@@ -290,18 +291,11 @@ def settings(**overrides: Any) -> GatewaySettings:
     )
 
 
-def client(
-    decide: Decide,
-    *,
-    decision_timeout_s: float = 5.0,
-    grants: tuple[Grant, ...] | None = ALL_ROLES,
-    **views: Any,
-) -> httpx.AsyncClient:
-    """An HTTP client talking to an in-process gateway whose deciding services answer with
-    ``decide``; ``views`` (``reads``, ``audit``, ``consignments``) replace the empty ones.
-    It acts as a device holding ``grants`` (None: anonymous). The gateway is at
-    ``client.gateway`` (its fake bus keeps what was ``sent``)."""
-    s = settings(decision_timeout_s=decision_timeout_s)
+def gateway_app(decide: Decide, s: GatewaySettings | None = None, **views: Any) -> FastAPI:
+    """An in-process gateway whose deciding services answer with ``decide``; ``views``
+    (``reads``, ``audit``, ``consignments``) replace the empty ones. The gateway is at
+    ``app.state.gateway`` (its fake bus keeps what was ``sent``)."""
+    s = s or settings()
     waiter = FakeWaiter()
     identities = FakeIdentityStore()
     gw = FakeGateway(
@@ -319,7 +313,21 @@ def client(
     )
     app = create_app(s, gateway=gw)
     app.state.gateway = gw
-    headers = {"Authorization": f"Bearer {enrolled(identities, grants)}"} if grants is not None else {}
+    return app
+
+
+def client(
+    decide: Decide,
+    *,
+    decision_timeout_s: float = 5.0,
+    grants: tuple[Grant, ...] | None = ALL_ROLES,
+    **views: Any,
+) -> httpx.AsyncClient:
+    """An HTTP client talking to ``gateway_app(decide, **views)``, acting as a device that
+    holds ``grants`` (None: anonymous). The gateway is at ``client.gateway``."""
+    app = gateway_app(decide, settings(decision_timeout_s=decision_timeout_s), **views)
+    gw = app.state.gateway
+    headers = {"Authorization": f"Bearer {enrolled(gw.identity.store, grants)}"} if grants is not None else {}
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test", headers=headers)
     api.gateway = gw  # type: ignore[attr-defined]
     return api

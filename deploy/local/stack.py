@@ -24,6 +24,14 @@ from events import labels
 
 WORKERS = ("allocation", "handover", "audit")
 
+# The gateway's rate limits raised far above what the test suite or a benchmark sends
+# from its one address: they measure the pipeline, not the limiter (tested on its own).
+UNTHROTTLED = {
+    f"SERAH_RATE_{policy}_{what}": "100000"
+    for policy in ("SCANS", "IMPORTS", "LOGINS", "REQUESTS")
+    for what in ("PER_S", "BURST")
+}
+
 
 def ensure_dev_keys(data: Path) -> str:
     """A label signing key for this clone, made once, kept in .serah/ (git-ignored)."""
@@ -67,6 +75,8 @@ class Stack:
     kafka: KafkaNode | None = None
     store: Store | None = None
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # More SERAH_* settings for every process of this stack (e.g. UNTHROTTLED).
+    settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -97,6 +107,7 @@ class Stack:
             "SERAH_AUDIT_PUBLIC_KEYS": public_keyring(ensure_dev_audit_key(self.data)),
             # receipt codes' HMAC key (gateway, handover)
             "SERAH_RECEIPT_CODE_KEYS": ensure_dev_receipt_code_keys(self.data),
+            **self.settings,
         }
 
     def service_env(self, name: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from deploy.local.stack import Stack, ensure_dev_keys
+from deploy.local.stack import UNTHROTTLED, Stack, ensure_dev_keys
 from deploy.local.tools import free_port, repo_root
 from events import codec, labels, topics
 from events.catalog import LabelRef, LaptopDescription, RegisterLaptop, Specs
@@ -188,7 +188,13 @@ def _http_scans(stack: Stack, m: int) -> dict[str, float]:
 
 def run_bench(n: int, scans: int, partitions: int) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="bench-", dir=repo_root() / ".serah"))
-    stack = Stack(data, gateway_port=free_port(), partitions=partitions, mongo_db=f"bench_{uuid.uuid4().hex[:6]}")
+    stack = Stack(
+        data,
+        gateway_port=free_port(),
+        partitions=partitions,
+        mongo_db=f"bench_{uuid.uuid4().hex[:6]}",
+        settings=UNTHROTTLED,
+    )
     results: dict[str, Any] = {"n": n, "scans": scans, "partitions": partitions}
     try:
         console.print("starting Kafka, the store and the stack…")

@@ -207,18 +207,23 @@ def run_import(
             async def worker() -> None:
                 while not queue.empty():
                     chunk = queue.get_nowait()
-                    for attempt in range(5):
+                    attempt = 0
+                    while True:
                         try:
                             r = await client.post(
                                 "/api/v1/laptops/bulk",
                                 json={"laptops": [x.body for x in chunk], **({"batch": batch} if batch else {})},
                             )
-                            if r.status_code < 500:
+                            if r.status_code == 429:  # over the gateway's rate limit: wait as told, then again
+                                await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+                                continue
+                            if r.status_code < 500 or attempt == 4:
                                 break
                         except httpx.TransportError:
                             if attempt == 4:
                                 raise
                         await asyncio.sleep(1 + attempt)
+                        attempt += 1
                     if r.status_code != 200:
                         raise RuntimeError(f"the server refused a chunk ({r.status_code}): {r.text[:300]}")
                     for result in r.json()["results"]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import os
 import re
 import socket
@@ -26,6 +27,7 @@ from events import codec, topics
 from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
+from services.common import logs
 from services.common.faults import crash_point
 from services.common.settings import CommonSettings
 from services.common.streams import VersionConflict
@@ -306,8 +308,8 @@ async def _batch_first(
 
 def run_worker(app: faust.App) -> None:
     """Runs until SIGINT/SIGTERM; faust's worker shuts the app down cleanly."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    faust.Worker(app, loglevel="INFO", quiet=True).execute_from_commandline()
+    logging.config.dictConfig(logs.worker_config())  # until faust's worker applies the same
+    faust.Worker(app, loglevel="INFO", quiet=True, logging_config=logs.worker_config()).execute_from_commandline()
 
 
 class Horizon:

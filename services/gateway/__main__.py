@@ -1,5 +1,6 @@
 import uvicorn
 
+from services.common import logs
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 
@@ -14,6 +15,8 @@ if __name__ == "__main__":
         host=settings.host,
         port=settings.port,
         log_level="info",
+        log_config=logs.gateway_config(),
+        forwarded_allow_ips=settings.trusted_proxies,
         timeout_graceful_shutdown=5,
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.gateway import api, errors, openapi, web
+from services.gateway import api, errors, openapi, protection, web
 from services.gateway.api import consignments
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
@@ -46,4 +46,5 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
 
     openapi.install(app)
     app.add_middleware(openapi.LiteralPaths, api=app)
+    protection.install(app, settings)  # last: rate limits, CORS and headers wrap everything above
     return app

@@ -1,4 +1,6 @@
-from pydantic import SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
 
 from events import labels
 from services.common.settings import CommonSettings, receipt_code_keyring
@@ -27,6 +29,42 @@ class GatewaySettings(CommonSettings):
     # GET /api/v1/audit/attestations?state=due lists attestations due within this many
     # days. Only how far ahead to look: when one is due is the audit's (its laptop views).
     attestation_due_window_days: float = 14.0
+
+    # Origins (scheme://host[:port], comma-separated) whose pages may call the API from a
+    # browser, with credentials. Empty: none; CORS stays closed.
+    cors_origins: str = ""
+    # Addresses whose X-Forwarded-For / X-Forwarded-Proto are believed (a TLS proxy in
+    # front): rate limits count the client it names, not the proxy. "*" trusts any.
+    trusted_proxies: str = "127.0.0.1"
+    # Rate limits per client address: requests a second on average, and at once.
+    rate_scans_per_s: float = Field(default=20.0, gt=0)
+    rate_scans_burst: int = Field(default=60, ge=1)
+    rate_imports_per_s: float = Field(default=5.0, gt=0)
+    rate_imports_burst: int = Field(default=20, ge=1)
+    rate_logins_per_s: float = Field(default=0.2, gt=0)
+    rate_logins_burst: int = Field(default=10, ge=1)
+    rate_requests_per_s: float = Field(default=100.0, gt=0)
+    rate_requests_burst: int = Field(default=200, ge=1)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in filter(None, (o.strip() for o in value.split(","))):
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(
+                    f"SERAH_CORS_ORIGINS: {origin!r} is not an origin; list each as scheme://host[:port] "
+                    "(no path, no trailing slash, no *)"
+                )
+        return value
+
+    def cors_origin_list(self) -> list[str]:
+        # Browsers send an origin's scheme and host in lower case.
+        return [o.strip().lower() for o in self.cors_origins.split(",") if o.strip()]
 
     def signing_keys(self) -> dict[str, bytes]:
         return labels.parse_keyring(self.label_signing_keys.get_secret_value())

@@ -4,8 +4,9 @@ on it, and the schemathesis suite checks the running gateway against it.
 Routes declare their own outcomes (``html_page`` here; for the API
 ``api.render.problems``, ``binary`` and ``command_answers``);
 ``finish`` then applies what holds for every route: a body or a parameter can be
-refused with 422, a body can be malformed (400) or too large (413), and every
-refusal is ``application/problem+json`` with the ``Problem`` schema."""
+refused with 422, a body can be malformed (400) or too large (413), every route is
+rate limited (429, ``services.gateway.protection``), and every refusal is
+``application/problem+json`` with the ``Problem`` schema."""
 
 from __future__ import annotations
 
@@ -30,7 +31,17 @@ WHY = {
     422: "A field is missing, unknown or of the wrong type (`invalid_request`, see `errors`), or the "
     "deciding service refused a well-formed command it cannot carry out (a forged or revoked label, "
     "an office that does not exist, a laptop the consignment does not expect); `code` says which.",
+    429: "Too many requests from this client (`rate_limited`): scans, bulk imports and sign-in attempts "
+    "have limits of their own, every other request a generous one; `Retry-After` says when to try again.",
     503: "Kafka, the store or a worker is not ready; `reasons` says which.",
+}
+
+
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -48,6 +59,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
             if op.get("requestBody"):
                 answers.setdefault("400", {"description": WHY[400]})
                 answers.setdefault("413", {"description": WHY[413]})
+            answers.setdefault("429", {"description": WHY[429], "headers": RETRY_AFTER})
             for status, answer in answers.items():
                 content = answer.get("content", {})
                 refs = [c.get("schema", {}).get("$ref", "") for c in content.values()]

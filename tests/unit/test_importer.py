@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,34 @@ def test_chunks_respect_the_row_and_body_limits() -> None:
     parts = list(importer.chunks(good, max_rows=200, max_bytes=20_000))
     assert sum(len(p) for p in parts) == 1000
     assert all(len(p) <= 200 for p in parts) and len(parts) > 5
+
+
+def test_an_import_over_the_rate_limit_waits_as_told_and_sends_every_chunk_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    import httpx
+
+    answered: list[int] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        if len(answered) in (0, 2):  # the first try, and the second chunk's first try: over the limit
+            answered.append(429)
+            return httpx.Response(429, headers={"Retry-After": "0"}, json={"code": "rate_limited"})
+        laptops = json.loads(request.content)["laptops"]
+        answered.append(200)
+        return httpx.Response(
+            200, json={"results": [{"index": i, "result": "registered"} for i in range(len(laptops))]}
+        )
+
+    monkeypatch.setattr(
+        httpx, "AsyncClient", functools.partial(httpx.AsyncClient, transport=httpx.MockTransport(gateway))
+    )
+    csv_path = tmp_path / "laptops.csv"
+    csv_path.write_text(HEADER + "\n" + "\n".join(GOOD.replace("5CG1", f"S{i}") for i in range(5)) + "\n")
+    summary = importer.run_import(
+        csv_path, "http://gateway.test", tmp_path / "rejects.csv", chunk_rows=3, parallel=1, progress=False
+    )
+    assert summary.registered == 5 and summary.rejected == 0
+    assert answered == [429, 200, 429, 200]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,7 @@ from services.gateway.api.requests import Body
 from services.gateway.auth.model import Grant, GrantList, Principal
 from services.gateway.deps import CSRF_HEADER, GW, SESSION_COOKIE, Admin, Anyone, SignedIn, set_session_cookie
 from services.gateway.errors import ApiError
+from services.gateway.protection.ratelimit import LOGINS, limit
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 AccountId = Annotated[str, Path(pattern=r"^(nip-[0-9]{18}|acct-[a-z0-9-]{1,48})$")]
@@ -96,12 +97,14 @@ def _as(who: Principal, **extra: Any) -> SignedInAs:
 @router.post(
     "/session",
     response_model=SignedInAs,
-    responses=problems(401, 429),
+    responses=problems(401),
+    dependencies=[Depends(limit(LOGINS))],
     summary="Sign in: a session cookie and the CSRF token to send with changes",
 )
 async def sign_in(who: Anyone, body: SignIn, request: Request, gw: GW) -> JSONResponse:
     """`401 sign_in_refused` names neither which was wrong nor whether the account exists;
-    after 5 wrong passwords in a row the account is locked for 15 minutes (`429 account_locked`)."""
+    after 5 wrong passwords in a row the account is locked for 15 minutes (`429 account_locked`,
+    with `Retry-After`), and each address may try only so often (`429 rate_limited`)."""
     session = await gw.identity.login(body.account, body.password)
     person = await gw.identity.from_session(session.token)
     assert person is not None  # just made

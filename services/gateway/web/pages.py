@@ -4,7 +4,7 @@ route reads what its page shows (``label``, ``bast``) and renders its template."
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.api.consignments import BastSeq, ConsignmentId
@@ -13,6 +13,7 @@ from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW, SESSION_COOKIE, Anyone, FormPost
 from services.gateway.errors import ApiError
 from services.gateway.openapi import html_page
+from services.gateway.protection.ratelimit import LOGINS, limit
 from services.gateway.uploads import PAGE_UPLOAD, hash_upload
 from services.gateway.web import bast, label, render, signing
 
@@ -55,7 +56,7 @@ async def sign_in(who: Anyone, request: Request, gw: GW, next: str = "/") -> HTM
     return await _sign_in_page(request, gw, who, next=next)
 
 
-@router.post("/masuk", include_in_schema=False)
+@router.post("/masuk", include_in_schema=False, dependencies=[Depends(limit(LOGINS))])
 async def sign_in_form(who: FormPost, request: Request, gw: GW) -> Response:
     """The form posts here: a session cookie and on to ``next`` (a path on this site
     only), or the form again with the reason. The form carries a token matching a
