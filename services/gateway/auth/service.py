@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -116,11 +117,11 @@ class Identity:
         if doc is None or doc.get("disabled") or locked:
             _verify(_dummy(), password)  # the same work as a real check
             if locked:
-                wait = int((doc["locked_until"] - now).total_seconds()) + 1  # type: ignore[index]
+                wait = math.ceil((doc["locked_until"] - now).total_seconds())  # type: ignore[index]
                 raise IdentityError(
                     429,
                     "account_locked",
-                    f"Too many wrong passwords: this account is locked for {wait // 60 + 1} more minute(s). "
+                    f"Too many wrong passwords: this account is locked for {math.ceil(wait / 60)} more minute(s). "
                     "Wait, or ask an administrator.",
                     retry_after_s=wait,
                 )
