@@ -172,3 +172,23 @@ def test_exactly_the_expected_callers_get_past_the_door_of_every_route(who: str)
         return wrong
 
     assert asyncio.run(run()) == []
+
+
+def test_an_auditor_of_one_region_reads_that_region_and_is_refused_another() -> None:
+    async def run() -> None:
+        async with client(rejecting("invalid_command"), grants=(Grant(role=Role.AUDITOR, scope="32"),)) as api:
+            mine = await api.get("/api/v1/audit/rollups")
+            assert mine.status_code == 200, mine.text
+            other = await api.get("/api/v1/audit/rollups", params={"province": "73"})
+            assert other.status_code == 403 and other.json()["code"] == "not_your_region"
+            assert (await api.get("/api/v1/audit/anomalies", params={"office": "32.73"})).status_code == 200
+            assert (await api.get("/api/v1/audit/anomalies", params={"office": "73.71"})).status_code == 403
+            assert (await api.get("/api/v1/audit/export.csv", params={"province": "73"})).status_code == 403
+            whole = await api.get("/api/v1/audit/export.jsonl")
+            assert whole.status_code == 403 and whole.json()["code"] == "not_your_region"
+            # a laptop nobody knows is outside every region: refused, not revealed
+            assert (await api.get("/api/v1/audit/laptops/SRHPPSKGESNAC/timeline")).status_code == 403
+        async with client(rejecting("invalid_command"), grants=(Grant(role=Role.AUDITOR),)) as everywhere:
+            assert (await everywhere.get("/api/v1/audit/rollups", params={"province": "73"})).status_code == 200
+
+    asyncio.run(run())

@@ -18,6 +18,7 @@ from events import labels, proofs
 from events.envelope import SAFE_ID
 from events.text import spreadsheet_cell
 from services.gateway import rollups
+from services.gateway.api import scope
 from services.gateway.api.laptops import NOT_FOUND, AssetId
 from services.gateway.api.render import binary
 from services.gateway.api.responses import (
@@ -30,6 +31,7 @@ from services.gateway.api.responses import (
     PublicKey,
     TimelineEntry,
 )
+from services.gateway.auth.model import EVERYWHERE, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW, Anyone, Auditor, SignedIn
 from services.gateway.errors import ApiError
@@ -72,6 +74,7 @@ def _keys(gw: Gateway) -> dict[str, bytes]:
 async def timeline(who: Auditor, asset_id: AssetId, gw: GW) -> LaptopTimeline:
     """`chain` says whether the hash chain verifies against the signed checkpoint (and
     where it breaks); `checkpointed` marks events covered by the latest signed checkpoint."""
+    await scope.audits(gw, who, asset_id)
     links = await gw.audit.chain(asset_id)
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
@@ -106,6 +109,7 @@ async def timeline(who: Auditor, asset_id: AssetId, gw: GW) -> LaptopTimeline:
 )
 async def laptop_proof(who: Auditor, asset_id: AssetId, gw: GW) -> StreamingResponse:
     """Checked offline with `serah verify FILE` and the checkpoint keys."""
+    await scope.audits(gw, who, asset_id)
     if not await gw.audit.chain(asset_id):
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
     return _jsonl(gw.audit.export_lines([asset_id]), f"serah-{asset_id}.jsonl")
@@ -130,7 +134,13 @@ async def export_jsonl(
     ] = None,
 ) -> StreamingResponse:
     """Streamed; checked offline with `serah verify FILE` and the checkpoint keys. A named
-    chain that does not exist is `404 unknown_subject`, before anything is streamed."""
+    chain that does not exist is `404 unknown_subject`, before anything is streamed. An auditor
+    of one region exports named chains of that region (`403 not_your_region` otherwise)."""
+    if EVERYWHERE not in who.scopes(Role.AUDITOR):
+        if not subject:
+            raise ApiError(403, "not_your_region", "You audit one region: name its chains with `subject`.")
+        for one in sorted(set(subject)):
+            await scope.audits(gw, who, one)
     if subject and (unknown := await gw.audit.unknown_chains(sorted(set(subject)))):
         raise ApiError(
             404, "unknown_subject", f"no chain for {', '.join(unknown[:10])}: check the asset or consignment ids."
@@ -169,7 +179,9 @@ safe_cell = spreadsheet_cell
     summary="Every event as one CSV row (safe against formula injection)",
 )
 async def export_csv(who: Auditor, gw: GW, province: Province = None) -> StreamingResponse:
-    """Cells starting with `=`, `+`, `-` or `@` are quoted so a spreadsheet shows them as text."""
+    """Cells starting with `=`, `+`, `-` or `@` are quoted so a spreadsheet shows them as text.
+    An auditor of one region gets that region's rows."""
+    province = scope.region(who, province)
     verdict = await gw.audit.verifier(_keys(gw))
 
     async def chains() -> AsyncIterator[tuple[list[dict[str, Any]], proofs.ChainVerdict]]:
@@ -245,6 +257,8 @@ async def anomalies(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Each anomaly names its `rule` (for example `received_twice`), the laptop and the event that raised it."""
+    where = scope.region(who, office or province)
+    office, province = (where, None) if where and "." in where else (None, where)
     docs = await gw.audit.anomalies(rule, office, province, limit)
     return [
         {
@@ -265,7 +279,7 @@ async def anomalies(
 )
 async def get_rollups(who: Auditor, gw: GW, province: Province = None) -> list[dict[str, Any]]:
     """Counts per office, grouped by province, computed from the laptop views now."""
-    return rollups.rollup(await gw.audit.views(province), gw.clock())
+    return rollups.rollup(await gw.audit.views(scope.region(who, province)), gw.clock())
 
 
 @router.get(

@@ -7,7 +7,7 @@ paperwork. The deciding service still checks everything else."""
 
 from __future__ import annotations
 
-from services.gateway.auth.model import Principal, Role
+from services.gateway.auth.model import EVERYWHERE, Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError
 
@@ -44,3 +44,34 @@ def signs_as_themselves(who: Principal, nip: str) -> None:
             "not_yourself",
             f"You are signed in as {who.name}; the official who signs must be you (NIP {who.nip or 'not set'}).",
         )
+
+
+def region(who: Principal, asked: str | None) -> str | None:
+    """The region an auditor's read covers: what was asked, within the grant. An auditor
+    of everywhere reads anything; an auditor of one region reads it by default and is
+    refused another (``403 not_your_region``)."""
+    scopes = who.scopes(Role.AUDITOR)
+    if EVERYWHERE in scopes:
+        return asked
+    if asked is None:
+        if len(scopes) == 1:
+            return next(iter(scopes))
+        raise ApiError(
+            403,
+            "not_your_region",
+            f"Name the region to read (`province` or `office`): you audit {', '.join(sorted(scopes))}.",
+        )
+    if not who.may(Role.AUDITOR, asked):
+        raise ApiError(
+            403, "not_your_region", f"Region {asked} is outside what you audit ({', '.join(sorted(scopes))})."
+        )
+    return asked
+
+
+async def audits(gw: Gateway, who: Principal, subject: str) -> None:
+    """Refuses a chain (a laptop's or a consignment's) outside an auditor's region."""
+    if EVERYWHERE in who.scopes(Role.AUDITOR):
+        return
+    office = await laptop_office(gw, subject) or await consignment_office(gw, subject)
+    if office is None or not who.may(Role.AUDITOR, office):
+        raise ApiError(403, "not_your_region", f"{subject} is not in a region you audit; ask for one that is.")
