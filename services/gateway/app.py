@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from services.gateway import api, errors, openapi, protection, web
-from services.gateway.api import consignments
+from services.gateway.api import consignments, render
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 from services.gateway.web import docs, pages
@@ -43,8 +45,24 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     for router in api.routers():
         app.include_router(router)
     app.include_router(pages.router)
+    render.declare_who_may_call(routes(app))
 
     openapi.install(app)
     app.add_middleware(openapi.LiteralPaths, api=app)
     protection.install(app, settings)  # last: rate limits, CORS and headers wrap everything above
     return app
+
+
+def routes(app: FastAPI) -> list[APIRoute]:
+    """Every route of the app, those of included routers too."""
+
+    def walk(items: list[Any]) -> list[APIRoute]:
+        found: list[APIRoute] = []
+        for r in items:
+            if isinstance(r, APIRoute):
+                found.append(r)
+            elif hasattr(r, "original_router"):
+                found += walk(r.original_router.routes)
+        return found
+
+    return walk(list(app.routes))

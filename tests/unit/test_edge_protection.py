@@ -156,7 +156,7 @@ def test_a_listed_origin_may_call_the_api_with_credentials_and_read_its_answers(
 
 
 def test_a_listed_origin_can_read_a_rate_limit_refusal_and_when_to_try_again() -> None:
-    gateway = app(cors_origins=ORIGIN, rate_requests_per_s=1, rate_requests_burst=1)
+    gateway = app(cors_origins=ORIGIN, rate_requests_per_s=0.01, rate_requests_burst=1)  # no refill mid-test
     _, refused = send(gateway, *[("GET", "/api/v1/offices/73.71", {"headers": {"Origin": ORIGIN}})] * 2)
     assert refused.status_code == 429
     assert refused.headers["access-control-allow-origin"] == ORIGIN
@@ -207,12 +207,13 @@ def test_a_scan_limit_leaves_other_requests_and_other_clients_alone() -> None:
 
 
 def test_bulk_imports_and_every_other_request_have_limits_of_their_own() -> None:
-    imports = app(rate_imports_per_s=0.5, rate_imports_burst=1)
+    # Rates this slow that nothing refills while the test runs, however loaded the machine.
+    imports = app(rate_imports_per_s=0.05, rate_imports_burst=1)
     bulk = ("POST", "/api/v1/laptops/bulk", {"json": {"laptops": []}})
     answers = send(imports, bulk, bulk)
-    assert answers[-1].status_code == 429 and answers[-1].headers["retry-after"] == "2"
+    assert answers[-1].status_code == 429 and 18 <= int(answers[-1].headers["retry-after"]) <= 20
     assert "Too many bulk imports" in answers[-1].json()["detail"]
-    everything = app(rate_requests_per_s=1, rate_requests_burst=3)
+    everything = app(rate_requests_per_s=0.01, rate_requests_burst=3)
     statuses = [r.status_code for r in send(everything, *[("GET", "/", {})] * 3, ("GET", "/docs", {}))]
     assert statuses == [200, 200, 200, 429]
 
@@ -233,7 +234,7 @@ def test_a_route_can_count_by_its_own_key_such_as_the_account_signing_in() -> No
     answers = send(gateway, attempt("budi"), attempt("budi"), attempt("budi"), attempt("sari"), attempt(None))
     assert [r.status_code for r in answers] == [200, 200, 429, 200, 200]  # no key: not counted
     refused = answers[2]
-    assert refused.json()["code"] == "rate_limited" and refused.headers["retry-after"] == "5"
+    assert refused.json()["code"] == "rate_limited" and 4 <= int(refused.headers["retry-after"]) <= 5
     assert (
         refused.json()["detail"]
         == "Too many sign-in attempts: the limit is 12 a minute, 2 at once. Try again in 5 seconds."

@@ -4,6 +4,7 @@ and their declaration cannot drift apart."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +15,7 @@ from events.catalog import AttestUsage, CommandRejected, DispatchLaptop, Receive
 from events.envelope import Envelope
 from services.gateway.api.responses import DecisionResponse, EventPublic, Problem
 from services.gateway.decisions import Accepted, Decision, Pending, Rejected
+from services.gateway.deps import Rule, rule_of
 from services.gateway.errors import problem, rejection_status
 from services.gateway.openapi import WHY
 
@@ -126,3 +128,23 @@ def binary(media_type: str, what: str, *refusals: int) -> dict[int | str, Any]:
         {"type": "string"} if media_type.startswith(("image/svg", "text/")) else {"type": "string", "format": "binary"}
     )
     return {200: {"description": what, "content": {media_type: {"schema": schema}}}, **problems(*refusals)}
+
+
+def declare_who_may_call(routes: Iterable[Any]) -> None:
+    """Adds to each route's answers what its rule can refuse (deps.allow / public): a
+    wrong or revoked device token anywhere (401), sign-in and the role where a rule asks
+    for them (401, 403). Called once the routes are in the app, before the document is built."""
+    for route in routes:
+        rule = _rule(route.dependant)
+        if rule is None:
+            continue
+        route.responses.setdefault(401, problems(401)[401])
+        if not rule.anyone:
+            route.responses.setdefault(403, problems(403)[403])
+
+
+def _rule(dependant: Any) -> Rule | None:
+    found = rule_of(dependant.call)
+    for sub in dependant.dependencies:
+        found = found or _rule(sub)
+    return found
