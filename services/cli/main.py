@@ -23,7 +23,6 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 OPENAPI = SCHEMA_DIR / "http" / "openapi.json"
 
 
-@app.command()
 async def _accounts(stack: Any) -> int:
     from services.common.mongo import connect
     from services.gateway.auth.store import MongoIdentityStore
@@ -35,6 +34,7 @@ async def _accounts(stack: Any) -> int:
         await client.close()
 
 
+@app.command()
 def run(
     port: int = typer.Option(8000, help="Gateway port on 127.0.0.1."),
     partitions: int = typer.Option(6, help="Partitions per topic (set once, at first start)."),

@@ -68,3 +68,12 @@ def cli_acts_as_the_test_device(request: pytest.FixtureRequest, monkeypatch: pyt
     operator's shell would with a device enrolled for it."""
     if "stack" in request.fixturenames:
         monkeypatch.setenv("SERAH_TOKEN", request.getfixturevalue("token"))
+
+
+def as_device(stack: Stack, name: str, roles: tuple[str, ...], scope: str = "*") -> tuple[httpx.Client, str]:
+    """A client acting as a device enrolled with ``roles`` for ``scope``, and how the
+    history records it (``device:<id>``). Close the client when done."""
+    from tests.conftest import device_token
+
+    client = httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(device_token(stack, roles, scope, name)))
+    return client, client.get("/api/v1/me").json()["actor"]

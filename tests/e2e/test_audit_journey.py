@@ -18,6 +18,7 @@ import httpx
 
 from deploy.local.stack import Stack
 from tests.conftest import eventually
+from tests.e2e.conftest import as_device
 from tests.e2e.test_journey import scan
 
 SURABAYA = {"lat": -7.25, "lon": 112.75}
@@ -35,8 +36,9 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
 ) -> None:
     asset, label = registered
     assert api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32"}).status_code == 200
-    assert scan(api, "dispatch", label, "d-" + asset, actor="gudang-01").status_code == 200
-    r = scan(api, "receipt", label, "r-" + asset, actor="kesbangpol-32", location=SURABAYA, note='=HYPERLINK("x")')
+    office, kesbangpol = as_device(stack, "kesbangpol-32", ("recipient",), "32")
+    assert scan(api, "dispatch", label, "d-" + asset).status_code == 200
+    r = scan(office, "receipt", label, "r-" + asset, location=SURABAYA, note='=HYPERLINK("x")')
     assert r.status_code == 200, r.text
 
     # A receipt 560 km from Bandung: flagged within seconds, with evidence.
@@ -54,15 +56,9 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
     )
 
     # Usage attestation, at the office this time.
-    r = api.post(
+    r = office.post(
         "/api/v1/scans/attestation",
-        json={
-            "scan_id": "att-" + asset,
-            "label": label,
-            "condition": "RR",
-            "location": BANDUNG,
-            "actor": "kesbangpol-32",
-        },
+        json={"scan_id": "att-" + asset, "label": label, "condition": "RR", "location": BANDUNG},
     )
     assert r.status_code == 200 and r.json()["event"]["type"] == "id.serah.laptop.usage-attested.v1", r.text
 
@@ -77,7 +73,7 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
     )  # far ×2 (receipt, none at Bandung) + twice
     assert timeline["chain"]["status"] == "verified", timeline["chain"]
     receipt = next(e for e in timeline["events"] if e["command_id"] == "r-" + asset)
-    assert receipt["actor"] == "kesbangpol-32" and receipt["place"]["location"]["lat"] == SURABAYA["lat"]
+    assert receipt["actor"] == kesbangpol and receipt["place"]["location"]["lat"] == SURABAYA["lat"]
 
     # A signed checkpoint on demand; the laptop's proof verifies offline.
     env = stack.env()

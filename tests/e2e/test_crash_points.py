@@ -238,7 +238,7 @@ def one(api: httpx.Client, kind: str) -> Scan:
     if kind == "consignment-receipt":
         return consignment_receipt(api, scan_id)
     asset, text = registered(api)
-    body: dict[str, Any] = {"scan_id": scan_id, "label": text, "actor": "crash-test"}
+    body: dict[str, Any] = {"scan_id": scan_id, "label": text}
     if kind == "dispatch":
         return Scan(kind, asset, scan_id, "/api/v1/scans/dispatch", body, {asset: LaptopDispatched.TYPE})
     body |= {"condition": "RR", "note": "engsel longgar"}

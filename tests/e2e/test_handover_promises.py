@@ -146,7 +146,8 @@ def test_a_scan_id_reused_for_a_different_scan_is_refused_and_the_first_decision
     scan_id = f"d-{uuid.uuid4()}"
     first = api.post("/api/v1/scans/dispatch", json={"scan_id": scan_id, "label": label})
     assert first.status_code == 200, first.text
-    other = api.post("/api/v1/scans/dispatch", json={"scan_id": scan_id, "label": label, "actor": "someone-else"})
+    elsewhere = {"lat": -6.9, "lon": 107.6}  # the same scan id, a different scan
+    other = api.post("/api/v1/scans/dispatch", json={"scan_id": scan_id, "label": label, "location": elsewhere})
     assert other.status_code == 409 and other.json()["code"] == "id_reused", other.text
     assert api.get(f"/api/v1/scans/{scan_id}").json()["event"]["id"] == first.json()["event"]["id"]
     same = api.post("/api/v1/scans/dispatch", json={"scan_id": scan_id, "label": label})

@@ -11,7 +11,7 @@ import httpx
 from deploy.local.stack import Stack
 from events import labels
 from tests.conftest import eventually
-from tests.e2e.conftest import register
+from tests.e2e.conftest import as_device, register
 from tests.settle import settled
 
 
@@ -20,7 +20,7 @@ def scan(api: httpx.Client, kind: str, label: str, scan_id: str | None = None, *
 
 
 def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_history(
-    api: httpx.Client, mongo: Any
+    api: httpx.Client, mongo: Any, stack: Stack
 ) -> None:
     created = register(api, serial="PF" + uuid.uuid4().hex[:8].upper())
     asset = created["subject"]
@@ -45,11 +45,13 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert r.status_code == 200, r.text
     assert r.json()["event"]["data"]["office_name"] == "Badan Kesatuan Bangsa dan Politik Kabupaten Konawe Selatan"
 
-    r = scan(api, "dispatch", label, "dispatch-" + asset, actor="gudang-01")
+    warehouse, gudang = as_device(stack, "gudang-01", ("warehouse",))
+    office, kesbangpol = as_device(stack, "kesbangpol-7405", ("recipient",), "74.05")
+    r = scan(warehouse, "dispatch", label, "dispatch-" + asset)
     assert r.status_code == 200, r.text
     assert r.json()["event"]["type"] == "id.serah.laptop.dispatched.v1"
 
-    r = scan(api, "receipt", label, "receipt-" + asset, actor="kesbangpol-7405", condition="RR", note="Layar tergores")
+    r = scan(office, "receipt", label, "receipt-" + asset, condition="RR", note="Layar tergores")
     assert r.status_code == 200, r.text
     assert r.json()["event"]["data"] == {"office_code": "74.05", "condition": "RR", "note": "Layar tergores"}
 
@@ -61,7 +63,7 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     history = read["events"]
     assert [e["type"].split(".")[-2] for e in history] == ["registered", "allocated", "dispatched", "received"]
     assert [e["command_id"] for e in history][2:] == ["dispatch-" + asset, "receipt-" + asset]
-    assert [e["actor"] for e in history][2:] == ["gudang-01", "kesbangpol-7405"]
+    assert [e["actor"] for e in history][2:] == [gudang, kesbangpol]  # who scanned, from their sign-in
     assert all(e["id"] and e["time"] for e in history)
     assert history[1]["prev_hash"] == history[0]["hash"]
 

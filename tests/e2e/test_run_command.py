@@ -52,6 +52,9 @@ def test_serah_run_becomes_healthy_and_sigint_stops_everything(tmp_path: Path) -
             if "ready at" in line:
                 break
         assert any(f"ready at http://127.0.0.1:{port}" in line for line in output), "".join(output)
+        # With no account yet, it says how to make the first administrator (no default credentials).
+        hint = [proc.stdout.readline() for _ in range(2)]  # type: ignore[union-attr]
+        assert "no account yet" in hint[0] and "serah admin create" in hint[1], hint
         health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         assert len(processes_mentioning(str(data))) >= 5  # kafka, store, three workers, gateway
