@@ -85,8 +85,9 @@ def named_by_content(cmd: Envelope, prefix: str) -> Envelope:
 
 
 def registration(gw: Gateway, laptop: LaptopDescription, actor: str, import_batch: str | None = None) -> Envelope:
-    """The command registering ``laptop``, named by its content: posting or importing
-    the same laptop again replays the first registration instead of registering twice."""
+    """The command registering ``laptop``, named by its content and who sends it: the
+    same operator or device posting or importing the same laptop again replays the first
+    registration instead of registering twice."""
     asset_id = labels.asset_id_for_serial(laptop.serial)
     body = RegisterLaptop(laptop=laptop, label=gw.issuer.issue(asset_id), import_batch=import_batch)
     cmd = command(body, command_id="register", subject=asset_id, actor=actor, gw=gw)

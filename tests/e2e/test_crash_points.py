@@ -195,11 +195,12 @@ def register_body(serial: str) -> dict[str, Any]:
     return {"serial": serial, "brand": "Acer", "model": "TravelMate P2", "specs": specs, "bmn": bmn}
 
 
-def registration_id(asset: str, body: dict[str, Any]) -> str:
-    """The id the gateway names this registration by (its content; the label is not part of it)."""
+def registration_id(asset: str, body: dict[str, Any], actor: str) -> str:
+    """The id the gateway names this registration by (its content and who sent it; the
+    label is not part of it)."""
     laptop = LaptopDescription.model_validate(body)
     unsigned = RegisterLaptop(laptop=laptop, label=LabelRef(generation=1, key_id="X"))
-    cmd = codec.make(unsigned, subject=asset, source="/t", time=utcnow(), id="register", actor="operator")
+    cmd = codec.make(unsigned, subject=asset, source="/t", time=utcnow(), id="register", actor=actor)
     return named_by_content(cmd, "register").id
 
 
@@ -234,7 +235,8 @@ def one(api: httpx.Client, kind: str) -> Scan:
         asset = labels.asset_id_for_serial(serial)
         facts = {asset: LaptopRegistered.TYPE}
         body = register_body(serial)
-        return Scan(kind, asset, registration_id(asset, body), "/api/v1/laptops", body, facts, 201)
+        actor = api.get("/api/v1/me").json()["actor"]
+        return Scan(kind, asset, registration_id(asset, body, actor), "/api/v1/laptops", body, facts, 201)
     if kind == "consignment-receipt":
         return consignment_receipt(api, scan_id)
     asset, text = registered(api)

@@ -41,8 +41,9 @@ LAPTOP_REFUSALS = (404, 409, 422)
     summary="Register a laptop and issue its signed label",
 )
 async def register_laptop(who: Operator, body: RegisterLaptopRequest, gw: GW) -> JSONResponse:
-    """The asset id is derived from the serial, so posting the same laptop again replays the
-    first registration (201 with the same event) instead of registering it twice; a serial
+    """The asset id is derived from the serial, so the same operator or device posting the same
+    laptop again replays the first registration (201 with the same event) instead of
+    registering it twice (another's is refused `409 already_registered`); a serial
     already registered with other details is refused with `409 serial_conflict`. The label
     is at `label_url` of `GET /api/v1/laptops/{asset_id}` once the view has caught up."""
     return answer(await submit(gw, registration(gw, body.laptop(), who.actor)), accepted_status=201)
