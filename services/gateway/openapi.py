@@ -22,6 +22,17 @@ from services.gateway.errors import ProblemResponse
 
 PROBLEM_JSON = "application/problem+json"
 ERROR_MODELS = ("/Problem", "/HTTPValidationError")
+# How a caller says who it is (services/gateway/deps.py): an enrolled device's token,
+# or a person's session cookie (changes made with it also carry the X-CSRF-Token header).
+SECURITY = {
+    "device": {"type": "http", "scheme": "bearer", "description": "A device token from POST /api/v1/devices."},
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "serah_session",
+        "description": "Set by POST /api/v1/session; send X-CSRF-Token with every change.",
+    },
+}
 WHY = {
     400: "The body is not valid JSON (`malformed_json`) or is empty where a file is needed.",
     401: "Not signed in (`sign_in_required`), or a device token that is unknown or revoked (`token_refused`).",
@@ -73,6 +84,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
                 elif len(content) > 1:
                     # FastAPI adds application/json next to a route's declared file type.
                     content.pop("application/json", None)
+    document.setdefault("components", {})["securitySchemes"] = SECURITY
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

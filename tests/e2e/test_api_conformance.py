@@ -49,7 +49,8 @@ CONFIG = SchemathesisConfig.from_dict(
         "checks": {
             # 422 is this API's answer to a well-formed command the domain refuses where no
             # schema can say it (a forged label signature, a region code that is no office).
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "403", "404", "409", "422"]},
+            # 401 and 429: well-formed credentials that are wrong, or an account locked by them.
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]},
             # 413: a body over the size limit is refused before it is read.
             "negative_data_rejection": {"expected-statuses": ["400", "403", "404", "405", "409", "413", "415", "422"]},
         }

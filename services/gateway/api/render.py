@@ -141,6 +141,8 @@ def declare_who_may_call(routes: Iterable[Any]) -> None:
         route.responses.setdefault(401, problems(401)[401])
         if not rule.anyone:
             route.responses.setdefault(403, problems(403)[403])
+            # Either a device's bearer token or a person's session cookie (openapi.SECURITY).
+            route.openapi_extra = {**(route.openapi_extra or {}), "security": [{"device": []}, {"session": []}]}
 
 
 def _rule(dependant: Any) -> Rule | None:
