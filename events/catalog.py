@@ -112,8 +112,8 @@ class Payload(TextChecked):
     # command (events.codec.command_digest).
     NOT_IN_IDENTITY: ClassVar[frozenset[str]] = frozenset()
     # What the envelope's ``subject`` names for this type (``subjectkind``): a
-    # laptop's asset id, a consignment id, a checkpoint id, or, for a dead
-    # letter, whatever key the unreadable message had.
+    # laptop's asset id, a consignment id, an account or a device, a checkpoint
+    # id, or, for a dead letter, whatever key the unreadable message had.
     SUBJECT_KIND: ClassVar[SubjectKind] = "laptop"
 
 
@@ -508,12 +508,16 @@ class ScanIntoConsignment(Payload):
 
 
 class CloseConsignment(Payload):
-    """Close the consignment: every scanned laptop leaves now. Subject: the consignment id."""
+    """Close the consignment: every scanned laptop leaves now, handed over by ``dispatcher``
+    (the BAST's PIHAK PERTAMA). Subject: the consignment id. Sent by the gateway, which
+    names the signed-in official, or the one a warehouse device named."""
 
     TYPE = "id.serah.command.close-consignment.v1"
     KIND = "command"
     SUBJECT_KIND = "consignment"
     TOPIC = topics.ALLOCATION_COMMANDS
+
+    dispatcher: Official = Field(description="The official who dispatches the consignment.")
 
 
 class ConfirmReceipt(Payload):
@@ -570,6 +574,7 @@ class ConsignmentDispatched(Payload):
 
     office_code: str = Field(pattern=OFFICE_CODE)
     dispatched: list[str]
+    dispatcher: Official = Field(description="The official who dispatched it: the BAST's PIHAK PERTAMA.")
     missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
     missing_count: int | None = Field(
         default=None, ge=0, description="For a plan by count: how many of the count were never scanned."
@@ -647,6 +652,78 @@ class ReceiptCodeReissued(Payload):
     generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
 
 
+# --- identity: who may act ---
+#
+# The gateway decides these (it keeps the credentials) and publishes them itself. The
+# subject is ``account:<account id>`` or ``device:<device id>``, so an identity's chain
+# can never be mistaken for a laptop's or a consignment's; the actor is the administrator
+# who acted. Passwords, tokens and their hashes are never part of them.
+
+ACCOUNT_ID = r"^(nip-[0-9]{18}|acct-[a-z0-9-]{1,48})$"
+DEVICE_ID = r"^dev-[0-9a-f]{12}$"
+GRANT_SCOPE = r"^(\*|[0-9]{2}|[0-9]{2}\.[0-9]{2})$"
+RoleName = Literal["admin", "operator", "warehouse", "recipient", "auditor"]
+
+
+class GrantHeld(TextChecked):
+    """A role and where it reaches: ``*`` (everywhere), a province code or an office code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: RoleName
+    scope: str = Field(pattern=GRANT_SCOPE)
+
+
+class AccountCreated(Payload):
+    """An administrator created a person's account with these grants. Emitted by the gateway."""
+
+    TYPE = "id.serah.account.created.v1"
+    KIND = "event"
+    SUBJECT_KIND = "account"
+
+    account_id: str = Field(pattern=ACCOUNT_ID)
+    name: Text = Field(min_length=1, max_length=128)
+    nip: str | None = Field(default=None, pattern=NIP)
+    jabatan: Text | None = Field(default=None, max_length=128)
+    grants: list[GrantHeld] = Field(max_length=600)
+
+
+class AccountGrantsChanged(Payload):
+    """An administrator replaced an account's grants with these; its sessions ended, so the
+    person acts with the new ones from their next sign-in. Emitted by the gateway."""
+
+    TYPE = "id.serah.account.grants-changed.v1"
+    KIND = "event"
+    SUBJECT_KIND = "account"
+
+    account_id: str = Field(pattern=ACCOUNT_ID)
+    grants: list[GrantHeld] = Field(max_length=600)
+
+
+class DeviceEnrolled(Payload):
+    """An administrator enrolled a device (a scanner, a phone, a script) with these grants;
+    its token was shown once and is kept only hashed. Emitted by the gateway."""
+
+    TYPE = "id.serah.device.enrolled.v1"
+    KIND = "event"
+    SUBJECT_KIND = "device"
+
+    device_id: str = Field(pattern=DEVICE_ID)
+    name: Text = Field(min_length=1, max_length=128)
+    grants: list[GrantHeld] = Field(max_length=20)
+
+
+class DeviceRevoked(Payload):
+    """An administrator revoked a device: its token stopped working. Emitted by the gateway."""
+
+    TYPE = "id.serah.device.revoked.v1"
+    KIND = "event"
+    SUBJECT_KIND = "device"
+
+    device_id: str = Field(pattern=DEVICE_ID)
+    name: Text = Field(min_length=1, max_length=128)
+
+
 # Every message type, grouped by what it is about.
 COMMANDS: tuple[type[Payload], ...] = (
     # laptops
@@ -678,6 +755,11 @@ EVENTS: tuple[type[Payload], ...] = (
     ReceiptConfirmed,
     ReceiptReminderRaised,
     ReceiptCodeReissued,
+    # identity
+    AccountCreated,
+    AccountGrantsChanged,
+    DeviceEnrolled,
+    DeviceRevoked,
     # audit
     AnomalyDetected,
     CheckpointSigned,

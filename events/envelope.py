@@ -1,23 +1,27 @@
 """The one envelope for every message on Kafka: CloudEvents 1.0, JSON structured mode.
 
 Standard attributes: ``id``, ``source``, ``type``, ``specversion``, ``time``,
-``subject`` (always the asset id, which is also the Kafka key), and
+``subject`` (what the message is about, see ``subjectkind``; also the Kafka key), and
 ``datacontenttype``. Two extension attributes (lower-case, as CloudEvents
 requires) carry what auditors ask about every fact:
 
 - ``causationid``: the id of the command that caused this event. For scans it
   is the scan id made on the scanning device, so an offline retry of the same
   scan is recognised as the same scan.
-- ``actor``: who did it (a user or device id; ``system`` for automatic facts).
+- ``actor``: who did it, as the gateway checked it: ``nip:<NIP>`` (a person with a
+  NIP), ``account:<account id>`` (a person without one), ``device:<device id>``
+  (an enrolled device), ``shell:<user>`` (an administrator at the server's shell),
+  or ``system`` for automatic facts.
 
 A third says what the subject is, so readers branch on data, not on the
 spelling of a type name:
 
 - ``subjectkind``: ``laptop`` (an asset id), ``consignment`` (a consignment id;
-  consignment commands, their facts and their refusals), ``checkpoint`` (a
-  signed checkpoint's id) or ``message`` (a dead letter: the key the unreadable
-  message had). Serah's services always set it; a message without it from
-  another producer is read by its type's kind.
+  consignment commands, their facts and their refusals), ``account`` or ``device``
+  (``account:<account id>``, ``device:<device id>``: who may act, and what was
+  granted to them), ``checkpoint`` (a signed checkpoint's id) or ``message`` (a
+  dead letter: the key the unreadable message had). Serah's services always set
+  it; a message without it from another producer is read by its type's kind.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 SAFE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 
 
-SubjectKind = Literal["laptop", "consignment", "checkpoint", "message"]
+SubjectKind = Literal["laptop", "consignment", "account", "device", "checkpoint", "message"]
 
 
 class Envelope(BaseModel):
@@ -53,7 +57,8 @@ class Envelope(BaseModel):
         description="What the message is about (see subjectkind): an asset id, a consignment id, …; the Kafka key.",
     )
     subjectkind: SubjectKind | None = Field(
-        default=None, description="What kind of thing the subject names: laptop, consignment, checkpoint or message."
+        default=None,
+        description="What the subject names: laptop, consignment, account, device, checkpoint or message.",
     )
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"

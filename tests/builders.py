@@ -67,6 +67,8 @@ def receive(
 # --- issue 4: consignments ---
 
 OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan"}
+# who closes (dispatches) consignments in these tests: the BAST's first party
+DISPATCHER = {"name": "Dewi Lestari", "nip": "198507152010122002", "jabatan": "Kepala Seksi Distribusi"}
 LEGAL_BASIS = {"kind": "allocation_decree", "number": "KEP-12/2026", "date": "2026-10-01"}
 RECEIPT_CODE = "K7Q2-M9XP-4RTW-HN3C"
 # A code as the gateway shows it: four groups of the alphabet without 0/O, 1/I/L.
@@ -101,10 +103,12 @@ def scan_into(consignment: str, asset: str, scan_id: str | None = None, label: s
     return cmd(ScanIntoConsignment(label=label or label_for(asset)), consignment, scan_id)
 
 
-def close_consignment(consignment: str, command_id: str | None = None) -> Envelope:
+def close_consignment(
+    consignment: str, command_id: str | None = None, dispatcher: dict[str, str] | None = None
+) -> Envelope:
     from events.catalog import CloseConsignment
 
-    return cmd(CloseConsignment(), consignment, command_id)
+    return cmd(CloseConsignment(dispatcher=dispatcher or DISPATCHER), consignment, command_id)  # type: ignore[arg-type]
 
 
 def confirm_receipt(

@@ -92,9 +92,9 @@ def device_token(stack: Stack, roles: tuple[str, ...] = ALL_ROLES, scope: str = 
     from services.cli.admin import enrol_device
     from services.gateway.auth.model import Grant
 
-    assert stack.store is not None
+    assert stack.store is not None and stack.kafka is not None
     grants = [Grant.model_validate({"role": r, "scope": scope}) for r in roles]
-    return asyncio.run(enrol_device(stack.store.url, stack.mongo_db, name, grants))
+    return asyncio.run(enrol_device(stack.store.url, stack.mongo_db, name, grants, stack.kafka.bootstrap))
 
 
 def signed_in(token: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ bus that answers every command at once with a chosen decision, and empty views."
 from __future__ import annotations
 
 import asyncio
+import copy
 import secrets
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -67,6 +68,7 @@ class FakeBus:
     def __init__(self, waiter: FakeWaiter, decide: Decide) -> None:
         self.waiter, self.decide = waiter, decide
         self.sent: list[Envelope] = []
+        self.published: list[Envelope] = []
 
     async def start(self) -> None:
         return None
@@ -79,6 +81,9 @@ class FakeBus:
         future = self.waiter.waiting.get((command.id, command.subject))
         if future is not None and not future.done():
             future.set_result(self.decide(command))
+
+    async def publish(self, event: Envelope) -> None:
+        self.published.append(event)
 
 
 class FakeProbe:
@@ -210,11 +215,10 @@ class FakeIdentityStore:
             raise AlreadyThere(doc["_id"])
         self.accounts_[doc["_id"]] = dict(doc)
 
-    async def update_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
-        if account_id not in self.accounts_:
-            return None
-        self.accounts_[account_id].update(changes)
-        return dict(self.accounts_[account_id])
+    async def update_account(
+        self, account_id: str, changes: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        return _update(self.accounts_, account_id, changes, fact)
 
     async def count_failure(self, account_id: str, at: datetime) -> int:
         doc = self.accounts_.get(account_id)
@@ -253,11 +257,34 @@ class FakeIdentityStore:
             raise AlreadyThere(doc["_id"])
         self.devices_[doc["_id"]] = dict(doc)
 
-    async def update_device(self, device_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
-        if device_id not in self.devices_:
-            return None
-        self.devices_[device_id].update(changes)
-        return dict(self.devices_[device_id])
+    async def update_device(
+        self, device_id: str, changes: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        return _update(self.devices_, device_id, changes, fact)
+
+    async def mark_published(self, kind: str, doc_id: str, event_id: str) -> None:
+        doc = (self.accounts_ if kind == "account" else self.devices_).get(doc_id)
+        if doc is not None:
+            doc["unpublished"] = {k: v for k, v in (doc.get("unpublished") or {}).items() if k != event_id}
+
+    async def unpublished(self) -> list[tuple[Any, str, dict[str, Any]]]:
+        return [
+            (kind, doc_id, fact)
+            for kind, docs in (("account", self.accounts_), ("device", self.devices_))
+            for doc_id, doc in docs.items()
+            for fact in (doc.get("unpublished") or {}).values()
+        ]
+
+
+def _update(
+    docs: dict[str, dict[str, Any]], doc_id: str, changes: dict[str, Any], fact: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    if doc_id not in docs:
+        return None
+    docs[doc_id].update(copy.deepcopy(changes))
+    if fact is not None:
+        docs[doc_id]["unpublished"] = {**(docs[doc_id].get("unpublished") or {}), fact["id"]: fact}
+    return copy.deepcopy(docs[doc_id])
 
 
 # Every role, everywhere: what the in-process tests act as unless they say otherwise.
@@ -298,9 +325,10 @@ def gateway_app(decide: Decide, s: GatewaySettings | None = None, **views: Any) 
     s = s or settings()
     waiter = FakeWaiter()
     identities = FakeIdentityStore()
+    bus = FakeBus(waiter, decide)
     gw = FakeGateway(
         settings=s,
-        bus=FakeBus(waiter, decide),
+        bus=bus,
         waiter=waiter,
         reads=views.get("reads", EmptyReads()),
         probe=FakeProbe(),
@@ -308,7 +336,7 @@ def gateway_app(decide: Decide, s: GatewaySettings | None = None, **views: Any) 
         clock=lambda: NOW,
         audit=views.get("audit", EmptyReads()),
         consignments=views.get("consignments", EmptyReads()),
-        identity=Identity(identities, lambda: NOW),
+        identity=Identity(identities, lambda: NOW, publish=bus.publish),
         receipt_code_keys=s.receipt_code_keyring(),
     )
     app = create_app(s, gateway=gw)

@@ -17,7 +17,8 @@
   that allocation: plan it by serial), one planned for another consignment is
   ``belongs_to_other_consignment``. Scans beyond N are ``consignment_full``.
   Missing is then a number: N minus scanned.
-- Closing dispatches every scanned laptop (``consignment_empty`` if none);
+- Closing dispatches every scanned laptop (``consignment_empty`` if none),
+  handed over by the official the close names (the BAST's first party);
   afterwards the consignment cannot change: scans and closes answer
   ``consignment_closed``.
 """
@@ -213,6 +214,7 @@ def close(c: Consignment, command: CloseConsignment) -> Payload:
     return ConsignmentDispatched(
         office_code=c.office_code,
         dispatched=list(c.scanned),
+        dispatcher=command.dispatcher,
         missing=[a for a in c.expected if a not in c.scanned],
         missing_count=c.missing_count if c.expected_count is not None else None,
     )

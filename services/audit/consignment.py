@@ -20,7 +20,8 @@ for the audit to record the decision before it answers).
   ``missing`` is what was expected and not scanned (for a count: ``missing_count``
   = count minus scanned).
 - Dispatched (``ConsignmentDispatched``): ``dispatched``; the dispatched laptops
-  are ``in_transit`` from ``dispatched_at``.
+  are ``in_transit`` from ``dispatched_at``, handed over by ``dispatcher`` (the
+  official its BASTs name as PIHAK PERTAMA).
 - A receipt (``ReceiptConfirmed``): its laptops move from in transit to
   ``received``; the receipt is kept as it was confirmed (``receipts``, in seq
   order: what its BAST says); ``partly_received`` while a laptop is still in
@@ -64,6 +65,7 @@ def empty() -> dict[str, Any]:
         "missing": [],
         "missing_count": 0,
         "dispatched_at": None,
+        "dispatcher": None,  # name, nip, jabatan
         "in_transit": [],
         "received": [],
         "receipts": [],  # each ReceiptConfirmed's data, by seq
@@ -92,7 +94,12 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
             s["plan"] = {**s["plan"], "expected": list(s["scanned"])}
         _missing(s)
     elif e.type == ConsignmentDispatched.TYPE:
-        s.update(status="dispatched", dispatched_at=codec.format_time(e.time), in_transit=list(d["dispatched"]))
+        s.update(
+            status="dispatched",
+            dispatched_at=codec.format_time(e.time),
+            dispatcher=dict(d["dispatcher"]),
+            in_transit=list(d["dispatched"]),
+        )
     elif e.type == ReceiptConfirmed.TYPE:
         arrived = {line["asset_id"] for line in d["lines"]}
         s["received"] = [*s["received"], *(line["asset_id"] for line in d["lines"])]

@@ -21,6 +21,11 @@
   like a laptop's, but their view is marked ``kind: "consignment"`` so laptop
   views, roll-ups, attestation lists and anomaly rules never count them as laptops.
   It holds the consignment's summary (services/audit/consignment.py).
+- Accounts and devices are subjects too (who may act: created, granted, enrolled,
+  revoked): chained and verified the same way, their view marked ``kind:
+  "account"`` or ``"device"`` and nothing else folded, so nothing that counts
+  laptops or consignments counts them. A subject of a kind this fold does not
+  know is chained the same way and marked with its kind.
 """
 
 from __future__ import annotations
@@ -56,6 +61,11 @@ def is_consignment_event(e: Envelope) -> bool:
     return codec.subject_kind(e) == "consignment"
 
 
+def is_laptop_event(e: Envelope) -> bool:
+    """True if ``e``'s subject is a laptop: only these move a laptop's view."""
+    return codec.subject_kind(e) == "laptop"
+
+
 def canonical(event: Envelope) -> bytes:
     """The bytes a link's hash covers: the CloudEvent as JSON with sorted keys."""
     return orjson.dumps(codec.to_json(event), option=orjson.OPT_SORT_KEYS)
@@ -68,7 +78,7 @@ def link_hash(prev_hash: str, event: Envelope) -> str:
 def empty_view(asset_id: str) -> dict[str, Any]:
     return {
         "asset_id": asset_id,
-        "kind": "laptop",  # "consignment" for a consignment's chain head
+        "kind": "laptop",  # or "consignment", "account", "device": whose chain head this is
         "status": "unknown",
         "serial": None,
         "brand": None,
@@ -111,6 +121,9 @@ def apply(current: dict[str, Any], e: Envelope, t: Thresholds) -> dict[str, Any]
         if e.type == CommandRejected.TYPE:
             v["rejections"] += 1
         v["consignment"] = consignment.apply(v.get("consignment") or consignment.empty(), e)
+        return v
+    if not is_laptop_event(e):  # an account, a device: chained, but not a laptop
+        v["kind"] = codec.subject_kind(e)
         return v
     if e.type == LaptopRegistered.TYPE:
         v.update(

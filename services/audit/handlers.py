@@ -201,7 +201,7 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
 
 
 def _may_fire(event: Envelope) -> bool:
-    if domain.is_consignment_event(event):  # laptop rules never fire on a consignment
+    if not domain.is_laptop_event(event):  # laptop rules never fire on a consignment, an account, …
         return False
     if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, CommandRejected.TYPE):
         return True

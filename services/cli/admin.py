@@ -4,19 +4,40 @@ or read once from ``SERAH_ADMIN_PASSWORD`` for an unattended set-up.
 
 ``serah`` commands that talk to the gateway (``import``, ``import-plan``,
 ``labels``) send ``SERAH_TOKEN``: a device token an administrator enrolled
-(``POST /api/v1/devices``) with the operator role."""
+(``POST /api/v1/devices``) with the operator role.
+
+What is done here is recorded like what an administrator does through the API
+(``AccountCreated``, ``DeviceEnrolled``), with ``shell:<login name>`` as its actor:
+whoever ran the command on the server. The fact is published to Kafka at once when
+Kafka answers; otherwise it waits in the store and the gateway publishes it when it
+next starts (the first administrator is usually made before anything runs)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import getpass
+import logging
 import os
-from typing import Any
+import re
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from services.gateway.auth.model import Principal
+    from services.gateway.auth.service import Identity
 
 admin_app = typer.Typer(help="Accounts, from the server's shell.", no_args_is_help=True)
 MONGO_URL = typer.Option("mongodb://127.0.0.1:27017/", envvar="SERAH_MONGO_URL", help="MongoDB URL.")
 MONGO_DB = typer.Option("serah", envvar="SERAH_MONGO_DB", help="Database name.")
+KAFKA = typer.Option(
+    "127.0.0.1:9092",
+    envvar="SERAH_KAFKA_BOOTSTRAP",
+    help="Kafka, to publish the fact now (else at the gateway's start).",
+)
+KAFKA_WAIT_S = 10.0
 
 
 @admin_app.command("create")
@@ -29,12 +50,13 @@ def create(
     ),
     mongo_url: str = MONGO_URL,
     mongo_db: str = MONGO_DB,
+    kafka: str = KAFKA,
 ) -> None:
     """Create an account; prints its id, which (or the NIP) signs in."""
-    from events.envelope import utcnow
-    from services.common.mongo import connect
-    from services.gateway.auth.service import Identity, IdentityError
-    from services.gateway.auth.store import AlreadyThere, MongoIdentityStore
+    from pydantic import ValidationError
+
+    from services.gateway.auth.service import IdentityError
+    from services.gateway.auth.store import AlreadyThere
 
     grants = _grants("serah admin create", role)
     password = os.environ.pop("SERAH_ADMIN_PASSWORD", None) or typer.prompt(
@@ -42,12 +64,10 @@ def create(
     )
 
     async def run() -> dict[str, object]:
-        client, db = connect(mongo_url, mongo_db)
-        try:
-            identity = Identity(MongoIdentityStore(db), utcnow)
-            return await identity.create_account(name=name, nip=nip, jabatan=jabatan, grants=grants, password=password)
-        finally:
-            await client.close()
+        async with _identity(mongo_url, mongo_db, kafka) as identity:
+            return await identity.create_account(
+                name=name, nip=nip, jabatan=jabatan, grants=grants, password=password, by=shell_principal()
+            )
 
     try:
         doc = asyncio.run(run())
@@ -57,6 +77,11 @@ def create(
     except IdentityError as exc:
         typer.echo(f"serah admin create: {exc.detail}", err=True)
         raise typer.Exit(1) from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        typer.echo(f"serah admin create: {where}: {error['msg']} (a NIP is 18 digits).", err=True)
+        raise typer.Exit(2) from None
     roles = ", ".join(f"{g.role}:{g.scope}" for g in grants)
     typer.echo(f"created {doc['_id']} ({name}) with {roles}; sign in with {nip or doc['_id']}.")
 
@@ -67,27 +92,60 @@ def enrol_device_command(
     role: list[str] = typer.Option(..., "--role", help="role or role:scope, repeatable."),
     mongo_url: str = MONGO_URL,
     mongo_db: str = MONGO_DB,
+    kafka: str = KAFKA,
 ) -> None:
     """Enrol a device (a scanner, or a script such as `serah import`) and print its token
     once; revoke it with DELETE /api/v1/devices/{id}. Give the token as SERAH_TOKEN."""
-    token = asyncio.run(enrol_device(mongo_url, mongo_db, name, _grants("serah admin enrol-device", role)))
+    token = asyncio.run(enrol_device(mongo_url, mongo_db, name, _grants("serah admin enrol-device", role), kafka))
     typer.echo(token)
 
 
-async def enrol_device(mongo_url: str, mongo_db: str, name: str, grants: list[Any]) -> str:
-    """A device enrolled from the server's shell (as its administrator): its token."""
+async def enrol_device(mongo_url: str, mongo_db: str, name: str, grants: list[Any], kafka: str | None = None) -> str:
+    """A device enrolled from the server's shell (as its administrator): its token.
+    ``kafka`` None: the fact is left for the gateway's next start to publish."""
+    async with _identity(mongo_url, mongo_db, kafka) as identity:
+        _, token = await identity.enrol_device(name=name, grants=grants, by=shell_principal())
+        return token
+
+
+def shell_principal() -> Principal:
+    """Whoever runs ``serah admin`` on the server, by their login name: ``shell:<user>``."""
+    from services.gateway.auth.model import Principal
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        user = "unknown"
+    return Principal(kind="shell", id=re.sub(r"[^A-Za-z0-9_.@-]", "-", user)[:64] or "unknown", name=user)
+
+
+@contextlib.asynccontextmanager
+async def _identity(mongo_url: str, mongo_db: str, kafka: str | None) -> AsyncIterator[Identity]:
+    """The gateway's identity rules over its store, publishing through Kafka when it answers."""
     from events.envelope import utcnow
     from services.common.mongo import connect
-    from services.gateway.auth.model import Principal
+    from services.gateway.adapters.kafka import CommandBus
     from services.gateway.auth.service import Identity
     from services.gateway.auth.store import MongoIdentityStore
 
-    shell = Principal(kind="person", id="server-shell", name="the server's shell")
     client, db = connect(mongo_url, mongo_db)
+    bus = CommandBus(kafka) if kafka else None
     try:
-        _, token = await Identity(MongoIdentityStore(db), utcnow).enrol_device(name=name, grants=grants, by=shell)
-        return token
+        if bus is not None:
+            try:
+                await asyncio.wait_for(bus.start(), KAFKA_WAIT_S)
+            except Exception:  # noqa: BLE001 - Kafka is not up: the gateway publishes at its start
+                logging.getLogger(__name__).debug("Kafka at %s did not answer", kafka, exc_info=True)
+                with contextlib.suppress(Exception):
+                    await bus.stop()
+                bus = None
+                typer.echo(
+                    "(Kafka did not answer: the gateway records this in the history when it next starts.)", err=True
+                )
+        yield Identity(MongoIdentityStore(db), utcnow, publish=bus.publish if bus else None)
     finally:
+        if bus is not None:
+            await bus.stop()
         await client.close()
 
 

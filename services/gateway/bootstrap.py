@@ -37,6 +37,8 @@ class Gateway:
 
         await asyncio.to_thread(ensure_topics, self.settings.kafka_bootstrap, self.settings.topic_partitions)
         await self.bus.start()
+        # Identity facts a crash (or a shell without Kafka) left in the store: published now.
+        await self.identity.publish_unpublished()
         await self.waiter.start()
 
     async def stop(self) -> None:
@@ -55,15 +57,16 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
 
     receipt_code_keys = settings.receipt_code_keyring()  # like the label issuer, refuses to start without a key
     _, db = connect(settings.mongo_url, settings.mongo_db)
+    bus = CommandBus(settings.kafka_bootstrap)
     return Gateway(
         settings=settings,
-        bus=CommandBus(settings.kafka_bootstrap),
+        bus=bus,
         waiter=DecisionWaiter(settings.kafka_bootstrap),
         reads=ReadModels(db),
         probe=KafkaProbe(settings.kafka_bootstrap),
         issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
         audit=AuditReads(db),
         consignments=ConsignmentReads(db),
-        identity=Identity(MongoIdentityStore(db), utcnow),
+        identity=Identity(MongoIdentityStore(db), utcnow, publish=bus.publish),
         receipt_code_keys=receipt_code_keys,
     )

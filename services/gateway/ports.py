@@ -13,11 +13,13 @@ from events.envelope import Envelope
 
 
 class CommandBus(Protocol):
-    """Commands out. ``send`` returns once the broker has the command durably."""
+    """Commands out, and the facts the gateway itself decides (identity). ``send`` and
+    ``publish`` return once the broker has the message durably."""
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def send(self, command: Envelope) -> None: ...
+    async def publish(self, event: Envelope) -> None: ...
 
 
 class Decisions(Protocol):

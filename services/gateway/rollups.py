@@ -43,7 +43,7 @@ def classify(view: Mapping[str, Any], at: str) -> dict[str, int]:
     (written as the views write times: ``codec.format_time``)."""
     status = view.get("status")
     c = dict.fromkeys(COUNTERS, 0)
-    if not view.get("office_code") or view.get("kind") == "consignment":  # not a laptop
+    if not view.get("office_code") or view.get("kind", "laptop") != "laptop":  # a consignment, …
         return c
     overdue = passed(view.get("attestation_due_at"), at)
     c["planned"] = 1
@@ -63,7 +63,7 @@ def rollup(views: Iterable[Mapping[str, Any]], now: datetime) -> list[dict[str, 
     by_office: dict[str, dict[str, int]] = {}
     for v in views:
         code = v.get("office_code")
-        if not code or v.get("kind") == "consignment":  # a consignment's chain head
+        if not code or v.get("kind", "laptop") != "laptop":  # a consignment's chain head, …
             continue
         row = by_office.setdefault(code, dict.fromkeys(COUNTERS, 0))
         for k, n in classify(v, at).items():
@@ -101,7 +101,7 @@ def attestations(
     at, horizon = codec.format_time(now), codec.format_time(now + timedelta(days=window_days))
     out = []
     for v in views:
-        if v.get("kind") == "consignment":  # not a laptop
+        if v.get("kind", "laptop") != "laptop":  # a consignment, an account, …
             continue
         due = v.get("attestation_due_at")
         if due is None or (office and v.get("office_code") != office):

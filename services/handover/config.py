@@ -16,9 +16,8 @@ class HandoverSettings(CommonSettings):
     bast_number_pattern: str = "{seq:03d}/BAST/{consignment_id}/{office_code}/{year}"
     bast_place: str = "Jakarta"
     bast_originals: int = 2
-    warehouse_official_name: str = "Budi Santoso"
-    warehouse_official_nip: str = "197501012000031001"
-    warehouse_official_jabatan: str = "Kepala Gudang"
+    # PIHAK PERTAMA is the official who dispatched the consignment (ConsignmentDispatched),
+    # signing for the warehouse named here.
     warehouse_office_name: str = "Gudang Pusat Kementerian"
     # late receipt. Days after dispatch after which a consignment not fully
     # received raises a reminder, once per threshold: "7" or "7,14" (fractions allowed,

@@ -2,7 +2,8 @@
 
 - The handover service learns each consignment from the stream: its plan
   (ConsignmentPlanned: office, officials, legal basis, receipt-code hash) and its
-  dispatch (ConsignmentDispatched: which laptops left).
+  dispatch (ConsignmentDispatched: which laptops left, and the official who
+  dispatched them, who hands them over as the BAST's first party).
 - A receipt is confirmed for the whole consignment by one official. It is
   refused if the consignment is unknown here (``unknown_consignment``) or not yet
   dispatched (``not_dispatched``), if the receipt code does not match its keyed
@@ -59,6 +60,7 @@ class Consignment:
     plan: dict[str, Any] = field(default_factory=dict)
     dispatched: tuple[str, ...] = ()
     dispatched_at: str | None = None
+    dispatcher: dict[str, Any] = field(default_factory=dict)  # name, nip, jabatan: PIHAK PERTAMA
     received: tuple[str, ...] = ()
     receipts: int = 0
     reminders: tuple[tuple[float, str], ...] = ()  # (threshold_days, raised_at)
@@ -79,7 +81,11 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
         return replace(c, status="planned" if c.status == "unknown" else c.status, plan=dict(data))
     if event.type == ConsignmentDispatched.TYPE:
         return replace(
-            c, status="in_transit", dispatched=tuple(data["dispatched"]), dispatched_at=event.time.isoformat()
+            c,
+            status="in_transit",
+            dispatched=tuple(data["dispatched"]),
+            dispatched_at=event.time.isoformat(),
+            dispatcher=dict(data["dispatcher"]),
         )
     if event.type == ReceiptConfirmed.TYPE:
         received = c.received + tuple(line["asset_id"] for line in data["lines"])

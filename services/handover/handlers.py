@@ -114,7 +114,7 @@ def _bast(
             note=note,
         )
 
-    plan = c.plan
+    plan, dispatcher = c.plan, c.dispatcher
     official = receipt["official"]
     legal = plan["legal_basis"]
     return bast.Bast(
@@ -122,12 +122,7 @@ def _bast(
         consignment_id=c.consignment_id,
         place=s.bast_place,
         at=datetime.fromisoformat(receipt["confirmed_at"]),
-        first=bast.Party(
-            s.warehouse_official_name,
-            s.warehouse_official_nip,
-            s.warehouse_official_jabatan,
-            s.warehouse_office_name,
-        ),
+        first=bast.Party(dispatcher["name"], dispatcher["nip"], dispatcher["jabatan"], s.warehouse_office_name),
         second=bast.Party(official["name"], official["nip"], official["jabatan"], plan["office_name"]),
         legal_kind=legal["kind"],
         legal_number=legal["number"],

@@ -52,12 +52,12 @@ def test_an_account_is_created_once_and_signs_in_by_its_nip(check: Callable[[Tes
     async def test(identity: Identity, now: list[Any]) -> None:
         grants = [Grant(role=Role.RECIPIENT, scope="73.71")]
         made = await identity.create_account(
-            name="Siti", nip="198001012005011001", jabatan="Kepala", grants=grants, password=PASSWORD
+            name="Siti", nip="198001012005011001", jabatan="Kepala", grants=grants, password=PASSWORD, by=ADMIN
         )
         assert made["_id"] == "nip-198001012005011001" and "password_hash" not in made
         with pytest.raises(AlreadyThere):
             await identity.create_account(
-                name="Siti", nip="198001012005011001", jabatan=None, grants=grants, password=PASSWORD
+                name="Siti", nip="198001012005011001", jabatan=None, grants=grants, password=PASSWORD, by=ADMIN
             )
         listed = await identity.store.accounts()
         assert [a["_id"] for a in listed] == [made["_id"]] and "password_hash" not in listed[0]
@@ -73,7 +73,7 @@ def test_an_account_is_created_once_and_signs_in_by_its_nip(check: Callable[[Tes
 def test_wrong_passwords_lock_then_time_unlocks_and_new_grants_end_the_sessions(check: Callable[[Test], None]) -> None:
     async def test(identity: Identity, now: list[Any]) -> None:
         await identity.create_account(
-            name="Budi", nip=None, jabatan=None, grants=[Grant(role=Role.AUDITOR)], password=PASSWORD
+            name="Budi", nip=None, jabatan=None, grants=[Grant(role=Role.AUDITOR)], password=PASSWORD, by=ADMIN
         )
         session = await identity.login("acct-budi", PASSWORD)
         for _ in range(3):
@@ -85,7 +85,7 @@ def test_wrong_passwords_lock_then_time_unlocks_and_new_grants_end_the_sessions(
         assert locked.value.status == 429
         now[0] += timedelta(minutes=16)
         await identity.login("acct-budi", PASSWORD)
-        await identity.set_grants("acct-budi", [Grant(role=Role.OPERATOR)])
+        await identity.set_grants("acct-budi", [Grant(role=Role.OPERATOR)], ADMIN)
         assert await identity.from_session(session.token) is None
 
     check(test)
@@ -102,5 +102,44 @@ def test_a_device_token_works_until_it_is_revoked_and_is_kept_only_as_a_hash(che
         revoked = await identity.revoke_device(doc["_id"], ADMIN)
         assert revoked["revoked_by"] == ADMIN.actor
         assert await identity.from_token(token) is None
+
+    check(test)
+
+
+def test_facts_wait_with_their_change_until_crossed_off_as_published(check: Callable[[Test], None]) -> None:
+    async def test(identity: Identity, now: list[Any]) -> None:
+        made = await identity.create_account(
+            name="Siti", nip="198001012005011001", jabatan="Kepala", grants=[], password=PASSWORD, by=ADMIN
+        )
+        now[0] += timedelta(seconds=1)
+        await identity.set_grants(made["_id"], [Grant(role=Role.AUDITOR)], ADMIN)
+        now[0] += timedelta(seconds=1)
+        doc, _ = await identity.enrol_device(name="HP gudang", grants=[Grant(role=Role.WAREHOUSE)], by=ADMIN)
+        now[0] += timedelta(seconds=1)
+        await identity.revoke_device(doc["_id"], ADMIN)
+        assert "unpublished" not in made and "unpublished" not in doc
+        account = await identity.store.account(made["_id"])
+        assert account is not None and [g["role"] for g in account["grants"]] == ["auditor"]
+        waiting = await identity.store.unpublished()
+        assert sorted((k, d, f["type"]) for k, d, f in waiting) == [
+            ("account", made["_id"], "id.serah.account.created.v1"),
+            ("account", made["_id"], "id.serah.account.grants-changed.v1"),
+            ("device", doc["_id"], "id.serah.device.enrolled.v1"),
+            ("device", doc["_id"], "id.serah.device.revoked.v1"),
+        ]
+        sent: list[Any] = []
+
+        async def publish(event: Any) -> None:
+            sent.append(event)
+
+        assert await Identity(identity.store, identity.clock, publish=publish).publish_unpublished() == 4
+        assert [e.type.split(".")[2:4] for e in sent] == [
+            ["account", "created"],
+            ["account", "grants-changed"],
+            ["device", "enrolled"],
+            ["device", "revoked"],
+        ]
+        assert await identity.store.unpublished() == []
+        assert (await identity.store.account(made["_id"])) is not None  # crossing off keeps the account
 
     check(test)

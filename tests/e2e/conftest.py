@@ -8,7 +8,11 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from deploy.local.stack import Stack
+from tests.builders import DISPATCHER
 from tests.conftest import new_serial, signed_in
+
+# The body of a close sent by the tests' device: a device names the dispatching official.
+CLOSE = {"dispatcher": DISPATCHER}
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import secrets
 import subprocess
 import sys
 import uuid
@@ -74,6 +76,7 @@ def test_an_auditor_sees_anomalies_attestations_and_a_provable_history(
     assert timeline["chain"]["status"] == "verified", timeline["chain"]
     receipt = next(e for e in timeline["events"] if e["command_id"] == "r-" + asset)
     assert receipt["actor"] == kesbangpol and receipt["place"]["location"]["lat"] == SURABAYA["lat"]
+    assert receipt["actor_name"] == "kesbangpol-32" and receipt["actor_nip"] is None  # the device, by its name
 
     # A signed checkpoint on demand; the laptop's proof verifies offline.
     env = stack.env()
@@ -141,3 +144,53 @@ def test_a_freshly_received_laptop_is_neither_due_nor_overdue(api: httpx.Client,
     r = api.get("/api/v1/audit/rollups", params={"province": "53"})
     office = next(o for p in r.json() for o in p["offices"] if o["code"] == "53.71")
     assert office["received"] >= 1 and office["overdue"] == 0
+
+
+def test_who_may_act_is_chained_and_verifiable_like_any_subject(
+    api: httpx.Client, stack: Stack, tmp_path: Path
+) -> None:
+    me = api.get("/api/v1/me").json()
+    nip = "19" + "".join(secrets.choice("0123456789") for _ in range(16))
+    password = "kata sandi yang panjang"
+    made = api.post(
+        "/api/v1/accounts",
+        json={
+            "name": "Rina Wulandari",
+            "nip": nip,
+            "jabatan": "Auditor Muda",
+            "grants": [{"role": "auditor"}],
+            "password": password,
+        },
+    )
+    assert made.status_code == 201, made.text
+    account = f"account:nip-{nip}"
+
+    def chain(subject: str) -> list[dict[str, Any]]:
+        r = api.get("/api/v1/audit/export.jsonl", params={"subject": subject})
+        lines = [json.loads(x) for x in r.text.splitlines()] if r.status_code == 200 else []
+        return [x["event"] for x in lines if x["kind"] == "event"]
+
+    [created] = eventually(lambda: chain(account), what="the account's chain")
+    assert created["type"] == "id.serah.account.created.v1" and created["subjectkind"] == "account"
+    assert created["actor"] == me["actor"]  # the administrator who made it
+    assert created["data"]["name"] == "Rina Wulandari" and created["data"]["nip"] == nip
+    assert password not in json.dumps(created) and "argon2" not in json.dumps(created)
+    # the tests' own device, enrolled from the server's shell, is in the history too, by whoever ran it
+    [enrolled] = eventually(lambda: chain(me["actor"]), what="the device's chain")
+    assert enrolled["type"] == "id.serah.device.enrolled.v1" and enrolled["actor"].startswith("shell:")
+
+    # signed into a checkpoint and proved offline like a laptop's chain
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cli", "checkpoint", "--force"], env=stack.env(), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    keys = tmp_path / "keys.json"
+    keys.write_text(api.get("/api/v1/audit/checkpoint-keys").text)
+    proof = tmp_path / "account.jsonl"
+    proof.write_bytes(api.get("/api/v1/audit/export.jsonl", params={"subject": account}).content)
+    ok = subprocess.run(
+        [sys.executable, "-m", "services.cli", "verify", str(proof), "--key-file", str(keys), "--subject", account],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 chain, "), ok.stdout + ok.stderr

@@ -18,10 +18,10 @@ import pypdf
 from deploy.local.stack import Stack
 from tests.builders import SHOWN_CODE
 from tests.conftest import eventually
-from tests.e2e.conftest import register
+from tests.e2e.conftest import CLOSE, register
 from tests.settle import settled
 
-SENDER = {"name": "Budi Santoso", "nip": "197501012000031001"}  # the handover service's default PIHAK PERTAMA
+SENDER = CLOSE["dispatcher"]  # whom the tests' device names as dispatching: the BAST's PIHAK PERTAMA
 OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan Kesbangpol"}
 LEGAL = {"kind": "allocation_decree", "number": "KEP-734/SJ/2026", "date": "2026-10-01"}
 
@@ -81,7 +81,7 @@ def test_a_consignment_of_25_laptops_is_dispatched_received_and_its_bast_says_so
     )
     view = api.get(f"/api/v1/consignments/{cid}").json()
     assert len(view["scanned"]) == 25 and view["missing"] == []
-    closed = api.post(f"/api/v1/consignments/{cid}/close")
+    closed = api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE)
     assert closed.status_code == 200, closed.text
     late = scan(api, cid, ours[1]["label"])
     assert late.status_code == 409 and late.json()["code"] == "consignment_closed"
@@ -185,7 +185,7 @@ def test_consignment_endpoints_refuse_hostile_input_with_a_code(api: httpx.Clien
     assert r.status_code == 404 and r.json()["code"] == "unknown_consignment"
     r = api.get("/api/v1/consignments/NOPE-1/bast.pdf")
     assert r.status_code == 404 and r.json()["code"] == "unknown_bast"
-    r = api.post("/api/v1/consignments/NOPE-1/close")
+    r = api.post("/api/v1/consignments/NOPE-1/close", json=CLOSE)
     assert r.status_code == 404 and r.json()["code"] == "unknown_consignment"
     r = api.post(
         "/api/v1/consignments/NOPE-1/receipt",
@@ -217,7 +217,7 @@ def test_consignments_are_chained_and_verifiable_in_the_audit_export_but_never_c
     assert again["receipt_code"] is None and again["replayed"] is True, again
     assert scan(api, cid, units[0]["label"]).json()["decision"] == "accepted"
     assert scan(api, cid, units[0]["label"]).json()["decision"] == "duplicate"  # a rejection about the consignment
-    assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
+    assert api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE).status_code == 200
 
     # the roll-up counts the two laptops, not the consignment, and no laptop rule fired on it:
     # one laptop more dispatched and in transit (the other was never scanned), no anomaly more

@@ -16,6 +16,7 @@ import httpx
 
 from deploy.local.stack import Stack
 from tests.conftest import device_token, eventually, signed_in
+from tests.e2e.conftest import CLOSE
 from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops, scan
 from tests.settle import settled
 
@@ -36,7 +37,7 @@ def dispatched(api: httpx.Client, n: int, officials: list[dict[str, str]]) -> tu
     assert r.status_code == 201, r.text
     for u in units:
         assert scan(api, cid, u["label"]).json()["decision"] == "accepted"
-    assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
+    assert api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE).status_code == 200
     eventually(
         lambda: cid in [c["consignment_id"] for c in api.get("/api/v1/consignments/unconfirmed").json()],
         what="dispatched",
@@ -155,7 +156,7 @@ def test_scans_and_closes_after_closing_are_refused_and_change_nothing(api: http
     before = api.get(f"/api/v1/consignments/{cid}").json()
     late = scan(api, cid, units[0]["label"])
     assert late.status_code == 409 and late.json()["code"] == "consignment_closed"
-    again = api.post(f"/api/v1/consignments/{cid}/close")
+    again = api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE)
     assert again.status_code == 409 and again.json()["code"] == "consignment_closed"
     settled(stack)
     view = api.get(f"/api/v1/consignments/{cid}").json()

@@ -18,6 +18,7 @@ import pytest
 
 from deploy.local.stack import Stack
 from tests.conftest import eventually
+from tests.e2e.conftest import CLOSE
 from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops, plan, scan
 
 
@@ -71,7 +72,7 @@ def test_a_plan_by_count_is_filled_at_picking_and_refuses_one_more(api: httpx.Cl
     assert all(u["asset_id"] in text for u in units[:2]) and units[2]["asset_id"] not in text
     assert " of 2 picked" in text  # the count the plan gave, next to what was picked
 
-    assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
+    assert api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE).status_code == 200
     body = {
         "receipt_id": f"r-{uuid.uuid4().hex[:8]}",
         "official": OFFICIAL,

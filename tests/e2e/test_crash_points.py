@@ -63,6 +63,7 @@ from events.envelope import utcnow
 from services.common.faults import EXIT_CODE
 from services.gateway.decisions import named_by_content
 from tests.conftest import eventually, new_serial
+from tests.e2e.conftest import CLOSE
 from tests.settle import settled
 
 # The topics whose every message the oracle reads back.
@@ -270,7 +271,7 @@ def consignment_receipt(api: httpx.Client, receipt_id: str) -> Scan:
     for _, text in units:
         r = api.post(f"/api/v1/consignments/{cid}/scans", json={"scan_id": f"s-{uuid.uuid4()}", "label": text})
         assert r.status_code == 200 and r.json()["decision"] == "accepted", r.text
-    r = api.post(f"/api/v1/consignments/{cid}/close")
+    r = api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE)
     assert r.status_code == 200, r.text
     body = {
         "receipt_id": receipt_id,

@@ -15,7 +15,7 @@ import pytest
 
 from deploy.local.stack import Stack
 from tests.conftest import eventually
-from tests.e2e.conftest import register
+from tests.e2e.conftest import CLOSE, register
 from tests.e2e.test_consignment_journey import OFFICIAL, laptops, plan, scan
 from tests.settle import settled
 
@@ -35,7 +35,7 @@ def test_a_single_receipt_scan_of_a_laptop_in_a_dispatched_consignment_is_refuse
     [unit] = laptops(api, 1)
     code = plan(api, cid, [unit["asset_id"]])["receipt_code"]
     assert scan(api, cid, unit["label"]).json()["decision"] == "accepted"
-    assert api.post(f"/api/v1/consignments/{cid}/close").status_code == 200
+    assert api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE).status_code == 200
 
     single = api.post("/api/v1/scans/receipt", json={"scan_id": f"r-{uuid.uuid4()}", "label": unit["label"]})
     assert single.status_code == 409, single.text
@@ -63,7 +63,7 @@ def test_a_consignment_receipt_sent_before_the_dispatch_is_refused_and_no_bast_p
     refused = api.post(f"/api/v1/consignments/{cid}/receipt", json=early)
     assert refused.status_code == 409 and refused.json()["code"] == "not_dispatched", refused.text
 
-    closed = api.post(f"/api/v1/consignments/{cid}/close")
+    closed = api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE)
     assert closed.status_code == 200
     again = api.get(f"/api/v1/scans/{early['receipt_id']}").json()
     assert again["decision"] == "rejected" and again["reason"] == "not_dispatched"

@@ -64,6 +64,7 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert [e["type"].split(".")[-2] for e in history] == ["registered", "allocated", "dispatched", "received"]
     assert [e["command_id"] for e in history][2:] == ["dispatch-" + asset, "receipt-" + asset]
     assert [e["actor"] for e in history][2:] == [gudang, kesbangpol]  # who scanned, from their sign-in
+    assert [e["actor_name"] for e in history][2:] == ["gudang-01", "kesbangpol-7405"]  # by the names enrolled
     assert all(e["id"] and e["time"] for e in history)
     assert history[1]["prev_hash"] == history[0]["hash"]
 

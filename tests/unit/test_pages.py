@@ -17,6 +17,7 @@ from tests.builders import label_for, new_asset
 from tests.gateway_fakes import EmptyReads, client, rejecting
 
 OFFICIAL = {"name": "Andi Pratama", "nip": "198001012005011001", "jabatan": "Kepala Badan Kesbangpol"}
+DISPATCHER = {"name": "Budi Santoso", "nip": "197501012000031001", "jabatan": "Kepala Gudang"}
 
 
 class Links(HTMLParser):
@@ -57,6 +58,9 @@ class Consignment(EmptyReads):
             "confirmed_at": "2026-11-01T20:30:00Z",  # 2 November in WIB
         }
 
+    async def summary(self, cid: str) -> dict[str, Any]:
+        return {"status": "received", "dispatcher": DISPATCHER}
+
     async def plan(self, cid: str) -> dict[str, Any]:
         return {
             "office_code": "73.71",
@@ -71,9 +75,10 @@ class Laptops(EmptyReads):
         return [{"_id": a, "label_generation": 1, "label_key_id": "K1"} for a in query["_id"]["$in"]]
 
 
-def get(path: str, **views: Any) -> httpx.Response:
+def get(path: str, signed_in: bool = True, **views: Any) -> httpx.Response:
     async def run() -> httpx.Response:
-        async with client(rejecting(RejectionReason.INVALID_COMMAND), **views) as api:
+        grants = {} if signed_in else {"grants": None}
+        async with client(rejecting(RejectionReason.INVALID_COMMAND), **grants, **views) as api:
             return await api.get(path)
 
     return asyncio.run(run())
@@ -92,6 +97,9 @@ PAGES = {
     "forged label": lambda: get(forged_path()),
     "damaged label": lambda: get("/L/SRH0000000000/1K1/x"),
     "BAST": lambda: get("/bast/KSB-73.71-001", consignments=Consignment(new_asset()[1]), reads=Laptops()),
+    "BAST, not signed in": lambda: get(
+        "/bast/KSB-73.71-001", signed_in=False, consignments=Consignment(new_asset()[1]), reads=Laptops()
+    ),
     "no BAST yet": lambda: get("/bast/KSB-73.71-002?seq=2", consignments=Consignment("SRH0000000000")),
     "API docs": lambda: get("/docs"),
     "API reference": lambda: get("/redoc"),
@@ -141,19 +149,41 @@ def test_every_label_warning_has_indonesian_and_english_words_of_its_own(reason:
     assert head_id != head_en and why_id != why_en
 
 
-def test_the_bast_page_says_what_the_bast_records() -> None:
+def test_the_bast_page_says_what_the_bast_records_to_someone_signed_in() -> None:
     _, asset = new_asset()
     r = get("/bast/KSB-73.71-001", consignments=Consignment(asset), reads=Laptops())
     text = r.text
     assert "<b id='number'>BAST/001/KSB/2026</b>" in text
     assert "<span id='date'>2 November 2026</span>" in text
     assert "Kesbangpol Kota Makassar (73.71)" in text
+    assert "data-received='1' data-missing='0'" in text
+    assert "<span id='dispatcher'>Budi Santoso, Kepala Gudang (NIP 197501012000031001)</span>" in text
     assert "Andi Pratama, Kepala Badan Kesbangpol (NIP 198001012005011001)" in text
     assert "Keputusan Alokasi Nomor KEP-734/SJ/2026 tanggal 1 Oktober 2026" in text
     assert re.search(rf"<a href='/L/{asset}/1K1/[^']+'>{asset}</a>", text)
     assert "Rusak Ringan (RR)" in text and "layar tergores" in text
     assert "href='/api/v1/consignments/KSB-73.71-001/bast.pdf?seq=1'" in text
     assert "href='/api/v1/consignments/KSB-73.71-001'" in text
+    assert "sign-in-for-more" not in text
+
+
+def test_the_bast_page_shows_no_names_or_nips_to_someone_not_signed_in() -> None:
+    _, asset = new_asset()
+    r = get("/bast/KSB-73.71-001", signed_in=False, consignments=Consignment(asset), reads=Laptops())
+    text = r.text
+    assert r.status_code == 200
+    # what anyone holding the paper may check
+    assert "<b id='number'>BAST/001/KSB/2026</b>" in text
+    assert "<span id='date'>2 November 2026</span>" in text
+    assert "Kesbangpol Kota Makassar (73.71)" in text
+    assert "data-received='1' data-missing='0'" in text
+    assert f"<code id='sha'>{'ab' * 32}</code>" in text
+    assert "<input type='file' name='file'" in text
+    # and nothing that names a person, the legal basis or the laptops
+    for name_or_nip in ("Andi Pratama", "198001012005011001", "Budi Santoso", "197501012000031001", "Kepala"):
+        assert name_or_nip not in text
+    assert "KEP-734" not in text and asset not in text and "bast.pdf" not in text
+    assert "href='/masuk?next=/bast/KSB-73.71-001%3Fseq%3D1'" in text
 
 
 class Laptop(EmptyReads):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from events.catalog import RejectionReason
 from services.gateway.errors import REJECTION_STATUS, ApiError, problem
-from tests.builders import label_for, new_asset
+from tests.builders import DISPATCHER, label_for, new_asset
 from tests.gateway_fakes import client, rejecting
 
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
@@ -52,7 +52,7 @@ def command_requests() -> list[tuple[str, str, dict[str, Any]]]:
             },
         ),
         ("scan into", f"/api/v1/consignments/{cid}/scans", scan),
-        ("close", f"/api/v1/consignments/{cid}/close", {}),
+        ("close", f"/api/v1/consignments/{cid}/close", {"dispatcher": DISPATCHER}),
         (
             "confirm receipt",
             f"/api/v1/consignments/{cid}/receipt",

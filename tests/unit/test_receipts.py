@@ -52,7 +52,7 @@ class World:
         [event] = asyncio.run(handlers.handle(command, self.hand))
         return event
 
-    def dispatched(self, n: int, cid: str = "C-1") -> list[str]:
+    def dispatched(self, n: int, cid: str = "C-1", dispatcher: dict[str, str] | None = None) -> list[str]:
         assets = []
         for _ in range(n):
             serial, asset = new_asset()
@@ -61,7 +61,7 @@ class World:
         self.tell(plan_consignment(cid, assets))
         for a in assets:
             self.tell(scan_into(cid, a))
-        self.tell(close_consignment(cid))
+        self.tell(close_consignment(cid, dispatcher=dispatcher))
         return assets
 
     def laptop(self, asset: str) -> str:
@@ -91,6 +91,19 @@ def test_a_full_receipt_moves_every_laptop_to_the_office_and_issues_one_bast(w: 
     assert event.data["bast_number"] in text
     assert OFFICIAL["nip"] in text and "Kota Makassar" in text and "KEP-12/2026" in text
     assert "Rusak Ringan (RR)" in text
+
+
+def test_the_bast_names_the_official_who_dispatched_as_the_first_party(w: World) -> None:
+    who = {"name": "Rudi Hartono", "nip": "197912312005011003", "jabatan": "Kepala Gudang Regional"}
+    [a] = w.dispatched(1, dispatcher=who)
+    event = w.confirm(confirm_receipt("C-1", [(a, "B", "")]))
+    assert event.type == ReceiptConfirmed.TYPE
+    pdf = w.basts.docs["C-1-1"]["pdf"]
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    first, second = text.index("PIHAK PERTAMA"), text.index("PIHAK KEDUA")
+    assert "Rudi Hartono" in text[:second] and "197912312005011003" in text[:second] and first < second
+    assert "Kepala Gudang Regional" in text
+    assert hashlib.sha256(pdf).hexdigest() == event.data["bast_sha256"]
 
 
 def test_a_partial_receipt_leaves_the_missing_in_transit_and_a_later_one_completes_it(w: World) -> None:

@@ -94,7 +94,7 @@ class AuditReads:
 
     async def views(self, province: str | None = None) -> list[dict[str, Any]]:
         query: dict[str, Any] = {"office_code": {"$regex": f"^{province}"}} if province else {}
-        query["kind"] = {"$ne": "consignment"}  # consignments are chained, but are not laptops
+        query["kind"] = "laptop"  # consignments, accounts and devices are chained, but are not laptops
         return [d async for d in self._db.laptop_views.find(query)]
 
     async def anomalies(

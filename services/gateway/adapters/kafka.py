@@ -21,12 +21,14 @@ log = logging.getLogger(__name__)
 
 
 class CommandBus:
-    """Sends commands keyed by asset id. ``send`` returns once the broker has
+    """Sends commands keyed by their subject. ``send`` returns once the broker has
     the command durably (idempotent producer, acks=all): that is the moment a
-    scan counts as acknowledged and can no longer be lost."""
+    scan counts as acknowledged and can no longer be lost. ``publish`` does the
+    same for a fact the gateway decides itself (an account or device changed),
+    on its type's topic."""
 
     def __init__(self, bootstrap: str) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=1)
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=1)
 
     async def start(self) -> None:
         await self._producer.start()
@@ -35,10 +37,16 @@ class CommandBus:
         await self._producer.stop()
 
     async def send(self, command: Envelope) -> None:
+        await self._put(command)
+
+    async def publish(self, event: Envelope) -> None:
+        await self._put(event)
+
+    async def _put(self, message: Envelope) -> None:
         await self._producer.send_and_wait(
-            BY_TYPE[command.type].TOPIC,
-            codec.encode(command),
-            key=command.subject.encode(),
+            BY_TYPE[message.type].TOPIC,
+            codec.encode(message),
+            key=message.subject.encode(),
             headers=[("content-type", CONTENT_TYPE.encode())],
         )
 

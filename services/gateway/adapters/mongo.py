@@ -19,11 +19,11 @@ class ReadModels:
 
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
         # a consignment's chain head is not a laptop
-        return await self._db.laptop_views.find_one({"_id": asset_id, "kind": {"$ne": "consignment"}})
+        return await self._db.laptop_views.find_one({"_id": asset_id, "kind": "laptop"})
 
     async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         """Laptop views for label sheets, in asset-id order so a sheet is reproducible."""
-        query = {**query, "kind": {"$ne": "consignment"}}  # consignments are not laptops
+        query = {**query, "kind": "laptop"}  # consignments, accounts and devices are not laptops
         by_id = query.get("_id")
         if isinstance(by_id, dict) and "$in" in by_id:
             # By asset ids: one read by _id each, concurrently, with the rest of the

@@ -79,13 +79,17 @@ async def timeline(who: Auditor, asset_id: AssetId, gw: GW) -> LaptopTimeline:
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
     verdict = await gw.audit.verdict(asset_id, links, _keys(gw))
+    who_acted = await gw.identity.who_acted(link["event"].get("actor", "system") for link in links)
     entries = []
     for n, link in enumerate(links, start=1):
         e = link["event"]
         d = e.get("data", {})
         ok = verdict.verified_at(n)
+        name, nip = who_acted[e.get("actor", "system")]
         entries.append(
             TimelineEntry(
+                actor_name=name,
+                actor_nip=nip,
                 seq=link["seq"],
                 id=e["id"],
                 type=e["type"],

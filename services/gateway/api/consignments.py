@@ -27,6 +27,7 @@ from services.gateway.api import scope
 from services.gateway.api.laptops import NOT_FOUND
 from services.gateway.api.render import answer, binary, command_answers, decision_body, problems
 from services.gateway.api.requests import (
+    CloseRequest,
     ConsignmentScanRequest,
     PlanRequest,
     ReceiptRequest,
@@ -170,19 +171,23 @@ async def scan_into(
     "/api/v1/consignments/{consignment_id}/close",
     tags=["consignments"],
     response_model=DecisionResponse,
-    responses=command_answers(404, 409, 422),
+    responses=command_answers(403, 404, 409, 422),
     summary="Close the consignment: it leaves now",
 )
 async def close(
     who: Warehouse,
     consignment_id: ConsignmentId,
     gw: GW,
+    body: CloseRequest | None = None,
     idempotency_key: Annotated[str | None, Header(pattern=SAFE_ID)] = None,
 ) -> JSONResponse:
     """Every laptop scanned in is dispatched; an empty consignment is `409 consignment_empty`.
-    Send an `Idempotency-Key` so a retry is not a second close."""
+    Send an `Idempotency-Key` so a retry is not a second close. The dispatching official (the
+    BAST's PIHAK PERTAMA) is the signed-in person; a device names them in `dispatcher`
+    (`422 dispatcher_required` otherwise), and a person may name only themselves (`403 not_yourself`)."""
+    official = scope.dispatcher(who, body.dispatcher if body else None)
     cmd = command(
-        CloseConsignment(),
+        CloseConsignment(dispatcher=official),
         command_id=idempotency_key or f"close-{uuid.uuid4()}",
         subject=consignment_id,
         actor=who.actor,

@@ -144,12 +144,14 @@ def _account(doc: dict[str, Any]) -> AccountPublic:
     summary="Create an account with its roles",
 )
 async def create_account(who: Admin, body: NewAccount, gw: GW) -> AccountPublic:
-    """The account id is `nip-<NIP>` for a civil servant; `409 account_exists` if it is taken."""
+    """The account id is `nip-<NIP>` for a civil servant; `409 account_exists` if it is taken.
+    Recorded in the history as `AccountCreated` (name, NIP, jabatan, roles; never the password),
+    with you as its actor."""
     from services.gateway.auth.store import AlreadyThere
 
     try:
         doc = await gw.identity.create_account(
-            name=body.name, nip=body.nip, jabatan=body.jabatan, grants=body.grants, password=body.password
+            name=body.name, nip=body.nip, jabatan=body.jabatan, grants=body.grants, password=body.password, by=who
         )
     except AlreadyThere:
         raise ApiError(
@@ -171,8 +173,8 @@ async def list_accounts(who: Admin, gw: GW) -> list[AccountPublic]:
     summary="Replace an account's roles; its sessions end",
 )
 async def set_grants(who: Admin, account_id: AccountId, body: GrantList, gw: GW) -> AccountPublic:
-    """The person signs in again to act with the new roles."""
-    return _account(await gw.identity.set_grants(account_id, body.grants))
+    """The person signs in again to act with the new roles. Recorded as `AccountGrantsChanged`."""
+    return _account(await gw.identity.set_grants(account_id, body.grants, who))
 
 
 def _device(doc: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +190,8 @@ def _device(doc: dict[str, Any]) -> dict[str, Any]:
     summary="Enrol a scanner or phone: its token, shown once, as text and QR",
 )
 async def enrol_device(who: Admin, body: NewDevice, gw: GW) -> EnrolledDevice:
-    """The device sends `Authorization: Bearer <token>`; revoke it with `DELETE /api/v1/devices/{id}`."""
+    """The device sends `Authorization: Bearer <token>`; revoke it with `DELETE /api/v1/devices/{id}`.
+    Recorded as `DeviceEnrolled` (name and roles; never the token)."""
     doc, token = await gw.identity.enrol_device(name=body.name, grants=body.grants, by=who)
     return EnrolledDevice(**_device(doc), token=token, enrol_qr_svg=qr.svg(token).decode())
 
@@ -206,5 +209,5 @@ async def list_devices(who: Admin, gw: GW) -> list[DevicePublic]:
     summary="Revoke a device: its token stops working at once",
 )
 async def revoke_device(who: Admin, device_id: DeviceId, gw: GW) -> DevicePublic:
-    """Only this device is cut off; revoking it again changes nothing."""
+    """Only this device is cut off; revoking it again changes nothing. Recorded as `DeviceRevoked`."""
     return DevicePublic(**_device(await gw.identity.revoke_device(device_id, who)))

@@ -90,10 +90,11 @@ async def laptop_history(who: SignedIn, asset_id: AssetId, gw: GW) -> LaptopHist
     if not links:
         raise ApiError(404, "unknown_laptop", f"No events for {asset_id}: check the asset id.")
     verdict = await gw.audit.verdict(asset_id, links, labels.parse_keyring(gw.settings.audit_public_keys))
+    who_acted = await gw.identity.who_acted(link["event"].get("actor", "system") for link in links)
     return LaptopHistory(
         asset_id=asset_id,
         chain=ChainVerdictPublic(**dataclasses.asdict(verdict)),
-        events=[_entry(link, verdict.verified_at(n)) for n, link in enumerate(links, start=1)],
+        events=[_entry(link, verdict.verified_at(n), who_acted) for n, link in enumerate(links, start=1)],
     )
 
 
@@ -163,9 +164,12 @@ async def _current_label(gw: Gateway, asset_id: str) -> str:
     return url
 
 
-def _entry(link: dict[str, Any], verified: bool) -> HistoryEntry:
+def _entry(link: dict[str, Any], verified: bool, who_acted: dict[str, tuple[str, str | None]]) -> HistoryEntry:
     e = link["event"]
+    name, nip = who_acted[e.get("actor", "system")]
     return HistoryEntry(
+        actor_name=name,
+        actor_nip=nip,
         seq=link["seq"],
         hash=link["hash"],
         prev_hash=link["prev_hash"],

@@ -158,6 +158,14 @@ class ConsignmentScanRequest(ScanRequest):
     """A laptop scanned into a consignment: a scan like any other, about the consignment."""
 
 
+class CloseRequest(Body):
+    dispatcher: Official | None = Field(
+        default=None,
+        description="The official who dispatches (the BAST's PIHAK PERTAMA). Required when a device "
+        "closes; a signed-in official dispatches as themselves and may leave it out.",
+    )
+
+
 class ReceiptRequest(Body):
     receipt_id: str = Field(pattern=SAFE_ID, description="Made by the device; the same id is the same receipt.")
     official: Official

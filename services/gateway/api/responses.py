@@ -37,7 +37,16 @@ class ChainVerdictPublic(BaseModel):
     )
 
 
-class HistoryEntry(EventPublic):
+class WhoActed(BaseModel):
+    """Who the recorded ``actor`` is, looked up when the history is read."""
+
+    actor_name: str = Field(
+        description="The person's or device's name; the actor itself where it names neither (`system`)."
+    )
+    actor_nip: str | None = Field(default=None, description="The person's NIP, where known.")
+
+
+class HistoryEntry(EventPublic, WhoActed):
     seq: int
     hash: str
     prev_hash: str
@@ -50,7 +59,7 @@ class LaptopHistory(BaseModel):
     events: list[HistoryEntry]
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(WhoActed):
     seq: int
     id: str
     type: str

@@ -7,6 +7,7 @@ paperwork. The deciding service still checks everything else."""
 
 from __future__ import annotations
 
+from events.catalog import Official
 from services.gateway.auth.model import EVERYWHERE, Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError
@@ -75,3 +76,33 @@ async def audits(gw: Gateway, who: Principal, subject: str) -> None:
     office = await laptop_office(gw, subject) or await consignment_office(gw, subject)
     if office is None or not who.may(Role.AUDITOR, office):
         raise ApiError(403, "not_your_region", f"{subject} is not in a region you audit; ask for one that is.")
+
+
+def dispatcher(who: Principal, named: Official | None) -> Official:
+    """Who dispatches a consignment, printed on its BAST as PIHAK PERTAMA: a signed-in
+    person is that official themselves (their account's name, NIP and jabatan); a
+    warehouse device, used by whoever is on shift, names the official responsible."""
+    if who.kind == "person":
+        if named is not None and named.nip != who.nip:
+            raise ApiError(
+                403,
+                "not_yourself",
+                f"You are signed in as {who.name}; the official who dispatches must be you "
+                f"(NIP {who.nip or 'not set'}): leave `dispatcher` out.",
+            )
+        if not who.nip or not who.jabatan:
+            raise ApiError(
+                422,
+                "dispatcher_unknown",
+                "The BAST names the dispatching official by NIP and jabatan, and your account has "
+                f"no {'NIP' if not who.nip else 'jabatan'}: ask an administrator for an account that has both.",
+            )
+        return Official(name=who.name, nip=who.nip, jabatan=who.jabatan)
+    if named is None:
+        raise ApiError(
+            422,
+            "dispatcher_required",
+            "A device closing a consignment must name the official who dispatches it: send "
+            '`{"dispatcher": {"name": …, "nip": …, "jabatan": …}}`; the BAST prints them as PIHAK PERTAMA.',
+        )
+    return named

@@ -40,9 +40,10 @@ class Grant(TextChecked):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts as: a person (``kind="person"``) or an enrolled device."""
+    """Who a request acts as: a person (``kind="person"``) or an enrolled device; or an
+    administrator at the server's shell (``kind="shell"``, ``id`` their login name)."""
 
-    kind: str  # "person" | "device"
+    kind: str  # "person" | "device" | "shell"
     id: str
     name: str
     grants: tuple[Grant, ...] = field(default_factory=tuple)
@@ -52,8 +53,8 @@ class Principal:
     @property
     def actor(self) -> str:
         """What the history records as having acted: a person by NIP where known."""
-        if self.kind == "device":
-            return f"device:{self.id}"
+        if self.kind in ("device", "shell"):
+            return f"{self.kind}:{self.id}"
         return f"nip:{self.nip}" if self.nip else f"account:{self.id}"
 
     def roles(self) -> set[Role]:

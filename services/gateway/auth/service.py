@@ -1,29 +1,44 @@
 """Accounts, sessions and devices: signing in (argon2id, lock-out), sessions with a
 CSRF token, device tokens shown once and kept only as hashes, revocation that
-takes effect on the next request. Pure rules over an ``IdentityStore``."""
+takes effect on the next request. Pure rules over an ``IdentityStore``.
+
+What an administrator changes (an account created, its grants replaced, a device
+enrolled or revoked) is a fact for the history too: the gateway, which decides it,
+publishes it on ``serah.events`` with the administrator as its actor. The fact is
+written into the changed document together with the change (``unpublished``), then
+published, then crossed off; a crash in between leaves it there, and the next
+start-up publishes it again: the same envelope, the same id, which readers dedupe."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
+import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from events import codec
+from events.catalog import AccountCreated, AccountGrantsChanged, DeviceEnrolled, DeviceRevoked, Payload
+from events.envelope import Envelope
 from services.gateway.auth.model import Grant, Principal, account_id_for
 from services.gateway.auth.store import IdentityStore
 from services.gateway.errors import ApiError
 
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "srh_"
+SOURCE = "/serah/gateway"
 _HASHER = PasswordHasher()  # argon2id with the library's current parameters
+log = logging.getLogger(__name__)
+Publish = Callable[[Envelope], Awaitable[None]]
 
 
 @cache
@@ -75,37 +90,77 @@ def login_id(given: str) -> str:
     return f"nip-{given}" if given.isdigit() and given.isascii() else given
 
 
+def fact(body: Payload, subject: str, key: str, by: Principal, at: datetime) -> dict[str, Any]:
+    """An identity fact as the JSON it is kept and published as. Its id is derived from
+    what it records (``key``), so publishing it again is the same message."""
+    env = codec.make(
+        body, subject=subject, source=SOURCE, time=at, id=codec.event_id(body.TYPE, subject, key, 0), actor=by.actor
+    )
+    return codec.to_json(env)
+
+
+def _public(doc: dict[str, Any], secret: str) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in (secret, "unpublished")}
+
+
 class Identity:
-    def __init__(self, store: IdentityStore, clock: Callable[[], datetime], policy: Policy = Policy()) -> None:
-        self.store, self.clock, self.policy = store, clock, policy
+    """``publish`` puts a fact on Kafka (the command bus's producer); None where there is
+    none (a shell without Kafka): the facts wait in the store for the gateway's start-up."""
+
+    def __init__(
+        self,
+        store: IdentityStore,
+        clock: Callable[[], datetime],
+        policy: Policy = Policy(),
+        publish: Publish | None = None,
+    ) -> None:
+        self.store, self.clock, self.policy, self.publish = store, clock, policy, publish
 
     # --- accounts ---
 
     async def create_account(
-        self, *, name: str, nip: str | None, jabatan: str | None, grants: Iterable[Grant], password: str
+        self,
+        *,
+        name: str,
+        nip: str | None,
+        jabatan: str | None,
+        grants: Iterable[Grant],
+        password: str,
+        by: Principal,
     ) -> dict[str, Any]:
         check_password(password)
+        account_id, held, now = account_id_for(name, nip), [g.model_dump(mode="json") for g in grants], self.clock()
+        created = AccountCreated(account_id=account_id, name=name, nip=nip, jabatan=jabatan, grants=held)
+        announced = fact(created, f"account:{account_id}", "created", by, now)
         doc = {
-            "_id": account_id_for(name, nip),
-            "name": name,
+            "_id": account_id,
+            "name": created.name,
             "nip": nip,
-            "jabatan": jabatan,
-            "grants": [g.model_dump(mode="json") for g in grants],
+            "jabatan": created.jabatan,
+            "grants": held,
             "password_hash": _HASHER.hash(password),
             "failed_logins": 0,
             "locked_until": None,
-            "created_at": self.clock(),
+            "created_at": now,
+            "created_by": by.actor,
             "disabled": False,
+            "unpublished": {announced["id"]: announced},
         }
         await self.store.add_account(doc)
-        return {k: v for k, v in doc.items() if k != "password_hash"}
+        await self._announce("account", account_id, announced)
+        return _public(doc, "password_hash")
 
-    async def set_grants(self, account_id: str, grants: Iterable[Grant]) -> dict[str, Any]:
-        doc = await self.store.update_account(account_id, {"grants": [g.model_dump(mode="json") for g in grants]})
+    async def set_grants(self, account_id: str, grants: Iterable[Grant], by: Principal) -> dict[str, Any]:
+        held, now = [g.model_dump(mode="json") for g in grants], self.clock()
+        changed = AccountGrantsChanged(account_id=account_id, grants=held)
+        what = hashlib.sha256(orjson.dumps(held)).hexdigest()[:16]
+        announced = fact(changed, f"account:{account_id}", f"{codec.format_time(now)}|{by.actor}|{what}", by, now)
+        doc = await self.store.update_account(account_id, {"grants": held}, announced)
         if doc is None:
             raise IdentityError(404, "unknown_account", f"No account {account_id}: see GET /api/v1/accounts.")
         await self.store.end_sessions_of(account_id)  # new rights, new sign-in
-        return {k: v for k, v in doc.items() if k != "password_hash"}
+        await self._announce("account", account_id, announced)
+        return _public(doc, "password_hash")
 
     # --- signing in ---
 
@@ -160,27 +215,85 @@ class Identity:
         """A device and its bearer token (shown once): ``srh_<device id>_<secret>``."""
         device_id = f"dev-{secrets.token_hex(6)}"
         token = f"{TOKEN_PREFIX}{device_id}_{secrets.token_urlsafe(32)}"
+        held, now = [g.model_dump(mode="json") for g in grants], self.clock()
+        enrolled = DeviceEnrolled(device_id=device_id, name=name, grants=held)
+        announced = fact(enrolled, f"device:{device_id}", "enrolled", by, now)
         doc = {
             "_id": device_id,
-            "name": name,
-            "grants": [g.model_dump(mode="json") for g in grants],
+            "name": enrolled.name,
+            "grants": held,
             "token_hash": digest(token),
-            "enrolled_at": self.clock(),
+            "enrolled_at": now,
             "enrolled_by": by.actor,
             "last_used_at": None,
             "revoked_at": None,
             "revoked_by": None,
+            "unpublished": {announced["id"]: announced},
         }
         await self.store.add_device(doc)
-        return {k: v for k, v in doc.items() if k != "token_hash"}, token
+        await self._announce("device", device_id, announced)
+        return _public(doc, "token_hash"), token
 
     async def revoke_device(self, device_id: str, by: Principal) -> dict[str, Any]:
         doc = await self.store.device(device_id)
         if doc is None:
             raise IdentityError(404, "unknown_device", f"No device {device_id}: see GET /api/v1/devices.")
         if doc.get("revoked_at") is None:
-            doc = await self.store.update_device(device_id, {"revoked_at": self.clock(), "revoked_by": by.actor}) or doc
-        return {k: v for k, v in doc.items() if k != "token_hash"}
+            now = self.clock()
+            revoked = DeviceRevoked(device_id=device_id, name=doc["name"])
+            announced = fact(revoked, f"device:{device_id}", "revoked", by, now)
+            changes = {"revoked_at": now, "revoked_by": by.actor}
+            doc = await self.store.update_device(device_id, changes, announced) or doc
+            await self._announce("device", device_id, announced)
+        return _public(doc, "token_hash")
+
+    # --- the facts, published ---
+
+    async def _announce(self, kind: Literal["account", "device"], doc_id: str, announced: dict[str, Any]) -> None:
+        """Publish a fact just written with its change, then cross it off. If Kafka does
+        not take it now, the change stands and the fact waits for the next start-up."""
+        if self.publish is None:
+            return
+        try:
+            await self.publish(codec.from_json(announced))
+        except Exception:  # noqa: BLE001 - kept in the store; published again at start-up
+            log.warning(
+                "identity fact %s not published yet: kept for the next start-up", announced["id"], exc_info=True
+            )
+            return
+        await self.store.mark_published(kind, doc_id, announced["id"])
+
+    async def publish_unpublished(self) -> int:
+        """Publish every fact a crash (or an absent Kafka) left unpublished, oldest first:
+        at the gateway's start-up. How many were published."""
+        if self.publish is None:
+            return 0
+        waiting = sorted(await self.store.unpublished(), key=lambda w: (w[2]["time"], w[2]["id"]))
+        for kind, doc_id, announced in waiting:
+            await self.publish(codec.from_json(announced))
+            await self.store.mark_published(kind, doc_id, announced["id"])
+        return len(waiting)
+
+    # --- who acted, for the history ---
+
+    async def who_acted(self, actors: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """The name (and NIP, where known) behind each actor the history records. An actor
+        that names no account or device here (``system``, ``shell:<user>``) is shown as itself."""
+        found: dict[str, tuple[str, str | None]] = {}
+        for actor in set(actors):
+            kind, _, ident = actor.partition(":")
+            doc = None
+            if kind == "nip":
+                doc = await self.store.account(f"nip-{ident}")
+            elif kind == "account":
+                doc = await self.store.account(ident)
+            elif kind == "device":
+                doc = await self.store.device(ident)
+            if doc is not None:
+                found[actor] = (str(doc["name"]), doc.get("nip") if kind != "device" else None)
+            else:
+                found[actor] = (actor, ident if kind == "nip" else None)
+        return found
 
     async def from_token(self, token: str) -> Principal | None:
         """The device a bearer token belongs to, or None (unknown, wrong or revoked)."""

@@ -1,15 +1,20 @@
 """Where accounts, sessions and devices are kept: the gateway's own collections,
 never published (password and token hashes must not reach Kafka or an export).
-What happens to them is published as events (services/gateway/auth/service.py)."""
+What happens to them is published as events (services/gateway/auth/service.py):
+each account and device document keeps the facts about it not yet published
+(``unpublished``, by event id), written in the same single-document update as the
+change they record, and crossed off once Kafka has them."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+Kind = Literal["account", "device"]
 
 
 class AlreadyThere(Exception):
@@ -22,7 +27,9 @@ class IdentityStore(Protocol):
     async def account(self, account_id: str) -> dict[str, Any] | None: ...
     async def accounts(self) -> list[dict[str, Any]]: ...
     async def add_account(self, doc: dict[str, Any]) -> None: ...
-    async def update_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any] | None: ...
+    async def update_account(
+        self, account_id: str, changes: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None: ...
     async def count_failure(self, account_id: str, at: datetime) -> int: ...
     async def session(self, token_hash: str) -> dict[str, Any] | None: ...
     async def add_session(self, doc: dict[str, Any]) -> None: ...
@@ -32,7 +39,11 @@ class IdentityStore(Protocol):
     async def device(self, device_id: str) -> dict[str, Any] | None: ...
     async def devices(self) -> list[dict[str, Any]]: ...
     async def add_device(self, doc: dict[str, Any]) -> None: ...
-    async def update_device(self, device_id: str, changes: dict[str, Any]) -> dict[str, Any] | None: ...
+    async def update_device(
+        self, device_id: str, changes: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None: ...
+    async def mark_published(self, kind: Kind, doc_id: str, event_id: str) -> None: ...
+    async def unpublished(self) -> list[tuple[Kind, str, dict[str, Any]]]: ...
 
 
 class MongoIdentityStore:
@@ -62,9 +73,11 @@ class MongoIdentityStore:
         except DuplicateKeyError:
             raise AlreadyThere(doc["_id"]) from None
 
-    async def update_account(self, account_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    async def update_account(
+        self, account_id: str, changes: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         return await self._accounts.find_one_and_update(
-            {"_id": account_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            {"_id": account_id}, {"$set": _with_fact(changes, fact)}, return_document=ReturnDocument.AFTER
         )
 
     async def count_failure(self, account_id: str, at: datetime) -> int:
@@ -102,7 +115,27 @@ class MongoIdentityStore:
         except DuplicateKeyError:
             raise AlreadyThere(doc["_id"]) from None
 
-    async def update_device(self, device_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    async def update_device(
+        self, device_id: str, changes: dict[str, Any], fact: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         return await self._devices.find_one_and_update(
-            {"_id": device_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+            {"_id": device_id}, {"$set": _with_fact(changes, fact)}, return_document=ReturnDocument.AFTER
         )
+
+    async def mark_published(self, kind: Kind, doc_id: str, event_id: str) -> None:
+        collection = self._accounts if kind == "account" else self._devices
+        await collection.update_one({"_id": doc_id}, {"$unset": {f"unpublished.{event_id}": ""}})
+
+    async def unpublished(self) -> list[tuple[Kind, str, dict[str, Any]]]:
+        """Read at start-up only: both collections are small, and FerretDB answers a
+        query on anything but ``_id`` by scanning anyway."""
+        waiting: list[tuple[Kind, str, dict[str, Any]]] = []
+        for kind, collection in (("account", self._accounts), ("device", self._devices)):
+            async for doc in collection.find({}, {"unpublished": 1}):
+                waiting += [(kind, doc["_id"], f) for f in (doc.get("unpublished") or {}).values()]  # type: ignore[misc]
+        return waiting
+
+
+def _with_fact(changes: dict[str, Any], fact: dict[str, Any] | None) -> dict[str, Any]:
+    """The change and, in the same update, the fact recording it (kept until published)."""
+    return changes if fact is None else {**changes, f"unpublished.{fact['id']}": fact}

@@ -137,12 +137,16 @@ async def _sign_in_page(
 async def bast_page(
     who: Anyone, request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1
 ) -> HTMLResponse:
-    """What the BAST records (number, date, office, officials, legal basis, laptops with links to
-    their pages, the PDF's SHA-256), a link to the PDF and a form to check a PDF file."""
+    """What the BAST records (number, date, office, how many laptops, the PDF's SHA-256) and a
+    form to check a PDF file; signed in, also who handed over and who received (names, NIPs),
+    the legal basis, the laptops with links to their pages, and the PDF."""
+    signed_in = who.kind != "anonymous"
     doc = await gw.consignments.bast(consignment_id, seq)
-    facts = await bast.facts(gw, consignment_id, seq, doc)
-    record = bast.record(doc, facts) if doc is not None else None
-    return render(request, "bast.html", consignment_id=consignment_id, seq=seq, record=record, matches=None)
+    facts = await bast.facts(gw, consignment_id, seq, doc, signed_in)
+    record = bast.record(doc, facts, signed_in) if doc is not None else None
+    return render(
+        request, "bast.html", consignment_id=consignment_id, seq=seq, record=record, matches=None, sign_in=SIGN_IN_URL
+    )
 
 
 @router.post(
@@ -157,21 +161,30 @@ async def bast_page(
     openapi_extra={"requestBody": PAGE_UPLOAD},
 )
 async def bast_page_check(
-    who: Anyone, request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1
+    who: FormPost, request: Request, consignment_id: ConsignmentId, gw: GW, seq: BastSeq = 1
 ) -> HTMLResponse:
     """The record page's form posts here and gets the page back with the verdict
-    (the JSON verify endpoint is for programs; a person wants a sentence)."""
+    (the JSON verify endpoint is for programs; a person wants a sentence). Checking a
+    file changes nothing, so a signed-in person's page needs no CSRF token here: their
+    session cookie is read only to show them what they may read."""
     doc = await gw.consignments.bast(consignment_id, seq)
     if doc is None:
         return render(request, "bast.html", 404, consignment_id=consignment_id, seq=seq, record=None, matches=None)
     checked = await hash_upload(request)
-    facts = await bast.facts(gw, consignment_id, seq, doc)
+    signed_in = who.kind != "anonymous" or await _has_session(request, gw)
+    facts = await bast.facts(gw, consignment_id, seq, doc, signed_in)
     return render(
         request,
         "bast.html",
         consignment_id=consignment_id,
         seq=seq,
-        record=bast.record(doc, facts),
+        record=bast.record(doc, facts, signed_in),
         matches=bast.verdict(doc["recorded_sha256"], checked),
         checked=checked,
+        sign_in=SIGN_IN_URL,
     )
+
+
+async def _has_session(request: Request, gw: Gateway) -> bool:
+    token = request.cookies.get(SESSION_COOKIE)
+    return bool(token) and await gw.identity.from_session(token or "") is not None
