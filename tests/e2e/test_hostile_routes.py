@@ -17,12 +17,14 @@ import http.client
 import json
 import re
 import socket
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from deploy.local.stack import Stack
 from services.gateway.api import consignments
@@ -77,6 +79,12 @@ def _walk(routes: list[Any]) -> list[Any]:
     return out
 
 
+def body_model(annotation: Any) -> Any:
+    """The request model of a body, also when the body is optional (``Model | None``)."""
+    members = typing.get_args(annotation) or (annotation,)
+    return next(m for m in members if isinstance(m, type) and issubclass(m, BaseModel))
+
+
 def route_table() -> list[Route]:
     app = create_app(SETTINGS)  # nothing connects until its lifespan runs
     uploads = [re.compile(pattern) for pattern, _, _ in consignments.body_limits(SETTINGS)]
@@ -87,7 +95,7 @@ def route_table() -> list[Route]:
         params = tuple(re.findall(r"{(\w+)}", r.path))
         for method in sorted(r.methods - {"HEAD"}):
             if r.body_field is not None:
-                body, schema = "json", r.body_field.field_info.annotation.model_json_schema()  # type: ignore[union-attr]
+                body, schema = "json", body_model(r.body_field.field_info.annotation).model_json_schema()
             elif any(p.fullmatch(r.path.replace("{consignment_id}", "x")) for p in uploads):
                 body, schema = "upload", {}
             else:
