@@ -192,3 +192,11 @@ def test_an_auditor_of_one_region_reads_that_region_and_is_refused_another() -> 
             assert (await everywhere.get("/api/v1/audit/rollups", params={"province": "73"})).status_code == 200
 
     asyncio.run(run())
+
+
+def test_the_contract_names_the_same_roles_the_gateway_grants() -> None:
+    import typing
+
+    from events.catalog import RoleName
+
+    assert set(typing.get_args(RoleName)) == {r.value for r in Role}
