@@ -13,6 +13,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,11 @@ def device_token(stack: Stack, roles: tuple[str, ...] = ALL_ROLES, scope: str = 
 
     assert stack.store is not None and stack.kafka is not None
     grants = [Grant.model_validate({"role": r, "scope": scope}) for r in roles]
-    return asyncio.run(enrol_device(stack.store.url, stack.mongo_db, name, grants, stack.kafka.bootstrap))
+    # In a thread of its own: a test may hold a running event loop in this one (Playwright's
+    # sync API does), where asyncio.run cannot start another.
+    enrol = enrol_device(stack.store.url, stack.mongo_db, name, grants, stack.kafka.bootstrap)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, enrol).result()
 
 
 def signed_in(token: str) -> dict[str, str]:
