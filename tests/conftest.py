@@ -87,17 +87,24 @@ def stack(infra: Stack) -> Iterator[Stack]:
 ALL_ROLES = ("admin", "operator", "warehouse", "recipient", "auditor")
 
 
-def device_token(stack: Stack, roles: tuple[str, ...] = ALL_ROLES, scope: str = "*", name: str = "tests") -> str:
-    """A device enrolled in ``stack``'s store from the server's shell, as an administrator
-    would (``serah admin enrol-device``): its bearer token."""
+def device_token(
+    stack: Stack,
+    roles: tuple[str, ...] = ALL_ROLES,
+    scope: str = "*",
+    name: str = "tests",
+    *,
+    mongo_db: str | None = None,
+) -> str:
+    """A device enrolled in ``stack``'s store (or its database ``mongo_db``) from the
+    server's shell, as an administrator would (``serah admin enrol-device``): its bearer token."""
     from services.cli.admin import enrol_device
     from services.gateway.auth.model import Grant
 
     assert stack.store is not None and stack.kafka is not None
     grants = [Grant.model_validate({"role": r, "scope": scope}) for r in roles]
+    enrol = enrol_device(stack.store.url, mongo_db or stack.mongo_db, name, grants, stack.kafka.bootstrap)
     # In a thread of its own: a test may hold a running event loop in this one (Playwright's
     # sync API does), where asyncio.run cannot start another.
-    enrol = enrol_device(stack.store.url, stack.mongo_db, name, grants, stack.kafka.bootstrap)
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, enrol).result()
 

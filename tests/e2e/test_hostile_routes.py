@@ -134,9 +134,14 @@ class Answer:
         return json.loads(self.body)  # type: ignore[no-any-return]
 
 
-def send_raw(stack: Stack, method: str, target: str, body: bytes = b"", content_type: str | None = None) -> Answer:
-    """One HTTP/1.1 request written byte for byte onto a socket, its answer parsed."""
+def send_raw(
+    stack: Stack, method: str, target: str, body: bytes = b"", content_type: str | None = None, token: str = ""
+) -> Answer:
+    """One HTTP/1.1 request written byte for byte onto a socket, its answer parsed. With
+    ``token``, as that device: hostile input must be refused for what it is, not for who sent it."""
     head = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{stack.gateway_port}", "Connection: close"]
+    if token:
+        head.append(f"Authorization: Bearer {token}")
     if content_type:
         head.append(f"Content-Type: {content_type}")
     if method in MUTATING or body:
@@ -260,12 +265,12 @@ def gateway_saw(stack: Stack, method: str, target: str) -> bool:
 
 @pytest.mark.parametrize("route", COMMANDS, ids=lambda r: r.id)
 def test_every_command_route_refuses_hostile_bodies_clearly_and_changes_nothing(
-    stack: Stack, mongo: Any, route: Route
+    stack: Stack, mongo: Any, route: Route, token: str
 ) -> None:
     before = world(stack, mongo)
     wrong = []
     for case, body, content_type, status, code in body_cases(route):
-        answer = send_raw(stack, route.method, route.path(), body, content_type)
+        answer = send_raw(stack, route.method, route.path(), body, content_type, token)
         if (why := refused_clearly(answer, route, status, code)) is not None:
             wrong.append(f"{case}: {why}")
     assert wrong == [], (route.id, wrong)
@@ -274,13 +279,13 @@ def test_every_command_route_refuses_hostile_bodies_clearly_and_changes_nothing(
 
 @pytest.mark.parametrize("route", WITH_PARAMS, ids=lambda r: r.id)
 def test_every_route_with_a_path_parameter_refuses_hostile_raw_paths_clearly_and_changes_nothing(
-    stack: Stack, mongo: Any, route: Route
+    stack: Stack, mongo: Any, route: Route, token: str
 ) -> None:
     before = world(stack, mongo)
     wrong = []
     for case, target in path_cases(route):
         body = b"{}" if route.body == "json" else b""
-        answer = send_raw(stack, route.method, target, body, "application/json" if body else None)
+        answer = send_raw(stack, route.method, target, body, "application/json" if body else None, token)
         assert target.encode() in answer.sent.split(b"\r\n", 1)[0]  # on the wire exactly as written
         if (why := refused_clearly(answer, route)) is not None:
             wrong.append(f"{case}: {why}")

@@ -15,7 +15,7 @@ from kafka.structs import OffsetAndMetadata
 
 from deploy.local.stack import Stack
 from events import topics
-from tests.conftest import eventually
+from tests.conftest import device_token, eventually, signed_in
 from tests.settle import settled
 
 
@@ -67,7 +67,8 @@ def test_the_stack_settles_after_a_command_with_every_worker_committed_to_the_lo
         "model": "ProBook 440 G9",
         "specs": {"cpu": "i5", "ram_gb": 8, "storage_gb": 256},
     }
-    assert httpx.post(f"{stack.url}/api/v1/laptops", json=body, timeout=30).status_code == 201
+    device = signed_in(device_token(stack, ("operator",), name="settle test"))
+    assert httpx.post(f"{stack.url}/api/v1/laptops", json=body, timeout=30, headers=device).status_code == 201
     done = settled(stack)
     assert not done.lagging()
     assert set(done.committed) == {topics.consumer_group(w) for w in topics.CONSUMED_BY}

@@ -36,6 +36,7 @@ from services.gateway.adapters.audit_reads import AuditReads
 from services.gateway.app import create_app
 from services.gateway.config import GatewaySettings
 from tests.audit_data import laptop_history
+from tests.conftest import device_token, signed_in
 from tests.fakes import FakePublisher
 
 SEED = secrets.token_bytes(32)
@@ -358,7 +359,8 @@ def gateway(store: Store, infra: Stack) -> Iterator[TestClient]:
         label_signing_keys=labels.format_keyring({"T9": secrets.token_bytes(32)}),
         receipt_code_keys=labels.format_keyring({"R9": secrets.token_bytes(32)}),
     )
-    with TestClient(create_app(settings)) as client:
+    token = device_token(infra, ("auditor",), mongo_db=store.name, name="tamper tests")
+    with TestClient(create_app(settings), headers=signed_in(token)) as client:
         yield client
 
 
