@@ -50,7 +50,8 @@ def test_scanning_a_genuine_label_shows_the_laptop_and_a_genuine_mark_without_pe
     assert created["event"]["data"]["laptop"]["serial"] not in body  # nothing beyond what the sticker shows
     page.click("#sign-in")
     page.wait_for_url("**/masuk")
-    assert "Sign-in is not available yet" in page.inner_text("body")
+    assert page.locator("input#account").is_visible() and page.locator("input#password").is_visible()
+    assert "NIP" in page.inner_text("body")  # the sign-in form, in both languages
 
 
 def test_a_revoked_a_forged_and_an_unknown_label_each_show_a_clear_warning(api: httpx.Client, page: Any) -> None:
