@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -49,7 +50,8 @@ def test_scanning_a_genuine_label_shows_the_laptop_and_a_genuine_mark_without_pe
     assert "Barang Milik Negara" in body
     assert created["event"]["data"]["laptop"]["serial"] not in body  # nothing beyond what the sticker shows
     page.click("#sign-in")
-    page.wait_for_url("**/masuk")
+    page.wait_for_url("**/masuk?next=**")
+    assert page.locator("input[name=next]").get_attribute("value") == urlsplit(label).path  # back to this label
     assert page.locator("input#account").is_visible() and page.locator("input#password").is_visible()
     assert "NIP" in page.inner_text("body")  # the sign-in form, in both languages
 

@@ -4,6 +4,8 @@ route reads what its page shows (``label``, ``bast``) and renders its template."
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -47,7 +49,9 @@ async def label_page(who: Anyone, request: Request, gw: GW, asset: str, key: str
     judged = await label.judge(gw, raw.decode("latin-1").removeprefix(request.scope.get("root_path", "")))
     if isinstance(judged, label.LabelWarning):
         return render(request, "label.html", status=400, warning=judged)
-    return render(request, "label.html", warning=None, genuine=judged, sign_in=SIGN_IN_URL)
+    # Signed in, the visitor comes back to this label: the actions of their role start here.
+    back = quote(request.url.path, safe="/")
+    return render(request, "label.html", warning=None, genuine=judged, sign_in=f"{SIGN_IN_URL}?next={back}")
 
 
 @router.get("/masuk", include_in_schema=False)
