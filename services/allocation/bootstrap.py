@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import partial
 
 from events.envelope import utcnow
 from services.allocation import consignment, domain
@@ -24,23 +25,9 @@ def bootstrap(
     clock: Callable[[], datetime] = utcnow,
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
 ) -> AllocationRuntime:
+    # Both aggregates run on the same plumbing; each has its own rules and store.
+    wired = partial(runtime, settings, source=SOURCE, publisher=publisher, clock=clock, catch_up=catch_up)
     return AllocationRuntime(
-        laptops=runtime(
-            settings,
-            source=SOURCE,
-            aggregate=domain,
-            store=laptops,
-            publisher=publisher,
-            clock=clock,
-            catch_up=catch_up,
-        ),
-        consignments=runtime(
-            settings,
-            source=SOURCE,
-            aggregate=consignment,
-            store=consignments,
-            publisher=publisher,
-            clock=clock,
-            catch_up=catch_up,
-        ),
+        laptops=wired(aggregate=domain, store=laptops),
+        consignments=wired(aggregate=consignment, store=consignments),
     )
