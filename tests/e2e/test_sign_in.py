@@ -16,7 +16,7 @@ import pytest
 from deploy.local.stack import Stack
 from tests.conftest import device_token, signed_in
 from tests.e2e.test_consignment_races import dispatched, receipt
-from tests.e2e.test_hostile_routes import ROUTES, Route
+from tests.e2e.test_hostile_routes import ROUTES, Route, world
 
 PASSWORD = "kata sandi yang cukup panjang"
 
@@ -96,7 +96,7 @@ CHANGES = [r for r in ROUTES if r.method in ("POST", "PUT", "DELETE")]
 
 
 @pytest.mark.parametrize("route", CHANGES, ids=lambda r: f"{r.method} {r.template}")
-def test_every_change_refuses_an_anonymous_client_and_changes_nothing(route: Route, stack: Stack) -> None:
+def test_every_change_refuses_an_anonymous_client_and_changes_nothing(route: Route, stack: Stack, mongo: Any) -> None:
     public = {
         ("POST", "/api/v1/session"),
         ("POST", "/api/v1/consignments/{consignment_id}/bast/verify"),
@@ -104,10 +104,13 @@ def test_every_change_refuses_an_anonymous_client_and_changes_nothing(route: Rou
         ("POST", "/masuk"),
         ("POST", "/keluar"),
     }
-    with httpx.Client(base_url=stack.url, timeout=30) as anonymous:
-        body: Any = {} if route.body is not None else None
-        r = anonymous.request(route.method, route.path(), json=body)
     if (route.method, route.template) in public:
+        with httpx.Client(base_url=stack.url, timeout=30) as anonymous:
+            r = anonymous.request(route.method, route.path(), json={} if route.body is not None else None)
         assert r.status_code != 401, r.text
-    else:
-        assert r.status_code == 401 and r.json()["code"] == "sign_in_required", r.text
+        return
+    before = world(stack, mongo)  # after the stream settled
+    with httpx.Client(base_url=stack.url, timeout=30) as anonymous:
+        r = anonymous.request(route.method, route.path(), json={} if route.body is not None else None)
+    assert r.status_code == 401 and r.json()["code"] == "sign_in_required", r.text
+    assert world(stack, mongo) == before, f"{route.method} {route.template}: a refused request changed something"
