@@ -662,6 +662,9 @@ class ReceiptCodeReissued(Payload):
 ACCOUNT_ID = r"^(nip-[0-9]{18}|acct-[a-z0-9-]{1,48})$"
 DEVICE_ID = r"^dev-[0-9a-f]{12}$"
 GRANT_SCOPE = r"^(\*|[0-9]{2}|[0-9]{2}\.[0-9]{2})$"
+# Set where an organisation's identity provider vouched for the person at sign-in: the
+# account and its grants then come from the provider's claims, the person is the actor.
+PROVIDER = "The identity provider (its issuer URL) whose claims made this change; absent for an administrator's."
 RoleName = Literal["admin", "operator", "warehouse", "recipient", "auditor"]
 
 
@@ -675,7 +678,8 @@ class GrantHeld(TextChecked):
 
 
 class AccountCreated(Payload):
-    """An administrator created a person's account with these grants. Emitted by the gateway."""
+    """An administrator created a person's account with these grants, or the person signed in
+    through an identity provider for the first time (``provider``). Emitted by the gateway."""
 
     TYPE = "id.serah.account.created.v1"
     KIND = "event"
@@ -686,11 +690,13 @@ class AccountCreated(Payload):
     nip: str | None = Field(default=None, pattern=NIP)
     jabatan: Text | None = Field(default=None, max_length=128)
     grants: list[GrantHeld] = Field(max_length=600)
+    provider: Text | None = Field(default=None, max_length=256, description=PROVIDER)
 
 
 class AccountGrantsChanged(Payload):
-    """An administrator replaced an account's grants with these; its sessions ended, so the
-    person acts with the new ones from their next sign-in. Emitted by the gateway."""
+    """An administrator replaced an account's grants with these, or the person's identity
+    provider now gives others (``provider``); its sessions ended, so the person acts with the
+    new ones from their next sign-in. Emitted by the gateway."""
 
     TYPE = "id.serah.account.grants-changed.v1"
     KIND = "event"
@@ -698,6 +704,7 @@ class AccountGrantsChanged(Payload):
 
     account_id: str = Field(pattern=ACCOUNT_ID)
     grants: list[GrantHeld] = Field(max_length=600)
+    provider: Text | None = Field(default=None, max_length=256, description=PROVIDER)
 
 
 class DeviceEnrolled(Payload):

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
+from pymongo.errors import DuplicateKeyError
 
 from events import codec, labels, proofs
 from events.catalog import CommandRejected
@@ -196,6 +197,7 @@ class FakeIdentityStore:
         self.accounts_: dict[str, dict[str, Any]] = {}
         self.sessions_: dict[str, dict[str, Any]] = {}
         self.devices_: dict[str, dict[str, Any]] = {}
+        self.sign_ins_: dict[str, dict[str, Any]] = {}
 
     async def ensure_indexes(self) -> None:
         return None
@@ -266,6 +268,15 @@ class FakeIdentityStore:
         doc = (self.accounts_ if kind == "account" else self.devices_).get(doc_id)
         if doc is not None:
             doc["unpublished"] = {k: v for k, v in (doc.get("unpublished") or {}).items() if k != event_id}
+
+    async def add_sign_in(self, doc: dict[str, Any], now: datetime) -> None:
+        self.sign_ins_ = {k: v for k, v in self.sign_ins_.items() if v["expires_at"] > now}
+        if doc["_id"] in self.sign_ins_:
+            raise DuplicateKeyError("sign-in")
+        self.sign_ins_[doc["_id"]] = dict(doc)
+
+    async def take_sign_in(self, state_key: str) -> dict[str, Any] | None:
+        return self.sign_ins_.pop(state_key, None)
 
     async def unpublished(self) -> list[tuple[Any, str, dict[str, Any]]]:
         return [

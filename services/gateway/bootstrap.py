@@ -9,6 +9,7 @@ from datetime import datetime
 
 from events.envelope import utcnow
 from services.gateway import ports
+from services.gateway.auth.oidc import Provider
 from services.gateway.auth.service import Identity
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer
@@ -31,6 +32,7 @@ class Gateway:
     identity: Identity
     receipt_code_keys: Mapping[str, bytes]
     clock: Callable[[], datetime] = utcnow
+    sso: Provider | None = None  # the organisation's identity provider, where there is one
 
     async def start(self) -> None:
         from deploy.topics import ensure_topics
@@ -44,7 +46,34 @@ class Gateway:
     async def stop(self) -> None:
         await self.waiter.stop()
         await self.bus.stop()
+        if self.sso is not None:
+            await self.sso.http.aclose()
         await asyncio.to_thread(self.probe.close)
+
+
+def sso(settings: GatewaySettings) -> Provider | None:
+    import httpx
+
+    from services.gateway.auth.oidc import ClaimMap
+
+    if not settings.oidc_issuer:
+        return None
+    return Provider(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        redirect_uri=settings.sso_callback_url(),
+        mapping=ClaimMap(
+            roles=settings.oidc_roles_claim,
+            office=settings.oidc_office_claim,
+            nip=settings.oidc_nip_claim,
+            jabatan=settings.oidc_jabatan_claim,
+            role_prefix=settings.oidc_role_prefix,
+        ),
+        # A provider that hangs must not hold a sign-in (or a worker thread) for long.
+        http=httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False),
+        clock=utcnow,
+    )
 
 
 def bootstrap(settings: GatewaySettings) -> Gateway:
@@ -69,4 +98,5 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         consignments=ConsignmentReads(db),
         identity=Identity(MongoIdentityStore(db), utcnow, publish=bus.publish),
         receipt_code_keys=receipt_code_keys,
+        sso=sso(settings),
     )

@@ -1,6 +1,7 @@
+from typing import Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from events import labels
 from services.common.settings import CommonSettings, receipt_code_keyring
@@ -45,6 +46,42 @@ class GatewaySettings(CommonSettings):
     rate_logins_burst: int = Field(default=10, ge=1)
     rate_requests_per_s: float = Field(default=100.0, gt=0)
     rate_requests_burst: int = Field(default=200, ge=1)
+
+    # An organisation's OpenID Connect provider, by its issuer URL (its discovery document is
+    # <issuer>/.well-known/openid-configuration); empty: local accounts only. Register the
+    # gateway there as a confidential client whose redirect URI is
+    # <public_base_url>/masuk/sso/kembali.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    # The sign-in page's button says "Masuk dengan <this>".
+    oidc_display_name: str = Field(default="SSO", min_length=1, max_length=40)
+    # Which claims say what (dotted paths reach nested claims, e.g. realm_access.roles).
+    # Roles: each value a role, or role:scope (recipient:32.73); a role alone reaches the
+    # office claim's code, else everywhere (a recipient official must have an office).
+    oidc_roles_claim: str = "serah_roles"
+    oidc_office_claim: str = "serah_office"
+    oidc_nip_claim: str = "nip"
+    oidc_jabatan_claim: str = "jabatan"
+    # Only the provider's roles with this prefix are Serah's (e.g. serah-auditor).
+    oidc_role_prefix: str = ""
+
+    @model_validator(mode="after")
+    def _oidc(self) -> Self:
+        if not self.oidc_issuer:
+            return self
+        parts = urlsplit(self.oidc_issuer)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"SERAH_OIDC_ISSUER: {self.oidc_issuer!r} is not an issuer URL (https://host/path)")
+        if not self.oidc_client_id or not self.oidc_client_secret.get_secret_value():
+            raise ValueError(
+                "SERAH_OIDC_ISSUER is set: set SERAH_OIDC_CLIENT_ID and SERAH_OIDC_CLIENT_SECRET too "
+                "(the gateway's client at the provider)"
+            )
+        return self
+
+    def sso_callback_url(self) -> str:
+        return self.public_base_url.rstrip("/") + "/masuk/sso/kembali"
 
     @field_validator("cors_origins")
     @classmethod

@@ -33,6 +33,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): ANYONE,
     ("GET", "/masuk"): ANYONE,
     ("POST", "/masuk"): ANYONE,
+    ("GET", "/masuk/sso"): ANYONE,
+    ("GET", "/masuk/sso/kembali"): ANYONE,
     ("POST", "/keluar"): ANYONE,
     ("GET", "/l/{asset}/{key}/{signature}"): ANYONE,
     ("GET", "/l/{asset}/{key}/{signature}/"): ANYONE,

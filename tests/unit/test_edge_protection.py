@@ -190,10 +190,12 @@ def test_scans_over_the_limit_are_refused_with_429_saying_when_to_try_again() ->
     assert first.status_code == second.status_code == 409  # decided (refused by the fake), not limited
     assert third.status_code == 429
     assert third.headers["content-type"] == "application/problem+json"
-    assert third.headers["retry-after"] == "100"
+    # A token refills in 100 s, less what passed since the burst began (seconds, on a loaded machine).
+    wait = int(third.headers["retry-after"])
+    assert 90 <= wait <= 100
     body = third.json()
     assert body["code"] == "rate_limited" and body["status"] == 429 and body["title"] == "Too Many Requests"
-    assert body["detail"] == "Too many scans: the limit is 0.6 a minute, 2 at once. Try again in 100 seconds."
+    assert body["detail"] == f"Too many scans: the limit is 0.6 a minute, 2 at once. Try again in {wait} seconds."
     assert third.headers["x-content-type-options"] == "nosniff"
     assert len(gateway.state.gateway.bus.sent) == 2  # the refused scan never reached Kafka
 

@@ -32,6 +32,7 @@ PUBLISHED = {
     "accounts",
     "sessions",
     "devices",
+    "sign_ins",
 }
 
 ATTRIBUTE = re.compile(r"\b_?db\.([a-z_]+)\b")  # db.laptop_views, self._db.event_log

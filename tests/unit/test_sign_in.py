@@ -167,3 +167,15 @@ def test_after_signing_in_the_browser_never_leaves_the_site(path: str) -> None:
     assert target.startswith("/") and not target.startswith(("//", "/\\"))
     assert not any(c in target for c in "\r\n\t")
     assert target in (path, "/")
+
+
+def test_without_an_identity_provider_the_sso_routes_say_so_and_the_page_offers_no_button() -> None:
+    async def test(admin: httpx.AsyncClient, browser: httpx.AsyncClient) -> None:
+        page = await browser.get("/masuk")
+        assert page.status_code == 200 and 'id="sign-in-sso"' not in page.text
+        for path in ("/masuk/sso", "/masuk/sso/kembali?state=x&code=y"):
+            off = await browser.get(path)
+            assert off.status_code == 404 and 'data-verdict="sso_off"' in off.text, path
+            assert "Masuk lewat SSO instansi tidak diaktifkan" in off.text and "not set up here" in off.text
+
+    run(test)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from argon2 import PasswordHasher
@@ -30,8 +30,11 @@ from events import codec
 from events.catalog import AccountCreated, AccountGrantsChanged, DeviceEnrolled, DeviceRevoked, Payload
 from events.envelope import Envelope
 from services.gateway.auth.model import Grant, Principal, account_id_for
-from services.gateway.auth.store import IdentityStore
+from services.gateway.auth.store import AlreadyThere, IdentityStore
 from services.gateway.errors import ApiError
+
+if TYPE_CHECKING:
+    from services.gateway.auth.oidc import Federated
 
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "srh_"
@@ -181,6 +184,9 @@ class Identity:
                     retry_after_s=wait,
                 )
             raise _refused()
+        if doc.get("password_hash") is None:  # signs in through an identity provider only
+            _verify(_dummy(), password)
+            raise _refused()
         if not _verify(doc["password_hash"], password):
             failures = await self.store.count_failure(account_id, now)
             if failures >= self.policy.lock_after:
@@ -188,12 +194,82 @@ class Identity:
                 await self.store.update_account(account_id, {"locked_until": until, "failed_logins": 0})
             raise _refused()
         await self.store.update_account(account_id, {"failed_logins": 0, "locked_until": None, "last_login_at": now})
+        return await self._new_session(account_id, now)
+
+    async def sign_in_federated(self, who: Federated) -> Session:
+        """A person an identity provider vouched for: their account made, or brought up to
+        date with what the provider now says (name, jabatan, grants), then a session. A new
+        account and changed grants are facts for the history like an administrator's
+        changes, with the person as the actor and the provider named in them. The provider
+        is the source of truth: grants an administrator sets here last until the next sign-in."""
+        now = self.clock()
+        account_id = f"nip-{who.nip}" if who.nip else federated_id(who.issuer, who.subject)
+        link = {"issuer": who.issuer, "subject": who.subject}
+        held = [g.model_dump(mode="json") for g in who.grants]
+        me = Principal(kind="person", id=account_id, name=who.name, grants=who.grants, nip=who.nip, jabatan=who.jabatan)
+        doc = await self.store.account(account_id)
+        if doc is None:
+            created = AccountCreated(
+                account_id=account_id, name=who.name, nip=who.nip, jabatan=who.jabatan, grants=held, provider=who.issuer
+            )
+            announced = fact(created, f"account:{account_id}", "created", me, now)
+            doc = {
+                "_id": account_id,
+                "name": created.name,
+                "nip": who.nip,
+                "jabatan": created.jabatan,
+                "grants": held,
+                "federated": link,
+                "created_at": now,
+                "created_by": me.actor,
+                "last_login_at": now,
+                "disabled": False,
+                "unpublished": {announced["id"]: announced},
+            }
+            try:
+                await self.store.add_account(doc)
+            except AlreadyThere:  # the same person signing in twice at once: the first made it
+                return await self.sign_in_federated(who)
+            await self._announce("account", account_id, announced)
+            return await self._new_session(account_id, now)
+        if doc.get("federated") != link:
+            raise IdentityError(
+                409,
+                "account_not_federated",
+                f"An account {account_id} already exists here and signs in with its own password (or through "
+                "another identity provider): sign in with it, or ask an administrator.",
+            )
+        if doc.get("disabled"):
+            raise IdentityError(403, "account_disabled", "This account is disabled here: ask an administrator.")
+        changes: dict[str, Any] = {"last_login_at": now, "name": who.name, "jabatan": who.jabatan}
+        change: dict[str, Any] | None = None
+        if {(g["role"], g["scope"]) for g in doc.get("grants", [])} != {(g["role"], g["scope"]) for g in held}:
+            changed = AccountGrantsChanged(account_id=account_id, grants=held, provider=who.issuer)
+            what = hashlib.sha256(orjson.dumps(held)).hexdigest()[:16]
+            change = fact(changed, f"account:{account_id}", f"{codec.format_time(now)}|{me.actor}|{what}", me, now)
+            changes["grants"] = held
+        await self.store.update_account(account_id, changes, change)
+        if change is not None:
+            await self.store.end_sessions_of(account_id)  # sessions made under the old grants end
+            await self._announce("account", account_id, change)
+        return await self._new_session(account_id, now)
+
+    async def _new_session(self, account_id: str, now: datetime) -> Session:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
         expires = now + timedelta(hours=self.policy.session_hours)
         await self.store.add_session(
             {"_id": digest(token), "account_id": account_id, "csrf": csrf, "created_at": now, "expires_at": expires}
         )
         return Session(token=token, csrf=csrf, account_id=account_id, expires_at=expires)
+
+    async def start_federated(self, record: dict[str, Any]) -> None:
+        """Keep a sign-in sent to the identity provider until it comes back (once)."""
+        await self.store.add_sign_in(record, self.clock())
+
+    async def take_federated(self, state_key: str) -> dict[str, Any] | None:
+        """The sign-in this state started, once, and only while it has not expired."""
+        record = await self.store.take_sign_in(state_key)
+        return record if record is not None and record["expires_at"] > self.clock() else None
 
     async def logout(self, token: str) -> None:
         await self.store.end_session(digest(token))
@@ -315,6 +391,11 @@ class Identity:
             name=str(doc["name"]),
             grants=tuple(Grant.model_validate(g) for g in doc.get("grants", [])),
         )
+
+
+def federated_id(issuer: str, subject: str) -> str:
+    """The account id of a person a provider names without a NIP: stable for the pair."""
+    return "acct-sso-" + hashlib.sha256(f"{issuer}|{subject}".encode()).hexdigest()[:24]
 
 
 def _person(doc: dict[str, Any]) -> Principal:

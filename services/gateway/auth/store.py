@@ -1,5 +1,6 @@
-"""Where accounts, sessions and devices are kept: the gateway's own collections,
-never published (password and token hashes must not reach Kafka or an export).
+"""Where accounts, sessions, devices and sign-ins started at an identity provider are
+kept: the gateway's own collections, never published (password and token hashes must
+not reach Kafka or an export).
 What happens to them is published as events (services/gateway/auth/service.py):
 each account and device document keeps the facts about it not yet published
 (``unpublished``, by event id), written in the same single-document update as the
@@ -43,6 +44,8 @@ class IdentityStore(Protocol):
         self, device_id: str, changes: dict[str, Any], fact: dict[str, Any] | None = None
     ) -> dict[str, Any] | None: ...
     async def mark_published(self, kind: Kind, doc_id: str, event_id: str) -> None: ...
+    async def add_sign_in(self, doc: dict[str, Any], now: datetime) -> None: ...
+    async def take_sign_in(self, state_key: str) -> dict[str, Any] | None: ...
     async def unpublished(self) -> list[tuple[Kind, str, dict[str, Any]]]: ...
 
 
@@ -54,6 +57,7 @@ class MongoIdentityStore:
         self._accounts = db.accounts
         self._sessions = db.sessions
         self._devices = db.devices
+        self._sign_ins = db.sign_ins
 
     async def ensure_indexes(self) -> None:
         return None  # every read is by _id
@@ -125,6 +129,14 @@ class MongoIdentityStore:
     async def mark_published(self, kind: Kind, doc_id: str, event_id: str) -> None:
         collection = self._accounts if kind == "account" else self._devices
         await collection.update_one({"_id": doc_id}, {"$unset": {f"unpublished.{event_id}": ""}})
+
+    async def add_sign_in(self, doc: dict[str, Any], now: datetime) -> None:
+        # Sign-ins abandoned at the provider are cleared as new ones start (there are few).
+        await self._sign_ins.delete_many({"expires_at": {"$lte": now}})
+        await self._sign_ins.insert_one(doc)
+
+    async def take_sign_in(self, state_key: str) -> dict[str, Any] | None:
+        return await self._sign_ins.find_one_and_delete({"_id": state_key})
 
     async def unpublished(self) -> list[tuple[Kind, str, dict[str, Any]]]:
         """Read at start-up only: both collections are small, and FerretDB answers a

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.gateway.api.consignments import BastSeq, ConsignmentId
 from services.gateway.auth.model import Principal
+from services.gateway.auth.oidc import state_key
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW, SESSION_COOKIE, Anyone, FormPost
 from services.gateway.errors import ApiError
@@ -22,6 +23,10 @@ from services.gateway.web import bast, label, render, signing
 router = APIRouter()
 # Where a label page's visitor signs in for the actions of their role.
 SIGN_IN_URL = "/masuk"
+# Signing in through the organisation's identity provider, and how long a sign-in
+# started there may take before it comes back.
+SSO_PATH = "/masuk/sso"
+SSO_COOKIE_S = 600
 
 
 @router.get(
@@ -88,6 +93,68 @@ async def sign_in_form(who: FormPost, request: Request, gw: GW) -> Response:
     return response
 
 
+@router.get("/masuk/sso", include_in_schema=False, dependencies=[Depends(limit(LOGINS))])
+async def sign_in_sso(who: Anyone, request: Request, gw: GW, next: str = "/") -> Response:
+    """Off to the organisation's identity provider. The sign-in's state goes with the
+    browser (a cookie only this path and its callback read) and, hashed, into the store."""
+    nxt = signing.safe_next(next)
+    if gw.sso is None:
+        return await _sign_in_page(request, gw, who, next=nxt, problem=signing.problem("sso_off"), status=404)
+    try:
+        started = await gw.sso.begin(nxt)
+    except ApiError as exc:
+        return await _sign_in_page(
+            request, gw, who, next=nxt, problem=signing.problem(exc.code, exc.detail), status=exc.status
+        )
+    await gw.identity.start_federated(started.record)
+    response = RedirectResponse(started.url, status_code=303)
+    # Lax, not Strict: the provider sends the browser back with a top-level navigation
+    # from its own site, which a Strict cookie would not survive.
+    response.set_cookie(
+        signing.SSO_COOKIE,
+        started.state,
+        max_age=SSO_COOKIE_S,
+        httponly=True,
+        secure=gw.settings.public_base_url.startswith("https://"),
+        samesite="lax",
+        path=SSO_PATH,
+    )
+    return response
+
+
+@router.get(SSO_PATH + "/kembali", include_in_schema=False, dependencies=[Depends(limit(LOGINS))])
+async def sign_in_sso_back(
+    who: Anyone,
+    request: Request,
+    gw: GW,
+    code: str = Query("", max_length=4096),
+    state: str = Query("", max_length=256),
+    error: str = Query("", max_length=256),
+) -> Response:
+    """The provider sends the browser back here: the state must be the one this browser
+    started (its cookie) and not used before; the code becomes a session."""
+    if gw.sso is None:
+        return await _sign_in_page(request, gw, who, next="/", problem=signing.problem("sso_off"), status=404)
+    started = None
+    if state and signing.same_token(request.cookies.get(signing.SSO_COOKIE), state):
+        started = await gw.identity.take_federated(state_key(state))  # once, whatever follows
+    if started is None:
+        return await _sign_in_page(request, gw, who, next="/", problem=signing.problem("sso_state"), status=400)
+    nxt = signing.safe_next(str(started["next"]))
+    if error or not code:
+        return await _sign_in_page(request, gw, who, next=nxt, problem=signing.problem("sso_cancelled"), status=401)
+    try:
+        session = await gw.identity.sign_in_federated(await gw.sso.finish(code, started))
+    except ApiError as exc:
+        return await _sign_in_page(
+            request, gw, who, next=nxt, problem=signing.problem(exc.code, exc.detail), status=exc.status
+        )
+    response = RedirectResponse(nxt, status_code=303)
+    signing.set_session(response, gw, session)
+    response.delete_cookie(signing.SSO_COOKIE, path=SSO_PATH)
+    return response
+
+
 @router.post("/keluar", include_in_schema=False)
 async def sign_out_form(who: FormPost, request: Request, gw: GW) -> Response:
     """Ends the session on the server (the form carries the session's CSRF token)."""
@@ -126,6 +193,7 @@ async def _sign_in_page(
         next=signing.safe_next(next),
         problem=problem,
         account=account,
+        sso_name=gw.settings.oidc_display_name if gw.sso is not None else None,
     )
     page.set_cookie(signing.FORM_COOKIE, form_token, httponly=True, samesite="strict", path="/masuk")
     return page
