@@ -143,3 +143,68 @@ def test_facts_wait_with_their_change_until_crossed_off_as_published(check: Call
         assert (await identity.store.account(made["_id"])) is not None  # crossing off keeps the account
 
     check(test)
+
+
+def test_a_sign_in_started_at_the_provider_is_taken_once_and_not_after_it_expires(
+    check: Callable[[Test], None],
+) -> None:
+    async def test(identity: Identity, now: list[Any]) -> None:
+        record = {"_id": "h1", "nonce": "n", "verifier": "v", "next": "/", "expires_at": NOW + timedelta(minutes=10)}
+        await identity.start_federated(record)
+        assert (await identity.take_federated("h1")) == record
+        assert await identity.take_federated("h1") is None  # once
+        await identity.start_federated({**record, "_id": "h2"})
+        now[0] = NOW + timedelta(minutes=11)
+        assert await identity.take_federated("h2") is None  # too late
+        await identity.start_federated({**record, "_id": "h3", "expires_at": now[0] + timedelta(minutes=10)})
+        assert await identity.store.take_sign_in("h2") is None  # cleared as a new one started
+
+    check(test)
+
+
+def test_a_federated_person_gets_one_account_kept_up_to_date_and_never_takes_a_local_one(
+    check: Callable[[Test], None],
+) -> None:
+    from services.gateway.auth.oidc import Federated
+
+    async def test(identity: Identity, now: list[Any]) -> None:
+        issuer, nip = "https://sso.example/realms/x", "198001012005011009"
+        who = Federated(issuer, "sub-1", "Siti", nip, "Kepala", (Grant(role=Role.AUDITOR, scope="73"),))
+        first = await identity.sign_in_federated(who)
+        doc = await identity.store.account(f"nip-{nip}")
+        assert (
+            doc is not None
+            and "password_hash" not in doc
+            and doc["federated"] == {"issuer": issuer, "subject": "sub-1"}
+        )
+        [created] = list(doc["unpublished"].values())
+        assert created["type"] == "id.serah.account.created.v1" and created["data"]["provider"] == issuer
+        assert created["actor"] == f"nip:{nip}"
+        again = await identity.sign_in_federated(who)  # the same claims: no new fact, both sessions live
+        assert len((await identity.store.account(f"nip-{nip}") or {})["unpublished"]) == 1
+        assert await identity.from_session(first.token) is not None and await identity.from_session(again.token)
+        promoted = Federated(issuer, "sub-1", "Siti R.", nip, None, (Grant(role=Role.ADMIN, scope="*"),))
+        latest = await identity.sign_in_federated(promoted)
+        doc = await identity.store.account(f"nip-{nip}")
+        assert doc is not None and doc["grants"] == [{"role": "admin", "scope": "*"}] and doc["name"] == "Siti R."
+        assert await identity.from_session(first.token) is None and await identity.from_session(latest.token)
+        with pytest.raises(IdentityError) as refused:
+            await identity.login(nip, PASSWORD)  # no password here
+        assert refused.value.code == "sign_in_refused"
+        # Another provider's person, or a local account, with the same NIP: refused.
+        impostor = Federated("https://other.example", "sub-1", "X", nip, None, who.grants)
+        with pytest.raises(IdentityError) as taken:
+            await identity.sign_in_federated(impostor)
+        assert taken.value.status == 409 and taken.value.code == "account_not_federated"
+        await identity.create_account(
+            name="Budi", nip="198001012005011010", jabatan=None, grants=who.grants, password=PASSWORD, by=ADMIN
+        )
+        local = Federated(issuer, "sub-2", "Budi", "198001012005011010", None, who.grants)
+        with pytest.raises(IdentityError):
+            await identity.sign_in_federated(local)
+        # Without a NIP: an account named for the provider and subject, the same each time.
+        nameless = Federated(issuer, "sub-3", "Tamu", None, None, who.grants)
+        s1, s2 = await identity.sign_in_federated(nameless), await identity.sign_in_federated(nameless)
+        assert s1.account_id == s2.account_id and s1.account_id.startswith("acct-sso-")
+
+    check(test)
