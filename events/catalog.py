@@ -731,6 +731,32 @@ class DeviceRevoked(Payload):
     name: Text = Field(min_length=1, max_length=128)
 
 
+KEY_PURPOSE = Literal["label-signing", "receipt-codes", "audit-checkpoints"]
+KID = r"^[A-Z][A-Z0-9]{0,7}$"
+
+
+class KeyRingChanged(Payload):
+    """A key ring the gateway holds is not the one it last recorded: a key was rotated in
+    (the new one listed first), dropped, or added. Noticed and emitted by the gateway when it
+    starts, so no rotation goes unrecorded however it was made; the subject is
+    ``key:<purpose>``. Public keys are given where the ring's keys have one (labels,
+    checkpoints); the receipt codes' keys are secret, so only their ids."""
+
+    TYPE = "id.serah.key.ring-changed.v1"
+    KIND = "event"
+    SUBJECT_KIND = "key"
+
+    purpose: KEY_PURPOSE
+    active: str | None = Field(default=None, pattern=KID, description="The key that signs or hashes from now on.")
+    accepted: list[Annotated[str, Field(pattern=KID)]] = Field(max_length=64, description="Every key still accepted.")
+    public_keys: dict[str, str] = Field(
+        default_factory=dict, description="Key id to its public key (base64url), where the keys have one."
+    )
+    previous: list[Annotated[str, Field(pattern=KID)]] = Field(
+        default_factory=list, max_length=64, description="The accepted keys last recorded (empty the first time)."
+    )
+
+
 # Every message type, grouped by what it is about.
 COMMANDS: tuple[type[Payload], ...] = (
     # laptops
@@ -767,6 +793,7 @@ EVENTS: tuple[type[Payload], ...] = (
     AccountGrantsChanged,
     DeviceEnrolled,
     DeviceRevoked,
+    KeyRingChanged,
     # audit
     AnomalyDetected,
     CheckpointSigned,

@@ -19,7 +19,8 @@ spelling of a type name:
 - ``subjectkind``: ``laptop`` (an asset id), ``consignment`` (a consignment id;
   consignment commands, their facts and their refusals), ``account`` or ``device``
   (``account:<account id>``, ``device:<device id>``: who may act, and what was
-  granted to them), ``checkpoint`` (a signed checkpoint's id) or ``message`` (a
+  granted to them), ``key`` (``key:<purpose>``: a key ring's changes),
+  ``checkpoint`` (a signed checkpoint's id) or ``message`` (a
   dead letter: the key the unreadable message had). Serah's services always set
   it; a message without it from another producer is read by its type's kind.
 """
@@ -40,7 +41,7 @@ CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 SAFE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 
 
-SubjectKind = Literal["laptop", "consignment", "account", "device", "checkpoint", "message"]
+SubjectKind = Literal["laptop", "consignment", "account", "device", "key", "checkpoint", "message"]
 
 
 class Envelope(BaseModel):

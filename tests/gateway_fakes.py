@@ -198,6 +198,7 @@ class FakeIdentityStore:
         self.sessions_: dict[str, dict[str, Any]] = {}
         self.devices_: dict[str, dict[str, Any]] = {}
         self.sign_ins_: dict[str, dict[str, Any]] = {}
+        self.key_rings_: dict[str, dict[str, Any]] = {}
 
     async def ensure_indexes(self) -> None:
         return None
@@ -264,8 +265,18 @@ class FakeIdentityStore:
     ) -> dict[str, Any] | None:
         return _update(self.devices_, device_id, changes, fact)
 
+    async def key_ring(self, purpose: str) -> dict[str, Any] | None:
+        doc = self.key_rings_.get(purpose)
+        return copy.deepcopy(doc) if doc is not None else None
+
+    async def set_key_ring(self, purpose: str, ring: dict[str, Any], fact: dict[str, Any]) -> None:
+        doc = self.key_rings_.setdefault(purpose, {"_id": purpose})
+        doc.update(copy.deepcopy(ring))
+        doc.setdefault("unpublished", {})[fact["id"]] = copy.deepcopy(fact)
+
     async def mark_published(self, kind: str, doc_id: str, event_id: str) -> None:
-        doc = (self.accounts_ if kind == "account" else self.devices_).get(doc_id)
+        docs = {"account": self.accounts_, "device": self.devices_, "key_ring": self.key_rings_}[kind]
+        doc = docs.get(doc_id)
         if doc is not None:
             doc["unpublished"] = {k: v for k, v in (doc.get("unpublished") or {}).items() if k != event_id}
 
@@ -281,7 +292,7 @@ class FakeIdentityStore:
     async def unpublished(self) -> list[tuple[Any, str, dict[str, Any]]]:
         return [
             (kind, doc_id, fact)
-            for kind, docs in (("account", self.accounts_), ("device", self.devices_))
+            for kind, docs in (("account", self.accounts_), ("device", self.devices_), ("key_ring", self.key_rings_))
             for doc_id, doc in docs.items()
             for fact in (doc.get("unpublished") or {}).values()
         ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from events import labels
 from events.envelope import utcnow
 from services.gateway import ports
 from services.gateway.auth.oidc import Provider
@@ -41,7 +43,21 @@ class Gateway:
         await self.bus.start()
         # Identity facts a crash (or a shell without Kafka) left in the store: published now.
         await self.identity.publish_unpublished()
+        await self.record_key_rings()
         await self.waiter.start()
+
+    async def record_key_rings(self) -> None:
+        """The key rings this gateway was started with, in the history when they changed:
+        a rotation is recorded however it was made (a ring edited in the environment)."""
+        signing = self.settings.signing_keys()
+        await self.identity.record_key_ring(
+            "label-signing", list(signing), {kid: _b64(labels.public_key(seed)) for kid, seed in signing.items()}
+        )
+        await self.identity.record_key_ring("receipt-codes", list(self.receipt_code_keys), {})
+        checkpoints = labels.parse_keyring(self.settings.audit_public_keys)
+        await self.identity.record_key_ring(
+            "audit-checkpoints", list(checkpoints), {kid: _b64(raw) for kid, raw in checkpoints.items()}, active=False
+        )
 
     async def stop(self) -> None:
         await self.waiter.stop()
@@ -49,6 +65,10 @@ class Gateway:
         if self.sso is not None:
             await self.sso.http.aclose()
         await asyncio.to_thread(self.probe.close)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def sso(settings: GatewaySettings) -> Provider | None:

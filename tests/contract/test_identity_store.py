@@ -208,3 +208,29 @@ def test_a_federated_person_gets_one_account_kept_up_to_date_and_never_takes_a_l
         assert s1.account_id == s2.account_id and s1.account_id.startswith("acct-sso-")
 
     check(test)
+
+
+def test_a_key_ring_is_recorded_when_it_changes_and_going_back_is_a_change_of_its_own(
+    check: Callable[[Test], None],
+) -> None:
+    async def test(identity: Identity, now: list[Any]) -> None:
+        assert await identity.record_key_ring("label-signing", ["K1"], {"K1": "pub1"})
+        assert not await identity.record_key_ring("label-signing", ["K1"], {"K1": "pub1"})  # a restart
+        now[0] += timedelta(days=30)
+        assert await identity.record_key_ring("label-signing", ["K2", "K1"], {"K2": "pub2", "K1": "pub1"})
+        now[0] += timedelta(days=1)
+        assert await identity.record_key_ring("label-signing", ["K1"], {"K1": "pub1"})  # rolled back
+        assert await identity.record_key_ring("receipt-codes", ["R1"], {})
+        facts = sorted((f for _, _, f in await identity.store.unpublished()), key=lambda f: f["time"] + f["id"])
+        labels = [f for f in facts if f["subject"] == "key:label-signing"]
+        assert [(f["data"]["active"], f["data"]["accepted"], f["data"]["previous"]) for f in labels] == [
+            ("K1", ["K1"], []),
+            ("K2", ["K2", "K1"], ["K1"]),
+            ("K1", ["K1"], ["K2", "K1"]),
+        ]
+        assert len({f["id"] for f in labels}) == 3 and {f["actor"] for f in facts} == {"system:gateway"}
+        assert all(f["type"] == "id.serah.key.ring-changed.v1" and f["subjectkind"] == "key" for f in facts)
+        [codes] = [f for f in facts if f["subject"] == "key:receipt-codes"]
+        assert codes["data"]["public_keys"] == {}  # the receipt codes' keys are secret: their ids only
+
+    check(test)

@@ -194,3 +194,27 @@ def test_who_may_act_is_chained_and_verifiable_like_any_subject(
         text=True,
     )
     assert ok.returncode == 0 and ok.stdout.startswith("INTACT: 1 chain, "), ok.stdout + ok.stderr
+
+
+def test_the_key_rings_the_gateway_started_with_are_in_the_history(
+    api: httpx.Client, stack: Stack, public_keys: dict[str, bytes]
+) -> None:
+    import base64
+
+    def chain(subject: str) -> list[dict[str, Any]]:
+        r = api.get("/api/v1/audit/export.jsonl", params={"subject": subject})
+        lines = [json.loads(x) for x in r.text.splitlines()] if r.status_code == 200 else []
+        return [x["event"] for x in lines if x["kind"] == "event"]
+
+    [labels] = eventually(lambda: chain("key:label-signing"), what="the label key ring's chain")
+    assert labels["type"] == "id.serah.key.ring-changed.v1" and labels["actor"] == "system:gateway"
+    assert labels["data"]["active"] == next(iter(public_keys)) and labels["data"]["accepted"] == list(public_keys)
+    assert labels["data"]["public_keys"] == {
+        kid: base64.urlsafe_b64encode(raw).decode().rstrip("=") for kid, raw in public_keys.items()
+    }
+    [codes] = eventually(lambda: chain("key:receipt-codes"), what="the receipt code key ring's chain")
+    assert codes["data"]["public_keys"] == {} and codes["data"]["active"]
+    secret = stack.env()["SERAH_RECEIPT_CODE_KEYS"].split(":", 1)[1]
+    assert secret not in json.dumps(codes)  # only the key's id, never the key
+    [checkpoints] = eventually(lambda: chain("key:audit-checkpoints"), what="the checkpoint key ring's chain")
+    assert checkpoints["data"].get("active") is None and checkpoints["data"]["accepted"]  # it only verifies

@@ -33,6 +33,7 @@ PUBLISHED = {
     "sessions",
     "devices",
     "sign_ins",
+    "key_rings",
 }
 
 ATTRIBUTE = re.compile(r"\b_?db\.([a-z_]+)\b")  # db.laptop_views, self._db.event_log

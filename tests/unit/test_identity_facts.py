@@ -153,9 +153,13 @@ def test_the_gateway_publishes_what_waits_when_it_starts(monkeypatch: pytest.Mon
         assert len(await gw.identity.store.unpublished()) == 1 and gw.bus.published == []
         monkeypatch.setattr("deploy.topics.ensure_topics", lambda *a: None)
         await Gateway.start(gw)  # the real start-up, over the fakes
-        [fact] = gw.bus.published
+        fact, *rings = gw.bus.published  # what waited first, then the key rings it started with
         assert fact.type == DeviceEnrolled.TYPE and fact.actor == "shell:root"
+        assert {r.subject for r in rings} == {"key:label-signing", "key:receipt-codes"}  # no checkpoint keys here
         assert await gw.identity.store.unpublished() == []
+        published = len(gw.bus.published)
+        await Gateway.start(gw)  # started again with the same keys: nothing new
+        assert len(gw.bus.published) == published
         await api.aclose()
 
     asyncio.run(go())

@@ -41,7 +41,8 @@ class Grant(TextChecked):
 @dataclass(frozen=True)
 class Principal:
     """Who a request acts as: a person (``kind="person"``) or an enrolled device; or an
-    administrator at the server's shell (``kind="shell"``, ``id`` their login name)."""
+    administrator at the server's shell (``kind="shell"``, ``id`` their login name); or a
+    service recording what it noticed itself (``kind="system"``)."""
 
     kind: str  # "person" | "device" | "shell"
     id: str
@@ -53,7 +54,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """What the history records as having acted: a person by NIP where known."""
-        if self.kind in ("device", "shell"):
+        if self.kind in ("device", "shell", "system"):
             return f"{self.kind}:{self.id}"
         return f"nip:{self.nip}" if self.nip else f"account:{self.id}"
 

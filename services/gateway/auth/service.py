@@ -27,7 +27,15 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from events import codec
-from events.catalog import AccountCreated, AccountGrantsChanged, DeviceEnrolled, DeviceRevoked, Payload
+from events.catalog import (
+    KEY_PURPOSE,
+    AccountCreated,
+    AccountGrantsChanged,
+    DeviceEnrolled,
+    DeviceRevoked,
+    KeyRingChanged,
+    Payload,
+)
 from events.envelope import Envelope
 from services.gateway.auth.model import Grant, Principal, account_id_for
 from services.gateway.auth.store import AlreadyThere, IdentityStore
@@ -41,6 +49,9 @@ TOKEN_PREFIX = "srh_"
 SOURCE = "/serah/gateway"
 _HASHER = PasswordHasher()  # argon2id with the library's current parameters
 log = logging.getLogger(__name__)
+# Who the history names for what the gateway notices itself (a key ring it was started
+# with): the deployment that changed it is the operator's own record.
+SYSTEM = Principal(kind="system", id="gateway", name="Serah gateway")
 Publish = Callable[[Envelope], Awaitable[None]]
 
 
@@ -323,9 +334,38 @@ class Identity:
             await self._announce("device", device_id, announced)
         return _public(doc, "token_hash")
 
+    # --- key rings ---
+
+    async def record_key_ring(
+        self, purpose: KEY_PURPOSE, accepted: list[str], public_keys: dict[str, str], *, active: bool = True
+    ) -> bool:
+        """At start-up: the ring this gateway was given (``accepted``, the active key first
+        where ``active``; a ring it only verifies with has none), recorded in the history if
+        it is not the one last recorded. Whether it was new."""
+        last = await self.store.key_ring(purpose)
+        previous = list((last or {}).get("accepted", []))
+        if previous == accepted:
+            return False
+        changed = KeyRingChanged(
+            purpose=purpose,
+            active=accepted[0] if accepted and active else None,
+            accepted=accepted,
+            public_keys=public_keys,
+            previous=previous,
+        )
+        # The id names the change from one ring to the next, so going back to an earlier
+        # ring is a fact of its own, and announcing the same change again is the same message.
+        key = f"{','.join(previous)}>{','.join(accepted)}"
+        announced = fact(changed, f"key:{purpose}", key, SYSTEM, self.clock())
+        await self.store.set_key_ring(purpose, {"accepted": accepted, "recorded_at": self.clock()}, announced)
+        await self._announce("key_ring", purpose, announced)
+        return True
+
     # --- the facts, published ---
 
-    async def _announce(self, kind: Literal["account", "device"], doc_id: str, announced: dict[str, Any]) -> None:
+    async def _announce(
+        self, kind: Literal["account", "device", "key_ring"], doc_id: str, announced: dict[str, Any]
+    ) -> None:
         """Publish a fact just written with its change, then cross it off. If Kafka does
         not take it now, the change stands and the fact waits for the next start-up."""
         if self.publish is None:

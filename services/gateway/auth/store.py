@@ -1,8 +1,8 @@
-"""Where accounts, sessions, devices and sign-ins started at an identity provider are
-kept: the gateway's own collections, never published (password and token hashes must
+"""Where accounts, sessions, devices, sign-ins started at an identity provider and the
+key rings last recorded are kept: the gateway's own collections, never published (password and token hashes must
 not reach Kafka or an export).
 What happens to them is published as events (services/gateway/auth/service.py):
-each account and device document keeps the facts about it not yet published
+each account, device and key ring document keeps the facts about it not yet published
 (``unpublished``, by event id), written in the same single-document update as the
 change they record, and crossed off once Kafka has them."""
 
@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-Kind = Literal["account", "device"]
+Kind = Literal["account", "device", "key_ring"]
 
 
 class AlreadyThere(Exception):
@@ -45,6 +45,8 @@ class IdentityStore(Protocol):
     ) -> dict[str, Any] | None: ...
     async def mark_published(self, kind: Kind, doc_id: str, event_id: str) -> None: ...
     async def add_sign_in(self, doc: dict[str, Any], now: datetime) -> None: ...
+    async def key_ring(self, purpose: str) -> dict[str, Any] | None: ...
+    async def set_key_ring(self, purpose: str, ring: dict[str, Any], fact: dict[str, Any]) -> None: ...
     async def take_sign_in(self, state_key: str) -> dict[str, Any] | None: ...
     async def unpublished(self) -> list[tuple[Kind, str, dict[str, Any]]]: ...
 
@@ -58,6 +60,7 @@ class MongoIdentityStore:
         self._sessions = db.sessions
         self._devices = db.devices
         self._sign_ins = db.sign_ins
+        self._key_rings = db.key_rings
 
     async def ensure_indexes(self) -> None:
         return None  # every read is by _id
@@ -126,8 +129,14 @@ class MongoIdentityStore:
             {"_id": device_id}, {"$set": _with_fact(changes, fact)}, return_document=ReturnDocument.AFTER
         )
 
+    async def key_ring(self, purpose: str) -> dict[str, Any] | None:
+        return await self._key_rings.find_one({"_id": purpose})
+
+    async def set_key_ring(self, purpose: str, ring: dict[str, Any], fact: dict[str, Any]) -> None:
+        await self._key_rings.update_one({"_id": purpose}, {"$set": _with_fact(ring, fact)}, upsert=True)
+
     async def mark_published(self, kind: Kind, doc_id: str, event_id: str) -> None:
-        collection = self._accounts if kind == "account" else self._devices
+        collection = {"account": self._accounts, "device": self._devices, "key_ring": self._key_rings}[kind]
         await collection.update_one({"_id": doc_id}, {"$unset": {f"unpublished.{event_id}": ""}})
 
     async def add_sign_in(self, doc: dict[str, Any], now: datetime) -> None:
@@ -142,9 +151,14 @@ class MongoIdentityStore:
         """Read at start-up only: both collections are small, and FerretDB answers a
         query on anything but ``_id`` by scanning anyway."""
         waiting: list[tuple[Kind, str, dict[str, Any]]] = []
-        for kind, collection in (("account", self._accounts), ("device", self._devices)):
+        every: tuple[tuple[Kind, Any], ...] = (
+            ("account", self._accounts),
+            ("device", self._devices),
+            ("key_ring", self._key_rings),
+        )
+        for kind, collection in every:
             async for doc in collection.find({}, {"unpublished": 1}):
-                waiting += [(kind, doc["_id"], f) for f in (doc.get("unpublished") or {}).values()]  # type: ignore[misc]
+                waiting += [(kind, doc["_id"], f) for f in (doc.get("unpublished") or {}).values()]
         return waiting
 
 
