@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from events import labels
@@ -15,6 +16,8 @@ from services.gateway.auth.oidc import Provider
 from services.gateway.auth.service import Identity
 from services.gateway.config import GatewaySettings
 from services.gateway.identity import LabelIssuer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,6 +38,9 @@ class Gateway:
     receipt_code_keys: Mapping[str, bytes]
     clock: Callable[[], datetime] = utcnow
     sso: Provider | None = None  # the organisation's identity provider, where there is one
+    # How often facts a passing Kafka failure left unpublished are tried again.
+    republish_every_s: float = 60.0
+    _republisher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self) -> None:
         from deploy.topics import ensure_topics
@@ -45,6 +51,17 @@ class Gateway:
         await self.identity.publish_unpublished()
         await self.record_key_rings()
         await self.waiter.start()
+        self._republisher = asyncio.create_task(self._republish())
+
+    async def _republish(self) -> None:
+        """An identity fact Kafka did not take at once (the change stood, the fact waits in
+        its document) is published while the gateway runs, not only at its next start."""
+        while True:
+            await asyncio.sleep(self.republish_every_s)
+            try:
+                await self.identity.publish_unpublished()
+            except Exception:  # noqa: BLE001 - Kafka still away: the facts wait for the next round
+                log.warning("identity facts still unpublished; trying again in %.0f s", self.republish_every_s)
 
     async def record_key_rings(self) -> None:
         """The key rings this gateway was started with, in the history when they changed:
@@ -60,6 +77,8 @@ class Gateway:
         )
 
     async def stop(self) -> None:
+        if self._republisher is not None:
+            self._republisher.cancel()
         await self.waiter.stop()
         await self.bus.stop()
         if self.sso is not None:

@@ -165,6 +165,42 @@ def test_the_gateway_publishes_what_waits_when_it_starts(monkeypatch: pytest.Mon
     asyncio.run(go())
 
 
+def test_a_fact_kafka_did_not_take_is_published_while_the_gateway_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.gateway.bootstrap import Gateway
+
+    async def go() -> None:
+        api = client(rejecting(RejectionReason.INVALID_COMMAND))
+        gw = api.gateway  # type: ignore[attr-defined]
+        monkeypatch.setattr("deploy.topics.ensure_topics", lambda *a: None)
+        gw.republish_every_s = 0.05
+        await Gateway.start(gw)
+        real, down = gw.bus.publish, [True]
+
+        async def flaky(event: Envelope) -> None:
+            if down[0]:
+                raise ConnectionError("Kafka is away")
+            await real(event)
+
+        gw.identity.publish = flaky
+        before = len(gw.bus.published)
+        shell = Principal(kind="shell", id="root", name="root")
+        await gw.identity.enrol_device(name="HP gudang 3", grants=[Grant(role=Role.WAREHOUSE)], by=shell)
+        assert len(await gw.identity.store.unpublished()) == 1  # the device is enrolled; its fact waits
+        await asyncio.sleep(0.2)  # rounds while Kafka is still away: the fact keeps waiting
+        assert len(gw.bus.published) == before and len(await gw.identity.store.unpublished()) == 1
+        down[0] = False
+        for _ in range(100):
+            if not await gw.identity.store.unpublished():
+                break
+            await asyncio.sleep(0.05)
+        [fact] = gw.bus.published[before:]
+        assert fact.type == DeviceEnrolled.TYPE and await gw.identity.store.unpublished() == []
+        await Gateway.stop(gw)
+        await api.aclose()
+
+    asyncio.run(go())
+
+
 # --- who dispatches: the BAST's first party ---
 
 

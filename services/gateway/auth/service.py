@@ -6,8 +6,9 @@ What an administrator changes (an account created, its grants replaced, a device
 enrolled or revoked) is a fact for the history too: the gateway, which decides it,
 publishes it on ``serah.events`` with the administrator as its actor. The fact is
 written into the changed document together with the change (``unpublished``), then
-published, then crossed off; a crash in between leaves it there, and the next
-start-up publishes it again: the same envelope, the same id, which readers dedupe."""
+published, then crossed off; a crash or a Kafka failure in between leaves it there, and
+the gateway publishes it again (every minute while it runs, and at start-up): the same
+envelope, the same id, which readers dedupe."""
 
 from __future__ import annotations
 
@@ -367,15 +368,13 @@ class Identity:
         self, kind: Literal["account", "device", "key_ring"], doc_id: str, announced: dict[str, Any]
     ) -> None:
         """Publish a fact just written with its change, then cross it off. If Kafka does
-        not take it now, the change stands and the fact waits for the next start-up."""
+        not take it now, the change stands and the fact waits for the next round."""
         if self.publish is None:
             return
         try:
             await self.publish(codec.from_json(announced))
-        except Exception:  # noqa: BLE001 - kept in the store; published again at start-up
-            log.warning(
-                "identity fact %s not published yet: kept for the next start-up", announced["id"], exc_info=True
-            )
+        except Exception:  # noqa: BLE001 - kept in the store; published again later
+            log.warning("identity fact %s not published yet: kept for the next round", announced["id"], exc_info=True)
             return
         await self.store.mark_published(kind, doc_id, announced["id"])
 
