@@ -24,6 +24,8 @@ import hmac
 import re
 from collections.abc import Mapping
 
+from events.text import same_secret
+
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 GROUPS = 4
 GROUP_LENGTH = 4
@@ -77,7 +79,7 @@ def matches(keys: Mapping[str, bytes], typed: str, stored: str) -> bool:
     key = keys.get(key_id(stored) or "")
     if issued is None or key is None:
         return False
-    return hmac.compare_digest(f"{SCHEME}:{key_id(stored)}:{_digest(key, issued)}", stored)
+    return same_secret(f"{SCHEME}:{key_id(stored)}:{_digest(key, issued)}", stored)
 
 
 def key_id(stored: str) -> str | None:

@@ -29,6 +29,7 @@ a new field is covered by default. A model that must carry arbitrary bytes
 
 from __future__ import annotations
 
+import hmac
 import re
 import typing
 import unicodedata
@@ -124,3 +125,10 @@ def spreadsheet_cell(value: object) -> str:
 def _escape(found: re.Match[str]) -> str:
     code = ord(found.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Whether two secrets (tokens, codes, hashes) are equal, in constant time, for any
+    text: ``hmac.compare_digest`` on two ``str`` raises on a character outside ASCII,
+    which a hostile header, form field or cookie can always send."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))

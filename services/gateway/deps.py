@@ -5,12 +5,12 @@ authorisation matrix test (tests/unit/test_authorisation.py)."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from events.text import same_secret
 from services.gateway.auth.model import ANONYMOUS, Principal, Role
 from services.gateway.auth.service import Session
 from services.gateway.bootstrap import Gateway
@@ -53,7 +53,7 @@ async def caller(request: Request, gw: GW) -> Principal:
             principal, csrf = session
             if request.method not in SAFE_METHODS:
                 sent = request.headers.get(CSRF_HEADER, "")
-                if not sent or not hmac.compare_digest(sent, csrf):
+                if not sent or not same_secret(csrf, sent):
                     raise ApiError(
                         403,
                         "csrf_token_missing",

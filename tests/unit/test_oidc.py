@@ -14,11 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
+from events.catalog import RejectionReason
 from services.gateway.auth.model import SCOPE, Role
 from services.gateway.auth.oidc import ClaimMap, Provider, grants_from_claims, person
 from services.gateway.auth.service import IdentityError
@@ -241,3 +242,56 @@ def test_a_provider_that_is_down_or_not_itself_or_refuses_the_code_is_said_so() 
     stale = FakeProvider()
     stale.token_status = 400
     assert refused(stale).code == "sso_refused"
+
+
+# --- the routes, with hostile input ---
+
+
+def sso_gateway(fake: FakeProvider) -> httpx.AsyncClient:
+    from tests.gateway_fakes import gateway_app, rejecting
+
+    app = gateway_app(rejecting(RejectionReason.INVALID_COMMAND))
+    app.state.gateway.sso = provider(fake)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
+
+
+@given(
+    state=st.text(max_size=300),
+    code=st.text(max_size=300),
+    error=st.text(max_size=40),
+    cookie=st.one_of(st.none(), st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=60)),
+)
+@settings(max_examples=60, deadline=None)
+def test_whatever_comes_back_to_the_callback_is_refused_with_a_page_and_signs_nobody_in(
+    state: str, code: str, error: str, cookie: str | None
+) -> None:
+    async def go() -> None:
+        async with sso_gateway(FakeProvider()) as browser:
+            if cookie is not None:
+                browser.cookies.set("serah_sso", cookie)
+            back = await browser.get("/masuk/sso/kembali", params={"state": state, "code": code, "error": error})
+            assert back.status_code in (400, 401, 422), back.text[:300]
+            assert "serah_session" not in back.cookies
+            assert (await browser.get("/api/v1/me")).status_code == 401
+
+    asyncio.run(go())
+
+
+def test_the_sign_in_page_offers_the_provider_and_a_started_sign_in_carries_its_state_in_a_lax_cookie() -> None:
+    async def go() -> None:
+        async with sso_gateway(FakeProvider()) as browser:
+            page = await browser.get("/masuk?next=/bast/KSB-1")
+            assert (
+                'id="sign-in-sso" href="/masuk/sso?next=/bast/KSB-1"' in page.text and "Masuk dengan SSO" in page.text
+            )
+            away = await browser.get("/masuk/sso", params={"next": "//evil.example"})
+            assert away.status_code == 303 and away.headers["location"].startswith(f"{ISSUER}/auth?")
+            query = parse_qs(urlsplit(away.headers["location"]).query)
+            cookie = away.headers["set-cookie"]
+            assert f"serah_sso={query['state'][0]}" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+            assert "Path=/masuk/sso" in cookie
+            stored = browser._transport.app.state.gateway.identity.store.sign_ins_  # type: ignore[attr-defined]
+            [record] = stored.values()
+            assert record["next"] == "/" and query["state"][0] not in str(record)  # kept hashed, never off the site
+
+    asyncio.run(go())

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.gateway.auth.model import Grant, Role
@@ -179,3 +179,38 @@ def test_without_an_identity_provider_the_sso_routes_say_so_and_the_page_offers_
             assert "Masuk lewat SSO instansi tidak diaktifkan" in off.text and "not set up here" in off.text
 
     run(test)
+
+
+# Secrets a client sends back (a CSRF token in a header or a form, a state in a cookie, a
+# bearer token) are compared in constant time; any text at all must be a refusal, never a
+# 500 (``hmac.compare_digest`` raises on two strings with a character outside ASCII).
+secret_texts = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), min_size=1
+)
+
+
+@given(sent=secret_texts)
+@settings(max_examples=40, deadline=None)
+def test_any_csrf_token_a_client_sends_is_checked_and_refused_never_an_error(sent: str) -> None:
+    async def test(admin: httpx.AsyncClient, person: httpx.AsyncClient) -> None:
+        signed = await person.post("/api/v1/session", json={"account": NIP, "password": PASSWORD})
+        assert signed.status_code == 200
+        header = await person.post(
+            "/api/v1/scans/receipt",
+            json={"scan_id": "r-1", "label": "x"},
+            headers={CSRF_HEADER.encode(): sent.strip().encode("latin-1") or b"x"},
+        )
+        assert header.status_code == 403 and header.json()["code"] == "csrf_token_missing"
+        form = await person.post("/masuk", data={"account": NIP, "password": PASSWORD, "csrf_token": sent})
+        assert form.status_code == 403 and "kedaluwarsa" in form.text
+        token = await person.get("/api/v1/me", headers={b"authorization": b"Bearer " + sent.encode("latin-1")})
+        assert token.status_code == 401
+
+    run(test)
+
+
+def test_equal_secrets_are_equal_and_any_two_texts_compare_without_error() -> None:
+    from events.text import same_secret
+
+    assert same_secret("abc", "abc") and not same_secret("abc", "abd")
+    assert not same_secret("tök", "tok") and same_secret("tök", "tök") and not same_secret("\udcff", "x")

@@ -13,7 +13,6 @@ envelope, the same id, which readers dedupe."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import math
 import secrets
@@ -38,6 +37,7 @@ from events.catalog import (
     Payload,
 )
 from events.envelope import Envelope
+from events.text import same_secret
 from services.gateway.auth.model import Grant, Principal, account_id_for
 from services.gateway.auth.store import AlreadyThere, IdentityStore
 from services.gateway.errors import ApiError
@@ -418,7 +418,7 @@ class Identity:
         doc = await self.store.device(device_id)
         if doc is None or doc.get("revoked_at") is not None:
             return None
-        if not hmac.compare_digest(doc["token_hash"], digest(token)):
+        if not same_secret(doc["token_hash"], digest(token)):
             return None
         now = self.clock()
         last = doc.get("last_used_at")

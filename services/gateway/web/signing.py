@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from fastapi import Response
 
+from events.text import same_secret
 from services.gateway.auth.service import Session
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import set_session_cookie
@@ -75,7 +75,7 @@ def new_form_token() -> str:
 
 
 def same_token(expected: str | None, given: str) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(expected or "", given)
+    return bool(expected) and bool(given) and same_secret(expected or "", given)
 
 
 def safe_next(path: str) -> str:
