@@ -49,6 +49,7 @@ VALID_PARAM = {
     "signature": "A" * 86,
     "account_id": "nip-198001012005011001",
     "device_id": "dev-0123456789ab",
+    "lang": "en",
 }
 
 

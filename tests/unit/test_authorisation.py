@@ -32,6 +32,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/static/redoc/redoc.standalone.js"): ANYONE,
     ("GET", "/"): ANYONE,
     ("GET", "/masuk"): ANYONE,
+    ("GET", "/bahasa/{lang}"): ANYONE,
     ("POST", "/masuk"): ANYONE,
     ("GET", "/masuk/sso"): ANYONE,
     ("GET", "/masuk/sso/kembali"): ANYONE,
@@ -110,6 +111,7 @@ PARAM = {
     "consignment_id": "KSB-73.71-001",
     "account_id": "nip-198001012005011001",
     "device_id": "dev-0123456789ab",
+    "lang": "en",
 }
 
 

@@ -51,7 +51,23 @@ def _escaped(value: Any) -> Any:
     return value if hasattr(value, "__html__") else Markup(html.escape(str(value)))
 
 
+# The pages a person reaches from every page's header, for the roles that use them:
+# (path, Indonesian, English, roles; empty roles: anyone signed in). Each page adds itself.
+NAV: list[tuple[str, str, str, tuple[str, ...]]] = []
+
+
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in its reader's language (``w``: services/gateway/web/i18n.py), with the
+    header's links for who is signed in (``viewer``)."""
+    from services.gateway.auth.model import ANONYMOUS
+    from services.gateway.web.i18n import words
+
+    viewer = getattr(request.state, "principal", ANONYMOUS)
+    roles = {g.role.value for g in viewer.grants}
+    links = [
+        (path, id_, en) for path, id_, en, need in NAV if viewer.kind != "anonymous" and (not need or roles & set(need))
+    ]
+    context = {"w": words(request), "viewer": viewer, "nav": links, "here": request.url.path, **context}
     page: HTMLResponse = request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
     return page
 

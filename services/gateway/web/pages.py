@@ -18,7 +18,7 @@ from services.gateway.errors import ApiError
 from services.gateway.openapi import html_page
 from services.gateway.protection.ratelimit import LOGINS, limit
 from services.gateway.uploads import PAGE_UPLOAD, hash_upload
-from services.gateway.web import bast, label, render, signing
+from services.gateway.web import bast, i18n, label, render, signing
 
 router = APIRouter()
 # Where a label page's visitor signs in for the actions of their role.
@@ -57,6 +57,15 @@ async def label_page(who: Anyone, request: Request, gw: GW, asset: str, key: str
     # Signed in, the visitor comes back to this label: the actions of their role start here.
     back = quote(request.url.path, safe="/")
     return render(request, "label.html", warning=None, genuine=judged, sign_in=f"{SIGN_IN_URL}?next={back}")
+
+
+@router.get("/bahasa/{lang}", include_in_schema=False)
+async def switch_language(who: Anyone, lang: str, next: str = "/") -> Response:
+    """The language switch every page's header carries: remembered a year, back to the page."""
+    response = RedirectResponse(signing.safe_next(next), status_code=303)
+    if lang in i18n.LANGS:
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    return response
 
 
 @router.get("/masuk", include_in_schema=False)
