@@ -13,6 +13,7 @@ from services.gateway import api, errors, openapi, protection, web
 from services.gateway.api import consignments, render
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
+from services.gateway.web import audit as audit_pages
 from services.gateway.web import docs, pages
 
 DESCRIPTION = """Serah tracks government-issued laptops from the warehouse to the recipient
@@ -45,6 +46,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     for router in api.routers():
         app.include_router(router)
     app.include_router(pages.router)
+    app.include_router(audit_pages.router)
     render.declare_who_may_call(routes(app))
 
     openapi.install(app)

@@ -67,12 +67,18 @@ async def caller(request: Request, gw: GW) -> Principal:
 Caller = Annotated[Principal, Depends(caller)]
 
 
+class PageRefused(ApiError):
+    """A page's refusal: answered as a page for a person (services/gateway/web: sign in
+    first, or what is missing), not as problem JSON."""
+
+
 class Rule:
     """Who may call a route: anyone (``public``), anyone signed in (``signed_in``), or
-    whoever holds one of ``roles``. Kept on the dependency so the route table can be read."""
+    whoever holds one of ``roles``. Kept on the dependency so the route table can be read.
+    A page's rule (``page``) refuses with a page."""
 
-    def __init__(self, *roles: Role, anyone: bool = False) -> None:
-        self.roles, self.anyone = frozenset(roles), anyone
+    def __init__(self, *roles: Role, anyone: bool = False, page: bool = False) -> None:
+        self.roles, self.anyone, self.page = frozenset(roles), anyone, page
 
     def __repr__(self) -> str:
         return "public" if self.anyone else f"allow({', '.join(sorted(self.roles)) or 'signed in'})"
@@ -81,15 +87,14 @@ class Rule:
         rule = self
 
         async def check(who: Caller) -> Principal:
+            refuse = PageRefused if rule.page else ApiError
             if rule.anyone:
                 return who
             if who.kind == "anonymous":
-                raise ApiError(
-                    401, "sign_in_required", "Sign in (POST /api/v1/session) or send a device's bearer token."
-                )
+                raise refuse(401, "sign_in_required", "Sign in (POST /api/v1/session) or send a device's bearer token.")
             if rule.roles and not (who.roles() & rule.roles):
                 need = " or ".join(sorted(rule.roles))
-                raise ApiError(403, "not_allowed", f"This needs the role {need}; ask an administrator to grant it.")
+                raise refuse(403, "not_allowed", f"This needs the role {need}; ask an administrator to grant it.")
             return who
 
         check.rule = rule  # type: ignore[attr-defined]
@@ -99,6 +104,11 @@ class Rule:
 def allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """Only whoever holds one of ``roles`` (none given: anyone signed in)."""
     return Rule(*roles).dependency()
+
+
+def page_allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A page only whoever holds one of ``roles`` may see; anyone else is sent to sign in."""
+    return Rule(*roles, page=True).dependency()
 
 
 public = Rule(anyone=True).dependency()
@@ -130,6 +140,7 @@ Warehouse = Annotated[Principal, Depends(allow(Role.WAREHOUSE))]
 Dispatcher = Annotated[Principal, Depends(allow(Role.WAREHOUSE, Role.OPERATOR))]
 Recipient = Annotated[Principal, Depends(allow(Role.RECIPIENT))]
 Auditor = Annotated[Principal, Depends(allow(Role.AUDITOR))]
+AuditorPage = Annotated[Principal, Depends(page_allow(Role.AUDITOR))]
 
 
 def set_session_cookie(response: Response, gw: Gateway, session: Session) -> None:

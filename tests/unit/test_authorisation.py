@@ -6,6 +6,7 @@ or a rule that differs from it, fails."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +34,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): ANYONE,
     ("GET", "/masuk"): ANYONE,
     ("GET", "/bahasa/{lang}"): ANYONE,
+    ("GET", "/audit"): only(Role.AUDITOR),
+    ("GET", "/audit/anomali"): only(Role.AUDITOR),
+    ("GET", "/audit/atestasi"): only(Role.AUDITOR),
+    ("GET", "/audit/konsinyasi"): only(Role.AUDITOR),
+    ("GET", "/audit/laptop"): only(Role.AUDITOR),
+    ("GET", "/audit/laptop/{asset_id}"): only(Role.AUDITOR),
     ("POST", "/masuk"): ANYONE,
     ("GET", "/masuk/sso"): ANYONE,
     ("GET", "/masuk/sso/kembali"): ANYONE,
@@ -113,6 +120,8 @@ PARAM = {
     "device_id": "dev-0123456789ab",
     "lang": "en",
 }
+# Query parameters a route requires (a form's field), given where the route's path is asked for.
+QUERY = {"/audit/laptop": "?asset_id=SRHPPSKGESNAC"}
 
 
 def routes() -> Iterator[APIRoute]:
@@ -143,13 +152,18 @@ def path(template: str) -> str:
     for name, value in PARAM.items():
         template = template.replace("{" + name + "}", value)
     assert "{" not in template, template
-    return template
+    return template + QUERY.get(template, "")
 
 
 async def status_of(api: httpx.AsyncClient, method: str, url: str) -> tuple[int, str]:
     r = await api.request(method, url, json={} if method in ("POST", "PUT") else None)
-    code = r.json().get("code", "") if r.headers.get("content-type", "").startswith("application/problem") else ""
-    return r.status_code, code
+    if r.headers.get("content-type", "").startswith("application/problem"):
+        return r.status_code, r.json().get("code", "")
+    # A page refuses as a page: to the sign-in form (and back), or the reason on a page.
+    if r.status_code == 303 and r.headers["location"].startswith("/masuk?next="):
+        return 401, "sign_in_required"
+    found = re.search(r'data-refusal="([a-z_]+)"', r.text)
+    return r.status_code, found[1] if found else ""
 
 
 def refused(status: int, code: str) -> bool:

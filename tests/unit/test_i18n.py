@@ -60,3 +60,9 @@ def test_the_header_links_a_signed_in_person_or_device_to_who_they_are() -> None
             assert 'href="/masuk?next=/"' in page.text and 'class="who"' not in page.text
 
     asyncio.run(go())
+
+
+def test_a_moment_is_shown_as_a_clock_in_western_indonesia_shows_it() -> None:
+    at = datetime(2026, 11, 30, 17, 14, tzinfo=UTC)
+    assert Words("id").moment(at) == "1 Desember 2026 00.14 WIB"
+    assert Words("en").moment("2026-11-30T17:14:00+00:00") == "1 December 2026 00:14 WIB"

@@ -9,14 +9,17 @@ from __future__ import annotations
 import html
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from starlette.responses import Response
+
+from services.gateway.deps import PageRefused
 
 STATIC = "/static/web"
 STYLESHEET = "serah.css"
@@ -26,6 +29,15 @@ def install(app: FastAPI) -> None:
     """The templates (``app.state.templates``) and the static files, read from the package."""
     app.state.templates = templates()
     app.mount(STATIC, CachedStatic(packages=[(__name__, "static")]), name="web-static")
+    app.add_exception_handler(PageRefused, _refused)  # type: ignore[arg-type]
+
+
+async def _refused(request: Request, exc: PageRefused) -> Response:
+    """Not signed in: to the sign-in page, and back here after. Otherwise the reason, as a page."""
+    if exc.status == 401:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/masuk?next={quote(here, safe='/')}", status_code=303)
+    return render(request, "refused.html", exc.status, code=exc.code, detail=exc.detail, refused_status=exc.status)
 
 
 def templates() -> Jinja2Templates:
@@ -52,8 +64,10 @@ def _escaped(value: Any) -> Any:
 
 
 # The pages a person reaches from every page's header, for the roles that use them:
-# (path, Indonesian, English, roles; empty roles: anyone signed in). Each page adds itself.
-NAV: list[tuple[str, str, str, tuple[str, ...]]] = []
+# (path, Indonesian, English, roles; empty roles: anyone signed in).
+NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("/audit", "Audit", "Audit", ("auditor",)),
+]
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -9,12 +9,12 @@ forgotten) and the formatters ``number``, ``rupiah`` and ``day``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from fastapi import Request
 
-from services.common.indonesian import MONTHS, local_date
+from services.common.indonesian import MONTHS, WIB, local_date
 
 Lang = Literal["id", "en"]
 LANGS: tuple[Lang, ...] = ("id", "en")
@@ -71,6 +71,16 @@ class Words:
         d = local_date(value)
         months = MONTHS if self.lang == "id" else MONTHS_EN
         return f"{d.day} {months[d.month - 1]} {d.year}"
+
+    def moment(self, value: datetime | str | None) -> str:
+        """``2 November 2026 09.30 WIB`` / ``2 November 2026 09:30 WIB``: the day and the
+        time as a clock in Western Indonesian Time shows them."""
+        if value is None or value == "":
+            return "–"
+        at = datetime.fromisoformat(value) if isinstance(value, str) else value
+        local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(WIB)
+        sep = "." if self.lang == "id" else ":"
+        return f"{self.day(local)} {local.hour:02d}{sep}{local.minute:02d} WIB"
 
     def other(self) -> Lang:
         return "en" if self.lang == "id" else "id"
