@@ -111,6 +111,33 @@ def page_allow(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return Rule(*roles, page=True).dependency()
 
 
+def page_form(*roles: Role) -> Callable[[Request, Gateway], Awaitable[Principal]]:
+    """A page's form that changes something: a device by its token, or a person by the
+    session cookie with the session's CSRF token in the form's ``csrf_token`` field (a
+    browser's form cannot send the header); then ``roles`` as for any page."""
+
+    async def check(request: Request, gw: GW) -> Principal:
+        if request.headers.get("authorization"):
+            who = await caller(request, gw)
+        else:
+            who = ANONYMOUS
+            cookie = request.cookies.get(SESSION_COOKIE)
+            session = await gw.identity.from_session(cookie) if cookie else None
+            if session is not None:
+                sent = (await request.form()).get("csrf_token")
+                if not isinstance(sent, str) or not same_secret(session[1], sent):
+                    raise PageRefused(
+                        403, "csrf_token_missing", "This form has expired: reload the page and send it again."
+                    )
+                who = session[0]
+            request.state.principal = who
+        return await rule.dependency()(who)
+
+    rule = Rule(*roles, page=True)
+    check.rule = rule  # type: ignore[attr-defined]
+    return check
+
+
 public = Rule(anyone=True).dependency()
 
 
@@ -141,6 +168,10 @@ Dispatcher = Annotated[Principal, Depends(allow(Role.WAREHOUSE, Role.OPERATOR))]
 Recipient = Annotated[Principal, Depends(allow(Role.RECIPIENT))]
 Auditor = Annotated[Principal, Depends(allow(Role.AUDITOR))]
 AuditorPage = Annotated[Principal, Depends(page_allow(Role.AUDITOR))]
+RecipientPage = Annotated[Principal, Depends(page_allow(Role.RECIPIENT))]
+RecipientForm = Annotated[Principal, Depends(page_form(Role.RECIPIENT))]
+WarehousePage = Annotated[Principal, Depends(page_allow(Role.WAREHOUSE))]
+WarehouseForm = Annotated[Principal, Depends(page_form(Role.WAREHOUSE))]
 
 
 def set_session_cookie(response: Response, gw: Gateway, session: Session) -> None:

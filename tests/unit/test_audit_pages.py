@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 from services.gateway.auth.model import Grant, Role
 from services.gateway.web.audit import RULES
-from tests.gateway_fakes import client, rejecting
+from tests.gateway_fakes import EmptyReads, client, rejecting
 
 AUDIT = Path(__file__).resolve().parents[2] / "services" / "audit"
 
@@ -47,3 +48,71 @@ def test_every_event_of_the_contract_has_a_name_on_a_laptops_page() -> None:
     from services.gateway.web.audit import EVENTS as NAMED
 
     assert {cls.TYPE for cls in EVENTS} <= set(NAMED), {cls.TYPE for cls in EVENTS} - set(NAMED)
+
+
+def test_the_receipt_pages_answer_a_device_of_the_office_and_refuse_an_unknown_consignment() -> None:
+    async def go() -> None:
+        async with client(rejecting("invalid_command"), grants=(Grant(role=Role.RECIPIENT, scope="73.71"),)) as tablet:
+            listed = await tablet.get("/penerimaan")
+            assert listed.status_code == 200 and "Tidak ada konsinyasi" in listed.text
+            unknown = await tablet.get("/penerimaan/KSB-73.71-001")
+            assert unknown.status_code == 404 and 'data-refusal="unknown_consignment"' in unknown.text
+            posted = await tablet.post("/penerimaan/KSB-73.71-001", data={"receipt_code": "x"})
+            assert posted.status_code == 404
+
+    asyncio.run(go())
+
+
+class OneConsignment(EmptyReads):
+    """The audit's summary of one dispatched consignment of two laptops to 73.71."""
+
+    SUMMARY = {
+        "status": "dispatched",
+        "office_code": "73.71",
+        "office_name": "Kota Makassar",
+        "in_transit": ["SRHPPSKGESNAC", "SRHPPSKGESNAD"],
+        "received": [],
+        "plan": {"officials": [{"name": "Andi", "nip": "198001012005011001", "jabatan": "Kepala"}]},
+    }
+
+    async def summary(self, consignment_id: str) -> dict[str, Any] | None:
+        return self.SUMMARY if consignment_id == "KSB-73.71-001" else None
+
+    async def plan(self, consignment_id: str) -> dict[str, Any] | None:
+        return dict(self.SUMMARY["plan"]) if consignment_id == "KSB-73.71-001" else None  # type: ignore[call-overload]
+
+
+def test_the_receipt_form_sends_the_api_what_a_program_would_and_keeps_what_was_entered_on_a_refusal() -> None:
+    async def go() -> None:
+        api = client(
+            rejecting("receipt_code_invalid"),
+            grants=(Grant(role=Role.RECIPIENT, scope="73.71"),),
+            consignments=OneConsignment(),
+        )
+        async with api as tablet:
+            form = await tablet.get("/penerimaan/KSB-73.71-001")
+            assert form.status_code == 200 and form.text.count('name="asset"') == 2
+            rid = re.search(r'name="receipt_id" value="([^"]+)"', form.text)
+            assert rid
+            sent = {
+                "receipt_id": rid[1],
+                "asset": ["SRHPPSKGESNAC", "SRHPPSKGESNAD"],
+                "condition-SRHPPSKGESNAC": "RB",
+                "note-SRHPPSKGESNAC": "Layar pecah",
+                "missing-SRHPPSKGESNAD": "1",
+                "official": "198001012005011001",
+                "receipt_code": "AAAA-BBBB-CCCC-DDDD",
+            }
+            refused = await tablet.post("/penerimaan/KSB-73.71-001", data=sent)
+            assert refused.status_code == 403 and 'data-refusal="receipt_code_invalid"' in refused.text
+            assert '<option value="RB" selected>' in refused.text and 'value="Layar pecah"' in refused.text
+            assert 'name="missing-SRHPPSKGESNAD" value="1" checked' in refused.text
+            [command] = api.gateway.bus.sent  # type: ignore[attr-defined]
+            assert command.id and command.actor.startswith("device:") and command.subject == "KSB-73.71-001"
+            assert command.data["lines"] == [{"asset_id": "SRHPPSKGESNAC", "condition": "RB", "note": "Layar pecah"}]
+            assert command.data["missing"] == ["SRHPPSKGESNAD"]
+            assert command.data["official"]["nip"] == "198001012005011001"
+            nobody = await tablet.post("/penerimaan/KSB-73.71-001", data={**sent, "official": "1" * 18})
+            assert nobody.status_code == 422 and "Choose the official" in nobody.text
+
+    asyncio.run(go())

@@ -35,6 +35,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/masuk"): ANYONE,
     ("GET", "/bahasa/{lang}"): ANYONE,
     ("GET", "/audit"): only(Role.AUDITOR),
+    ("GET", "/penerimaan"): only(Role.RECIPIENT),
+    ("GET", "/penerimaan/buka"): only(Role.RECIPIENT),
+    ("GET", "/penerimaan/{consignment_id}"): only(Role.RECIPIENT),
+    ("POST", "/penerimaan/{consignment_id}"): only(Role.RECIPIENT),
     ("GET", "/audit/anomali"): only(Role.AUDITOR),
     ("GET", "/audit/atestasi"): only(Role.AUDITOR),
     ("GET", "/audit/konsinyasi"): only(Role.AUDITOR),
@@ -121,7 +125,7 @@ PARAM = {
     "lang": "en",
 }
 # Query parameters a route requires (a form's field), given where the route's path is asked for.
-QUERY = {"/audit/laptop": "?asset_id=SRHPPSKGESNAC"}
+QUERY = {"/audit/laptop": "?asset_id=SRHPPSKGESNAC", "/penerimaan/buka": "?consignment_id=KSB-73.71-001"}
 
 
 def routes() -> Iterator[APIRoute]:
