@@ -69,6 +69,13 @@ def run(
                 f"then sign in at {stack.url}/masuk; enrol scanners and scripts with POST /api/v1/devices "
                 "(or `serah admin enrol-device`)."
             )
+        env = (
+            f"SERAH_MONGO_URL={stack.store.url} SERAH_MONGO_DB={stack.mongo_db} "
+            f"SERAH_KAFKA_BOOTSTRAP={stack.kafka.bootstrap}"
+        )
+        typer.echo(
+            f"serah: to fill it with a national roll-out to look at: {env} .venv/bin/serah demo --url {stack.url}"
+        )
         while not stop.wait(1.0):
             stack.check_alive()
     except MissingTool as exc:
@@ -82,6 +89,36 @@ def run(
         stack.stop()
         typer.echo("serah: stopped.")
     raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    url: str = typer.Option("http://127.0.0.1:8000", help="The running gateway."),
+    laptops: int = typer.Option(3000, min=1, max=200_000, help="How many laptops the roll-out hands out."),
+    offices: int = typer.Option(None, min=1, help="How many offices receive (default: all 552)."),
+    seed: int = typer.Option(None, help="Draws names and ids (default: a new roll-out each run)."),
+    mongo_url: str = typer.Option("mongodb://127.0.0.1:27017", envvar="SERAH_MONGO_URL"),
+    mongo_db: str = typer.Option("serah", envvar="SERAH_MONGO_DB"),
+    kafka: str = typer.Option("127.0.0.1:9092", envvar="SERAH_KAFKA_BOOTSTRAP"),
+) -> None:
+    """Fill a running stack with a national roll-out through its API: laptops registered,
+    consignments to every office dispatched and mostly received, a few anomalies."""
+    import os
+
+    from services.cli import demo as filler
+    from services.cli.admin import enrol_device
+    from services.gateway.auth.model import Grant
+
+    token = os.environ.get("SERAH_TOKEN", "").strip()
+    if not token:  # on the server: a device of its own, enrolled from the shell
+        grants = [Grant.model_validate({"role": r}) for r in ("operator", "warehouse", "recipient")]
+        token = asyncio.run(enrol_device(mongo_url, mongo_db, "demo", grants, kafka))
+    made = filler.run(url, token, laptops, offices, seed if seed is not None else filler.new_seed())
+    states: dict[str, int] = {}
+    for state in made.consignments.values():
+        states[state] = states.get(state, 0) + 1
+    typer.echo(f"serah demo: {made.laptops} laptops; consignments {states}; for the auditor: {made.anomalies}")
+    typer.echo(f"serah demo: see {url}/audit (sign in as an auditor) and {url}/docs")
 
 
 @app.command()

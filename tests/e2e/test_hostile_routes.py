@@ -17,6 +17,7 @@ import http.client
 import json
 import re
 import socket
+import time
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,11 +182,25 @@ def refused_clearly(answer: Answer, route: Route, status: int | None = None, cod
 
 
 def world(stack: Stack, mongo: Any) -> tuple[dict[str, int], dict[str, int]]:
-    """After the stream settles: every consumed topic's log ends, and every collection's size."""
-    ends = {f"{tp.topic}[{tp.partition}]": end for tp, end in settled(stack).ends.items()}
-    sizes = {name: mongo[name].count_documents({}) for name in mongo.list_collection_names()}
-    sizes.pop("worker_status", None)  # heartbeats are written whatever happens
-    return ends, sizes
+    """After the stream settles: every consumed topic's log ends, and every collection's size,
+    read until two readings half a second apart agree. A worker commits a message's offset
+    once it has handled it, but a view it writes after its log entry can land a moment
+    later; what a refused request must not change is the world at rest."""
+
+    def reading() -> tuple[dict[str, int], dict[str, int]]:
+        ends = {f"{tp.topic}[{tp.partition}]": end for tp, end in settled(stack).ends.items()}
+        sizes = {name: mongo[name].count_documents({}) for name in mongo.list_collection_names()}
+        sizes.pop("worker_status", None)  # heartbeats are written whatever happens
+        return ends, sizes
+
+    last = reading()
+    for _ in range(20):
+        time.sleep(0.5)
+        now = reading()
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def wrong_types(schema: dict[str, Any]) -> dict[str, Any]:
