@@ -21,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from deploy.local.stack import Stack
+from events.catalog import LaptopDispatched
 from tests.conftest import eventually
 from tests.e2e.conftest import CHROMIUM_ARGS, register
 from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops
@@ -53,6 +54,12 @@ def allocated(api: httpx.Client) -> tuple[str, str]:
     assert r.status_code == 200, r.text
     label = eventually(lambda: api.get(f"/api/v1/laptops/{asset}").json().get("label_url"), what="laptop view")
     return asset, label
+
+
+def recorded(api: httpx.Client, asset: str, scan_id: str) -> list[dict[str, Any]] | None:
+    """The laptop's history once it holds what ``scan_id`` caused."""
+    events: list[dict[str, Any]] = api.get(f"/api/v1/laptops/{asset}/history").json()["events"]
+    return events if any(e["command_id"] == scan_id for e in events) else None
 
 
 def forged(label: str) -> str:
@@ -91,8 +98,17 @@ def decided(page: Page, asset: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
+    """One Playwright for the module: the camera tests start browsers of their own (a fake
+    camera is chosen at launch), the others share ``browser``."""
     with sync_playwright() as p:
         yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Browser]:
+    b: Browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 def camera_browser(playwright: Any, video: Path) -> Browser:
@@ -127,7 +143,7 @@ def test_the_camera_reads_a_label_the_stack_issued_with_the_bundled_decoder_and_
         assert page.get_attribute("#verdict", "data-category") == "accepted"
         assert "Diterima" in page.inner_text("#verdict")
         status = api.get(f"/api/v1/scans/{verdict['scan-id']}").json()
-        assert status["decision"] == "accepted" and status["event"]["type"] == "LaptopDispatched"
+        assert status["decision"] == "accepted" and status["event"]["type"] == LaptopDispatched.TYPE
         assert status["event"]["actor"].startswith("nip:")  # the signed-in person, not a device
     finally:
         browser.close()
@@ -244,9 +260,13 @@ def test_offline_scans_wait_on_the_device_bad_labels_are_flagged_at_once_and_eac
         status = api.get(f"/api/v1/scans/{shown['scan-id']}").json()
         assert (status["decision"] if outcome == "accepted" else status["reason"]) == outcome, status
         assert shown["category"] == {"label_forged": "forged", "label_revoked": "revoked"}.get(outcome, outcome)
-        history = api.get(f"/api/v1/laptops/{asset}/history").json()
-        dispatches = [e for e in history if e["type"] == "LaptopDispatched"]
+        # The history (the audit service's view) follows the decision within moments.
+        history = eventually(
+            lambda asset=asset, scan_id=shown["scan-id"]: recorded(api, asset, scan_id), what="history"
+        )
+        dispatches = [e for e in history if e["type"] == LaptopDispatched.TYPE]
         assert len(dispatches) == (1 if outcome == "accepted" else 0), history
+        assert len([e for e in history if e["command_id"] == shown["scan-id"]]) == 1  # one fact per scan
     assert lost and lost[0] in [decided(page, a)["scan-id"] for a, _ in good]
 
 
