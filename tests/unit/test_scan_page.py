@@ -75,11 +75,11 @@ def test_warehouse_staff_get_the_warehouse_modes_the_session_token_and_a_policy_
     as_person("warehouse", test)
 
 
-def test_a_person_without_a_scanning_role_is_told_whose_page_it_is() -> None:
+def test_a_person_without_a_scanning_role_is_told_why_not() -> None:
     async def test(person: httpx.AsyncClient, csrf: str) -> None:
         r = await person.get("/pindai")
         assert r.status_code == 403
-        assert 'id="no-role"' in r.text and modes(r.text) == [] and 'id="scanner"' not in r.text
+        assert 'data-refusal="not_allowed"' in r.text and modes(r.text) == [] and 'id="scanner"' not in r.text
         assert 'href="/pindai"' not in (await person.get("/")).text  # and the header does not offer it
 
     as_person("auditor", test)

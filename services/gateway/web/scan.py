@@ -14,14 +14,15 @@ for a new release to replace the old one."""
 from __future__ import annotations
 
 from importlib import resources
+from typing import Annotated
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
-from services.gateway.auth.model import Role
-from services.gateway.deps import GW, SESSION_COOKIE, Anyone
+from services.gateway.auth.model import Principal, Role
+from services.gateway.deps import GW, SESSION_COOKIE, Anyone, page_allow
 from services.gateway.protection.headers import content_security_policy
-from services.gateway.web import NAV, STATIC, render
+from services.gateway.web import STATIC, render
 
 router = APIRouter()
 PAGE = "/pindai"
@@ -109,8 +110,7 @@ WORDS: tuple[tuple[str, str, str], ...] = (
     ("offline", "luring: pindaian disimpan di perangkat", "offline: scans are kept on this device"),
     ("unknown_keys", "Kunci label belum dimuat: sambungkan sekali.", "Label keys not loaded yet: connect once."),
 )
-
-NAV.append((PAGE, "Pindai", "Scan", (Role.WAREHOUSE.value, Role.RECIPIENT.value)))
+Scanner = Annotated[Principal, Depends(page_allow(Role.WAREHOUSE, Role.RECIPIENT))]
 
 
 def modes_for(roles: set[Role]) -> list[str]:
@@ -118,12 +118,9 @@ def modes_for(roles: set[Role]) -> list[str]:
 
 
 @router.get(PAGE, include_in_schema=False)
-async def scan_page(who: Anyone, request: Request, gw: GW) -> Response:
-    """Signed out, on to the sign-in page and back; signed in without a scanning role, a
-    sentence saying whose page this is. The page carries the session's CSRF token (its
+async def scan_page(who: Scanner, request: Request, gw: GW) -> Response:
+    """The modes of the caller's roles. The page carries the session's CSRF token (its
     scans are changes made with the cookie)."""
-    if who.kind == "anonymous":
-        return RedirectResponse(f"/masuk?next={PAGE}", status_code=303)
     modes = modes_for(who.roles())
     csrf = ""
     if who.kind == "person" and (token := request.cookies.get(SESSION_COOKIE)):
@@ -132,7 +129,6 @@ async def scan_page(who: Anyone, request: Request, gw: GW) -> Response:
     page = render(
         request,
         "scan.html",
-        status=200 if modes else 403,
         modes=[(mode, *MODE_NAMES[mode]) for mode in modes],
         words=WORDS,
         csrf=csrf,
