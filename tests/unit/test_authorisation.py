@@ -52,6 +52,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/l/{asset}/{key}/{signature}/"): ANYONE,
     ("GET", "/L/{asset}/{key}/{signature}"): ANYONE,
     ("GET", "/L/{asset}/{key}/{signature}/"): ANYONE,
+    ("GET", "/pindai"): only(Role.WAREHOUSE, Role.RECIPIENT),
+    ("GET", "/pindai/sw.js"): ANYONE,
     ("GET", "/bast/{consignment_id}"): ANYONE,
     ("POST", "/bast/{consignment_id}"): ANYONE,
     ("GET", "/healthz"): ANYONE,
@@ -68,6 +70,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/labels.pdf"): only(Role.OPERATOR),
     ("GET", "/api/v1/label-keys"): ANYONE,
     ("GET", "/api/v1/label-keys.json"): ANYONE,
+    ("GET", "/api/v1/label-revocations"): SIGNED_IN,
     ("GET", "/api/v1/offices"): ANYONE,
     ("GET", "/api/v1/offices/{code}"): ANYONE,
     # scans and decisions

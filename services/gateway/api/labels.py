@@ -16,11 +16,13 @@ from events.envelope import SAFE_ID
 from services.gateway.api.laptops import LAPTOP_REFUSALS, AssetId
 from services.gateway.api.render import answer, command_answers
 from services.gateway.api.requests import ReissueLabelRequest
-from services.gateway.api.responses import DecisionResponse, KeyringDocument, PublicKey
+from services.gateway.api.responses import DecisionResponse, KeyringDocument, LabelRevocation, PublicKey
 from services.gateway.decisions import command, submit
-from services.gateway.deps import GW, Anyone, Operator
+from services.gateway.deps import GW, Anyone, Operator, SignedIn
 
 router = APIRouter(prefix="/api/v1", tags=["labels"])
+# Re-issues are rare (a lost or damaged sticker): a national roll-out has far fewer.
+MAX_REVOCATIONS = 50_000
 
 
 @router.post(
@@ -72,3 +74,16 @@ async def label_keys(who: Anyone, gw: GW) -> list[PublicKey]:
         )
         for kid, raw in gw.issuer.public_keys().items()
     ]
+
+
+@router.get(
+    "/label-revocations",
+    response_model=list[LabelRevocation],
+    summary="Laptops whose label was re-issued, for scanners that flag revoked labels offline",
+)
+async def label_revocations(who: SignedIn, gw: GW) -> list[LabelRevocation]:
+    """Every laptop whose current label is not its first, with that label's generation: a
+    scanned label of the same laptop with a lower generation is revoked. Together with
+    `GET /api/v1/label-keys`, what a scanning device carries to judge a label without the network."""
+    views = await gw.reads.label_views({"label_generation": {"$gte": 2}}, MAX_REVOCATIONS)
+    return [LabelRevocation(asset_id=v["_id"], generation=v["label_generation"]) for v in views]

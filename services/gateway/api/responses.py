@@ -170,6 +170,13 @@ class KeyringDocument(BaseModel):
     keys: list[PublicKey]
 
 
+class LabelRevocation(BaseModel):
+    """A laptop whose label was re-issued: its labels of an earlier generation are revoked."""
+
+    asset_id: str
+    generation: int = Field(description="The current label's generation; every lower one is revoked.")
+
+
 class BulkRowResult(BaseModel):
     index: int
     asset_id: str | None = None

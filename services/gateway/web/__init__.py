@@ -66,6 +66,7 @@ def _escaped(value: Any) -> Any:
 # The pages a person reaches from every page's header, for the roles that use them:
 # (path, Indonesian, English, roles; empty roles: anyone signed in).
 NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("/pindai", "Pindai", "Scan", ("warehouse", "recipient")),
     ("/penerimaan", "Penerimaan", "Receipt", ("recipient",)),
     ("/audit", "Audit", "Audit", ("auditor",)),
 ]
