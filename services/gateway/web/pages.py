@@ -60,11 +60,11 @@ async def label_page(who: Anyone, request: Request, gw: GW, asset: str, key: str
 
 
 @router.get("/bahasa/{lang}", include_in_schema=False)
-async def switch_language(who: Anyone, lang: str, next: str = "/") -> Response:
-    """The language switch every page's header carries: remembered a year, back to the page."""
+async def switch_language(who: Anyone, lang: i18n.Lang, next: str = "/") -> Response:
+    """The language switch every page's header carries: remembered a year, back to the page.
+    A language Serah does not speak is refused (422), not silently ignored."""
     response = RedirectResponse(signing.safe_next(next), status_code=303)
-    if lang in i18n.LANGS:
-        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
+    response.set_cookie(i18n.COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", path="/")
     return response
 
 
