@@ -14,7 +14,7 @@ from services.gateway.api import consignments, render
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 from services.gateway.web import audit as audit_pages
-from services.gateway.web import docs, pages, receipt, scan
+from services.gateway.web import docs, pages, receipt, scan, warehouse
 
 DESCRIPTION = """Serah tracks government-issued laptops from the warehouse to the recipient
 office: signed QR identities, dispatch and receipt by scanning, a tamper-evident history.
@@ -48,6 +48,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(pages.router)
     app.include_router(audit_pages.router)
     app.include_router(receipt.router)
+    app.include_router(warehouse.router)
     app.include_router(scan.router)
     render.declare_who_may_call(routes(app))
 

@@ -78,6 +78,9 @@ class OneConsignment(EmptyReads):
     async def summary(self, consignment_id: str) -> dict[str, Any] | None:
         return self.SUMMARY if consignment_id == "KSB-73.71-001" else None
 
+    async def unconfirmed(self) -> list[dict[str, Any]]:
+        return [{"consignment_id": "KSB-73.71-001", "dispatched_at": "2026-11-20T08:00:00+07:00", **self.SUMMARY}]
+
     async def plan(self, consignment_id: str) -> dict[str, Any] | None:
         return dict(self.SUMMARY["plan"]) if consignment_id == "KSB-73.71-001" else None  # type: ignore[call-overload]
 
@@ -114,5 +117,17 @@ def test_the_receipt_form_sends_the_api_what_a_program_would_and_keeps_what_was_
             assert command.data["official"]["nip"] == "198001012005011001"
             nobody = await tablet.post("/penerimaan/KSB-73.71-001", data={**sent, "official": "1" * 18})
             assert nobody.status_code == 422 and "Choose the official" in nobody.text
+
+    asyncio.run(go())
+
+
+def test_the_lists_of_consignments_on_their_way_show_one() -> None:
+    async def go() -> None:
+        grants = (Grant(role=Role.AUDITOR), Grant(role=Role.RECIPIENT, scope="73"), Grant(role=Role.WAREHOUSE))
+        async with client(rejecting("invalid_command"), grants=grants, consignments=OneConsignment()) as desk:
+            for path in ("/audit/konsinyasi", "/penerimaan", "/gudang"):
+                page = await desk.get(path)
+                assert page.status_code == 200 and "KSB-73.71-001" in page.text, path
+                assert ">2<" in page.text, path  # two laptops on their way
 
     asyncio.run(go())

@@ -36,6 +36,11 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/bahasa/{lang}"): ANYONE,
     ("GET", "/audit"): only(Role.AUDITOR),
     ("GET", "/penerimaan"): only(Role.RECIPIENT),
+    ("GET", "/gudang"): only(Role.WAREHOUSE),
+    ("GET", "/gudang/buka"): only(Role.WAREHOUSE),
+    ("GET", "/gudang/{consignment_id}"): only(Role.WAREHOUSE),
+    ("POST", "/gudang/{consignment_id}/kirim"): only(Role.WAREHOUSE),
+    ("POST", "/gudang/{consignment_id}/manifest"): only(Role.WAREHOUSE),
     ("GET", "/penerimaan/buka"): only(Role.RECIPIENT),
     ("GET", "/penerimaan/{consignment_id}"): only(Role.RECIPIENT),
     ("POST", "/penerimaan/{consignment_id}"): only(Role.RECIPIENT),
@@ -128,7 +133,11 @@ PARAM = {
     "lang": "en",
 }
 # Query parameters a route requires (a form's field), given where the route's path is asked for.
-QUERY = {"/audit/laptop": "?asset_id=SRHPPSKGESNAC", "/penerimaan/buka": "?consignment_id=KSB-73.71-001"}
+QUERY = {
+    "/audit/laptop": "?asset_id=SRHPPSKGESNAC",
+    "/penerimaan/buka": "?consignment_id=KSB-73.71-001",
+    "/gudang/buka": "?consignment_id=KSB-73.71-001",
+}
 
 
 def routes() -> Iterator[APIRoute]:

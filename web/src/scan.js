@@ -69,7 +69,7 @@ function mode() {
 }
 
 function consignment() {
-  return mode() === "consignment" ? $("consignment").value.trim().toUpperCase() : "";
+  return mode() === "consignment" ? $("consignment").value.trim() : "";
 }
 
 function request(claimText) {

@@ -67,6 +67,7 @@ def _escaped(value: Any) -> Any:
 # (path, Indonesian, English, roles; empty roles: anyone signed in).
 NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/pindai", "Pindai", "Scan", ("warehouse", "recipient")),
+    ("/gudang", "Gudang", "Warehouse", ("warehouse",)),
     ("/penerimaan", "Penerimaan", "Receipt", ("recipient",)),
     ("/audit", "Audit", "Audit", ("auditor",)),
 ]

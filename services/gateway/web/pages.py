@@ -18,7 +18,7 @@ from services.gateway.errors import ApiError
 from services.gateway.openapi import html_page
 from services.gateway.protection.ratelimit import LOGINS, limit
 from services.gateway.uploads import PAGE_UPLOAD, hash_upload
-from services.gateway.web import bast, i18n, label, render, signing
+from services.gateway.web import bast, forms, i18n, label, render, signing
 
 router = APIRouter()
 # Where a label page's visitor signs in for the actions of their role.
@@ -187,10 +187,7 @@ async def _sign_in_page(
     account: str = "",
     status: int = 200,
 ) -> HTMLResponse:
-    csrf = ""
-    if who.kind == "person" and (token := request.cookies.get(SESSION_COOKIE)):
-        session = await gw.identity.from_session(token)
-        csrf = session[1] if session else ""
+    csrf = await forms.session_csrf(request, gw, who)
     form_token = signing.new_form_token()
     page = render(
         request,

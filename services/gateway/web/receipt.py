@@ -10,11 +10,10 @@ same decision. The receipt's id is made when the form is shown, so sending the f
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -25,10 +24,11 @@ from services.gateway.api.consignments import ConsignmentId
 from services.gateway.api.requests import ReceiptRequest
 from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
-from services.gateway.deps import GW, SESSION_COOKIE, RecipientForm, RecipientPage
+from services.gateway.deps import GW, RecipientForm, RecipientPage
 from services.gateway.errors import ApiError
-from services.gateway.web import render
+from services.gateway.web import forms, render
 from services.gateway.web.audit import as_page
+from services.gateway.web.forms import TypedConsignment
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,9 +46,7 @@ async def arriving(who: RecipientPage, request: Request, gw: GW) -> HTMLResponse
 
 
 @router.get("/penerimaan/buka")
-async def open_by_id(
-    who: RecipientPage, consignment_id: Annotated[str, Query(pattern=r"^\s*[A-Za-z0-9._-]{1,64}\s*$")]
-) -> RedirectResponse:
+async def open_by_id(who: RecipientPage, consignment_id: TypedConsignment) -> RedirectResponse:
     """The list's "open by number" form: the number as printed on the manifest."""
     return RedirectResponse(f"/penerimaan/{consignment_id.strip()}", status_code=303)
 
@@ -63,8 +61,7 @@ async def confirm(who: RecipientForm, request: Request, gw: GW, consignment_id: 
     form = await request.form()
 
     def field(name: str) -> str:
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
+        return forms.field(form, name)
 
     async with as_page():
         await _summary(gw, who, consignment_id)
@@ -101,7 +98,7 @@ async def confirm(who: RecipientForm, request: Request, gw: GW, consignment_id: 
         return await _form(
             request, gw, who, consignment_id, problem=exc.detail, code=exc.code, sent=sent, status=exc.status
         )
-    decision: dict[str, Any] = json.loads(bytes(answer.body))
+    decision = forms.decision(answer)
     if decision["decision"] == "rejected":
         return await _form(
             request,
@@ -145,10 +142,7 @@ async def _form(
     officials = await _officials(gw, consignment_id)
     if who.kind == "person":  # a person signs only as themselves
         officials = [o for o in officials if o.get("nip") == who.nip]
-    csrf = ""
-    if who.kind == "person" and (cookie := request.cookies.get(SESSION_COOKIE)):
-        session = await gw.identity.from_session(cookie)
-        csrf = session[1] if session else ""
+    csrf = await forms.session_csrf(request, gw, who)
     return render(
         request,
         "receipt_form.html",

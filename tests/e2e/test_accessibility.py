@@ -1,0 +1,75 @@
+"""Every page a person uses, scanned by axe-core (from npm, installed by the set-up) in
+Debian's Chromium against the real stack: no serious or critical accessibility violation
+(labels, contrast, names, landmarks, language), in Indonesian and in English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser
+
+from deploy.local.stack import Stack
+from tests.conftest import eventually, signed_in
+from tests.e2e.test_consignment_journey import OFFICIAL
+from tests.e2e.test_consignment_races import dispatched, receipt
+
+AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="module")
+def paths(stack: Stack, token: str) -> dict[str, str]:
+    """One page of every kind, with something on it."""
+    with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(token)) as api:
+        received, code, units = dispatched(api, 2, [OFFICIAL])
+        done = api.post(f"/api/v1/consignments/{received}/receipt", json=receipt(units, OFFICIAL, code))
+        assert done.status_code == 200, done.text
+        waiting, _, _ = dispatched(api, 2, [OFFICIAL])
+        asset = units[0]["asset_id"]
+        eventually(lambda: api.get(f"/api/v1/audit/laptops/{asset}/timeline").status_code == 200, what="timeline")
+        label = units[0]["label"]
+    return {
+        "home": "/",
+        "sign-in": "/masuk",
+        "label": label[label.upper().index("/L/") :],
+        "BAST": f"/bast/{received}",
+        "scanning": "/pindai",
+        "arriving consignments": "/penerimaan",
+        "receipt form": f"/penerimaan/{waiting}",
+        "audit dashboard": "/audit",
+        "anomalies": "/audit/anomali",
+        "attestations": "/audit/atestasi",
+        "unconfirmed consignments": "/audit/konsinyasi",
+        "a laptop's history": f"/audit/laptop/{asset}",
+    }
+
+
+def violations(browser: Browser, stack: Stack, token: str, path: str, lang: str) -> list[dict[str, Any]]:
+    # axe is injected by the test, so this context ignores the pages' script policy (the
+    # pages themselves are checked against it in test_edge_protection.py).
+    context = browser.new_context(
+        base_url=stack.url, bypass_csp=True, extra_http_headers=signed_in(token), viewport={"width": 360, "height": 800}
+    )
+    page = context.new_page()
+    page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}))"""
+    )
+    context.close()
+    return found  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_no_page_has_a_serious_or_critical_accessibility_violation(
+    browser: Browser, stack: Stack, token: str, paths: dict[str, str], lang: str
+) -> None:
+    assert AXE.exists(), "axe-core is installed by the set-up (web/package.json): run make setup"
+    found = {kind: v for kind, path in paths.items() if (v := violations(browser, stack, token, path, lang))}
+    assert found == {}, "\n".join(
+        f"{k}: {v['id']} ({v['impact']}) {v['nodes'][:3]}" for k, vs in found.items() for v in vs
+    )

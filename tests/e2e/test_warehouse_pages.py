@@ -1,0 +1,119 @@
+"""The warehouse's pages in a real browser (Debian's Chromium) against the real stack: a
+consignment's pick view follows the scans, the manifest downloads, and closing it says
+what leaves and dispatches it once, as the signed-in official or as the shared device
+naming the official on shift."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser
+
+from deploy.local.stack import Stack
+from tests.conftest import device_token, eventually, signed_in
+from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops, scan
+
+PASSWORD = "kata sandi gudang yang panjang"
+
+
+def planned(api: httpx.Client, n: int) -> tuple[str, list[dict[str, Any]]]:
+    cid = f"GDG-{uuid.uuid4().hex[:8]}"
+    units = laptops(api, n)
+    body = {
+        "consignment_id": cid,
+        "office_code": "73.71",
+        "officials": [OFFICIAL],
+        "legal_basis": LEGAL,
+        "expected": [u["asset_id"] for u in units],
+    }
+    assert api.post("/api/v1/consignments", json=body).status_code == 201
+    eventually(lambda: api.get(f"/api/v1/consignments/{cid}").status_code == 200, what="the plan")
+    return cid, units
+
+
+def test_a_clerk_follows_the_pick_downloads_the_manifest_and_dispatches_as_themselves(
+    api: httpx.Client, stack: Stack, browser: Browser
+) -> None:
+    nip = "19" + str(uuid.uuid4().int)[:16]
+    clerk = {"name": "Yohanes Manurung", "nip": nip, "jabatan": "Kepala Gudang"}
+    made = api.post("/api/v1/accounts", json={**clerk, "grants": [{"role": "warehouse"}], "password": PASSWORD})
+    assert made.status_code == 201, made.text
+    cid, units = planned(api, 3)
+    assert scan(api, cid, units[0]["label"]).json()["decision"] == "accepted"
+    assert scan(api, cid, units[1]["label"]).json()["decision"] == "accepted"
+
+    context = browser.new_context(base_url=stack.url, viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    page.goto("/gudang")
+    page.fill("#account", nip)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-in")
+    page.wait_for_url("**/gudang")
+    page.fill("#cid", cid)
+    page.click(".find button")
+    page.wait_for_url(f"**/gudang/{cid}")
+    eventually(lambda: page.reload() and page.inner_text("#scanned") == "2", what="the pick view's scans")
+    assert page.inner_text("#expected") == "3" and page.inner_text("#missing") == "1"
+    assert page.inner_text("#missing-list") == units[2]["asset_id"]
+    assert page.get_attribute("#scan", "href") == f"/pindai?mode=consignment&consignment={cid}"
+
+    with page.expect_download() as download:
+        page.click("#manifest")
+    pdf = download.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+
+    leaving = page.inner_text("#leaving")
+    assert leaving.startswith("2 laptop akan berangkat") and "; 1 yang direncanakan belum dipindai" in leaving
+    page.check("#sure")
+    page.click("#dispatch")
+    page.wait_for_selector("[data-verdict]")
+    assert page.get_attribute("[data-verdict]", "data-verdict") == "accepted"
+    history = eventually(
+        lambda: [
+            e
+            for e in api.get("/api/v1/audit/export.jsonl", params={"subject": cid}).text.splitlines()
+            if "consignment.dispatched" in e
+        ],
+        what="the dispatch in the history",
+    )
+    assert len(history) == 1 and nip in history[0]  # PIHAK PERTAMA is the clerk who closed it
+    context.close()
+
+
+def test_the_shared_device_names_the_official_on_shift_and_a_second_confirmation_is_the_same_dispatch(
+    api: httpx.Client, stack: Stack, browser: Browser
+) -> None:
+    cid, units = planned(api, 1)
+    assert scan(api, cid, units[0]["label"]).json()["decision"] == "accepted"
+    context = browser.new_context(
+        base_url=stack.url, extra_http_headers=signed_in(device_token(stack, ("warehouse",), name="HP gudang"))
+    )
+    page = context.new_page()
+    page.goto(f"/gudang/{cid}")
+    eventually(lambda: page.reload() and page.locator("#dispatch").count() == 1, what="the close form")
+    form = {n: page.input_value(f"[name='{n}']") for n in ("close_id", "csrf_token")}
+    page.check("#sure")
+    page.click("#dispatch")  # without the official: the browser asks for the fields first
+    assert page.locator("[data-verdict]").count() == 0
+    page.fill("#name", OFFICIAL["name"])
+    page.fill("#nip", OFFICIAL["nip"])
+    page.fill("#jabatan", OFFICIAL["jabatan"])
+    page.click("#dispatch")
+    page.wait_for_selector("[data-verdict]")
+    assert page.get_attribute("[data-verdict]", "data-verdict") == "accepted"
+    again = page.request.post(
+        f"/gudang/{cid}/kirim", form={**form, **{k: OFFICIAL[k] for k in ("name", "nip", "jabatan")}}
+    )
+    assert again.status == 200 and 'data-verdict="accepted"' in again.text()
+    dispatches = eventually(
+        lambda: [
+            e
+            for e in api.get("/api/v1/audit/export.jsonl", params={"subject": cid}).text.splitlines()
+            if "consignment.dispatched" in e
+        ],
+        what="the dispatch",
+    )
+    assert len(dispatches) == 1
+    context.close()
