@@ -7,19 +7,25 @@ test suite, where a noisy machine would make them flaky."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from pymongo import MongoClient
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from deploy.local.stack import UNTHROTTLED, Stack, ensure_dev_keys
@@ -115,33 +121,117 @@ async def _produce_all(bootstrap: str, messages: list[tuple[bytes, bytes]], topi
         await producer.stop()
 
 
-def _pipeline(stack: Stack, n: int, key_id: str) -> dict[str, float]:
+def _last_per_partition(keys: list[bytes], partitions: int) -> list[str]:
+    """The last key produced to each partition: once each of these is done, every
+    message before it in its partition is too (workers keep partition order)."""
+    partitioner = DefaultPartitioner()
+    ids = list(range(partitions))
+    last: dict[int, bytes] = {}
+    for key in keys:
+        last[partitioner(key, ids, ids)] = key
+    return [k.decode() for k in last.values()]
+
+
+def _pipeline(stack: Stack, n: int, key_id: str, profile: Path | None) -> dict[str, float]:
     """N registrations produced at once (an import or an offline sync), until every
-    one is decided by allocation and recorded by audit."""
+    one is decided by allocation and recorded by audit. Done is watched by reading,
+    by _id, the last laptop of each partition (a count over the collections would load
+    the store it measures)."""
     assert stack.kafka and stack.store
     run_id = uuid.uuid4().hex[:6]
     messages = [_register_command(i, run_id, key_id) for i in range(n)]
-    assets = [k.decode() for k, _ in messages]
+    watched = _last_per_partition([k for k, _ in messages], stack.partitions)
     client: MongoClient[dict[str, Any]] = MongoClient(stack.store.url)
     db = client[stack.mongo_db]
-    start = time.perf_counter()
-    asyncio.run(_produce_all(stack.kafka.bootstrap, messages, topics.ALLOCATION_COMMANDS))
-    decided_at = recorded_at = None
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("pipeline", total=n)
+
+    def all_in(collection: str) -> bool:
+        return all(db[collection].find_one({"_id": a}, {"_id": 1}) is not None for a in watched)
+
+    cores: dict[str, float] = {}
+    with _watched(stack, profile, "pipeline", cores):
+        start = time.perf_counter()
+        asyncio.run(_produce_all(stack.kafka.bootstrap, messages, topics.ALLOCATION_COMMANDS))
+        decided_at = recorded_at = None
         while recorded_at is None:
-            decided = db.allocation_laptops.count_documents({"_id": {"$in": assets}})
-            recorded = db.laptop_views.count_documents({"_id": {"$in": assets}})
-            progress.update(task, completed=recorded)
             now = time.perf_counter()
-            if decided_at is None and decided >= n:
+            if decided_at is None and all_in("allocation_laptops"):
                 decided_at = now
-            if recorded >= n:
+            if decided_at is not None and all_in("laptop_views"):
                 recorded_at = now
-            time.sleep(0.2)
+            time.sleep(0.05)
+    assets = [k.decode() for k, _ in messages]
+    recorded = db.laptop_views.count_documents({"_id": {"$in": assets}})
     client.close()
+    if recorded != n:
+        raise RuntimeError(f"pipeline: {recorded} of {n} laptops recorded when the last of each partition was")
     assert decided_at is not None
-    return {"pipeline_decided_cmd_s": n / (decided_at - start), "pipeline_recorded_cmd_s": n / (recorded_at - start)}
+    return {
+        "pipeline_decided_cmd_s": n / (decided_at - start),
+        "pipeline_recorded_cmd_s": n / (recorded_at - start),
+        **cores,
+    }
+
+
+def _processes(stack: Stack) -> dict[str, int]:
+    assert stack.kafka and stack.store
+    found = {name: proc.pid for name, proc in stack.services.items()}
+    found["kafka"] = stack.kafka.proc.pid
+    if stack.store.proc is not None:
+        found[stack.store.kind] = stack.store.proc.pid
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime, stime, and those of waited-for children (fields 14-17 of proc(5))
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float:
+    cpu = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    ticks = [int(t) for t in cpu]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def _watched(stack: Stack, out: Path | None, phase: str, results: dict[str, Any]) -> Iterator[None]:
+    """Where the cores went during a phase: CPU seconds of each process of the stack
+    and of the whole machine (others' work included: the machine is shared), into
+    ``results``. With ``out``, py-spy also samples every Python process (raw
+    collapsed stacks, one file each: ``flamegraph.pl`` or speedscope read them)."""
+    pids = _processes(stack)
+    spies = []
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        spy = str(Path(sys.executable).parent / "py-spy")
+        spies = [
+            subprocess.Popen(
+                [spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "50", "--nonblocking"]
+                + ["--output", str(out / f"{phase}-{name}.txt")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name, proc in stack.services.items()
+        ]
+    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    machine, start = _machine_busy_seconds(), time.perf_counter()
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - start
+        for name, pid in pids.items():
+            results[f"{phase}_cpu_{name}"] = (_cpu_seconds(pid) - before[name]) / wall
+        results[f"{phase}_cpu_machine"] = (_machine_busy_seconds() - machine) / wall
+        for spy_proc in spies:
+            spy_proc.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+        for spy_proc in spies:
+            spy_proc.wait(60)
+        if out is not None:
+            console.print(f"profiles of {phase}: {out}/{phase}-*.txt")
 
 
 def _http_scans(stack: Stack, m: int) -> dict[str, float]:
@@ -164,7 +254,7 @@ def _http_scans(stack: Stack, m: int) -> dict[str, float]:
                     "model": "M",
                     "specs": {"cpu": "c", "ram_gb": 8, "storage_gb": 128},
                 },
-            ).json()["asset_id"]
+            ).json()["subject"]
             api.post(f"/api/v1/laptops/{asset}/allocation", json={"office_code": "32.73"})
             prepared.append(asset)
         time.sleep(1.0)
@@ -186,7 +276,7 @@ def _http_scans(stack: Stack, m: int) -> dict[str, float]:
     }
 
 
-def run_bench(n: int, scans: int, partitions: int) -> dict[str, Any]:
+def run_bench(n: int, scans: int, partitions: int, profile: Path | None = None) -> dict[str, Any]:
     data = Path(tempfile.mkdtemp(prefix="bench-", dir=repo_root() / ".serah"))
     stack = Stack(
         data,
@@ -210,7 +300,7 @@ def run_bench(n: int, scans: int, partitions: int) -> dict[str, Any]:
         console.print(f"raw store: {n} documents…")
         results.update(_store_raw(stack.store.url, stack.mongo_db, n, len(sample)))
         console.print(f"pipeline: {n} registrations through allocation and audit…")
-        results.update(_pipeline(stack, n, key_id))
+        results.update(_pipeline(stack, n, key_id, profile))
         console.print(f"HTTP: {scans} dispatch scans, one after another…")
         results.update(_http_scans(stack, scans))
     finally:

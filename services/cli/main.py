@@ -162,11 +162,12 @@ def bench(
     n: int = typer.Option(5000, help="Messages/documents/commands per throughput measure."),
     scans: int = typer.Option(200, help="Sequential HTTP scans for the latency measure."),
     partitions: int = typer.Option(6),
+    profile: Path | None = typer.Option(None, help="Sample every process with py-spy into this folder."),
 ) -> None:
     """Measure the pipeline against the raw limits of Kafka and the store (own stack, free ports)."""
     from services.cli.bench import report, run_bench
 
-    report(run_bench(n, scans, partitions))
+    report(run_bench(n, scans, partitions, profile))
 
 
 @schemas_app.command("write")

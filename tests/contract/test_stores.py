@@ -154,3 +154,22 @@ def test_batched_appends_write_each_subject_once_and_report_lost_races(laptop_st
     assert docs[a].version == 1 and docs[a].history == [ea]
     assert docs[b].version == 2 and docs[b].history == [eb, late]
     assert docs[c].history == [ec]
+
+
+def test_many_subjects_are_read_in_chunks_and_the_absent_are_left_out(
+    laptop_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.common import streams
+
+    monkeypatch.setattr(streams, "READ_CHUNK", 2)
+    assets = [new_asset()[1] for _ in range(5)]
+
+    async def go() -> Any:
+        store = laptop_store()
+        for a in assets[:3]:
+            await store.append(a, 0, [allocate(a)], {"status": "x"})
+        return await store.load_many([*reversed(assets), assets[0]])
+
+    docs = run(go())
+    assert set(docs) == set(assets[:3])
+    assert all(docs[a].subject == a and docs[a].version == 1 for a in assets[:3])
