@@ -100,14 +100,24 @@ class ReadModels:
         return await self._recorded.ask((scan_id, event.subject, event.id))
 
     async def _recorded_among(self, asked: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-        subjects = list(dict.fromkeys(subject for _, subject, _ in asked))
+        # The scan index is the audit's last write: an entry naming the event means
+        # the view had it first. Only a scan id used before (its entry names the first
+        # decision) needs the view itself, so the views, large documents, are rarely read.
         scan_ids = list(dict.fromkeys(scan_id for scan_id, _, _ in asked))
-        events = {
-            d["_id"]: set(d.get("event_ids", ()))
-            async for d in self._db.laptop_views.find({"_id": {"$in": subjects}}, {"event_ids": 1})
+        indexed = {
+            d["_id"]: d.get("event_id")
+            async for d in self._db.scan_index.find({"_id": {"$in": scan_ids}}, {"event_id": 1})
         }
-        indexed = {d["_id"] async for d in self._db.scan_index.find({"_id": {"$in": scan_ids}}, {"_id": 1})}
-        return {a for a in asked if a[0] in indexed and a[2] in events.get(a[1], ())}
+        found = {a for a in asked if indexed.get(a[0]) == a[2]}
+        others = [a for a in asked if a[0] in indexed and a not in found]
+        if others:
+            subjects = list(dict.fromkeys(subject for _, subject, _ in others))
+            events = {
+                d["_id"]: set(d.get("event_ids", ()))
+                async for d in self._db.laptop_views.find({"_id": {"$in": subjects}}, {"event_ids": 1})
+            }
+            found |= {a for a in others if a[2] in events.get(a[1], ())}
+        return found
 
     async def heartbeats(self) -> list[dict[str, Any]]:
         return [d async for d in self._db.worker_status.find({})]
