@@ -165,6 +165,7 @@ def _pipeline(stack: Stack, n: int, key_id: str, profile: Path | None) -> dict[s
 def _processes(stack: Stack) -> dict[str, int]:
     assert stack.kafka and stack.store
     found = {name: proc.pid for name, proc in stack.services.items()}
+    found["bench"] = os.getpid()  # the simulated devices and the import client
     found["kafka"] = stack.kafka.proc.pid
     if stack.store.proc is not None:
         found[stack.store.kind] = stack.store.proc.pid
