@@ -23,8 +23,9 @@ lint: setup
 schemas: setup
 	@$(VENV)/bin/serah schemas write
 
+# Every figure of the README's benchmark table, in a few minutes (serah bench --help for longer runs).
 bench: setup
-	@$(VENV)/bin/serah bench
+	@$(VENV)/bin/serah bench --n 5000 --seconds 20 --search-seconds 5 --search-steps 3 --import-rows 5000 --labels 1000
 
 # The schemathesis run of `make test`, long form: many more generated requests per operation.
 fuzz-api: setup

@@ -11,6 +11,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served only with -pprof, for profiling the store under load
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,7 +23,12 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
 	sqliteDir := flag.String("sqlite-dir", "data", "directory holding the SQLite databases")
+	pprof := flag.String("pprof", "", "if set, serve Go's profiles (/debug/pprof) on this address")
 	flag.Parse()
+
+	if *pprof != "" {
+		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(*pprof, nil)) }()
+	}
 
 	if err := os.MkdirAll(*sqliteDir, 0o755); err != nil {
 		fmt.Fprintf(os.Stderr, "cannot create %s: %v\n", *sqliteDir, err)

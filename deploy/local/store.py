@@ -18,7 +18,7 @@ from deploy.local.tools import cache_dir, free_port, repo_root, require, wait_fo
 FERRETDB_VERSION = "v1.24.2"
 
 
-# Three small fixes to FerretDB v1.24.2's SQLite backend, applied to its source
+# Four small fixes to FerretDB v1.24.2's SQLite backend, applied to its source
 # before building (nothing else differs; README, "The store"):
 #
 # 1. It creates its unique _id index on  _ferretdb_sjson->"_id"  but looks
@@ -46,6 +46,41 @@ FERRETDB_VERSION = "v1.24.2"
 #    Uncapped, the pool never waits; it is still bounded by the clients'
 #    connection pools (pymongo: 100 per process), and idle connections above
 #    100 are closed as before. tests/integration/test_store_concurrency.py.
+# 4. A filter {_id: {$in: [strings]}} is answered by scanning the table; it now
+#    reads those rows by the _id index (WHERE ... IN (...)), so a worker reads a
+#    batch's 200 documents in one round trip (a scan of ~20,000 documents took
+#    2-3 s; 200 concurrent reads by _id cost the worker's CPU more than the rest of
+#    its batch). The handler re-applies the complete filter as for fix 2.
+# 5. Write transactions on one database take turns in FerretDB (a mutex around
+#    fsql.DB.InTransaction) instead of racing for SQLite's write lock, whose busy
+#    handler sleeps 1-100 ms between tries: with three workers writing at once a
+#    single-document update took ~50 ms and a batch of 12 took 150-400 ms, the
+#    cores mostly idle. WAL readers never wait on it; each insert/update command
+#    is one such transaction, so nothing holds the mutex while it waits for another.
+_QUERY_BY_ID = """\
+		case string, types.ObjectID:
+			whereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+"""
+_IDS_IN = """
+// idsIn returns the SQL arguments of {$in: [strings]} (the _id column's JSON text), or nil.
+func idsIn(d *types.Document) []any {
+	in, err := d.Get("$in")
+	arr, ok := in.(*types.Array)
+	if err != nil || !ok || d.Len() != 1 || arr.Len() == 0 || arr.Len() > 10000 {
+		return nil
+	}
+	args := make([]any, arr.Len())
+	for i := range args {
+		s, ok := must.NotFail(arr.Get(i)).(string)
+		if !ok {
+			return nil
+		}
+		args[i] = string(must.NotFail(sjson.MarshalSingleValue(s)))
+	}
+	return args
+}
+"""
 _PATCHES = (
     (
         "internal/backends/sqlite/metadata/metadata.go",
@@ -54,6 +89,27 @@ _PATCHES = (
     ),
     ("internal/backends/sqlite/collection.go", "if params.Filter.Len() == 1 {", 'if params.Filter.Has("_id") {'),
     ("internal/backends/sqlite/metadata/pool/opendb.go", "db.SetMaxOpenConns(100)", "db.SetMaxOpenConns(0)"),
+    (
+        "internal/backends/sqlite/collection.go",
+        _QUERY_BY_ID,
+        _QUERY_BY_ID
+        + """\
+		case *types.Document:
+			if in := idsIn(v.(*types.Document)); in != nil {
+				whereClause = fmt.Sprintf(` WHERE %s IN (?%s)`, metadata.IDColumn, strings.Repeat(", ?", len(in)-1))
+				args = in
+			}
+""",
+    ),
+    ("internal/backends/sqlite/collection.go", "\n// InsertAll implements", _IDS_IN + "\n// InsertAll implements"),
+    ("internal/util/fsql/db.go", '\t"log/slog"\n\t"time"\n', '\t"log/slog"\n\t"sync"\n\t"time"\n'),
+    ("internal/util/fsql/db.go", "\tsqlDB     *sql.DB\n", "\tsqlDB     *sql.DB\n\twriteMu   sync.Mutex\n"),
+    (
+        "internal/util/fsql/db.go",
+        "\tvar sqlTx *sql.Tx\n\n\tif sqlTx, err = db.sqlDB.BeginTx(ctx, nil)",
+        "\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n\tvar sqlTx *sql.Tx\n\n"
+        + "\tif sqlTx, err = db.sqlDB.BeginTx(ctx, nil)",
+    ),
 )
 
 
@@ -127,9 +183,10 @@ def start_store(data: Path, port: int | None = None, timeout_s: float = 60, pref
         kind = "mongod"
     else:
         binary = ensure_ferretdb()
-        proc = procs.start(
-            [str(binary), "-listen", f"127.0.0.1:{port}", "-sqlite-dir", str(data / "ferretdb")], data / "ferretdb.log"
-        )
+        args = [str(binary), "-listen", f"127.0.0.1:{port}", "-sqlite-dir", str(data / "ferretdb")]
+        if os.environ.get("SERAH_FERRETDB_PPROF"):  # e.g. 127.0.0.1:6060: go tool pprof http://…/debug/pprof/profile
+            args += ["-pprof", os.environ["SERAH_FERRETDB_PPROF"]]
+        proc = procs.start(args, data / "ferretdb.log")
         kind = "ferretdb"
     try:
         wait_for_port(port, timeout_s, proc, what=kind)

@@ -159,14 +159,34 @@ def receipt_code_key(key_id: str = typer.Argument("R1", help="Key id: a letter, 
 
 @app.command()
 def bench(
-    n: int = typer.Option(5000, help="Messages/documents/commands per throughput measure."),
-    scans: int = typer.Option(200, help="Sequential HTTP scans for the latency measure."),
+    n: int = typer.Option(5000, help="Registrations through the pipeline (and messages/documents for the raw limits)."),
     partitions: int = typer.Option(6),
+    devices: int = typer.Option(50, help="Simulated scanning devices."),
+    rate: float = typer.Option(200.0, help="Their combined dispatch scans per second."),
+    seconds: float = typer.Option(60.0, help="How long they scan at that rate (0: no scanning measure)."),
+    search_seconds: float = typer.Option(5.0, help="Each step of the search for the highest rate within 250 ms."),
+    search_steps: int = typer.Option(4, min=1, help="Steps of that search (the rate doubles each step)."),
+    import_rows: int = typer.Option(5000, help="Rows of a generated vendor CSV to import (0: none)."),
+    labels_count: int = typer.Option(1000, "--labels", help="Labels of the imported laptops to render."),
+    profile: Path | None = typer.Option(None, help="Sample every Python process with py-spy into this folder."),
 ) -> None:
-    """Measure the pipeline against the raw limits of Kafka and the store (own stack, free ports)."""
-    from services.cli.bench import report, run_bench
+    """Measure the pipeline, concurrent scanning, import, labels and rebuild against the raw
+    limits of Kafka and the store measured in the same run (own stack, free ports)."""
+    from services.cli.bench import BenchOptions, report, run_bench
 
-    report(run_bench(n, scans, partitions))
+    opts = BenchOptions(
+        n=n,
+        partitions=partitions,
+        devices=devices,
+        rate=rate,
+        seconds=seconds,
+        search_seconds=search_seconds,
+        search_steps=search_steps,
+        import_rows=import_rows,
+        labels=labels_count,
+        profile=profile,
+    )
+    report(run_bench(opts))
 
 
 @schemas_app.command("write")

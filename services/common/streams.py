@@ -11,16 +11,20 @@ and the state is always a fold over the history, so it can be rebuilt.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from events import codec
 from events.envelope import Envelope
+
+# Ids per read of many documents by _id: far below FerretDB's limit on one
+# statement's arguments, and the size of a worker's batch.
+READ_CHUNK = 1000
 
 
 class VersionConflict(Exception):
@@ -81,24 +85,24 @@ class MongoStreamStore:
 
     async def load(self, asset_id: str) -> SubjectStream | None:
         doc = await self._c.find_one({"_id": asset_id})
-        if doc is None:
-            return None
-        return SubjectStream(asset_id, doc["version"], [codec.from_json(e) for e in doc["history"]])
+        return None if doc is None else _stream(doc)
 
     async def load_many(self, asset_ids: Sequence[str]) -> dict[str, SubjectStream]:
-        """Every existing document of these subjects in one round trip (absent ones are left out)."""
-        # Concurrent reads by _id, not one find({_id: {$in}}): FerretDB's SQLite
-        # backend scans the whole collection for $in (measured: ~2 s per 200 ids
-        # at 20k documents), while each read by _id uses the primary key.
+        """Every existing document of these subjects (absent ones are left out), in
+        one round trip per ``READ_CHUNK`` ids: ``$in`` on ``_id`` is an index lookup on
+        MongoDB and on the FerretDB the local stack builds (deploy/local/store.py, fix 4)."""
+        found: dict[str, SubjectStream] = {}
         ids = list(dict.fromkeys(asset_ids))
-        found = await asyncio.gather(*(self.load(a) for a in ids))
-        return {d.subject: d for d in found if d is not None}
+        for start in range(0, len(ids), READ_CHUNK):
+            async for doc in self._c.find({"_id": {"$in": ids[start : start + READ_CHUNK]}}):
+                found[doc["_id"]] = _stream(doc)
+        return found
 
     async def append_many(self, appends: Sequence[Append]) -> set[str]:
         """The batch form of ``append``: still one version-guarded single-document
         write per subject (no transaction spans two subjects), but sent as one
-        ``insert_many`` for new subjects and concurrent ``update_one``s for existing ones,
-        because FerretDB's single SQLite writer pays per round trip, not per document.
+        ``insert_many`` for new subjects and one ``bulk_write`` for existing ones, because
+        FerretDB's single SQLite writer pays per round trip, not per document.
         Returns the subjects whose append lost a version race: nothing was written
         for them; every other subject's append is done. Other errors raise (some
         appends may then be done: callers rely on replay, as after a crash)."""
@@ -119,24 +123,28 @@ class MongoStreamStore:
                     raise
                 conflicts |= {new[e["index"]].subject for e in errors}
         old = [a for a in appends if a.expected_version != 0]
-        # Existing subjects: one guarded update_one each, concurrently. Not one
-        # bulk_write: FerretDB v1 keeps every statement's query (one SQLite
-        # connection each) open until the whole command ends, so a bulk of 100+
-        # updates used to exhaust its pool and hang the database (fixed by
-        # deploy/local/store.py patch 3; update_one stays the cheaper shape there).
-        matched = await asyncio.gather(
-            *(
-                self._c.update_one(
-                    {"_id": a.subject, "version": a.expected_version},
-                    {
-                        "$push": {"history": {"$each": [codec.to_json(e) for e in a.events]}},
-                        "$set": {"version": a.expected_version + 1, "summary": a.summary},
-                    },
-                )
-                for a in old
+        if old:
+            # Existing subjects: one bulk write of guarded updates (FerretDB answers it
+            # since deploy/local/store.py fixes 3 and 5). It tells how many matched, not
+            # which: when some lost their race, the documents say which appends landed.
+            result = await self._c.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": a.subject, "version": a.expected_version},
+                        {
+                            "$push": {"history": {"$each": [codec.to_json(e) for e in a.events]}},
+                            "$set": {"version": a.expected_version + 1, "summary": a.summary},
+                        },
+                    )
+                    for a in old
+                ],
+                ordered=False,
             )
-        )
-        conflicts |= {a.subject for a, r in zip(old, matched, strict=True) if r.matched_count != 1}
+            if result.matched_count != len(old):
+                stored = await self.load_many([a.subject for a in old])
+                conflicts |= {
+                    a.subject for a in old if a.subject not in stored or stored[a.subject].find(a.events[0].id) is None
+                }
         return conflicts
 
     async def append(
@@ -158,7 +166,8 @@ class MongoStreamStore:
 
     async def find_by(self, **summary_fields: Any) -> list[SubjectStream]:
         query = {f"summary.{k}": v for k, v in summary_fields.items()}
-        return [
-            SubjectStream(d["_id"], d["version"], [codec.from_json(e) for e in d["history"]])
-            async for d in self._c.find(query)
-        ]
+        return [_stream(d) async for d in self._c.find(query)]
+
+
+def _stream(doc: dict[str, Any]) -> SubjectStream:
+    return SubjectStream(doc["_id"], doc["version"], [codec.from_json(e) for e in doc["history"]])

@@ -104,3 +104,21 @@ def test_a_batch_is_recorded_as_the_same_chains_views_and_scans_as_one_at_a_time
         assert [c[0] for c in chains[asset]] == [e.id for e in es]
         assert [c[1] for c in chains[asset]] == list(range(1, len(es) + 1))
         assert views[asset] == (len(es), chains[asset][-1][2], [e.id for e in es])
+
+
+def test_a_batch_of_view_advances_lands_except_where_the_view_moved(with_runtime: Any) -> None:
+    from services.audit.adapters.mongo import Advance
+
+    async def scenario(rt: handlers.AuditRuntime) -> Any:
+        assets = [f"SRHCONTRACT{i}{uuid.uuid4().hex[:4].upper()}" for i in range(3)]
+        first = [Advance(a, 0, "h1", [f"{a}-1"], {"status": "one"}) for a in assets]
+        assert await rt.views.advance_many(first) == set()
+        await rt.views.advance(assets[2], 1, "h2", f"{assets[2]}-2", {"status": "two"})  # moved on meanwhile
+        left = await rt.views.advance_many([Advance(a, 1, "h2", [f"{a}-x"], {"status": "two"}) for a in assets])
+        views = await rt.views.get_many(assets)
+        return assets, left, {a: (v["seq"], v["event_ids"]) for a, v in views.items()}
+
+    assets, left, views = with_runtime(scenario)
+    assert left == {assets[2]}
+    assert views[assets[0]] == (2, [f"{assets[0]}-1", f"{assets[0]}-x"])
+    assert views[assets[2]] == (2, [f"{assets[2]}-1", f"{assets[2]}-2"])

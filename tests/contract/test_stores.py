@@ -154,3 +154,44 @@ def test_batched_appends_write_each_subject_once_and_report_lost_races(laptop_st
     assert docs[a].version == 1 and docs[a].history == [ea]
     assert docs[b].version == 2 and docs[b].history == [eb, late]
     assert docs[c].history == [ec]
+
+
+def test_many_subjects_are_read_in_chunks_and_the_absent_are_left_out(
+    laptop_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.common import streams
+
+    monkeypatch.setattr(streams, "READ_CHUNK", 2)
+    assets = [new_asset()[1] for _ in range(5)]
+
+    async def go() -> Any:
+        store = laptop_store()
+        for a in assets[:3]:
+            await store.append(a, 0, [allocate(a)], {"status": "x"})
+        return await store.load_many([*reversed(assets), assets[0]])
+
+    docs = run(go())
+    assert set(docs) == set(assets[:3])
+    assert all(docs[a].subject == a and docs[a].version == 1 for a in assets[:3])
+
+
+def test_a_batch_of_appends_to_existing_subjects_lands_except_where_the_version_moved(laptop_store: Any) -> None:
+    from services.common.streams import Append
+
+    assets = [new_asset()[1] for _ in range(4)]
+    first = {a: allocate(a) for a in assets}
+
+    async def go() -> Any:
+        store = laptop_store()
+        for a in assets:
+            await store.append(a, 0, [first[a]], {"status": "x"})
+        await store.append(assets[1], 1, [allocate(assets[1])], {"status": "moved"})  # now at version 2
+        later = {a: allocate(a) for a in assets}
+        left = await store.append_many([Append(a, 1, [later[a]], {"status": "later"}) for a in assets])
+        return left, later, await store.load_many(assets)
+
+    left, later, docs = run(go())
+    assert left == {assets[1]}
+    for a in (assets[0], assets[2], assets[3]):
+        assert docs[a].version == 2 and docs[a].history == [first[a], later[a]]
+    assert later[assets[1]] not in docs[assets[1]].history

@@ -75,3 +75,30 @@ def test_hundreds_of_concurrent_appends_from_several_workers_all_land(infra: Sta
         return await dbs[0].laptops.count_documents({"version": 3})
 
     assert run_on_fresh_db(infra, body, clients=3) == 600
+
+
+def test_a_read_of_many_ids_returns_exactly_the_documents_its_whole_filter_selects(infra: Stack) -> None:
+    # The local FerretDB reads {_id: {$in}} by its index (deploy/local/store.py, patch 4):
+    # whatever else the filter says must still hold, and ids that are not strings still match.
+    async def body(dbs: list[Any]) -> Any:
+        c = dbs[0].docs
+        await c.insert_many([{"_id": f"A{i:04d}", "n": i} for i in range(300)] + [{"_id": 7, "n": 7}])
+        some = [f"A{i:04d}" for i in range(0, 300, 3)] + ["absent"]
+
+        async def ids(query: dict[str, Any]) -> list[Any]:
+            return sorted([d["_id"] async for d in c.find(query)], key=str)
+
+        return (
+            await ids({"_id": {"$in": some}}),
+            await ids({"_id": {"$in": some}, "n": {"$lt": 30}}),
+            await ids({"_id": {"$in": ["A0001", 7]}}),
+            await ids({"_id": {"$in": some, "$nin": ["A0000"]}}),
+            (await c.update_many({"_id": {"$in": ["A0001", "A0002", "absent"]}}, {"$set": {"u": 1}})).matched_count,
+        )
+
+    every, below_30, mixed, but_one, updated = run_on_fresh_db(infra, body)
+    assert every == [f"A{i:04d}" for i in range(0, 300, 3)]
+    assert below_30 == [f"A{i:04d}" for i in range(0, 30, 3)]
+    assert mixed == [7, "A0001"]
+    assert but_one == every[1:]
+    assert updated == 2

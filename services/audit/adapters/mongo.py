@@ -3,21 +3,20 @@ the list of consignments awaiting receipt."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from events import codec
 from events.envelope import Envelope
 from services.audit.domain import GENESIS
-from services.common.streams import VersionConflict
+from services.common.streams import READ_CHUNK, VersionConflict
 
 
 class EventLog(Protocol):
@@ -200,14 +199,17 @@ class MongoViews:
         await self._c.replace_one({"_id": asset_id}, doc, upsert=True)
 
     async def get_many(self, asset_ids: list[str]) -> dict[str, dict[str, Any]]:
-        # Reads by _id, concurrently: FerretDB/SQLite answers $in by a collection scan.
+        # One $in on _id per chunk: an index lookup (see MongoStreamStore.load_many).
         ids = list(dict.fromkeys(asset_ids))
-        found = await asyncio.gather(*(self.get(a) for a in ids))
-        return {d["_id"]: d for d in found if d is not None}
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), READ_CHUNK):
+            async for doc in self._c.find({"_id": {"$in": ids[start : start + READ_CHUNK]}}):
+                found[doc["_id"]] = doc
+        return found
 
     async def advance_many(self, advances: list[Advance]) -> set[str]:
         """``advance`` for many laptops, each still guarded by its ``seq``: new views
-        in one insert_many, the others by concurrent guarded update_one's. Returns the laptops whose
+        in one insert_many, the others in one bulk write. Returns the laptops whose
         view had moved meanwhile (not written); the others are done."""
         if len({a.asset_id for a in advances}) != len(advances):
             raise ValueError("advance_many takes at most one advance per laptop")
@@ -224,21 +226,27 @@ class MongoViews:
             except BulkWriteError as exc:
                 conflicts |= {new[i].asset_id for i in _failed_indexes(exc)}
         old = [a for a in advances if a.expected_seq != 0]
-        # One guarded update_one each, concurrently, not one bulk_write: see
-        # MongoStreamStore.append_many (FerretDB's pool, deploy/local/store.py patch 3).
-        results = await asyncio.gather(
-            *(
-                self._c.update_one(
-                    {"_id": a.asset_id, "seq": a.expected_seq},
-                    {
-                        "$set": {**a.view, "seq": a.expected_seq + len(a.event_ids), "head_hash": a.head_hash},
-                        "$push": {"event_ids": {"$each": a.event_ids}},
-                    },
-                )
-                for a in old
+        if old:
+            # One bulk write of guarded updates, as MongoStreamStore.append_many: when some
+            # lost their race, the views say which advances landed.
+            result = await self._c.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": a.asset_id, "seq": a.expected_seq},
+                        {
+                            "$set": {**a.view, "seq": a.expected_seq + len(a.event_ids), "head_hash": a.head_hash},
+                            "$push": {"event_ids": {"$each": a.event_ids}},
+                        },
+                    )
+                    for a in old
+                ],
+                ordered=False,
             )
-        )
-        conflicts |= {a.asset_id for a, r in zip(old, results, strict=True) if r.matched_count != 1}
+            if result.matched_count != len(old):
+                views = await self.get_many([a.asset_id for a in old])
+                conflicts |= {
+                    a.asset_id for a in old if a.event_ids[0] not in views.get(a.asset_id, {}).get("event_ids", ())
+                }
         return conflicts
 
     async def overdue_candidates(self, now: str) -> list[dict[str, Any]]:

@@ -14,11 +14,12 @@ row, left to right, top to bottom, in the order given.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
+import zxingcpp
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
@@ -71,22 +72,22 @@ class LabelPrint:
 
 
 def _qr_runs(text: str) -> tuple[int, list[tuple[int, int, int]]]:
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    qr.add_data(text, optimize=0)
-    qr.make(fit=True)
-    matrix = qr.get_matrix()
-    runs = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < len(row):
-            if row[x]:
-                start = x
-                while x < len(row) and row[x]:
-                    x += 1
-                runs.append((y, start, x - start))
-            else:
-                x += 1
-    return len(matrix), runs
+    """The QR's size in modules and its dark runs (row, first column, length).
+    zxing-cpp encodes (C++: a sheet of labels is mostly QR work, ~0.4 ms a code
+    against ~25 ms in pure Python), at error correction M like the label's PNG/SVG."""
+    image = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_image(
+        scale=1, add_quiet_zones=False
+    )
+    n = image.shape[0]
+    pixels = memoryview(cast(Any, image)).tobytes()  # one byte per module, 0 = dark
+    return n, [
+        (y, run.start() - y * n, run.end() - run.start())
+        for y in range(n)
+        for run in _DARK.finditer(pixels, y * n, (y + 1) * n)
+    ]
+
+
+_DARK = re.compile(b"\x00+")
 
 
 def _draw_qr(c: Canvas, text: str, x: float, y: float, size: float) -> None:
