@@ -199,6 +199,7 @@ class FakeViews:
     def __init__(self) -> None:
         self.views: dict[str, dict[str, Any]] = {}
         self.awaiting: set[str] = set()
+        self.picking: set[str] = set()
 
     async def ensure_indexes(self) -> None:
         pass
@@ -252,6 +253,15 @@ class FakeViews:
 
     async def unconfirmed(self) -> list[str]:
         return sorted(self.awaiting)
+
+    async def list_open(self, consignment_id: str, picking: bool) -> None:
+        if picking:
+            self.picking.add(consignment_id)
+        else:
+            self.picking.discard(consignment_id)
+
+    async def open_consignments(self) -> list[str]:
+        return sorted(self.picking)
 
     async def all(self) -> list[dict[str, Any]]:
         return [{"_id": k, **v} for k, v in self.views.items()]

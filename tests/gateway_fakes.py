@@ -178,6 +178,9 @@ class EmptyReads:
     async def unconfirmed(self) -> list[dict[str, Any]]:
         return []
 
+    async def being_picked(self) -> list[dict[str, Any]]:
+        return []
+
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
         return None
 

@@ -51,6 +51,10 @@ from events.envelope import Envelope
 
 # The event types that can move a consignment onto or off the awaiting-receipt list.
 MOVES_RECEIPT_STATE = frozenset({ConsignmentDispatched.TYPE, ReceiptConfirmed.TYPE})
+# The event types that can move a consignment onto or off the list of those still being
+# picked at the warehouse (planned, not dispatched).
+MOVES_PICK_STATE = frozenset({ConsignmentPlanned.TYPE, ConsignmentDispatched.TYPE})
+MOVES_LISTS = MOVES_RECEIPT_STATE | MOVES_PICK_STATE
 
 
 def empty() -> dict[str, Any]:
@@ -118,6 +122,10 @@ def apply(current: dict[str, Any], e: Envelope) -> dict[str, Any]:
 
 def awaiting_receipt(summary: dict[str, Any]) -> bool:
     return summary.get("status") in ("dispatched", "partly_received")
+
+
+def being_picked(summary: dict[str, Any]) -> bool:
+    return summary.get("status") == "open"
 
 
 def _missing(s: dict[str, Any]) -> None:

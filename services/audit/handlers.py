@@ -93,18 +93,19 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
     view = domain.apply(base, event, rt.thresholds)
     await rt.views.advance(asset, seq, link, event.id, view)
     crash_point("after_view", asset)
-    if event.type in consignment.MOVES_RECEIPT_STATE:
+    if event.type in consignment.MOVES_LISTS:
         await _list_consignment(asset, view, rt)
     await _remember_scan(event, rt)
     return recorded
 
 
 async def _list_consignment(subject: str, view: dict[str, Any], rt: AuditRuntime) -> None:
-    """Puts a consignment on the list of those awaiting receipt, or takes it off,
-    as its view says (idempotent, by _id). Laptops are never on it."""
+    """Puts a consignment on the lists of those being picked and those awaiting receipt,
+    or takes it off them, as its view says (idempotent, by _id). Laptops are never on them."""
     summary = view.get("consignment")
     if summary is not None:
         await rt.views.list_unconfirmed(subject, consignment.awaiting_receipt(summary))
+        await rt.views.list_open(subject, consignment.being_picked(summary))
 
 
 async def _remember_scan(event: Envelope, rt: AuditRuntime) -> None:
@@ -163,7 +164,7 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
     # between the view and these indexes left them out, and a redelivery is the
     # only chance to heal that (the scan index keeps the first event per scan).
     done = [e for e in events if e.subject not in left]
-    for subject in dict.fromkeys(e.subject for e in done if e.type in consignment.MOVES_RECEIPT_STATE):
+    for subject in dict.fromkeys(e.subject for e in done if e.type in consignment.MOVES_LISTS):
         await _list_consignment(subject, chains[subject].view, rt)
     await rt.scans.remember_many([(e.causationid, e.subject, e.id) for e in done if e.causationid])
     for event in events:

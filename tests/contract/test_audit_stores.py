@@ -122,3 +122,17 @@ def test_a_batch_of_view_advances_lands_except_where_the_view_moved(with_runtime
     assert left == {assets[2]}
     assert views[assets[0]] == (2, [f"{assets[0]}-1", f"{assets[0]}-x"])
     assert views[assets[2]] == (2, [f"{assets[2]}-1", f"{assets[2]}-2"])
+
+
+def test_the_lists_of_consignments_being_picked_and_awaiting_receipt_behave_the_same(with_runtime: Any) -> None:
+    async def check(rt: Any) -> None:
+        await rt.views.list_open("C-2", True)
+        await rt.views.list_open("C-1", True)
+        await rt.views.list_open("C-1", True)  # again: still once
+        assert await rt.views.open_consignments() == ["C-1", "C-2"]
+        await rt.views.list_open("C-1", False)
+        await rt.views.list_open("C-9", False)  # never listed: nothing to take off
+        await rt.views.list_unconfirmed("C-1", True)
+        assert await rt.views.open_consignments() == ["C-2"] and await rt.views.unconfirmed() == ["C-1"]
+
+    with_runtime(check)

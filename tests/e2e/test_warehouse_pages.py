@@ -51,8 +51,9 @@ def test_a_clerk_follows_the_pick_downloads_the_manifest_and_dispatches_as_thems
     page.fill("#password", PASSWORD)
     page.click("#sign-in")
     page.wait_for_url("**/gudang")
-    page.fill("#cid", cid)
-    page.click(".find button")
+    row = f"#picking tr[data-consignment='{cid}']"
+    eventually(lambda: page.reload() and page.locator(row).count() == 1, what="the consignment on the pick list")
+    page.click(f"{row} a")
     page.wait_for_url(f"**/gudang/{cid}")
     eventually(lambda: page.reload() and page.inner_text("#scanned") == "2", what="the pick view's scans")
     assert page.inner_text("#expected") == "3" and page.inner_text("#missing") == "1"

@@ -109,6 +109,9 @@ class ConsignmentsOverAuditFakes(ConsignmentReads):
     async def _unconfirmed_ids(self) -> list[str]:
         return await self.rt.views.unconfirmed()
 
+    async def _open_ids(self) -> list[str]:
+        return await self.rt.views.open_consignments()
+
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
         return self.basts.get(f"{consignment_id}-{seq}")
 

@@ -21,6 +21,7 @@ PUBLISHED = {
     "event_log",
     "scan_index",
     "unconfirmed_consignments",
+    "open_consignments",
     "checkpoints",
     "checkpoint_leaves",
     "dead_letters",

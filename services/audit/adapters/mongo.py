@@ -47,6 +47,8 @@ class Views(Protocol):
     async def advance_many(self, advances: list[Advance]) -> set[str]: ...
     async def list_unconfirmed(self, consignment_id: str, awaiting: bool) -> None: ...
     async def unconfirmed(self) -> list[str]: ...
+    async def list_open(self, consignment_id: str, picking: bool) -> None: ...
+    async def open_consignments(self) -> list[str]: ...
     async def overdue_candidates(self, now: str) -> list[dict[str, Any]]: ...
     async def all(self) -> list[dict[str, Any]]: ...
     async def replace_all(self, views: list[dict[str, Any]]) -> None: ...
@@ -158,17 +160,19 @@ class MongoEventLog:
 
 
 UNCONFIRMED = "unconfirmed_consignments"
+OPEN = "open_consignments"
 
 
 class MongoViews:
-    """``laptop_views``, and ``unconfirmed_consignments``: one ``{_id: consignment
-    id}`` per consignment awaiting receipt, so listing them reads a few small
-    documents instead of scanning every view (FerretDB answers only ``_id`` from
-    an index)."""
+    """``laptop_views``, ``unconfirmed_consignments`` and ``open_consignments``: one
+    ``{_id: consignment id}`` per consignment awaiting receipt (or still being picked),
+    so listing them reads a few small documents instead of scanning every view
+    (FerretDB answers only ``_id`` from an index)."""
 
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
         self._c = db.laptop_views
         self._unconfirmed = db[UNCONFIRMED]
+        self._open = db[OPEN]
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index("office_code")
@@ -264,6 +268,16 @@ class MongoViews:
 
     async def unconfirmed(self) -> list[str]:
         return sorted([d["_id"] async for d in self._unconfirmed.find({})])
+
+    async def list_open(self, consignment_id: str, picking: bool) -> None:
+        if picking:
+            with contextlib.suppress(DuplicateKeyError):
+                await self._open.insert_one({"_id": consignment_id})
+        else:
+            await self._open.delete_one({"_id": consignment_id})
+
+    async def open_consignments(self) -> list[str]:
+        return sorted([d["_id"] async for d in self._open.find({})])
 
     async def all(self) -> list[dict[str, Any]]:
         return [d async for d in self._c.find({})]

@@ -3,7 +3,8 @@
 - the audit's consignment views: the ``laptop_views`` document of kind
   ``consignment`` (its chain head) holds the summary the audit folds from the
   consignment's events (services/audit/consignment.py), and
-  ``unconfirmed_consignments`` lists those awaiting receipt;
+  ``unconfirmed_consignments`` lists those awaiting receipt and ``open_consignments``
+  those still being picked at the warehouse;
 - the handover's BAST document store, ``bast_documents``: each issued BAST's PDF,
   number and recorded SHA-256, under ``<consignment id>-<seq>``.
 
@@ -20,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 VIEWS = "laptop_views"  # the audit's views, laptops' and consignments'
 UNCONFIRMED = "unconfirmed_consignments"  # the audit's list of consignments awaiting receipt
+OPEN = "open_consignments"  # the audit's list of consignments still being picked
 BAST_DOCUMENTS = "bast_documents"  # the handover's published BAST documents
 
 
@@ -35,6 +37,9 @@ class ConsignmentReads:
 
     async def _unconfirmed_ids(self) -> list[str]:
         return [d["_id"] async for d in self._db[UNCONFIRMED].find({})]
+
+    async def _open_ids(self) -> list[str]:
+        return [d["_id"] async for d in self._db[OPEN].find({})]
 
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
         return await self._db[BAST_DOCUMENTS].find_one({"_id": f"{consignment_id}-{seq}"})
@@ -57,6 +62,12 @@ class ConsignmentReads:
         """The data of the consignment's ``seq``-th ReceiptConfirmed (what its BAST says)."""
         summary = await self.summary(consignment_id)
         return next((dict(r) for r in (summary or {}).get("receipts", []) if r.get("seq") == seq), None)
+
+    async def being_picked(self) -> list[dict[str, Any]]:
+        """The summaries of the consignments planned and not yet dispatched."""
+        ids = await self._open_ids()
+        found = await asyncio.gather(*(self.summary(i) for i in ids))
+        return [{"consignment_id": i, **s} for i, s in zip(ids, found, strict=True) if s is not None]
 
     async def unconfirmed(self) -> list[dict[str, Any]]:
         """The summaries of the consignments awaiting receipt, each with its ``consignment_id``."""

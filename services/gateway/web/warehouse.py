@@ -34,10 +34,11 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/gudang")
 async def warehouse(who: WarehousePage, request: Request, gw: GW) -> HTMLResponse:
-    """Open a consignment by the number on its pick list; the ones on their way."""
+    """The consignments being picked, the ones on their way, and opening one by its number."""
     async with as_page():
         moving = await consignments_api.unconfirmed(who, gw)
-    return render(request, "warehouse.html", moving=moving)
+    picking = sorted(await gw.consignments.being_picked(), key=lambda c: c["consignment_id"])
+    return render(request, "warehouse.html", moving=moving, picking=picking)
 
 
 @router.get("/gudang/buka")
