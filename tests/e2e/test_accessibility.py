@@ -1,6 +1,7 @@
 """Every page a person uses, scanned by axe-core (from npm, installed by the set-up) in
 Debian's Chromium against the real stack: no serious or critical accessibility violation
-(labels, contrast, names, landmarks, language), in Indonesian and in English."""
+(labels, contrast, names, landmarks, language), in Indonesian at a phone's 360 px and in
+English at desktop width. A screenshot of each goes to .serah/screenshots/."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from tests.conftest import eventually, signed_in
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
 
-AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / ".serah" / "screenshots"  # git-ignored: the test's artefacts
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +49,24 @@ def paths(stack: Stack, token: str) -> dict[str, str]:
     }
 
 
-def violations(browser: Browser, stack: Stack, token: str, path: str, lang: str) -> list[dict[str, Any]]:
+def violations(
+    browser: Browser, stack: Stack, token: str, kind: str, path: str, lang: str, width: int
+) -> list[dict[str, Any]]:
+    """axe's serious and critical findings on the page; a screenshot of it on the way."""
     # axe is injected by the test, so this context ignores the pages' script policy (the
     # pages themselves are checked against it in test_edge_protection.py).
     context = browser.new_context(
-        base_url=stack.url, bypass_csp=True, extra_http_headers=signed_in(token), viewport={"width": 360, "height": 800}
+        base_url=stack.url,
+        bypass_csp=True,
+        extra_http_headers=signed_in(token),
+        viewport={"width": width, "height": 800},
     )
     page = context.new_page()
     page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(SHOTS / f"{kind.replace(' ', '-').replace(chr(39), '')}-{width}-{lang}.png"), full_page=True
+    )
     page.add_script_tag(path=str(AXE))
     found = page.evaluate(
         """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
@@ -64,12 +77,15 @@ def violations(browser: Browser, stack: Stack, token: str, path: str, lang: str)
     return found  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("lang", ["id", "en"])
+# Indonesian on a phone, English on a desk: both languages, both widths.
+@pytest.mark.parametrize(("lang", "width"), [("id", 360), ("en", 1280)])
 def test_no_page_has_a_serious_or_critical_accessibility_violation(
-    browser: Browser, stack: Stack, token: str, paths: dict[str, str], lang: str
+    browser: Browser, stack: Stack, token: str, paths: dict[str, str], lang: str, width: int
 ) -> None:
     assert AXE.exists(), "axe-core is installed by the set-up (web/package.json): run make setup"
-    found = {kind: v for kind, path in paths.items() if (v := violations(browser, stack, token, path, lang))}
+    found = {
+        kind: v for kind, path in paths.items() if (v := violations(browser, stack, token, kind, path, lang, width))
+    }
     assert found == {}, "\n".join(
         f"{k}: {v['id']} ({v['impact']}) {v['nodes'][:3]}" for k, vs in found.items() for v in vs
     )
