@@ -21,8 +21,8 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from deploy.local.stack import Stack
-from events.catalog import LaptopDispatched
-from tests.conftest import eventually
+from events.catalog import LaptopDispatched, LaptopReceived, UsageAttested
+from tests.conftest import device_token, eventually, signed_in
 from tests.e2e.conftest import CHROMIUM_ARGS, register
 from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops
 from tests.e2e.test_sign_in import PASSWORD, admin_from_the_shell
@@ -289,3 +289,40 @@ def test_the_scanning_page_weighs_less_than_200_kb_on_the_wire(
     print(f"scanning page: {total} bytes over {len(sizes)} requests: {sizes}")
     assert total < PAGE_BUDGET_BYTES, sizes
     assert not any("decoder.js" in u or u.endswith(".wasm") for u in sizes)  # loaded only for the camera
+
+
+def test_an_office_receives_with_a_condition_and_later_attests_use_by_scanning(
+    api: httpx.Client, stack: Stack, browser: Browser
+) -> None:
+    asset, label = allocated(api)  # allocated to 74.05
+    sent = api.post("/api/v1/scans/dispatch", json={"scan_id": f"d-{asset}", "label": label})
+    assert sent.status_code in (200, 201), sent.text
+    office = browser.new_context(
+        base_url=stack.url,
+        viewport={"width": 360, "height": 780},
+        extra_http_headers=signed_in(device_token(stack, ("recipient",), "74.05", "tablet kantor 74.05")),
+    )
+    try:
+        page = open_scanner(office, "mode=receipt")
+        page.select_option("#condition", "RR")
+        page.fill("#code", label)
+        page.press("#code", "Enter")
+        receipt = decided(page, asset)
+        assert receipt["category"] == "accepted"
+        page = open_scanner(office, "mode=attestation")
+        page.fill("#code", label)
+        page.press("#code", "Enter")
+        # The device keeps its earlier scans in its list: the attestation is the new one.
+        item = page.locator(
+            f"#scans li[data-asset='{asset}'][data-state=done]:not([data-scan-id='{receipt['scan-id']}'])"
+        )
+        item.wait_for(timeout=WAIT_MS)
+        attested = {k: item.get_attribute(f"data-{k}") or "" for k in ("scan-id", "category")}
+        assert attested["category"] == "accepted"
+    finally:
+        office.close()
+    events = eventually(lambda: recorded(api, asset, attested["scan-id"]), what="the attestation in the history")
+    received = next(e for e in events if e["type"] == LaptopReceived.TYPE)
+    use = next(e for e in events if e["type"] == UsageAttested.TYPE)
+    assert received["data"]["condition"] == "RR" and received["command_id"] == receipt["scan-id"]
+    assert use["actor"].startswith("device:") and use["command_id"] == attested["scan-id"]
