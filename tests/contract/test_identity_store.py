@@ -165,7 +165,7 @@ def test_a_sign_in_started_at_the_provider_is_taken_once_and_not_after_it_expire
 def test_a_federated_person_gets_one_account_kept_up_to_date_and_never_takes_a_local_one(
     check: Callable[[Test], None],
 ) -> None:
-    from services.gateway.auth.oidc import Federated
+    from services.gateway.auth.model import Federated
 
     async def test(identity: Identity, now: list[Any]) -> None:
         issuer, nip = "https://sso.example/realms/x", "198001012005011009"

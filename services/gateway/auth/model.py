@@ -72,6 +72,19 @@ class Principal:
 ANONYMOUS = Principal(kind="anonymous", id="anonymous", name="anonymous")
 
 
+@dataclass(frozen=True)
+class Federated:
+    """A person as an identity provider vouches for them (services/gateway/auth/oidc.py),
+    with the grants their claims map to."""
+
+    issuer: str
+    subject: str
+    name: str
+    nip: str | None
+    jabatan: str | None
+    grants: tuple[Grant, ...]
+
+
 def account_id_for(name: str, nip: str | None) -> str:
     """A stable, readable account id: the NIP where there is one, else the name made safe."""
     if nip:

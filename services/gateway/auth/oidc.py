@@ -35,7 +35,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from services.gateway.auth.model import EVERYWHERE, SCOPE, Grant, Role
+from services.gateway.auth.model import EVERYWHERE, SCOPE, Federated, Grant, Role
 from services.gateway.auth.service import IdentityError
 
 log = logging.getLogger(__name__)
@@ -55,18 +55,6 @@ class ClaimMap:
     nip: str = "nip"
     jabatan: str = "jabatan"
     role_prefix: str = ""  # e.g. "serah-" where the provider's roles are shared with other systems
-
-
-@dataclass(frozen=True)
-class Federated:
-    """A person as the provider vouches for them, with the grants their claims map to."""
-
-    issuer: str
-    subject: str
-    name: str
-    nip: str | None
-    jabatan: str | None
-    grants: tuple[Grant, ...]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import orjson
 from argon2 import PasswordHasher
@@ -38,12 +38,9 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from events.text import same_secret
-from services.gateway.auth.model import Grant, Principal, account_id_for
+from services.gateway.auth.model import Federated, Grant, Principal, account_id_for
 from services.gateway.auth.store import AlreadyThere, IdentityStore
 from services.gateway.errors import ApiError
-
-if TYPE_CHECKING:
-    from services.gateway.auth.oidc import Federated
 
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "srh_"
