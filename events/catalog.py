@@ -44,6 +44,9 @@ IsoDateTime = Annotated[datetime, _iso(_DATE_TIME, "2026-11-02T09:30:00+07:00")]
 SERIAL = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"
 OFFICE_CODE = r"^[0-9]{2}(\.[0-9]{2})?$"
 CONSIGNMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+# A warehouse: ``G-`` and its code (``G-JKT1``). Laptops leave from one; a consignment
+# names the one it is picked at, and a warehouse's grant reaches only its consignments.
+WAREHOUSE_CODE = r"^G-[A-Z0-9]{1,16}$"
 
 
 class Condition(StrEnum):
@@ -484,6 +487,9 @@ class PlanConsignment(Payload):
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
     expected: list[str] = Field(default_factory=list, max_length=5000)
+    warehouse: str | None = Field(
+        default=None, pattern=WAREHOUSE_CODE, description="The warehouse it is picked at; none: any."
+    )
     receipt_code_hash: ReceiptCodeHash
     # or a count filled at picking (then ``expected`` is empty)
     expected_count: int | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
@@ -546,6 +552,9 @@ class ConsignmentPlanned(Payload):
     officials: list[Official]
     legal_basis: LegalBasis
     expected: list[str]
+    warehouse: str | None = Field(
+        default=None, pattern=WAREHOUSE_CODE, description="The warehouse it is picked at; none: any."
+    )
     receipt_code_hash: ReceiptCodeHash
     expected_count: int | None = Field(
         default=None, ge=1, description="A plan by count (expected is then empty), filled at picking."
@@ -661,7 +670,7 @@ class ReceiptCodeReissued(Payload):
 
 ACCOUNT_ID = r"^(nip-[0-9]{18}|acct-[a-z0-9-]{1,48})$"
 DEVICE_ID = r"^dev-[0-9a-f]{12}$"
-GRANT_SCOPE = r"^(\*|[0-9]{2}|[0-9]{2}\.[0-9]{2})$"
+GRANT_SCOPE = r"^(\*|[0-9]{2}|[0-9]{2}\.[0-9]{2}|G-[A-Z0-9]{1,16})$"
 # Set where an organisation's identity provider vouched for the person at sign-in: the
 # account and its grants then come from the provider's claims, the person is the actor.
 PROVIDER = "The identity provider (its issuer URL) whose claims made this change; absent for an administrator's."

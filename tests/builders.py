@@ -83,7 +83,11 @@ def code_hash(code: str = RECEIPT_CODE) -> str:
 
 
 def plan_consignment(
-    consignment: str, expected: list[str], office: str = "73.71", command_id: str | None = None
+    consignment: str,
+    expected: list[str],
+    office: str = "73.71",
+    command_id: str | None = None,
+    warehouse: str | None = None,
 ) -> Envelope:
     from events.catalog import PlanConsignment
 
@@ -93,6 +97,7 @@ def plan_consignment(
         legal_basis=LEGAL_BASIS,  # type: ignore[arg-type]
         expected=expected,
         receipt_code_hash=code_hash(),
+        warehouse=warehouse,
     )
     return cmd(body, consignment, command_id)
 

@@ -115,6 +115,7 @@ def plan(c: Consignment, command: PlanConsignment, laptops: Mapping[str, Laptop]
             expected=[],
             expected_count=command.expected_count,
             receipt_code_hash=command.receipt_code_hash,
+            warehouse=command.warehouse,
         )
     unknown = [a for a in command.expected if laptops[a].status == "unregistered"]
     if unknown:
@@ -140,6 +141,7 @@ def plan(c: Consignment, command: PlanConsignment, laptops: Mapping[str, Laptop]
         legal_basis=command.legal_basis,
         expected=list(dict.fromkeys(command.expected)),
         receipt_code_hash=command.receipt_code_hash,
+        warehouse=command.warehouse,
     )
 
 

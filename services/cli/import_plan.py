@@ -7,7 +7,8 @@ comma or semicolon separated; UTF-8 with or without BOM, like ``serah import``):
     consignment_id*, office_code*, official_name*, official_nip*,
     official_jabatan*, legal_basis_kind*, legal_basis_number*,
     legal_basis_date*, serial | asset_id (one of them per row)
-    | expected_count (instead, a number of laptops picked at the warehouse)
+    | expected_count (instead, a number of laptops picked at the warehouse),
+    warehouse (optional: the warehouse it is picked at, G-…)
 
 ``legal_basis_kind`` is contract, allocation_decree or grant_agreement; the
 date YYYY-MM-DD or DD/MM/YYYY. Office and legal basis must be the same on every
@@ -54,9 +55,11 @@ REQUIRED = (
     "legal_basis_number",
     "legal_basis_date",
 )
-COLUMNS = (*REQUIRED, "serial", "asset_id", "expected_count")  # expected_count: a plan by count
+# expected_count: a plan by count; warehouse: where it is picked (G-…), the same on every row
+COLUMNS = (*REQUIRED, "serial", "asset_id", "expected_count", "warehouse")
 # Column names as Indonesian allocation plans write them.
 ALIASES = {
+    "gudang": "warehouse",
     "nomor pengiriman": "consignment_id",
     "kode pengiriman": "consignment_id",
     "kode wilayah": "office_code",
@@ -101,7 +104,7 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
     from pydantic import ValidationError
 
     from events import labels, offices
-    from events.catalog import CONSIGNMENT_ID, NIP, SERIAL, LegalBasis, Official
+    from events.catalog import CONSIGNMENT_ID, NIP, SERIAL, WAREHOUSE_CODE, LegalBasis, Official
 
     v = {k: cell(raw.get(k, "")) for k in COLUMNS}
     if not re.fullmatch(CONSIGNMENT_ID, v["consignment_id"]):
@@ -132,9 +135,12 @@ def _row_body(raw: dict[str, str]) -> dict[str, Any]:
         column = {"name": "official_name", "jabatan": "official_jabatan", "number": "legal_basis_number"}
         where = column.get(str(first["loc"][0]), str(first["loc"][0])) if first["loc"] else "row"
         raise ValueError(f"{where}: {first['msg']}") from None
+    if v["warehouse"] and not re.fullmatch(WAREHOUSE_CODE, v["warehouse"]):
+        raise ValueError(f"warehouse {v['warehouse'][:20]!r} is not a warehouse code (G- and up to 16 of A-Z0-9).")
     common = {
         "consignment_id": v["consignment_id"],
         "office_code": v["office_code"],
+        "warehouse": v["warehouse"] or None,
         "official": official.model_dump(mode="json"),
         "legal_basis": basis.model_dump(mode="json"),
     }
@@ -176,11 +182,15 @@ def read_plans(text: str) -> tuple[list[Plan], list[Row]]:
         b = row.body
         p = plans.setdefault(b["consignment_id"], Plan(b["consignment_id"]))
         if not p.body:
-            p.body = {k: b[k] for k in ("consignment_id", "office_code", "legal_basis")} | {"officials": []}
+            p.body = {k: b[k] for k in ("consignment_id", "office_code", "legal_basis", "warehouse")}
+            p.body |= {"officials": []}
             p.body |= {"expected_count": b["expected_count"]} if b["expected_count"] else {"expected": []}
-        if (b["office_code"], b["legal_basis"]) != (p.body["office_code"], p.body["legal_basis"]):
+        same = ("office_code", "legal_basis", "warehouse")
+        if tuple(b[k] for k in same) != tuple(p.body[k] for k in same):
             row.body, row.code = None, "inconsistent_consignment"
-            row.reason = f"office or legal basis differs from line {p.lines[0]} of consignment {p.consignment_id}."
+            row.reason = (
+                f"office, legal basis or warehouse differs from line {p.lines[0]} of consignment {p.consignment_id}."
+            )
             continue
         if b["expected_count"] != p.body.get("expected_count"):
             row.body, row.code = None, "inconsistent_consignment"

@@ -118,3 +118,36 @@ def test_the_shared_device_names_the_official_on_shift_and_a_second_confirmation
     )
     assert len(dispatches) == 1
     context.close()
+
+
+def test_a_warehouse_device_picks_only_its_own_warehouses_consignments(api: httpx.Client, stack: Stack) -> None:
+    units = laptops(api, 2)
+    cid = f"GDG-{uuid.uuid4().hex[:8]}"
+    body = {
+        "consignment_id": cid,
+        "office_code": "73.71",
+        "officials": [OFFICIAL],
+        "legal_basis": LEGAL,
+        "expected": [u["asset_id"] for u in units],
+        "warehouse": "G-MKS1",
+    }
+    assert api.post("/api/v1/consignments", json=body).status_code == 201
+    assert eventually(lambda: api.get(f"/api/v1/consignments/{cid}").json().get("warehouse"), what="plan") == "G-MKS1"
+    grants = {"makassar": "G-MKS1", "jakarta": "G-JKT1"}
+    clients = {
+        name: httpx.Client(
+            base_url=stack.url, timeout=30, headers=signed_in(device_token(stack, ("warehouse",), scope, f"HP {name}"))
+        )
+        for name, scope in grants.items()
+    }
+    try:
+        refused = scan(clients["jakarta"], cid, units[0]["label"])
+        assert refused.status_code == 403 and refused.json()["code"] == "not_your_warehouse", refused.text
+        assert scan(clients["makassar"], cid, units[0]["label"]).json()["decision"] == "accepted"
+        alone = clients["makassar"].post(
+            "/api/v1/scans/dispatch", json={"scan_id": f"s-{cid}", "label": units[1]["label"]}
+        )
+        assert alone.status_code == 403 and alone.json()["code"] == "not_your_warehouse"
+    finally:
+        for c in clients.values():
+            c.close()

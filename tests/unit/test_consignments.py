@@ -67,6 +67,13 @@ def registered(w: World, n: int) -> list[str]:
     return assets
 
 
+def test_the_warehouse_a_consignment_is_picked_at_travels_with_its_plan(w: World) -> None:
+    planned = w.run(plan_consignment("C-W", registered(w, 1), warehouse="G-JKT1"))
+    assert planned.type == ConsignmentPlanned.TYPE and planned.data["warehouse"] == "G-JKT1"
+    anywhere = w.run(plan_consignment("C-X", registered(w, 1)))
+    assert "warehouse" not in anywhere.data  # none named: any warehouse picks it
+
+
 def test_planning_a_consignment_allocates_each_expected_laptop_to_it(w: World) -> None:
     assets = registered(w, 3)
     planned = w.run(plan_consignment("C-1", assets))

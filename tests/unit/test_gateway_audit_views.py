@@ -144,6 +144,7 @@ def test_right_after_its_plan_a_consignment_reads_open_with_its_plan() -> None:
         "status": "open",
         "office_code": "73.71",
         "office_name": "Badan Kesatuan Bangsa dan Politik Kota Makassar",
+        "warehouse": None,  # any warehouse picks it
         "expected": [asset],
         "scanned": [],
         "missing": [asset],

@@ -116,6 +116,7 @@ async def plan_consignment(who: Operator, body: PlanRequest, gw: GW) -> JSONResp
             expected=body.expected,
             expected_count=body.expected_count,
             receipt_code_hash=digest,
+            warehouse=body.warehouse,
         ),
         command_id="plan",
         subject=body.consignment_id,
@@ -153,7 +154,9 @@ async def scan_into(
     who: Warehouse, consignment_id: ConsignmentId, body: ConsignmentScanRequest, gw: GW
 ) -> JSONResponse:
     """A second scan of the same laptop answers 200 with `decision: duplicate`; a laptop of another
-    consignment is `409 belongs_to_other_consignment`, a full count plan `409 consignment_full`."""
+    consignment is `409 belongs_to_other_consignment`, a full count plan `409 consignment_full`;
+    a consignment of another warehouse `403 not_your_warehouse`."""
+    await scope.picks_at(gw, who, consignment_id)
     data = ScanIntoConsignment(label=body.label, location=body.location)
     cmd = scan(
         gw,
@@ -185,6 +188,7 @@ async def close(
     Send an `Idempotency-Key` so a retry is not a second close. The dispatching official (the
     BAST's PIHAK PERTAMA) is the signed-in person; a device names them in `dispatcher`
     (`422 dispatcher_required` otherwise), and a person may name only themselves (`403 not_yourself`)."""
+    await scope.picks_at(gw, who, consignment_id)
     official = scope.dispatcher(who, body.dispatcher if body else None)
     cmd = command(
         CloseConsignment(dispatcher=official),
@@ -299,6 +303,7 @@ async def get_consignment(who: SignedIn, consignment_id: ConsignmentId, gw: GW) 
         "status": s["status"],
         "office_code": s["office_code"],
         "office_name": s["office_name"],
+        "warehouse": (s.get("plan") or {}).get("warehouse"),
         "expected": s["expected"],
         "scanned": s["scanned"],
         "missing": s["missing"],

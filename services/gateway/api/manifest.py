@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from events import receipt_codes
 from services.common.indonesian import tanggal
 from services.gateway.adapters import manifest_pdf as manifest
+from services.gateway.api import scope
 from services.gateway.api.consignments import ConsignmentId
 from services.gateway.api.render import binary
 from services.gateway.api.requests import ManifestRequest
@@ -29,6 +30,7 @@ router = APIRouter()
 async def manifest_pdf(who: Dispatcher, consignment_id: ConsignmentId, body: ManifestRequest, gw: GW) -> Response:
     """Lists the laptops, the receiving office, the officials and the legal basis. A `receipt_code`
     is printed only if it is the consignment's current code (`403 receipt_code_invalid` otherwise)."""
+    await scope.picks_at(gw, who, consignment_id)
     plan = await gw.consignments.plan(consignment_id)
     if plan is None:
         raise ApiError(404, "unknown_consignment", f"consignment {consignment_id} is not planned: check the id.")

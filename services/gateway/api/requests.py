@@ -13,6 +13,7 @@ from events.catalog import (
     MAX_CONSIGNMENT_UNITS,
     OFFICE_CODE,
     SERIAL,
+    WAREHOUSE_CODE,
     Bmn,
     Condition,
     IsoDate,
@@ -119,6 +120,12 @@ class PlanRequest(Body):
     office_code: str = Field(pattern=r"^[0-9]{2}(\.[0-9]{2})?$")
     officials: list[Official] = Field(min_length=1, max_length=10)
     legal_basis: LegalBasis
+    warehouse: str | None = Field(
+        default=None,
+        pattern=WAREHOUSE_CODE,
+        description="The warehouse it is picked at (`G-JKT1`): only grants of that warehouse (or `*`) pick and "
+        "dispatch it. None: any warehouse.",
+    )
     # Exactly one of the two, said in the schema as well as checked below.
     model_config = ConfigDict(
         extra="forbid",

@@ -228,6 +228,7 @@ class ConsignmentPublic(BaseModel):
     status: str
     office_code: str
     office_name: str | None
+    warehouse: str | None = Field(default=None, description="The warehouse it is picked at; null: any.")
     expected: list[str] = Field(description="The laptops planned; empty for a plan by count.")
     scanned: list[str]
     missing: list[str]

@@ -46,7 +46,9 @@ async def _scan(
 )
 async def dispatch_scan(who: Warehouse, body: DispatchScanRequest, gw: GW) -> JSONResponse:
     """The label is checked (signature, key, generation) and the laptop must be allocated;
-    a laptop planned in a consignment is dispatched by scanning it into the consignment instead."""
+    a laptop planned in a consignment is dispatched by scanning it into the consignment instead.
+    A grant of one warehouse dispatches through its consignments only (`403 not_your_warehouse`)."""
+    scope.dispatches_alone(who)
     return await _scan(gw, who, body, DispatchLaptop(label=body.label, location=body.location))
 
 

@@ -69,6 +69,40 @@ def region(who: Principal, asked: str | None) -> str | None:
     return asked
 
 
+def _everywhere_in_the_warehouse(who: Principal) -> bool:
+    return EVERYWHERE in who.scopes(Role.WAREHOUSE) or not who.scopes(Role.WAREHOUSE)
+
+
+async def picks_at(gw: Gateway, who: Principal, consignment_id: str) -> None:
+    """Refuses a warehouse grant that does not reach the warehouse the consignment is picked
+    at (``403 not_your_warehouse``). A grant of every warehouse (``*``) is not asked, so
+    it costs no read; a consignment that names no warehouse may be picked at any."""
+    if _everywhere_in_the_warehouse(who):
+        return
+    plan = await gw.consignments.plan(consignment_id)
+    warehouse = (plan or {}).get("warehouse")
+    if warehouse is not None and not who.may(Role.WAREHOUSE, warehouse):
+        mine = ", ".join(sorted(who.scopes(Role.WAREHOUSE)))
+        raise ApiError(
+            403,
+            "not_your_warehouse",
+            f"{consignment_id} is picked at warehouse {warehouse}; your grant covers {mine}. "
+            "Check the pick list, or ask an administrator for the right grant.",
+        )
+
+
+def dispatches_alone(who: Principal) -> None:
+    """A laptop dispatched on its own (outside a consignment) names no warehouse, so only
+    a grant of every warehouse may dispatch it."""
+    if not _everywhere_in_the_warehouse(who):
+        raise ApiError(
+            403,
+            "not_your_warehouse",
+            "A laptop dispatched on its own names no warehouse: scan it into a consignment of your warehouse, "
+            "or ask an administrator for a grant of every warehouse (`*`).",
+        )
+
+
 async def audits(gw: Gateway, who: Principal, subject: str) -> None:
     """Refuses a chain (a laptop's or a consignment's) outside an auditor's region."""
     if EVERYWHERE in who.scopes(Role.AUDITOR):

@@ -2,8 +2,9 @@
 
 A grant is a role with a scope: ``*`` (everywhere), a province code (``32``) or an
 office code (``32.73``). A recipient official's grant names the office whose
-consignments they may sign for; an auditor's the region they may read; an
-operator's and the warehouse's are ``*`` until warehouses are modelled."""
+consignments they may sign for; an auditor's the region they may read; the
+warehouse's the warehouse (``G-JKT1``) whose consignments it picks and dispatches;
+an operator's is ``*``."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from events.text import TextChecked
 
 EVERYWHERE = "*"
-SCOPE = r"^(\*|[0-9]{2}|[0-9]{2}\.[0-9]{2})$"
+SCOPE = r"^(\*|[0-9]{2}|[0-9]{2}\.[0-9]{2}|G-[A-Z0-9]{1,16})$"
 
 
 class Role(StrEnum):
@@ -29,7 +30,17 @@ class Role(StrEnum):
 
 class Grant(TextChecked):
     role: Role
-    scope: str = Field(default=EVERYWHERE, pattern=SCOPE, description="`*`, a province code or an office code.")
+    scope: str = Field(
+        default=EVERYWHERE,
+        pattern=SCOPE,
+        description="`*`, a province code or an office code; for the warehouse role, a warehouse (`G-JKT1`).",
+    )
+
+    @model_validator(mode="after")
+    def _warehouses_for_the_warehouse(self) -> Grant:
+        if self.scope.startswith("G-") and self.role != Role.WAREHOUSE:
+            raise ValueError(f"only the warehouse role is scoped to a warehouse ({self.scope}); give a region")
+        return self
 
     def covers(self, office_code: str | None) -> bool:
         """Whether this grant reaches ``office_code`` (a region or office code)."""
