@@ -131,3 +131,26 @@ def test_the_lists_of_consignments_on_their_way_show_one() -> None:
                 assert ">2<" in page.text, path  # two laptops on their way
 
     asyncio.run(go())
+
+
+class Anomalies(EmptyReads):
+    """Two anomalies as the audit records them: one names its office, one does not (the
+    event leaves out what it does not know)."""
+
+    async def anomalies(self, rule: Any, office: Any, province: Any, limit: int) -> list[dict[str, Any]]:
+        def found(n: int, **data: Any) -> dict[str, Any]:
+            event = {"time": "2026-11-30T20:00:00Z", "data": {"rule": "received_twice", "detail": "twice", **data}}
+            return {"asset_id": f"SRHPPSKGESNA{n}", "_id": f"a-{n}", "event": event}
+
+        return [found(1, office_code="73.71"), found(2)]
+
+
+def test_the_anomaly_list_shows_anomalies_with_and_without_an_office() -> None:
+    async def go() -> None:
+        async with client(rejecting("x"), grants=(Grant(role=Role.AUDITOR),), audit=Anomalies()) as desk:
+            page = await desk.get("/audit/anomali")
+            assert page.status_code == 200, page.text[:500]
+            assert page.text.count('data-rule="received_twice"') == 2 and "Diterima dua kali" in page.text
+            assert "1 Desember 2026" in page.text  # 20:00 UTC is already the next day in WIB
+
+    asyncio.run(go())
