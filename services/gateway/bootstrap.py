@@ -125,7 +125,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
 
     receipt_code_keys = settings.receipt_code_keyring()  # like the label issuer, refuses to start without a key
     _, db = connect(settings.mongo_url, settings.mongo_db)
-    bus = CommandBus(settings.kafka_bootstrap)
+    bus = CommandBus(settings.kafka_bootstrap, settings.kafka_send_timeout_s)
     return Gateway(
         settings=settings,
         bus=bus,
