@@ -174,6 +174,8 @@ class Device:
             self.statuses[str(r.status_code)] += 1
             if r.status_code in RETRY:
                 wait = r.headers.get("retry-after")
+                if r.status_code == 503 and not (wait and wait.isdigit()):
+                    self.statuses["503 without Retry-After"] += 1
                 time.sleep(min(float(wait), 5.0) if wait and wait.isdigit() else delay)
                 delay = min(delay * 2, 2.0)
                 continue

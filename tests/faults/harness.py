@@ -162,6 +162,12 @@ def run(
         statuses.update(d.statuses)
     outcome.server_errors = statuses["500"]
     outcome.answered_503 = statuses["503"]
+    if statuses["503 without Retry-After"]:
+        outcome.problems.append(f"{statuses['503 without Retry-After']} answers 503 without Retry-After")
+    if name in NOTICED:
+        outcome.noticed_s = NOTICED[name]
+        if outcome.noticed_s is None:
+            outcome.problems.append("/healthz did not say what was down")
     settled(stack, timeout_s=RECOVERY_DEADLINE_S)
     check_scans(outcome, scans, mongo, stack.kafka.bootstrap)
     check_store(outcome, stack, mongo, stack.data)
@@ -179,17 +185,41 @@ def kafka_log(stack: Stack) -> Path:
     return stack.data / "kafka" / "kafka.log"
 
 
-def restart_kafka(stack: Stack, down_s: float) -> None:
+def noticed(stack: Stack, reason: str, timeout_s: float = 30.0) -> float | None:
+    """Seconds until /healthz answers 503 with ``reason`` among its reasons."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        try:
+            r = httpx.get(f"{stack.url}/healthz", timeout=10)
+            if r.status_code == 503 and reason in r.json().get("reasons", []):
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    return None
+
+
+NOTICED: dict[str, float | None] = {}  # per scenario: how long /healthz took to say what is down
+
+
+def down_for(down_s: float, stack: Stack, reason: str, scenario: str) -> None:
+    """Keeps a fault on for ``down_s`` while timing how soon /healthz names it."""
+    started = time.monotonic()
+    NOTICED[scenario] = noticed(stack, reason, timeout_s=max(down_s - 1, 1))
+    time.sleep(max(0.0, down_s - (time.monotonic() - started)))
+
+
+def restart_kafka(stack: Stack, down_s: float, scenario: str = "") -> None:
     """SIGKILL the broker, keep it down ``down_s``, start it on the same port and data."""
     assert stack.kafka is not None
     old = stack.kafka.proc
     hard_kill(old)
-    time.sleep(down_s)
+    down_for(down_s, stack, "Kafka is not reachable", scenario)
     stack.kafka.proc = again(old, kafka_log(stack))
     wait_for_port(stack.kafka.port, 120, stack.kafka.proc, what="the restarted broker")
 
 
-def restart_store(stack: Stack, down_s: float, sig: int = signal.SIGKILL) -> None:
+def restart_store(stack: Stack, down_s: float, sig: int = signal.SIGKILL, scenario: str = "") -> None:
     assert stack.store is not None and stack.store.proc is not None
     old = stack.store.proc
     log = log_of(old) or stack.data / "store" / "store.log"
@@ -197,14 +227,29 @@ def restart_store(stack: Stack, down_s: float, sig: int = signal.SIGKILL) -> Non
         hard_kill(old)
     else:
         procs.stop(old)
-    time.sleep(down_s)
+    if scenario:
+        down_for(down_s, stack, "the store is not reachable", scenario)
+    else:
+        time.sleep(down_s)
     stack.store.proc = again(old, log)
     port = int(stack.store.url.rsplit(":", 1)[1].strip("/"))
     wait_for_port(port, 60, stack.store.proc, what="the restarted store")
 
 
 def table(results: list[Outcome]) -> str:
-    cols = ("scenario", "sent", "acknowledged", "recorded", "lost", "duplicated", "recover_s", "503", "500", "ok")
+    cols = (
+        "scenario",
+        "sent",
+        "acknowledged",
+        "recorded",
+        "lost",
+        "duplicated",
+        "recover_s",
+        "noticed_s",
+        "503",
+        "500",
+        "ok",
+    )
     rows = [[str(r.row()[c]) for c in cols] for r in results]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
     line = "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))

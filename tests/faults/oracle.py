@@ -40,6 +40,7 @@ class Outcome:
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     recover_s: float | None = None
+    noticed_s: float | None = None  # how soon /healthz said what was down
     rejected: int = 0
     server_errors: int = 0
     answered_503: int = 0
@@ -64,6 +65,7 @@ class Outcome:
             "lost": len(self.lost),
             "duplicated": len(self.duplicated),
             "recover_s": None if self.recover_s is None else round(self.recover_s, 1),
+            "noticed_s": None if self.noticed_s is None else round(self.noticed_s, 1),
             "503": self.answered_503,
             "500": self.server_errors,
             "rejected": self.rejected,
