@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -52,6 +52,7 @@ class Scan:
     answered_at: float | None = None
     decided: bool = False  # the decision is known (answered 200/4xx, or a 202 asked again)
     attempts: int = 0
+    refused: str | None = None  # refused at the door, before Kafka (a wrong device clock): never recorded
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Device:
     offline_every_s: float | None = None  # goes offline this often (None: always online)
     offline_for_s: float = 5.0
     think_s: float = 0.02
+    clock_offset_s: float = 0.0  # how far the device's clock is off; non-zero: every scan says when it was made
     scans: list[Scan] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -151,8 +153,8 @@ class Device:
         body: dict[str, Any] = {"scan_id": scan_id, "label": laptop.label}
         if step == "receipt":
             body |= {"condition": "B", "note": ""}
-        if offline:
-            body["scanned_at"] = datetime.now(UTC).isoformat()
+        if offline or self.clock_offset_s:
+            body["scanned_at"] = (datetime.now(UTC) + timedelta(seconds=self.clock_offset_s)).isoformat()
         scan = Scan(scan_id, self.name, laptop.asset, step, laptop.seq, body, time.monotonic())
         laptop.last = scan
         with self._lock:
@@ -180,6 +182,9 @@ class Device:
                 delay = min(delay * 2, 2.0)
                 continue
             body = r.json()
+            if r.status_code == 422 and body.get("code") == "scanned_at_out_of_range":
+                scan.refused, scan.decided, scan.answered_at = body["code"], True, time.monotonic()
+                return
             decision = body.get("decision")
             if decision not in ("accepted", "rejected", "pending"):
                 raise AssertionError(f"{scan.step} {scan.scan_id}: unexpected answer {r.status_code} {r.text}")

@@ -47,6 +47,7 @@ class Load:
     offline_devices: int = 1
     warmup_s: float = 8.0
     after_s: float = 8.0  # load kept up once the stack is healthy again
+    clock_offsets_s: tuple[float, ...] = ()  # the first devices' clocks are this far off
 
 
 def log_of(proc: subprocess.Popen[bytes]) -> Path | None:
@@ -114,6 +115,7 @@ def make_devices(stack: Stack, api: httpx.Client, scenario: str, load: Load) -> 
                 laptops,
                 offline_every_s=10.0 if offline else None,
                 offline_for_s=4.0,
+                clock_offset_s=load.clock_offsets_s[i] if i < len(load.clock_offsets_s) else 0.0,
             )
         )
     return out
@@ -288,3 +290,19 @@ def event_ids(bootstrap: str) -> set[str]:
     from tests.faults.oracle import read_events
 
     return {e["id"] for e in read_events(bootstrap)}
+
+
+def store_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
+    """The store's disk is full for ``full_s``: its process may write no byte past the
+    first page of any file (RLIMIT_FSIZE; Go ignores SIGXFSZ, so each write fails with
+    EFBIG, as it would with ENOSPC), reads still work. Then space returns."""
+    import resource
+
+    assert stack.store is not None and stack.store.proc is not None
+    pid = stack.store.proc.pid
+    before = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (4096, before[1]))
+    try:
+        time.sleep(full_s)
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, before)

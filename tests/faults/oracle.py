@@ -42,6 +42,7 @@ class Outcome:
     recover_s: float | None = None
     noticed_s: float | None = None  # how soon /healthz said what was down
     rejected: int = 0
+    refused: int = 0  # refused before Kafka (422 scanned_at_out_of_range)
     server_errors: int = 0
     answered_503: int = 0
     problems: list[str] = field(default_factory=list)
@@ -69,6 +70,7 @@ class Outcome:
             "503": self.answered_503,
             "500": self.server_errors,
             "rejected": self.rejected,
+            "refused": self.refused,
             "ok": self.ok,
         }
 
@@ -145,7 +147,11 @@ def check_scans(outcome: Outcome, scans: list[Scan], mongo: Any, bootstrap: str)
             outcome.duplicated.append(s.scan_id)
         if entries and {e["_id"] for e in entries} != on_topic.get(s.scan_id, set()):
             outcome.problems.append(f"{s.scan_id}: the audit log and serah.events disagree")
-        if s.answered is None:
+        if s.refused is not None:
+            outcome.refused += 1
+            if entries:
+                outcome.problems.append(f"{s.scan_id}: refused at the door ({s.refused}), yet recorded")
+        elif s.answered is None:
             outcome.problems.append(f"{s.scan_id}: never answered")
 
     per_laptop: dict[str, list[Scan]] = defaultdict(list)

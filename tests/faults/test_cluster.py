@@ -53,14 +53,14 @@ def describe(stack: Stack) -> list[dict[str, Any]]:
     admin = KafkaAdminClient(bootstrap_servers=cluster(stack).bootstrap, client_id="serah-faults")
     try:
         names = sorted({t for read in topics.CONSUMED_BY.values() for t in read})
-        return [{"topic": d["topic"], **p} for d in admin.describe_topics(names) for p in d["partitions"]]
+        return [{"topic": d["name"], **p} for d in admin.describe_topics(names) for p in d["partitions"]]
     finally:
         admin.close()
 
 
 def busiest_leader(stack: Stack) -> int:
     """The node id leading the most partitions of the topics the workers read."""
-    leaders = Counter(p["leader"] for p in describe(stack) if p["leader"] >= 0)
+    leaders = Counter(p["leader_id"] for p in describe(stack) if p["leader_id"] >= 0)
     return leaders.most_common(1)[0][0]
 
 
@@ -69,7 +69,7 @@ def fully_replicated(stack: Stack, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            lagging = [p for p in describe(stack) if len(p["isr"]) < len(p["replicas"])]
+            lagging = [p for p in describe(stack) if len(p["isr_nodes"]) < len(p["replica_nodes"])]
         except Exception as exc:  # noqa: BLE001 - a broker may still be starting
             lagging = [repr(exc)]  # type: ignore[list-item]
         if not lagging:

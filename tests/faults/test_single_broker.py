@@ -24,7 +24,12 @@ from tests.settle import settled
 
 pytestmark = pytest.mark.timeout(900)
 
-BOUNDED = ("workers_killed_mid_batch", "gateway_killed_with_scans_in_flight", "broker_killed_and_restarted")
+BOUNDED = (
+    "workers_killed_mid_batch",
+    "gateway_killed_with_scans_in_flight",
+    "broker_killed_and_restarted",
+    "store_stopped_and_back",
+)
 
 
 def scenario(name: str) -> Any:
@@ -180,3 +185,32 @@ def test_a_full_replay_from_the_earliest_offsets_adds_no_event_and_leaves_the_vi
     harness.check_store(outcome, fault_stack, fault_mongo, fault_stack.data)
     harness.RESULTS.append(outcome)
     assert outcome.ok, outcome
+
+
+@scenario("store_disk_full")
+def test_the_store_disk_full_refuses_writes_loses_nothing_and_recovers_when_space_returns(
+    fault_stack: Stack, fault_api: httpx.Client, fault_mongo: Any
+) -> None:
+    full_s = 30.0 if LONG else 10.0
+    outcome = harness.run(
+        "store_disk_full",
+        fault_stack,
+        fault_api,
+        fault_mongo,
+        lambda: harness.store_disk_full(fault_stack, full_s, "store_disk_full"),
+    )
+    assert outcome.ok, outcome
+
+
+@scenario("device_clocks_hours_off")
+def test_devices_whose_clocks_are_hours_off_are_recorded_or_refused_at_the_door_never_lost(
+    fault_stack: Stack, fault_api: httpx.Client, fault_mongo: Any
+) -> None:
+    """One device's clock is three hours behind (within the scan-time window: its scans
+    are recorded with its time), one three hours ahead (refused at the door with
+    scanned_at_out_of_range, before Kafka: nothing recorded), the others right."""
+    hours = 3 * 3600.0
+    load = Load(devices=4, offline_devices=0, clock_offsets_s=(-hours, hours))
+    outcome = harness.run("device_clocks_hours_off", fault_stack, fault_api, fault_mongo, lambda: None, load)
+    assert outcome.ok, outcome
+    assert outcome.refused > 0, "the device three hours ahead was not refused"
