@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 # Failures that retrying can fix: the broker or the store is away for a moment,
 # or another writer won a race. Anything else is a bug or poison: dead-letter it.
 TRANSIENT = (KafkaError, ConnectionFailure, VersionConflict, asyncio.TimeoutError)
+# OperationFailure codes that say the store cannot serve now, not that the message is bad.
+STORE_NOT_READY = (11600, 11602, 91, 189, 10107, 13435, 1, 14031)
 HEARTBEAT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 10.0
 
@@ -160,8 +162,10 @@ async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         except OperationFailure as exc:
-            # Raised by a store that is up but not ready (e.g. a replica set electing).
-            if exc.code in (11600, 11602, 91, 189, 10107, 13435):
+            # Raised by a store that is up but not ready (e.g. a replica set electing), or
+            # that cannot write for now (its disk full: FerretDB's InternalError "disk I/O
+            # error", MongoDB's OutOfDiskSpace): the message is fine, the store is not.
+            if exc.code in STORE_NOT_READY:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
                 continue
@@ -188,7 +192,7 @@ def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # t
                 },
                 upsert=True,
             )
-        except ConnectionFailure as exc:
+        except (ConnectionFailure, OperationFailure) as exc:  # a timer that raises stops the worker
             log.warning("heartbeat not written: %r", exc)
 
 
