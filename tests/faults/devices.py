@@ -184,6 +184,7 @@ class Device:
             body = r.json()
             if r.status_code == 422 and body.get("code") == "scanned_at_out_of_range":
                 scan.refused, scan.decided, scan.answered_at = body["code"], True, time.monotonic()
+                time.sleep(1.0)  # someone reads the refusal before scanning again
                 return
             decision = body.get("decision")
             if decision not in ("accepted", "rejected", "pending"):

@@ -248,6 +248,7 @@ def table(results: list[Outcome]) -> str:
         "duplicated",
         "recover_s",
         "noticed_s",
+        "refused",
         "503",
         "500",
         "ok",
