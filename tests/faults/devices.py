@@ -50,6 +50,7 @@ class Scan:
     answered: int | None = None  # the status of the answer that counted (200, 202, 409, …)
     decision: str | None = None  # accepted / rejected / pending
     answered_at: float | None = None
+    decided_at: float | None = None  # when the device learnt the decision (at once, or asking again)
     decided: bool = False  # the decision is known (answered 200/4xx, or a 202 asked again)
     attempts: int = 0
     refused: str | None = None  # refused at the door, before Kafka (a wrong device clock): never recorded
@@ -191,6 +192,8 @@ class Device:
                 raise AssertionError(f"{scan.step} {scan.scan_id}: unexpected answer {r.status_code} {r.text}")
             scan.answered, scan.decision, scan.answered_at = r.status_code, decision, time.monotonic()
             scan.decided = decision != "pending"
+            if scan.decided:
+                scan.decided_at = scan.answered_at
             return
 
     def _ask(self, client: httpx.Client, scan: Scan) -> None:
@@ -204,7 +207,7 @@ class Device:
         self.statuses[f"GET {r.status_code}"] += 1
         if r.status_code == 200:
             scan.decision = r.json()["decision"]
-            scan.decided = True
+            scan.decided, scan.decided_at = True, time.monotonic()
         else:
             time.sleep(0.2)
 

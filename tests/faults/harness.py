@@ -148,15 +148,17 @@ def run(
         d.stop_scanning()
     answered_all = all(d.join(RECOVERY_DEADLINE_S) for d in devices)
     outcome = Outcome(name)
+    scans = [s for d in devices for s in d.scans]
     if ok_at is None:
         outcome.problems.append("/healthz did not say 200 again within the deadline")
     if not answered_all:
-        outcome.problems.append("some device still had unanswered scans at the deadline")
-    scans = [s for d in devices for s in d.scans]
-    first_decided = min(
-        (s.answered_at for s in scans if s.made_at > healed and s.answered in (200, 201) and s.answered_at),
-        default=None,
-    )
+        undecided = [s for s in scans if not s.decided]
+        asked = [(s.scan_id, s.answered, api.get(f"/api/v1/scans/{s.scan_id}").status_code) for s in undecided[:5]]
+        outcome.problems.append(
+            f"{len(undecided)} scans still undecided at the deadline (id, answer, GET /scans now): {asked}"
+        )
+    # Recovered: healthy again, and a decision reached a device after the healing.
+    first_decided = min((s.decided_at for s in scans if s.decided_at and s.decided_at > healed), default=None)
     if ok_at is not None and first_decided is not None:
         outcome.recover_s = max(ok_at, first_decided) - healed
     statuses: Counter[str] = Counter()

@@ -133,6 +133,9 @@ def check_scans(outcome: Outcome, scans: list[Scan], mongo: Any, bootstrap: str)
         if e.get("causationid") in made:
             on_topic[e["causationid"]].add(e["id"])
 
+    # The decision on every scan can be asked for (GET /api/v1/scans/{id} reads this index).
+    indexed = {d["_id"] for d in mongo.scan_index.find({"_id": {"$in": sorted(made)}}, {"_id": 1})}
+
     outcome.sent = len(scans)
     for s in scans:
         entries = by_scan.get(s.scan_id, [])
@@ -145,6 +148,8 @@ def check_scans(outcome: Outcome, scans: list[Scan], mongo: Any, bootstrap: str)
             outcome.rejected += 1
         if len(entries) > 1 or len(on_topic.get(s.scan_id, ())) > 1:
             outcome.duplicated.append(s.scan_id)
+        if entries and s.scan_id not in indexed:
+            outcome.problems.append(f"{s.scan_id}: recorded, but its decision cannot be asked for (no scan index)")
         if entries and {e["_id"] for e in entries} != on_topic.get(s.scan_id, set()):
             outcome.problems.append(f"{s.scan_id}: the audit log and serah.events disagree")
         if s.refused is not None:
