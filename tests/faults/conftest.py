@@ -5,6 +5,7 @@ so it never shares them with the rest of the session. One stack per test module
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import uuid
@@ -40,8 +41,6 @@ def stop(stack: Stack) -> None:
     for name in list(stack.services):
         procs.stop(stack.services.pop(name))
     stack.stop()
-    import os
-
     if not os.environ.get("SERAH_KEEP_TEST_DATA"):
         shutil.rmtree(stack.data, ignore_errors=True)
 

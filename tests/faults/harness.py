@@ -8,6 +8,7 @@ again with exactly the command line they had (same ports, same data)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -28,10 +29,6 @@ from deploy.local.tools import wait_for_port
 from tests.conftest import device_token
 from tests.faults.devices import Device, new_laptops
 from tests.faults.oracle import Outcome, check_scans, check_store, inject_garbage
-
-__all__ = ["Outcome", "check_store"]
-import contextlib
-
 from tests.settle import settled
 
 # The long form (`make faults`) runs every scenario, longer; `make test` a bounded subset.

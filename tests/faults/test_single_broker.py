@@ -20,6 +20,7 @@ from deploy.local.stack import WORKERS, Stack
 from events import topics
 from tests.faults import harness
 from tests.faults.harness import LONG, Load
+from tests.faults.oracle import Outcome, check_store
 from tests.settle import settled
 
 pytestmark = pytest.mark.timeout(900)
@@ -181,8 +182,8 @@ def test_a_full_replay_from_the_earliest_offsets_adds_no_event_and_leaves_the_vi
     assert sorted(d["_id"] for d in fault_mongo.event_log.find({}, {"_id": 1})) == before_log
     assert {v["_id"]: v for v in fault_mongo.laptop_views.find()} == before_views
     assert harness.event_ids(fault_stack.kafka.bootstrap) == before_events, "the replay published a new event id"
-    outcome = harness.Outcome("full_replay", sent=0, acknowledged=0, recorded=len(before_log), recover_s=took)
-    harness.check_store(outcome, fault_stack, fault_mongo, fault_stack.data)
+    outcome = Outcome("full_replay", sent=0, acknowledged=0, recorded=len(before_log), recover_s=took)
+    check_store(outcome, fault_stack, fault_mongo, fault_stack.data)
     harness.RESULTS.append(outcome)
     assert outcome.ok, outcome
 
