@@ -65,6 +65,11 @@ def new_app(service: str, settings: CommonSettings) -> faust.App:
         # (faust's default is 60 s, a long time for a scanner waiting on a decision).
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
+        # aiokafka looks up a partition's start offset at its last known leader and, when
+        # that broker is no longer the leader (it was paused and fenced), retries there
+        # without refreshing metadata until the periodic refresh (default 5 min): the
+        # whole consumer waits that long. A 30 s refresh bounds the stall.
+        consumer_metadata_max_age_ms=30_000,
     )
 
 
