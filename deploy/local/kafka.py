@@ -91,6 +91,15 @@ class KafkaCluster:
     def bootstrap(self) -> str:
         return ",".join(n.bootstrap for n in self.nodes)
 
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        """The first node's process, for a caller that watches one broker (a benchmark's CPU)."""
+        return self.nodes[0].proc
+
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
