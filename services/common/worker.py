@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from kafka.admin import KafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, OperationFailure
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure
 
 from events import codec, topics
 from events.catalog import BY_TYPE, MessageDeadLettered
@@ -170,11 +170,19 @@ async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:
             # Raised by a store that is up but not ready (e.g. a replica set electing), or
             # that cannot write for now (its disk full: FerretDB's InternalError "disk I/O
             # error", MongoDB's OutOfDiskSpace): the message is fine, the store is not.
-            if exc.code in STORE_NOT_READY:
+            if _store_not_ready(exc):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
                 continue
             raise
+
+
+def _store_not_ready(exc: OperationFailure) -> bool:
+    """The store refused for its own state; a bulk write says so per document."""
+    if exc.code in STORE_NOT_READY:
+        return True
+    errors = (exc.details or {}).get("writeErrors", []) if isinstance(exc, BulkWriteError) else []
+    return bool(errors) and all(e.get("code") in STORE_NOT_READY for e in errors)
 
 
 def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # type: ignore[type-arg]

@@ -4,7 +4,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from pymongo.errors import AutoReconnect, OperationFailure
+from pymongo.errors import AutoReconnect, BulkWriteError, OperationFailure
 
 from events import codec
 from events.catalog import MessageDeadLettered
@@ -78,6 +78,19 @@ def test_a_store_that_cannot_write_for_now_is_retried_not_dead_lettered(code: in
         calls.append(envelope.id)
         if len(calls) < 3:
             raise OperationFailure("disk I/O error", code)
+
+    process(codec.encode(allocate(new_asset()[1])), full, publisher)
+    assert len(calls) == 3 and publisher.sent == []
+
+
+def test_a_bulk_write_the_full_store_refused_document_by_document_is_retried_too() -> None:
+    publisher = FakePublisher()
+    calls = []
+
+    async def full(envelope: Envelope) -> None:
+        calls.append(envelope.id)
+        if len(calls) < 3:
+            raise BulkWriteError({"writeErrors": [{"index": 0, "code": 1, "errmsg": "disk I/O error"}]})
 
     process(codec.encode(allocate(new_asset()[1])), full, publisher)
     assert len(calls) == 3 and publisher.sent == []
