@@ -1,5 +1,5 @@
 # The two commands (see README): `make run` and `make test`.
-.PHONY: run test crash-points setup lint schemas bench fuzz-api clean
+.PHONY: run test crash-points faults setup lint schemas bench fuzz-api clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,6 +16,10 @@ test: setup
 # Every worker and the gateway killed at every step of a scan's life (make test runs each step once).
 crash-points: setup
 	@SERAH_CRASH_POINTS=all bash scripts/test tests/e2e/test_crash_points.py
+
+# Every fault scenario with longer outages, and the three-broker cluster (make test runs a bounded few).
+faults: setup
+	@SERAH_FAULTS=all bash scripts/test tests/faults -p no:randomly
 
 lint: setup
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

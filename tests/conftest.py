@@ -24,7 +24,7 @@ from deploy.local.stack import UNTHROTTLED, Stack, public_keyring
 from deploy.local.tools import free_port
 from events import labels
 
-LEVELS = ("unit", "contract", "integration", "e2e")
+LEVELS = ("unit", "contract", "integration", "e2e", "faults")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,6 @@
-"""Apache Kafka 4.x as one KRaft node (broker + controller) on loopback.
+"""Apache Kafka 4.x on loopback: one KRaft node (broker + controller), or a
+cluster of three such nodes (replication factor 3, ``min.insync.replicas=2``) to
+prove what survives a broker's failure.
 
 The jars come from Maven Central (``org.apache.kafka:kafka_2.13`` and its
 dependencies) via Maven, cached per user and version; storage is formatted once.
@@ -79,29 +81,53 @@ class KafkaNode:
         procs.stop(self.proc, grace_s=20)
 
 
-def start_kafka(data: Path, port: int | None = None, heap: str = "512m", timeout_s: float = 120) -> KafkaNode:
-    java = require("java", "Install Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless) to run Kafka.")
-    libs = ensure_jars()
-    port = port or free_port()
-    controller = free_port()
-    data.mkdir(parents=True, exist_ok=True)
-    logs = data / "kraft-logs"
-    props = data / "server.properties"
-    props.write_text(
+@dataclass
+class KafkaCluster:
+    """Several KRaft nodes, each broker and controller; ``nodes[i]`` has node id i + 1."""
+
+    nodes: list[KafkaNode]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(n.bootstrap for n in self.nodes)
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        """The first node's process, for a caller that watches one broker (a benchmark's CPU)."""
+        return self.nodes[0].proc
+
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def _properties(node_id: int, port: int, voters: dict[int, int], logs: Path, replication: int) -> str:
+    """``voters``: node id → controller port of every node of the cluster."""
+    quorum = ",".join(f"{n}@127.0.0.1:{c}" for n, c in sorted(voters.items()))
+    return (
         "\n".join(
             [
                 "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{controller}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+                f"node.id={node_id}",
+                f"controller.quorum.voters={quorum}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{voters[node_id]}",
                 f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
                 "controller.listener.names=CONTROLLER",
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
                 "inter.broker.listener.name=PLAINTEXT",
                 f"log.dirs={logs}",
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
+                f"offsets.topic.replication.factor={replication}",
+                f"transaction.state.log.replication.factor={replication}",
+                # One replica may be away (killed, paused, restarting) and writes go on;
+                # with acks=all, a write is on two brokers before it is acknowledged.
+                f"transaction.state.log.min.isr={min(2, replication)}",
+                f"min.insync.replicas={min(2, replication)}",
+                f"default.replication.factor={replication}",
+                "unclean.leader.election.enable=false",
                 "group.initial.rebalance.delay.ms=0",
                 "num.partitions=6",
                 "auto.create.topics.enable=true",
@@ -109,10 +135,21 @@ def start_kafka(data: Path, port: int | None = None, heap: str = "512m", timeout
         )
         + "\n"
     )
+
+
+def _start_node(
+    data: Path, props_text: str, port: int, cluster_id: str, heap: str, timeout_s: float | None
+) -> KafkaNode:
+    """Formats the node's storage once, starts it, and (``timeout_s`` given) waits until it listens."""
+    java = require("java", "Install Java 17 or newer (e.g. apt-get install openjdk-17-jre-headless) to run Kafka.")
+    libs = ensure_jars()
+    data.mkdir(parents=True, exist_ok=True)
+    logs = data / "kraft-logs"
+    props = data / "server.properties"
+    props.write_text(props_text)
     classpath = f"{libs}/*"
     log4j = f"-Dlog4j2.configurationFile={libs.parent / 'log4j2.properties'}"
     if not (logs / "meta.properties").exists():
-        cluster_id = uuid.uuid4().hex[:22]
         subprocess.run(
             [java, log4j, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
             check=True,
@@ -122,9 +159,43 @@ def start_kafka(data: Path, port: int | None = None, heap: str = "512m", timeout
         [java, f"-Xmx{heap}", f"-Xms{heap}", "-XX:+UseG1GC", log4j, "-cp", classpath, "kafka.Kafka", str(props)],
         data / "kafka.log",
     )
+    node = KafkaNode(proc, port)
+    if timeout_s is not None:
+        wait_until_listening(node, data, timeout_s)
+    return node
+
+
+def wait_until_listening(node: KafkaNode, data: Path, timeout_s: float) -> None:
     try:
-        wait_for_port(port, timeout_s, proc, what=f"Kafka (log: {data / 'kafka.log'})")
+        wait_for_port(node.port, timeout_s, node.proc, what=f"Kafka (log: {data / 'kafka.log'})")
     except Exception:
-        procs.stop(proc)
+        procs.stop(node.proc)
         raise
-    return KafkaNode(proc, port)
+
+
+def start_kafka(data: Path, port: int | None = None, heap: str = "512m", timeout_s: float = 120) -> KafkaNode:
+    port = port or free_port()
+    logs = data / "kraft-logs"
+    text = _properties(1, port, {1: free_port()}, logs, replication=1)
+    return _start_node(data, text, port, uuid.uuid4().hex[:22], heap, timeout_s)
+
+
+def start_cluster(data: Path, brokers: int = 3, heap: str = "384m", timeout_s: float = 180) -> KafkaCluster:
+    """``brokers`` KRaft nodes (each broker and controller), node ``i`` in ``data/node<i>``.
+    They are started together: a controller quorum needs a majority to elect a leader."""
+    cluster_id = uuid.uuid4().hex[:22]
+    ports = {n: free_port() for n in range(1, brokers + 1)}
+    voters = {n: free_port() for n in ports}
+    nodes = []
+    for n, port in ports.items():
+        folder = data / f"node{n}"
+        text = _properties(n, port, voters, folder / "kraft-logs", replication=min(3, brokers))
+        nodes.append(_start_node(folder, text, port, cluster_id, heap, timeout_s=None))
+    cluster = KafkaCluster(nodes)
+    try:
+        for n, node in enumerate(nodes, start=1):
+            wait_until_listening(node, data / f"node{n}", timeout_s)
+    except Exception:
+        cluster.stop()
+        raise
+    return cluster

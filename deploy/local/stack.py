@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from deploy.local import procs
-from deploy.local.kafka import KafkaNode, start_kafka
+from deploy.local.kafka import KafkaCluster, KafkaNode, start_cluster, start_kafka
 from deploy.local.store import Store, start_store
 from deploy.local.tools import wait_for_port
 from deploy.topics import ensure_topics
@@ -72,7 +72,9 @@ class Stack:
     partitions: int = 6
     mongo_db: str = "serah"
     signing_keys: str | None = None
-    kafka: KafkaNode | None = None
+    # One KRaft node, or a cluster of this many (topics replicated 3 times, min.insync.replicas=2).
+    brokers: int = 1
+    kafka: KafkaNode | KafkaCluster | None = None
     store: Store | None = None
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # More SERAH_* settings for every process of this stack (e.g. UNTHROTTLED).
@@ -83,9 +85,16 @@ class Stack:
         return f"http://127.0.0.1:{self.gateway_port}"
 
     def start_infra(self, kafka_port: int | None = None, mongo_port: int | None = None) -> None:
-        self.kafka = start_kafka(self.data / "kafka", kafka_port)
+        if self.brokers > 1:
+            self.kafka = start_cluster(self.data / "kafka", self.brokers)
+        else:
+            self.kafka = start_kafka(self.data / "kafka", kafka_port)
         self.store = start_store(self.data / "store", mongo_port)
-        ensure_topics(self.kafka.bootstrap, self.partitions)
+        ensure_topics(self.kafka.bootstrap, self.partitions, self.replication)
+
+    @property
+    def replication(self) -> int:
+        return min(3, self.brokers)
 
     def env(self) -> dict[str, str]:
         assert self.kafka and self.store
@@ -96,6 +105,7 @@ class Stack:
             "SERAH_MONGO_URL": self.store.url,
             "SERAH_MONGO_DB": self.mongo_db,
             "SERAH_TOPIC_PARTITIONS": str(self.partitions),
+            "SERAH_TOPIC_REPLICATION": str(self.replication),
             "SERAH_LABEL_PUBLIC_KEYS": public_keyring(signing),
             "SERAH_LABEL_SIGNING_KEYS": signing,
             "SERAH_PORT": str(self.gateway_port),

@@ -125,11 +125,12 @@ def demo(
 def topics(
     bootstrap: str = typer.Option("127.0.0.1:9092", envvar="SERAH_KAFKA_BOOTSTRAP"),
     partitions: int = typer.Option(6, envvar="SERAH_TOPIC_PARTITIONS"),
+    replication: int = typer.Option(1, envvar="SERAH_TOPIC_REPLICATION", help="Copies of each partition."),
 ) -> None:
     """Create Serah's Kafka topics if they are missing."""
     from deploy.topics import ensure_topics
 
-    created = ensure_topics(bootstrap, partitions)
+    created = ensure_topics(bootstrap, partitions, replication)
     typer.echo(f"created: {', '.join(created) or 'nothing (all present)'}")
 
 

@@ -19,6 +19,8 @@ class CommonSettings(BaseSettings):
     # KID:base64url,… of Ed25519 public keys trusted to have signed labels.
     label_public_keys: str = ""
     topic_partitions: int = 6
+    # Copies of each partition when topics are created: 3 on a cluster of three brokers.
+    topic_replication: int = 1
     # How far a device's scan time may be from the server's (events/scantime.py).
     scan_max_ahead_s: float = 300.0
     scan_max_age_days: float = 180.0

@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from kafka.admin import KafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, OperationFailure
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure
 
 from events import codec, topics
 from events.catalog import BY_TYPE, MessageDeadLettered
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 # Failures that retrying can fix: the broker or the store is away for a moment,
 # or another writer won a race. Anything else is a bug or poison: dead-letter it.
 TRANSIENT = (KafkaError, ConnectionFailure, VersionConflict, asyncio.TimeoutError)
+# OperationFailure codes that say the store cannot serve now, not that the message is bad.
+STORE_NOT_READY = (11600, 11602, 91, 189, 10107, 13435, 1, 14031)
 HEARTBEAT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 10.0
 
@@ -63,6 +65,11 @@ def new_app(service: str, settings: CommonSettings) -> faust.App:
         # (faust's default is 60 s, a long time for a scanner waiting on a decision).
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
+        # aiokafka looks up a partition's start offset at its last known leader and, when
+        # that broker is no longer the leader (it was paused and fenced), retries there
+        # without refreshing metadata until the periodic refresh (default 5 min): the
+        # whole consumer waits that long. A 30 s refresh bounds the stall.
+        consumer_metadata_max_age_ms=30_000,
     )
 
 
@@ -160,12 +167,22 @@ async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         except OperationFailure as exc:
-            # Raised by a store that is up but not ready (e.g. a replica set electing).
-            if exc.code in (11600, 11602, 91, 189, 10107, 13435):
+            # Raised by a store that is up but not ready (e.g. a replica set electing), or
+            # that cannot write for now (its disk full: FerretDB's InternalError "disk I/O
+            # error", MongoDB's OutOfDiskSpace): the message is fine, the store is not.
+            if _store_not_ready(exc):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
                 continue
             raise
+
+
+def _store_not_ready(exc: OperationFailure) -> bool:
+    """The store refused for its own state; a bulk write says so per document."""
+    if exc.code in STORE_NOT_READY:
+        return True
+    errors = (exc.details or {}).get("writeErrors", []) if isinstance(exc, BulkWriteError) else []
+    return bool(errors) and all(e.get("code") in STORE_NOT_READY for e in errors)
 
 
 def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
@@ -188,7 +205,7 @@ def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # t
                 },
                 upsert=True,
             )
-        except ConnectionFailure as exc:
+        except (ConnectionFailure, OperationFailure) as exc:  # a timer that raises stops the worker
             log.warning("heartbeat not written: %r", exc)
 
 

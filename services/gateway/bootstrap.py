@@ -45,7 +45,8 @@ class Gateway:
     async def start(self) -> None:
         from deploy.topics import ensure_topics
 
-        await asyncio.to_thread(ensure_topics, self.settings.kafka_bootstrap, self.settings.topic_partitions)
+        s = self.settings
+        await asyncio.to_thread(ensure_topics, s.kafka_bootstrap, s.topic_partitions, s.topic_replication)
         await self.bus.start()
         # Identity facts a crash (or a shell without Kafka) left in the store: published now.
         await self.identity.publish_unpublished()
@@ -125,7 +126,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
 
     receipt_code_keys = settings.receipt_code_keyring()  # like the label issuer, refuses to start without a key
     _, db = connect(settings.mongo_url, settings.mongo_db)
-    bus = CommandBus(settings.kafka_bootstrap)
+    bus = CommandBus(settings.kafka_bootstrap, settings.kafka_send_timeout_s)
     return Gateway(
         settings=settings,
         bus=bus,

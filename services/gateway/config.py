@@ -20,6 +20,9 @@ class GatewaySettings(CommonSettings):
     receipt_code_keys: SecretStr = SecretStr("")
     # How long an HTTP scan waits for the deciding service before answering 202.
     decision_timeout_s: float = 5.0
+    # How long a command waits for Kafka to take it; past that (a broker down or
+    # electing) the answer is 503 with Retry-After and the device sends it again.
+    kafka_send_timeout_s: float = 5.0
     max_body_bytes: int = 64 * 1024
     # A BAST PDF sent to be verified may be larger (a 5,000-unit BAST is ~0.5 MB).
     max_bast_upload_bytes: int = 20 * 1024 * 1024

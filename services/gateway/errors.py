@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.catalog import RejectionReason
+from services.gateway.adapters.unavailable import UNREACHABLE, unreachable
+from services.gateway.ports import Unavailable
 
 # The one place that decides a refusal's HTTP status. Every reason is listed (a
 # test checks it), so adding a reason means deciding its status here.
@@ -60,6 +62,11 @@ def rejection_status(reason: str) -> int:
         return 409
 
 
+# What a 503 asks a device to wait before sending again: about how long a broker
+# election or a store restart takes.
+RETRY_AFTER_S = 5
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -99,6 +106,22 @@ def install(app: FastAPI) -> None:
         if isinstance(wait := exc.extra.get("retry_after_s"), int):
             response.headers["Retry-After"] = str(max(1, wait))  # a locked account: when to try again
         return response
+
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        what = exc.what if isinstance(exc, Unavailable) else unreachable(exc)
+        response = problem(
+            503,
+            "unavailable",
+            f"{what[0].upper()}{what[1:]} cannot be reached right now, so this request may not have been taken. "
+            f"Send the same request again in {RETRY_AFTER_S} seconds: a scan sent again with its scan_id "
+            "is recorded once.",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+
+    handled: list[type[Exception]] = [Unavailable, *UNREACHABLE]
+    for cls in handled:
+        app.add_exception_handler(cls, _unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -47,7 +47,8 @@ WHY = {
     "an office that does not exist, a laptop the consignment does not expect); `code` says which.",
     429: "Too many requests from this client (`rate_limited`): scans, bulk imports and sign-in attempts "
     "have limits of their own, every other request a generous one; `Retry-After` says when to try again.",
-    503: "Kafka, the store or a worker is not ready; `reasons` says which.",
+    503: "Kafka or the store cannot be reached right now (`unavailable`): nothing is lost by sending the "
+    "same request again after `Retry-After` seconds (a scan with its `scan_id`).",
 }
 
 
@@ -74,6 +75,7 @@ def finish(document: dict[str, Any]) -> dict[str, Any]:
                 answers.setdefault("400", {"description": WHY[400]})
                 answers.setdefault("413", {"description": WHY[413]})
             answers.setdefault("429", {"description": WHY[429], "headers": RETRY_AFTER})
+            answers.setdefault("503", {"description": WHY[503], "headers": RETRY_AFTER})
             for status, answer in answers.items():
                 content = answer.get("content", {})
                 refs = [c.get("schema", {}).get("$ref", "") for c in content.values()]

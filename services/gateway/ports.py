@@ -12,9 +12,18 @@ from events import proofs
 from events.envelope import Envelope
 
 
+class Unavailable(Exception):
+    """Kafka or the store cannot take or give what was asked right now. Nothing was
+    decided: the same request may be sent again as it is (a scan keeps its id)."""
+
+    def __init__(self, what: str, cause: BaseException | None = None) -> None:
+        super().__init__(f"{what} is unavailable" + (f" ({cause!r})" if cause else ""))
+        self.what = what
+
+
 class CommandBus(Protocol):
     """Commands out, and the facts the gateway itself decides (identity). ``send`` and
-    ``publish`` return once the broker has the message durably."""
+    ``publish`` return once the broker has the message durably, or raise ``Unavailable``."""
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

@@ -3,7 +3,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pymongo.errors import AutoReconnect
+import pytest
+from pymongo.errors import AutoReconnect, BulkWriteError, OperationFailure
 
 from events import codec
 from events.catalog import MessageDeadLettered
@@ -63,4 +64,33 @@ def test_a_transient_store_failure_is_retried_until_it_succeeds() -> None:
             raise AutoReconnect("store restarting")
 
     process(codec.encode(allocate(new_asset()[1])), flaky, publisher)
+    assert len(calls) == 3 and publisher.sent == []
+
+
+@pytest.mark.parametrize("code", [1, 14031])
+def test_a_store_that_cannot_write_for_now_is_retried_not_dead_lettered(code: int) -> None:
+    """A full disk: FerretDB answers InternalError (1) "disk I/O error", MongoDB
+    OutOfDiskSpace (14031). The command is fine; it waits for space, holding the partition."""
+    publisher = FakePublisher()
+    calls = []
+
+    async def full(envelope: Envelope) -> None:
+        calls.append(envelope.id)
+        if len(calls) < 3:
+            raise OperationFailure("disk I/O error", code)
+
+    process(codec.encode(allocate(new_asset()[1])), full, publisher)
+    assert len(calls) == 3 and publisher.sent == []
+
+
+def test_a_bulk_write_the_full_store_refused_document_by_document_is_retried_too() -> None:
+    publisher = FakePublisher()
+    calls = []
+
+    async def full(envelope: Envelope) -> None:
+        calls.append(envelope.id)
+        if len(calls) < 3:
+            raise BulkWriteError({"writeErrors": [{"index": 0, "code": 1, "errmsg": "disk I/O error"}]})
+
+    process(codec.encode(allocate(new_asset()[1])), full, publisher)
     assert len(calls) == 3 and publisher.sent == []

@@ -10,12 +10,14 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from kafka import TopicPartition as SyncTopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
 
 from events import codec, topics
 from events.catalog import BY_TYPE
 from events.envelope import CONTENT_TYPE, Envelope
+from services.gateway.ports import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,9 @@ class CommandBus:
     same for a fact the gateway decides itself (an account or device changed),
     on its type's topic."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, timeout_s: float = 5.0) -> None:
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=1)
+        self._timeout_s = timeout_s
 
     async def start(self) -> None:
         await self._producer.start()
@@ -43,12 +46,21 @@ class CommandBus:
         await self._put(event)
 
     async def _put(self, message: Envelope) -> None:
-        await self._producer.send_and_wait(
-            BY_TYPE[message.type].TOPIC,
-            codec.encode(message),
-            key=message.subject.encode(),
-            headers=[("content-type", CONTENT_TYPE.encode())],
-        )
+        # Bounded: with the broker away, aiokafka would wait for metadata and then the
+        # ack for up to its 40 s request timeout. A message it still sends after the
+        # timeout is harmless: the device sends the same command again, decided once.
+        try:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(
+                    BY_TYPE[message.type].TOPIC,
+                    codec.encode(message),
+                    key=message.subject.encode(),
+                    headers=[("content-type", CONTENT_TYPE.encode())],
+                ),
+                self._timeout_s,
+            )
+        except (KafkaError, TimeoutError) as exc:
+            raise Unavailable("Kafka", exc) from exc
 
 
 class DecisionWaiter:

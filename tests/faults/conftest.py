@@ -1,0 +1,83 @@
+"""The fault suite's own stack: its faults kill Kafka, the store and the services,
+so it never shares them with the rest of the session. One stack per test module
+(a module is one topology: a single broker, or a three-broker cluster)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from deploy.local import procs
+from deploy.local.stack import UNTHROTTLED, Stack
+from deploy.local.tools import free_port, repo_root
+from tests.conftest import device_token, signed_in
+from tests.faults import harness
+
+
+def new_stack(signing_keys: str, prefix: str) -> Stack:
+    root = repo_root() / ".serah"
+    root.mkdir(exist_ok=True)
+    return Stack(
+        Path(tempfile.mkdtemp(prefix=prefix, dir=root)),
+        gateway_port=free_port(),
+        partitions=4,
+        mongo_db=f"serah_faults_{uuid.uuid4().hex[:8]}",
+        signing_keys=signing_keys,
+        settings=UNTHROTTLED,
+    )
+
+
+def stop(stack: Stack) -> None:
+    for name in list(stack.services):
+        procs.stop(stack.services.pop(name))
+    stack.stop()
+    if not os.environ.get("SERAH_KEEP_TEST_DATA"):
+        shutil.rmtree(stack.data, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fault_stack(signing_keys: str) -> Iterator[Stack]:
+    """Kafka (one broker), the store, three workers and the gateway, for this module only."""
+    stack = new_stack(signing_keys, "faults-")
+    try:
+        stack.start_infra()
+        stack.start_services()
+        stack.wait_healthy(timeout_s=180)
+        yield stack
+    finally:
+        stop(stack)
+
+
+@pytest.fixture(scope="module")
+def fault_api(fault_stack: Stack) -> Iterator[httpx.Client]:
+    """An operator's device: registers and allocates the laptops the devices scan."""
+    with httpx.Client(base_url=fault_stack.url, timeout=30, headers=signed_in(device_token(fault_stack))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def fault_mongo(fault_stack: Stack) -> Iterator[Any]:
+    assert fault_stack.store is not None
+    client: MongoClient[dict[str, Any]] = MongoClient(fault_stack.store.url, tz_aware=True)
+    yield client[fault_stack.mongo_db]
+    client.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not harness.RESULTS:
+        return
+    terminalreporter.section("faults: every acknowledged scan recorded exactly once")
+    terminalreporter.write_line(harness.table(harness.RESULTS))
+    out = repo_root() / ".serah" / "faults-last.json"
+    out.write_text(json.dumps([r.row() for r in harness.RESULTS], indent=1))
+    terminalreporter.write_line(f"(also in {out})")
