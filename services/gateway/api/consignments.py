@@ -147,7 +147,7 @@ async def plan_consignment(who: Operator, body: PlanRequest, gw: GW) -> JSONResp
     "/api/v1/consignments/{consignment_id}/scans",
     tags=["consignments"],
     response_model=DecisionResponse,
-    responses=command_answers(404, 409, 422),
+    responses=command_answers(403, 404, 409, 422),
     summary="Scan a laptop into an open consignment",
 )
 async def scan_into(
