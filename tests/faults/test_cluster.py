@@ -23,11 +23,10 @@ from deploy.local.stack import Stack
 from events import topics
 from tests.faults import harness
 from tests.faults.conftest import new_stack, stop
-from tests.faults.harness import LONG
 
 pytestmark = [
     pytest.mark.timeout(900),
-    pytest.mark.skipif(not LONG, reason="three brokers: long form only (make faults)"),
+    pytest.mark.long_form,  # three brokers: make faults only
 ]
 
 
