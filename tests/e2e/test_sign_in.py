@@ -29,7 +29,15 @@ def admin_from_the_shell(stack: Stack, name: str, roles: list[str]) -> str:
     """``serah admin create`` as an operator runs it on the server: the account's NIP."""
     assert stack.store is not None
     number = nip()
-    env = {**os.environ, "SERAH_MONGO_URL": stack.store.url, "SERAH_MONGO_DB": stack.mongo_db}
+    assert stack.kafka is not None
+    # As on the server: the shell reaches Kafka, so the account's fact is published at once
+    # (not a minute later by the gateway, in the middle of another test's reading of the world).
+    env = {
+        **os.environ,
+        "SERAH_MONGO_URL": stack.store.url,
+        "SERAH_MONGO_DB": stack.mongo_db,
+        "SERAH_KAFKA_BOOTSTRAP": stack.kafka.bootstrap,
+    }
     env["SERAH_ADMIN_PASSWORD"] = PASSWORD
     cli = [sys.executable, "-m", "services.cli", "admin", "create", "--name", name, "--nip", number]
     out = subprocess.run([*cli, *(x for r in roles for x in ("--role", r))], env=env, capture_output=True, text=True)
