@@ -13,11 +13,12 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 const common = { bundle: true, minify: true, target: ["es2020"], legalComments: "none", logLevel: "warning" };
-// The page's own script, and the two it loads only when the browser lacks a native
-// part: the QR decoder (no BarcodeDetector) and Ed25519 (no WebCrypto Ed25519).
+// The scanning page's script, and the two it loads only when the browser lacks a native
+// part: the QR decoder (no BarcodeDetector) and Ed25519 (no WebCrypto Ed25519); and the
+// auditor dashboard's chart.
 await build({
   ...common,
-  entryPoints: { scan: "src/scan.js", decoder: "src/decoder.js", ed25519: "src/ed25519.js" },
+  entryPoints: { scan: "src/scan.js", decoder: "src/decoder.js", ed25519: "src/ed25519.js", dashboard: "src/dashboard.js" },
   format: "esm",
   outdir: out,
 });

@@ -136,6 +136,8 @@ def apply(current: dict[str, Any], e: Envelope, t: Thresholds) -> dict[str, Any]
             condition=d["laptop"].get("bmn", {}).get("condition", "B"),
             kode_barang=d["laptop"].get("bmn", {}).get("kode_barang"),  # label sheets
             nup=d["laptop"].get("bmn", {}).get("nup"),
+            acquisition_year=d["laptop"].get("bmn", {}).get("acquisition_year"),
+            acquisition_value=d["laptop"].get("bmn", {}).get("acquisition_value"),
             import_batch=d.get("import_batch"),
         )
     elif e.type == LaptopAllocated.TYPE:

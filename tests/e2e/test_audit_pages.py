@@ -91,8 +91,42 @@ def test_the_dashboard_shows_the_apis_numbers_and_drills_down_to_offices(
     page.close()
 
 
+def test_the_dashboards_chart_draws_the_apis_numbers_laggards_first(
+    desk: BrowserContext, api: httpx.Client, world: dict[str, Any]
+) -> None:
+    def drawn() -> dict[str, list[int]] | None:
+        page = desk.new_page()
+        page.goto("/audit")
+        page.wait_for_selector("#chart[data-drawn]")
+        names = page.eval_on_selector("#chart-data", "e => JSON.parse(e.textContent).labels")
+        series = page.eval_on_selector("#chart", "c => JSON.parse(c.dataset.drawn)")
+        # Something was painted: the canvas is not blank.
+        painted = page.eval_on_selector(
+            "#chart", "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0)"
+        )
+        page.close()
+        assert painted
+        provinces = {p["name"] or p["code"]: p["totals"] for p in api.get("/api/v1/audit/rollups").json()}
+        if set(names) != set(provinces):
+            return None
+        received, on_the_way, late, not_sent = series
+        for i, name in enumerate(names):
+            t = provinces[name]
+            if (received[i], late[i]) != (t["received"], t["missing"]):
+                return None  # the stream may still be settling: read both again
+            assert on_the_way[i] == t["in_transit"] - t["missing"]
+            assert not_sent[i] == t["planned"] - t["dispatched"]
+            assert received[i] + on_the_way[i] + late[i] + not_sent[i] == t["planned"]
+        shares = [received[i] / provinces[n]["planned"] for i, n in enumerate(names)]
+        assert shares == sorted(shares), "the least received region leads"
+        return {"names": names}
+
+    shown = eventually(drawn, what="the chart's bars equal the API's roll-up")
+    assert len(shown["names"]) >= 1
+
+
 def test_a_laptops_page_shows_its_history_and_that_its_chain_verifies(
-    desk: BrowserContext, world: dict[str, Any]
+    desk: BrowserContext, api: httpx.Client, world: dict[str, Any]
 ) -> None:
     page = desk.new_page()
     page.goto("/audit")
@@ -103,6 +137,11 @@ def test_a_laptops_page_shows_its_history_and_that_its_chain_verifies(
     types = page.eval_on_selector_all("#timeline li", "els => els.map(e => e.dataset.type)")
     assert "id.serah.laptop.received.v1" in types and types[0] == "id.serah.laptop.registered.v1"
     assert page.locator(f"a[href='/api/v1/audit/laptops/{world['asset']}/proof']").count() == 1
+    # Its BMN value as the API holds it, written as Rupiah are written.
+    held = api.get(f"/api/v1/laptops/{world['asset']}").json()
+    assert held["acquisition_value"] == 9_500_000  # what the test registered
+    assert page.get_attribute("#about [data-value]", "data-value") == "9500000"
+    assert page.text_content("#about [data-value]") == "Rp\u00a09.500.000"
     page.close()
 
 

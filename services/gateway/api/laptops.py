@@ -74,6 +74,10 @@ async def get_laptop(who: SignedIn, asset_id: AssetId, gw: GW) -> LaptopPublic:
         qr_png_url=f"/api/v1/laptops/{asset_id}/qr.png",
         rejections=view.get("rejections", 0),
         last_event_at=view.get("last_event_at"),
+        kode_barang=view.get("kode_barang"),
+        nup=view.get("nup"),
+        acquisition_year=view.get("acquisition_year"),
+        acquisition_value=view.get("acquisition_value"),
     )
 
 

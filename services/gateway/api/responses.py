@@ -108,6 +108,10 @@ class LaptopPublic(BaseModel):
     qr_png_url: str
     rejections: int
     last_event_at: str | None
+    kode_barang: str | None = Field(default=None, description="BMN item code (10 digits)")
+    nup: int | None = Field(default=None, description="BMN registration number within the item code")
+    acquisition_year: int | None = None
+    acquisition_value: int | None = Field(default=None, description="Rupiah")
 
 
 class OfficePublic(BaseModel):

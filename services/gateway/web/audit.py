@@ -20,11 +20,13 @@ from pydantic import AfterValidator
 
 from services.gateway.api import audit as audit_api
 from services.gateway.api import consignments as consignments_api
+from services.gateway.api import laptops as laptops_api
 from services.gateway.api.laptops import AssetId
 from services.gateway.api.scope import region
 from services.gateway.deps import GW, AuditorPage, PageRefused
 from services.gateway.errors import ApiError
 from services.gateway.web import render
+from services.gateway.web.i18n import Words, words
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,6 +89,39 @@ def _link(path: str, **query: str | None) -> str:
     return f"{path}?{urlencode(given)}" if given else path
 
 
+# The chart's segments: together they are every laptop planned for a region, each in
+# exactly one (a laptop late on the way counts as late, not also as on the way).
+SEGMENTS = (
+    ("received", "Diterima", "Received", "#0a7d32"),
+    ("on_the_way", "Dalam perjalanan", "On the way", "#1f6fb2"),
+    ("missing", "Terlambat (hilang?)", "Late (missing?)", "#b00020"),
+    ("not_sent", "Belum dikirim", "Not yet sent", "#9e9e9e"),
+)
+
+
+def progress_chart(rows: list[tuple[str, dict[str, int]]], words: Words) -> dict[str, Any]:
+    """What the dashboard's chart draws for ``rows`` (a name and its counters each):
+    the regions least received first, so the laggards lead."""
+
+    def parts(t: dict[str, int]) -> dict[str, int]:
+        return {
+            "received": t["received"],
+            "on_the_way": max(t["in_transit"] - t["missing"], 0),
+            "missing": t["missing"],
+            "not_sent": max(t["planned"] - t["dispatched"], 0),
+        }
+
+    ordered = sorted(rows, key=lambda r: (r[1]["received"] / r[1]["planned"] if r[1]["planned"] else 1.0, r[0]))
+    split = [parts(t) for _, t in ordered]
+    return {
+        "labels": [name for name, _ in ordered],
+        "series": [
+            {"key": key, "label": words.tr(id_, en), "colour": colour, "values": [p[key] for p in split]}
+            for key, id_, en, colour in SEGMENTS
+        ],
+    }
+
+
 @router.get("/audit")
 async def dashboard(who: AuditorPage, request: Request, gw: GW, province: Province = None) -> HTMLResponse:
     """The roll-up: every province (or, with ``province``, its offices) and the totals."""
@@ -96,9 +131,15 @@ async def dashboard(who: AuditorPage, request: Request, gw: GW, province: Provin
     keys = ("planned", "dispatched", "in_transit", "received", "in_use", "overdue", "missing", "anomalies")
     totals = {k: sum(p["totals"][k] for p in provinces) for k in keys}
     mine = region(who, None)
+    rows = (
+        [(o["region_name"] or o["code"], o) for p in provinces for o in p["offices"]]
+        if province
+        else [(p["name"] or p["code"], p["totals"]) for p in provinces]
+    )
     return render(
         request,
         "audit.html",
+        chart=progress_chart(rows, words(request)),
         provinces=provinces,
         province=province,
         totals=totals,
@@ -167,4 +208,5 @@ async def laptop(who: AuditorPage, request: Request, gw: GW, asset_id: AssetId) 
     """The laptop's events, who did each, where, and whether its chain verifies."""
     async with as_page():
         timeline = await audit_api.timeline(who, asset_id, gw)
-    return render(request, "audit_laptop.html", timeline=timeline, events=EVENTS)
+        about = await laptops_api.get_laptop(who, asset_id, gw)
+    return render(request, "audit_laptop.html", timeline=timeline, about=about, events=EVENTS)
