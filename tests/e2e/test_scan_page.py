@@ -270,6 +270,41 @@ def test_offline_scans_wait_on_the_device_bad_labels_are_flagged_at_once_and_eac
     assert lost and lost[0] in [decided(page, a)["scan-id"] for a, _ in good]
 
 
+# A browser whose WebCrypto has no Ed25519 (older Safari and Firefox, or a page outside a
+# secure context): importing an Ed25519 key fails as such browsers fail it.
+NO_WEBCRYPTO_ED25519 = """
+const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+crypto.subtle.importKey = (format, key, algorithm, ...rest) =>
+  (algorithm && (algorithm === "Ed25519" || algorithm.name === "Ed25519"))
+    ? Promise.reject(new DOMException("Algorithm: Unrecognized name", "NotSupportedError"))
+    : importKey(format, key, algorithm, ...rest);
+"""
+
+
+def test_a_browser_without_webcrypto_ed25519_checks_labels_with_the_bundled_library(
+    api: httpx.Client, stack: Stack, warehouse_person: str, browser: Browser
+) -> None:
+    asset, genuine = allocated(api)
+    fake_asset, other = allocated(api)
+    context = signed_in_context(browser, stack, warehouse_person)
+    context.add_init_script(NO_WEBCRYPTO_ED25519)
+    fetched: list[str] = []
+    context.on("request", lambda r: fetched.append(r.url))
+    page = open_scanner(context, "mode=dispatch")
+    # The server is out of reach at first, so what the page shows is its own judgement.
+    context.route("**/api/v1/scans/dispatch", lambda route: route.abort())
+    for asset_id, label in ((asset, genuine), (fake_asset, forged(other))):
+        page.fill("#code", label)
+        page.press("#code", "Enter")
+        scan_item(page, asset_id).wait_for()
+    assert scan_item(page, fake_asset).get_attribute("data-category") == "forged"
+    assert scan_item(page, asset).get_attribute("data-category") == "waiting"  # genuine: queued to send
+    assert any(url.endswith("/ed25519.js") for url in fetched), "the library was loaded"
+    context.unroute("**/api/v1/scans/dispatch")
+    assert decided(page, asset)["category"] == "accepted"
+    context.close()
+
+
 def test_the_scanning_page_weighs_less_than_200_kb_on_the_wire(
     api: httpx.Client, stack: Stack, warehouse_person: str, browser: Browser
 ) -> None:
