@@ -2,7 +2,8 @@
 // /static/web/build/), minified, with the QR decoder's WebAssembly beside them: no
 // page loads anything from another origin. Run by scripts/setup after `npm ci`.
 import { build } from "esbuild";
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { constants, gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,3 +35,11 @@ await build({
   outdir: out,
   define: { RELEASE: JSON.stringify(release.digest("hex").slice(0, 16)) },
 });
+
+// Each file also gzipped beside itself, at the highest level once here rather than per
+// request: the gateway sends it to browsers that take gzip (the service worker is served
+// by its own route and stays plain).
+for (const name of readdirSync(out)) {
+  if (name === "sw.js") continue;
+  writeFileSync(join(out, `${name}.gz`), gzipSync(readFileSync(join(out, name)), { level: constants.Z_BEST_COMPRESSION }));
+}

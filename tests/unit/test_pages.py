@@ -217,6 +217,33 @@ def test_the_stylesheet_is_in_every_page_and_served_from_this_site_with_a_cache_
     assert css.text.strip() in get("/").text  # inlined: a page is one request on a poor link
 
 
+def test_the_built_scripts_go_gzipped_to_a_browser_that_takes_gzip_and_plain_to_one_that_does_not() -> None:
+    from pathlib import Path
+
+    build = Path(__file__).parents[2] / "services" / "gateway" / "web" / "static" / "build"
+
+    async def run() -> list[httpx.Response]:
+        async with client(rejecting(RejectionReason.INVALID_COMMAND)) as api:
+            packed = await api.get("/static/web/build/scan.js", headers={"Accept-Encoding": "gzip"})
+            plain = await api.get("/static/web/build/scan.js", headers={"Accept-Encoding": "identity"})
+            again = await api.get(
+                "/static/web/build/scan.js",
+                headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]},
+            )
+            wasm = await api.get("/static/web/build/zxing_reader.wasm", headers={"Accept-Encoding": "gzip, br"})
+            return [packed, plain, again, wasm]
+
+    packed, plain, again, wasm = asyncio.run(run())
+    script = (build / "scan.js").read_bytes()
+    assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+    assert int(packed.headers["content-length"]) == (build / "scan.js.gz").stat().st_size < len(script)
+    assert packed.headers["content-type"].startswith("text/javascript")
+    assert packed.content == script  # what the browser unpacks is the script itself
+    assert "content-encoding" not in plain.headers and plain.content == script
+    assert again.status_code == 304  # revalidated by the packed file's own ETag
+    assert wasm.headers["content-type"] == "application/wasm" and wasm.headers["content-encoding"] == "gzip"
+
+
 def test_every_template_and_static_file_ships_in_the_installed_package() -> None:
     import tomllib
     from pathlib import Path
