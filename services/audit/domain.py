@@ -87,6 +87,8 @@ def empty_view(asset_id: str) -> dict[str, Any]:
         "label_key_id": None,
         "kode_barang": None,  # printed on label sheets
         "nup": None,
+        "acquisition_year": None,  # the BMN record, shown to auditors
+        "acquisition_value": None,  # Rupiah
         "import_batch": None,
         "office_code": None,
         "office_name": None,

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from services.audit import consignment
 from services.gateway.auth.model import Grant, Role
 from services.gateway.web.audit import RULES
 from tests.gateway_fakes import EmptyReads, client, rejecting
@@ -67,6 +68,7 @@ class OneConsignment(EmptyReads):
     """The audit's summary of one dispatched consignment of two laptops to 73.71."""
 
     SUMMARY = {
+        **consignment.empty(),  # every field the audit's fold writes, so the fake cannot lack one
         "status": "dispatched",
         "office_code": "73.71",
         "office_name": "Kota Makassar",
@@ -117,6 +119,11 @@ def test_the_receipt_form_sends_the_api_what_a_program_would_and_keeps_what_was_
             assert command.data["official"]["nip"] == "198001012005011001"
             nobody = await tablet.post("/penerimaan/KSB-73.71-001", data={**sent, "official": "1" * 18})
             assert nobody.status_code == 422 and "Choose the official" in nobody.text
+            assert 'data-refusal="official_required"' in nobody.text
+            long_note = {**sent, "note-SRHPPSKGESNAC": "x" * 1001}
+            too_long = await tablet.post("/penerimaan/KSB-73.71-001", data=long_note)
+            assert too_long.status_code == 422 and "note: String should have at most 1000 characters" in too_long.text
+            assert len(api.gateway.bus.sent) == 1  # neither refusal sent anything  # type: ignore[attr-defined]
 
     asyncio.run(go())
 
@@ -152,5 +159,17 @@ def test_the_anomaly_list_shows_anomalies_with_and_without_an_office() -> None:
             assert page.status_code == 200, page.text[:500]
             assert page.text.count('data-rule="received_twice"') == 2 and "Diterima dua kali" in page.text
             assert "1 Desember 2026" in page.text  # 20:00 UTC is already the next day in WIB
+
+    asyncio.run(go())
+
+
+def test_a_shared_warehouse_device_that_names_no_official_is_told_to_and_nothing_leaves() -> None:
+    async def go() -> None:
+        api = client(rejecting("invalid_command"), grants=(Grant(role=Role.WAREHOUSE),), consignments=OneConsignment())
+        async with api as device:
+            page = await device.post("/gudang/KSB-73.71-001/kirim", data={"name": "Budi", "nip": "123"})
+            assert page.status_code == 422 and 'data-refusal="dispatcher_required"' in page.text
+            assert "18-digit NIP" in page.text
+            assert api.gateway.bus.sent == []  # type: ignore[attr-defined]
 
     asyncio.run(go())

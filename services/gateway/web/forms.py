@@ -1,10 +1,12 @@
 """What the pages' forms share: reading a field, the session's CSRF token to put in a
-form, a consignment number typed from paper, and the API's answer to a command read back
-as the decision a page shows."""
+form, a consignment number typed from paper, and sending the API's route a command and
+reading its answer back as the decision a page shows — or as the refusal the page shows
+beside the form, with what was entered kept."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -14,6 +16,7 @@ from starlette.datastructures import FormData
 from services.gateway.auth.model import Principal
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import SESSION_COOKIE
+from services.gateway.errors import ApiError
 
 # A consignment number as typed or pasted from a manifest or a pick list (spaces around it
 # are the paper's, not the number's).
@@ -36,7 +39,26 @@ async def session_csrf(request: Request, gw: Gateway, who: Principal) -> str:
     return session[1] if session else ""
 
 
-def decision(answer: JSONResponse) -> dict[str, Any]:
-    """The API route's answer: its decision (a refusal is problem+json: its ``code``)."""
+class Refused(Exception):
+    """Why a form's command was not done, for its page to show beside the form."""
+
+    def __init__(self, status: int, code: str | None, problem: str | None) -> None:
+        super().__init__(problem)
+        self.status, self.code, self.problem = status, code, problem
+
+    def shown(self) -> dict[str, Any]:
+        """What the page's re-render takes: ``problem``, ``code``, ``status``."""
+        return {"problem": self.problem, "code": self.code, "status": self.status}
+
+
+async def send(command: Awaitable[JSONResponse]) -> dict[str, Any]:
+    """The decision the API's route answers ``command`` with; its refusals, an error or a
+    decision ``rejected`` (problem+json, with its ``code``), raised as ``Refused``."""
+    try:
+        answer = await command
+    except ApiError as exc:
+        raise Refused(exc.status, exc.code, exc.detail) from exc
     found: dict[str, Any] = json.loads(bytes(answer.body))
+    if found.get("decision") == "rejected":
+        raise Refused(answer.status_code, found.get("code"), found.get("detail"))
     return found

@@ -11,6 +11,7 @@ same decision. The receipt's id is made when the form is shown, so sending the f
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -77,40 +78,33 @@ async def confirm(who: RecipientForm, request: Request, gw: GW, consignment_id: 
                 {"asset_id": asset, "condition": field(f"condition-{asset}") or "B", "note": field(f"note-{asset}")}
             )
     officials = {o["nip"]: o for o in await _officials(gw, consignment_id)}
-    chosen = officials.get(field("official"))
     sent = {"lines": lines, "missing": missing, "official": field("official"), "receipt_code": field("receipt_code")}
     try:
-        if chosen is None:
-            raise ApiError(422, "official_required", "Choose the official who signs the BAST.")
-        body = ReceiptRequest(
+        body = _receipt(field, officials.get(field("official")), lines, missing)
+        decision = await forms.send(consignments_api.confirm_receipt(who, consignment_id, body, gw))
+    except forms.Refused as refused:
+        return await _form(request, gw, who, consignment_id, sent=sent, **refused.shown())
+    return render(request, "receipt_done.html", consignment_id=consignment_id, decision=decision, missing=missing)
+
+
+def _receipt(
+    field: Callable[[str], str], official: dict[str, Any] | None, lines: list[dict[str, str]], missing: list[str]
+) -> ReceiptRequest:
+    """The receipt the form describes, as the API takes it."""
+    if official is None:
+        raise forms.Refused(422, "official_required", "Choose the official who signs the BAST.")
+    try:
+        return ReceiptRequest(
             receipt_id=field("receipt_id") or f"web-{uuid.uuid4()}",
-            official=Official.model_validate(chosen),
+            official=Official.model_validate(official),
             receipt_code=field("receipt_code") or "-",
             lines=[ReceiptLine.model_validate(line) for line in lines],
             missing=missing,
         )
-    except (ValidationError, ApiError) as exc:
-        problem = exc.detail if isinstance(exc, ApiError) else _first_error(exc)
-        return await _form(request, gw, who, consignment_id, problem=problem, sent=sent, status=422)
-    try:
-        answer = await consignments_api.confirm_receipt(who, consignment_id, body, gw)
-    except ApiError as exc:
-        return await _form(
-            request, gw, who, consignment_id, problem=exc.detail, code=exc.code, sent=sent, status=exc.status
-        )
-    decision = forms.decision(answer)
-    if decision["decision"] == "rejected":
-        return await _form(
-            request,
-            gw,
-            who,
-            consignment_id,
-            problem=decision.get("detail"),
-            code=decision.get("code"),  # a refusal is answered as problem+json: its code
-            sent=sent,
-            status=answer.status_code,
-        )
-    return render(request, "receipt_done.html", consignment_id=consignment_id, decision=decision, missing=missing)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise forms.Refused(422, None, f"{where}: {first['msg']}") from exc
 
 
 async def _summary(gw: Gateway, who: Principal, consignment_id: str) -> dict[str, Any]:
@@ -160,9 +154,3 @@ async def _form(
         chosen={line["asset_id"]: line["condition"] for line in (sent or {}).get("lines", [])},
         notes={line["asset_id"]: line["note"] for line in (sent or {}).get("lines", [])},
     )
-
-
-def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {first['msg']}"

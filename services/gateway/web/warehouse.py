@@ -10,6 +10,7 @@ same confirmation sent twice is one dispatch. A signed-in person dispatches as t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,7 +25,6 @@ from services.gateway.api.requests import CloseRequest, ManifestRequest
 from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW, WarehouseForm, WarehousePage
-from services.gateway.errors import ApiError
 from services.gateway.web import forms, render
 from services.gateway.web.audit import as_page
 from services.gateway.web.forms import TypedConsignment
@@ -60,37 +60,23 @@ async def dispatch(who: WarehouseForm, request: Request, gw: GW, consignment_id:
         return forms.field(form, name)
 
     try:
-        named = None
-        if who.kind != "person":  # a shared device names the official on shift
-            named = Official(name=field("name"), nip=field("nip"), jabatan=field("jabatan"))
-        body = CloseRequest(dispatcher=named) if named else None
-    except ValidationError:
-        return await _pick(
-            request,
-            gw,
-            who,
-            consignment_id,
-            problem="Name the dispatching official: name, 18-digit NIP and jabatan.",
-            code="dispatcher_required",
-            status=422,
-        )
-    key = field("close_id") or f"web-close-{uuid.uuid4()}"
-    try:
-        answer = await consignments_api.close(who, consignment_id, gw, body, key)
-    except ApiError as exc:
-        return await _pick(request, gw, who, consignment_id, problem=exc.detail, code=exc.code, status=exc.status)
-    decision = forms.decision(answer)
-    if decision["decision"] == "rejected":
-        return await _pick(
-            request,
-            gw,
-            who,
-            consignment_id,
-            problem=decision.get("detail"),
-            code=decision.get("code"),
-            status=answer.status_code,
-        )
+        body = _closing(who, field)
+        key = field("close_id") or f"web-close-{uuid.uuid4()}"
+        decision = await forms.send(consignments_api.close(who, consignment_id, gw, body, key))
+    except forms.Refused as refused:
+        return await _pick(request, gw, who, consignment_id, **refused.shown())
     return await _pick(request, gw, who, consignment_id, dispatched=decision)
+
+
+def _closing(who: Principal, field: Callable[[str], str]) -> CloseRequest | None:
+    """A person dispatches as themselves; a shared device names the official on shift."""
+    if who.kind == "person":
+        return None
+    try:
+        return CloseRequest(dispatcher=Official(name=field("name"), nip=field("nip"), jabatan=field("jabatan")))
+    except ValidationError as exc:
+        problem = "Name the dispatching official: name, 18-digit NIP and jabatan."
+        raise forms.Refused(422, "dispatcher_required", problem) from exc
 
 
 @router.post("/gudang/{consignment_id}/manifest")
