@@ -41,13 +41,21 @@ def laptops(api: httpx.Client, n: int) -> list[dict[str, Any]]:
     return out
 
 
-def plan(api: httpx.Client, cid: str, assets: list[str], office: str = "73.71") -> dict[str, Any]:
+def plan(
+    api: httpx.Client,
+    cid: str,
+    assets: list[str],
+    office: str = "73.71",
+    officials: list[dict[str, str]] | None = None,
+    **more: str,
+) -> dict[str, Any]:
     body = {
         "consignment_id": cid,
         "office_code": office,
-        "officials": [OFFICIAL],
+        "officials": officials or [OFFICIAL],
         "legal_basis": LEGAL,
         "expected": assets,
+        **more,
     }
     r = api.post("/api/v1/consignments", json=body)
     assert r.status_code == 201, r.text

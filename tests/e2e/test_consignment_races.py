@@ -17,7 +17,7 @@ import httpx
 from deploy.local.stack import Stack
 from tests.conftest import device_token, eventually, signed_in
 from tests.e2e.conftest import CLOSE
-from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops, scan
+from tests.e2e.test_consignment_journey import OFFICIAL, laptops, plan, scan
 from tests.settle import settled
 
 SECOND = {"name": "Siti Rahma", "nip": "198502022010012002", "jabatan": "Sekretaris Badan Kesbangpol"}
@@ -26,15 +26,7 @@ SECOND = {"name": "Siti Rahma", "nip": "198502022010012002", "jabatan": "Sekreta
 def dispatched(api: httpx.Client, n: int, officials: list[dict[str, str]]) -> tuple[str, str, list[dict[str, Any]]]:
     cid = f"RACE-{uuid.uuid4().hex[:8]}"
     units = laptops(api, n)
-    body = {
-        "consignment_id": cid,
-        "office_code": "73.71",
-        "officials": officials,
-        "legal_basis": LEGAL,
-        "expected": [u["asset_id"] for u in units],
-    }
-    r = api.post("/api/v1/consignments", json=body)
-    assert r.status_code == 201, r.text
+    planned = plan(api, cid, [u["asset_id"] for u in units], officials=officials)
     for u in units:
         assert scan(api, cid, u["label"]).json()["decision"] == "accepted"
     assert api.post(f"/api/v1/consignments/{cid}/close", json=CLOSE).status_code == 200
@@ -42,7 +34,7 @@ def dispatched(api: httpx.Client, n: int, officials: list[dict[str, str]]) -> tu
         lambda: cid in [c["consignment_id"] for c in api.get("/api/v1/consignments/unconfirmed").json()],
         what="dispatched",
     )
-    return cid, r.json()["receipt_code"], units
+    return cid, planned["receipt_code"], units
 
 
 def receipt(units: list[dict[str, Any]], official: dict[str, str], code: str) -> dict[str, Any]:
@@ -114,14 +106,7 @@ def test_the_same_scan_id_sent_twice_at_once_by_one_device_is_one_scan(
     for round_ in range(ROUNDS):
         cid = f"RACE-{uuid.uuid4().hex[:8]}"
         units = laptops(api, 1)
-        body = {
-            "consignment_id": cid,
-            "office_code": "73.71",
-            "officials": [OFFICIAL],
-            "legal_basis": LEGAL,
-            "expected": [u["asset_id"] for u in units],
-        }
-        assert api.post("/api/v1/consignments", json=body).status_code == 201
+        plan(api, cid, [u["asset_id"] for u in units])
         scan_id = f"s-{uuid.uuid4().hex[:8]}"
         body = {"scan_id": scan_id, "label": units[0]["label"]}
         stagger = STAGGERS_S[round_ % len(STAGGERS_S)]

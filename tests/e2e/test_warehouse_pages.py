@@ -13,7 +13,7 @@ from playwright.sync_api import Browser
 
 from deploy.local.stack import Stack
 from tests.conftest import device_token, eventually, signed_in
-from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops, scan
+from tests.e2e.test_consignment_journey import OFFICIAL, laptops, plan, scan
 
 PASSWORD = "kata sandi gudang yang panjang"
 
@@ -21,14 +21,7 @@ PASSWORD = "kata sandi gudang yang panjang"
 def planned(api: httpx.Client, n: int) -> tuple[str, list[dict[str, Any]]]:
     cid = f"GDG-{uuid.uuid4().hex[:8]}"
     units = laptops(api, n)
-    body = {
-        "consignment_id": cid,
-        "office_code": "73.71",
-        "officials": [OFFICIAL],
-        "legal_basis": LEGAL,
-        "expected": [u["asset_id"] for u in units],
-    }
-    assert api.post("/api/v1/consignments", json=body).status_code == 201
+    plan(api, cid, [u["asset_id"] for u in units])
     eventually(lambda: api.get(f"/api/v1/consignments/{cid}").status_code == 200, what="the plan")
     return cid, units
 
@@ -123,15 +116,7 @@ def test_the_shared_device_names_the_official_on_shift_and_a_second_confirmation
 def test_a_warehouse_device_picks_only_its_own_warehouses_consignments(api: httpx.Client, stack: Stack) -> None:
     units = laptops(api, 2)
     cid = f"GDG-{uuid.uuid4().hex[:8]}"
-    body = {
-        "consignment_id": cid,
-        "office_code": "73.71",
-        "officials": [OFFICIAL],
-        "legal_basis": LEGAL,
-        "expected": [u["asset_id"] for u in units],
-        "warehouse": "G-MKS1",
-    }
-    assert api.post("/api/v1/consignments", json=body).status_code == 201
+    plan(api, cid, [u["asset_id"] for u in units], warehouse="G-MKS1")
     assert eventually(lambda: api.get(f"/api/v1/consignments/{cid}").json().get("warehouse"), what="plan") == "G-MKS1"
     grants = {"makassar": "G-MKS1", "jakarta": "G-JKT1"}
     clients = {
