@@ -148,8 +148,10 @@ class MongoIdentityStore:
         return await self._sign_ins.find_one_and_delete({"_id": state_key})
 
     async def unpublished(self) -> list[tuple[Kind, str, dict[str, Any]]]:
-        """Read at start-up only: both collections are small, and FerretDB answers a
-        query on anything but ``_id`` by scanning anyway."""
+        """Read at start-up and then once a minute (``Gateway.republish_every_s``): the
+        collections hold an office's people and devices, a few thousand small documents,
+        and FerretDB answers a query on anything but ``_id`` by scanning anyway; the filter
+        keeps what crosses the wire to the documents with a fact still waiting."""
         waiting: list[tuple[Kind, str, dict[str, Any]]] = []
         every: tuple[tuple[Kind, Any], ...] = (
             ("account", self._accounts),
@@ -157,7 +159,8 @@ class MongoIdentityStore:
             ("key_ring", self._key_rings),
         )
         for kind, collection in every:
-            async for doc in collection.find({}, {"unpublished": 1}):
+            waits = {"unpublished": {"$exists": True, "$ne": {}}}
+            async for doc in collection.find(waits, {"unpublished": 1}):
                 waiting += [(kind, doc["_id"], f) for f in (doc.get("unpublished") or {}).values()]
         return waiting
 
