@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import mimetypes
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +27,7 @@ from starlette.staticfiles import NotModifiedResponse
 from starlette.types import Scope
 
 from services.gateway.deps import PageRefused
+from services.gateway.errors import ApiError
 
 STATIC = "/static/web"
 STYLESHEET = "serah.css"
@@ -92,6 +95,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     context = {"w": words(request), "viewer": viewer, "nav": links, "here": request.url.path, **context}
     page: HTMLResponse = request.app.state.templates.TemplateResponse(request, template, context, status_code=status)
     return page
+
+
+@asynccontextmanager
+async def as_page() -> AsyncIterator[None]:
+    """A refusal from the API's rules (another region, no such consignment) shown as a page."""
+    try:
+        yield
+    except ApiError as exc:
+        raise PageRefused(exc.status, exc.code, exc.detail) from exc
 
 
 class CachedStatic(StaticFiles):

@@ -9,8 +9,6 @@ the fastest thing to read on a phone on a bad link."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,9 +21,8 @@ from services.gateway.api import consignments as consignments_api
 from services.gateway.api import laptops as laptops_api
 from services.gateway.api.laptops import AssetId
 from services.gateway.api.scope import region
-from services.gateway.deps import GW, AuditorPage, PageRefused
-from services.gateway.errors import ApiError
-from services.gateway.web import render
+from services.gateway.deps import GW, AuditorPage
+from services.gateway.web import as_page, render
 from services.gateway.web.i18n import Words, words
 
 router = APIRouter(include_in_schema=False)
@@ -73,15 +70,6 @@ EVENTS: dict[str, tuple[str, str]] = {
 Province = Annotated[str | None, Query(pattern=r"^([0-9]{2})?$"), AfterValidator(lambda v: v or None)]
 Office = Annotated[str | None, Query(pattern=r"^([0-9]{2}\.[0-9]{2})?$"), AfterValidator(lambda v: v or None)]
 Rule = Annotated[str | None, Query(pattern=r"^([a-z_]{1,64})?$"), AfterValidator(lambda v: v or None)]
-
-
-@asynccontextmanager
-async def as_page() -> AsyncIterator[None]:
-    """A refusal from the API's rules (another region, no such laptop) shown as a page."""
-    try:
-        yield
-    except ApiError as exc:
-        raise PageRefused(exc.status, exc.code, exc.detail) from exc
 
 
 def _link(path: str, **query: str | None) -> str:

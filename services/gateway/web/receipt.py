@@ -27,8 +27,7 @@ from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW, RecipientForm, RecipientPage
 from services.gateway.errors import ApiError
-from services.gateway.web import forms, render
-from services.gateway.web.audit import as_page
+from services.gateway.web import as_page, forms, render
 from services.gateway.web.forms import TypedConsignment
 
 router = APIRouter(include_in_schema=False)
