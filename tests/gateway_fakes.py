@@ -100,6 +100,16 @@ class FakeProbe:
         return None
 
 
+class FakeStoreProbe:
+    """A store that takes writes (port: ``ports.StoreProbe``); ``refusing`` makes it refuse."""
+
+    refusing: Exception | None = None
+
+    async def write(self) -> None:
+        if self.refusing is not None:
+            raise self.refusing
+
+
 class EmptyReads:
     """Views of a store that holds nothing yet (ports ``Views``, ``AuditViews`` and
     ``ConsignmentViews``); a test subclasses it to hold what it needs."""
@@ -357,6 +367,7 @@ def gateway_app(decide: Decide, s: GatewaySettings | None = None, **views: Any) 
         waiter=waiter,
         reads=views.get("reads", EmptyReads()),
         probe=FakeProbe(),
+        store_probe=views.get("store_probe", FakeStoreProbe()),
         issuer=LabelIssuer(s.signing_keys(), s.public_base_url),
         clock=lambda: NOW,
         audit=views.get("audit", EmptyReads()),

@@ -31,6 +31,7 @@ class Gateway:
     waiter: ports.Decisions
     reads: ports.Views
     probe: ports.KafkaProbe
+    store_probe: ports.StoreProbe
     issuer: LabelIssuer
     audit: ports.AuditViews
     consignments: ports.ConsignmentViews
@@ -121,7 +122,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
     from services.gateway.adapters.audit_reads import AuditReads
     from services.gateway.adapters.consignment_reads import ConsignmentReads
     from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
-    from services.gateway.adapters.mongo import ReadModels
+    from services.gateway.adapters.mongo import ReadModels, StoreWriteProbe
     from services.gateway.auth.store import MongoIdentityStore
 
     receipt_code_keys = settings.receipt_code_keyring()  # like the label issuer, refuses to start without a key
@@ -133,6 +134,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         waiter=DecisionWaiter(settings.kafka_bootstrap),
         reads=ReadModels(db),
         probe=KafkaProbe(settings.kafka_bootstrap),
+        store_probe=StoreWriteProbe(db),
         issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
         audit=AuditReads(db),
         consignments=ConsignmentReads(db),

@@ -83,6 +83,13 @@ class ConsignmentViews(Protocol):
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None: ...
 
 
+class StoreProbe(Protocol):
+    """What /healthz asks the store beyond a ping: whether it takes a write now (a
+    store whose disk is full still answers reads). Raises when it does not."""
+
+    async def write(self) -> None: ...
+
+
 class KafkaProbe(Protocol):
     """What /healthz asks Kafka (blocking calls, run in a thread)."""
 

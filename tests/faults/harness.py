@@ -295,7 +295,8 @@ def event_ids(bootstrap: str) -> set[str]:
 def store_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
     """The store's disk is full for ``full_s``: its process may write no byte past the
     first page of any file (RLIMIT_FSIZE; Go ignores SIGXFSZ, so each write fails with
-    EFBIG, as it would with ENOSPC), reads still work. Then space returns."""
+    EFBIG, as it would with ENOSPC), reads still work; /healthz must name the store as
+    refusing writes meanwhile. Then space returns."""
     import resource
 
     assert stack.store is not None and stack.store.proc is not None
@@ -303,6 +304,6 @@ def store_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
     before = resource.prlimit(pid, resource.RLIMIT_FSIZE)
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (4096, before[1]))
     try:
-        time.sleep(full_s)
+        down_for(full_s, stack, "the store refuses writes", scenario)
     finally:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, before)

@@ -35,6 +35,7 @@ PUBLISHED = {
     "devices",
     "sign_ins",
     "key_rings",
+    "store_probes",  # written by /healthz to learn whether the store takes writes
 }
 
 ATTRIBUTE = re.compile(r"\b_?db\.([a-z_]+)\b")  # db.laptop_views, self._db.event_log

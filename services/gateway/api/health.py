@@ -1,5 +1,5 @@
-"""GET /healthz: 200 when Kafka, the store and every worker are ready, else 503
-with the reasons. Each worker reports liveness by heartbeat; its consumer lag is
+"""GET /healthz: 200 when Kafka, the store (reads and a write) and every worker are
+ready, else 503 with the reasons. Each worker reports liveness by heartbeat; its consumer lag is
 read from Kafka (committed offsets of its group vs. the log ends)."""
 
 from __future__ import annotations
@@ -45,10 +45,18 @@ async def healthz(who: Anyone, gw: GW) -> JSONResponse:
     try:
         await asyncio.wait_for(gw.reads.ping(), PROBE_TIMEOUT_S)
         heartbeats = await gw.reads.heartbeats()
-        body["store"] = {"ok": True}
+        body["store"] = {"ok": True, "writable": True}
     except Exception as exc:  # noqa: BLE001
         body["store"] = {"ok": False, "error": repr(exc)}
         reasons.append("the store is not reachable")
+    else:
+        # A store whose disk is full answers reads; only a write tells. Its workers' heartbeats
+        # then age too, so this reason comes first: they are waiting, not gone.
+        try:
+            await asyncio.wait_for(gw.store_probe.write(), PROBE_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001
+            body["store"] = {"ok": False, "writable": False, "error": repr(exc)}
+            reasons.append("the store refuses writes")
 
     now = gw.clock()
     workers: dict[str, Any] = {}
