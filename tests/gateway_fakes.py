@@ -141,6 +141,9 @@ class EmptyReads:
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         return []
 
+    async def held(self, command_id: str) -> dict[str, Any] | None:
+        return None
+
     # AuditViews
     async def checkpoints(self) -> list[dict[str, Any]]:
         return []

@@ -28,6 +28,7 @@ from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
 from services.common import logs
+from services.common.commands import Mark
 from services.common.faults import crash_point
 from services.common.settings import CommonSettings
 from services.common.streams import VersionConflict
@@ -378,6 +379,22 @@ class Horizon:
                 committed = await asyncio.to_thread(self._committed)
                 next_committed_look = now + self.COMMITTED_POLL_S
             await asyncio.sleep(self.POLL_S)
+
+    async def mark(self, subject: str) -> Mark | None:
+        """Where ``subject``'s messages end now, while the group has not handled up to
+        there; None once it has (``Backlog``: another service's commands, decided or not)."""
+        consumer = await self._end_offsets_client()
+        partitions = sorted(consumer.partitions_for_topic(self._topic) or ())
+        if not partitions:
+            raise TimeoutError(f"no partitions known for {self._topic} yet")
+        tp = TopicPartition(self._topic, self._partitioner(subject.encode(), partitions, partitions))
+        end = (await consumer.end_offsets([tp]))[tp]
+        return None if (await self.decided()).get(tp.partition, 0) >= end else Mark(tp.partition, end)
+
+    async def decided(self) -> dict[int, int]:
+        """Per partition, how far the group has handled (committed, or handled here)."""
+        committed = await asyncio.to_thread(self._committed)
+        return {p: max(committed.get(p, 0), self._handled.get(p, 0)) for p in committed.keys() | self._handled.keys()}
 
     def _committed(self) -> dict[int, int]:
         if self._admin is None:

@@ -7,6 +7,9 @@ In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans); ConfirmRecei
 Out: ``serah.events`` — LaptopReceived or CommandRejected; ``serah.deadletters``;
      ReceiptReminderRaised from a timer every SERAH_RECEIPT_REMINDER_SWEEP_S,
      keyed by consignment id, once per consignment and threshold.
+Held: a receipt that may only be early because the allocation service has not yet
+     decided a dispatch sent before it waits in ``held_receipts`` and is decided by a
+     timer every SERAH_RECEIPT_HOLD_CHECK_S (services/handover/held.py).
 Key: the asset id everywhere.
 Failures: transient ones retried in place, the rest dead-lettered; handlers are
 idempotent under redelivery.
@@ -35,12 +38,19 @@ def build_app(settings: HandoverSettings) -> faust.App:
     # Receipts depend on facts allocation publishes on serah.events: the horizon
     # lets a command catch up on them before a refusal stands (run_command).
     horizon = worker.Horizon(settings.kafka_bootstrap, app.conf.id, topics.EVENTS)
+    # A receipt is not refused as premature while a dispatch sent before it may still be
+    # undecided: how far the allocation service has decided its commands (handlers.hold_receipt).
+    allocation = worker.Horizon(
+        settings.kafka_bootstrap, topics.consumer_group("allocation"), topics.ALLOCATION_COMMANDS
+    )
     rt = bootstrap(
         settings,
         publisher=publisher,
         laptops=mongo.laptop_store(db),
         consignments=mongo.consignment_store(db),
         basts=mongo.bast_store(db),
+        held=mongo.held_receipts(db),
+        backlog=allocation,
         catch_up=horizon.catch_up,
     )
     worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt), publisher)
@@ -60,6 +70,11 @@ def build_app(settings: HandoverSettings) -> faust.App:
     @app.timer(interval=settings.receipt_reminder_sweep_s, on_leader=False)
     async def sweep_late_receipts() -> None:
         await worker.retrying(lambda: handlers.sweep_late_receipts(rt), what="late-receipt sweep")
+
+    # every handover worker looks; deciding a held receipt twice replays the first decision.
+    @app.timer(interval=settings.receipt_hold_check_s, on_leader=False)
+    async def decide_held_receipts() -> None:
+        await worker.retrying(lambda: handlers.decide_held_receipts(rt), what="held receipts")
 
     worker.add_heartbeat(app, SERVICE, db)
     return app

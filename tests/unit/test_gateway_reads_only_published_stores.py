@@ -25,8 +25,9 @@ PUBLISHED = {
     "checkpoints",
     "checkpoint_leaves",
     "dead_letters",
-    # the handover service's published BAST documents
+    # the handover service's published BAST documents, and the receipts it holds
     "bast_documents",
+    "held_receipts",
     # every worker's heartbeat, for /healthz
     "worker_status",
     # the gateway's own: who may sign in (services/gateway/auth/store.py), never published

@@ -16,6 +16,9 @@ from events.envelope import Envelope
 
 K = TypeVar("K", bound=Hashable)
 
+# The handover service's receipts held until their dispatch is decided (published for readers).
+HELD_RECEIPTS = "held_receipts"
+
 
 class Coalesced(Generic[K]):
     """Questions asked while a round is in flight wait for the next round, which
@@ -125,6 +128,9 @@ class ReadModels:
 
     async def heartbeats(self) -> list[dict[str, Any]]:
         return [d async for d in self._db.worker_status.find({})]
+
+    async def held(self, command_id: str) -> dict[str, Any] | None:
+        return await self._db[HELD_RECEIPTS].find_one({"_id": command_id}, {"subject": 1, "until": 1})
 
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         return [d async for d in self._db.dead_letters.find({}).sort("recorded_at", -1).limit(limit)]
