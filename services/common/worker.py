@@ -342,6 +342,7 @@ class Horizon:
 
     POLL_S = 0.05
     COMMITTED_POLL_S = 0.25
+    COMMIT_GRACE_S = 2.0  # twice the workers' commit interval (new_app)
 
     def __init__(self, bootstrap: str, group: str, topic: str, *, timeout_s: float = 30.0) -> None:
         self._bootstrap, self._group, self._topic, self._timeout_s = bootstrap, group, topic, timeout_s
@@ -380,16 +381,23 @@ class Horizon:
                 next_committed_look = now + self.COMMITTED_POLL_S
             await asyncio.sleep(self.POLL_S)
 
-    async def mark(self, subject: str) -> Mark | None:
+    async def mark(self, subject: str, grace_s: float = COMMIT_GRACE_S) -> Mark | None:
         """Where ``subject``'s messages end now, while the group has not handled up to
-        there; None once it has (``Backlog``: another service's commands, decided or not)."""
+        there; None once it has (``Backlog``: another service's commands, decided or not).
+        A group commits what it handled every ``broker_commit_interval``: one that is not
+        behind gets ``grace_s`` to say so before the answer is a mark."""
         consumer = await self._end_offsets_client()
         partitions = sorted(consumer.partitions_for_topic(self._topic) or ())
         if not partitions:
             raise TimeoutError(f"no partitions known for {self._topic} yet")
         tp = TopicPartition(self._topic, self._partitioner(subject.encode(), partitions, partitions))
         end = (await consumer.end_offsets([tp]))[tp]
-        return None if (await self.decided()).get(tp.partition, 0) >= end else Mark(tp.partition, end)
+        deadline = asyncio.get_running_loop().time() + grace_s
+        while (await self.decided()).get(tp.partition, 0) < end:
+            if asyncio.get_running_loop().time() >= deadline:
+                return Mark(tp.partition, end)
+            await asyncio.sleep(self.COMMITTED_POLL_S)
+        return None
 
     async def decided(self) -> dict[int, int]:
         """Per partition, how far the group has handled (committed, or handled here)."""

@@ -73,7 +73,7 @@ def test_a_receipt_sent_while_its_dispatch_is_undecided_is_held_then_received(
         took = time.monotonic() - started
     assert receipt.status_code == 202, receipt.text
     assert receipt.json()["reason"] == "awaiting_dispatch" and asset in receipt.json()["detail"]
-    assert took < 4.0, f"held, yet answered after {took:.1f} s"
+    assert took < 4.5, f"held, yet answered after {took:.1f} s"
     sending.join(30)
     assert dispatched[0].status_code in (200, 202), dispatched[0].text
 
