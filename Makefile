@@ -19,6 +19,7 @@ crash-points: setup
 
 # Every fault scenario with longer outages, and the three-broker cluster (make test runs a bounded few).
 faults: setup
+	@bash scripts/ensure-faketime
 	@SERAH_FAULTS=all bash scripts/test tests/faults -p no:randomly
 
 lint: setup

@@ -115,8 +115,8 @@ class EmptyReads:
     ``ConsignmentViews``); a test subclasses it to hold what it needs."""
 
     # Views
-    async def ping(self) -> None:
-        return None
+    async def ping(self) -> datetime:
+        return NOW
 
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
         return None

@@ -28,6 +28,7 @@ from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
 from services.common import logs
+from services.common.clock import CHECK_EVERY_S, ClockGuard
 from services.common.commands import Mark
 from services.common.faults import crash_point
 from services.common.settings import CommonSettings
@@ -186,13 +187,50 @@ def _store_not_ready(exc: OperationFailure) -> bool:
     return bool(errors) and all(e.get("code") in STORE_NOT_READY for e in errors)
 
 
-def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
-    """Every few seconds, write this worker's liveness for the gateway's /healthz."""
+def guard_clock(app: faust.App, db: AsyncDatabase) -> ClockGuard:  # type: ignore[type-arg]
+    """This worker's clock compared with the store's every few seconds (services/common/clock.py)."""
+    guard = ClockGuard()
+
+    async def store_time() -> datetime:
+        local: datetime = (await db.command("hello"))["localTime"]
+        return local if local.tzinfo else local.replace(tzinfo=UTC)
+
+    @app.timer(interval=CHECK_EVERY_S, on_leader=False)
+    async def compare_clocks() -> None:
+        try:
+            await guard.compare(store_time)
+        except (ConnectionFailure, OperationFailure) as exc:  # the store away: the last comparison stands
+            log.warning("clock not compared with the store's: %r", exc)
+
+    return guard
+
+
+async def wait_for_clock(clock: ClockGuard | None, what: str) -> bool:
+    """Waits while ``clock`` is off the store's; False if it had to wait."""
+    if clock is None or clock.trusted():
+        return True
+    log.warning("%s waits: %s by more than %.0f s", what, clock.why(), clock.tolerance_s)
+    while not clock.trusted():
+        await asyncio.sleep(1.0)
+    log.warning("%s goes on: its clock agrees with the store's again", what)
+    return False
+
+
+def add_heartbeat(
+    app: faust.App,
+    service: str,
+    db: AsyncDatabase,  # type: ignore[type-arg]
+    clock: ClockGuard | None = None,
+) -> None:
+    """Every few seconds, write this worker's liveness for the gateway's /healthz (with how
+    far its clock is from the store's, which /healthz names when it is too far)."""
 
     @app.timer(interval=HEARTBEAT_SECONDS, on_leader=False)
     async def heartbeat() -> None:
         assigned = len(app.consumer.assignment()) if app.consumer else 0
         try:
+            # Stamped with the store's clock ($currentDate), which /healthz reads it against:
+            # one clock, so a jump of this host's clock or the gateway's changes no verdict.
             await db.worker_status.update_one(
                 {"_id": f"{service}:{socket.gethostname()}:{os.getpid()}"},
                 {
@@ -200,9 +238,11 @@ def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # t
                         "service": service,
                         "pid": os.getpid(),
                         "host": socket.gethostname(),
-                        "at": datetime.now(UTC),
                         "assigned_partitions": assigned,
-                    }
+                        "clock_off_s": round(clock.off_by_s(), 1) if clock else 0.0,
+                        "clock_tolerance_s": clock.tolerance_s if clock else None,
+                    },
+                    "$currentDate": {"at": True},
                 },
                 upsert=True,
             )
@@ -236,6 +276,7 @@ def agent_over(
     handle_batch: BatchHandler | None = None,
     batchable: Callable[[Envelope], bool] = lambda env: True,
     horizon: Horizon | None = None,
+    clock: ClockGuard | None = None,
 ) -> None:
     """A thin agent: bytes in, process_safely, nothing else. With ``handle_batch``,
     lanes whose every message decodes and is ``batchable`` go through it first.
@@ -246,6 +287,8 @@ def agent_over(
 
     async def agent(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
+            # Nothing is decided or recorded by a clock that jumped: the batch waits, as for a store that cannot write.
+            await wait_for_clock(clock, f"{service} on {topic_name}")
             await process_batch(service, batch, handle, publisher, handle_batch=handle_batch, batchable=batchable)
             if horizon is not None:
                 for event in batch:

@@ -24,6 +24,7 @@ from events.envelope import Envelope
 from services.common.faults import crash_point
 from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError
+from services.gateway.ports import ClockOff
 
 SOURCE = "/serah/gateway"
 
@@ -74,7 +75,10 @@ def command(
 ) -> Envelope:
     """The command for a request. ``time``: when the device says it scanned, checked
     here against the scan-time window (events/scantime.py) so a wrong clock is
-    refused before anything reaches Kafka; without it, now."""
+    refused before anything reaches Kafka; without it, now. Nothing is stamped by a clock
+    that is off the store's (``ClockOff``: 503, the device sends it again)."""
+    if not gw.clock_guard.trusted():
+        raise ClockOff(gw.clock_guard.why())
     now = gw.clock()
     if time is not None:
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from events import proofs
@@ -19,6 +20,18 @@ class Unavailable(Exception):
     def __init__(self, what: str, cause: BaseException | None = None) -> None:
         super().__init__(f"{what} is unavailable" + (f" ({cause!r})" if cause else ""))
         self.what = what
+
+
+class ClockOff(Unavailable):
+    """This gateway's clock is off the store's (services/common/clock.py): it stamps no
+    command until it agrees again. Nothing was sent; the same request may be sent again."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("the gateway's clock")
+        self.detail = (
+            f"This server's {why}, so it stamps no scan now and nothing was recorded. Send the same "
+            "request again in a few seconds: a scan sent again with its scan_id is recorded once."
+        )
 
 
 class CommandBus(Protocol):
@@ -43,7 +56,11 @@ class Decisions(Protocol):
 class Views(Protocol):
     """The laptop views and the command index the audit service keeps."""
 
-    async def ping(self) -> None: ...
+    async def ping(self) -> datetime:
+        """The store's own time: workers stamp their heartbeats with it, so a worker is
+        judged alive by one clock, whichever server's clock jumps."""
+        ...
+
     async def laptop(self, asset_id: str) -> dict[str, Any] | None: ...
     async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]: ...
     async def history(self, asset_id: str) -> list[dict[str, Any]]: ...

@@ -21,7 +21,9 @@ from __future__ import annotations
 import faust
 
 from events import topics
+from events.envelope import utcnow
 from services.common import worker
+from services.common.clock import guarded
 from services.common.mongo import connect
 from services.handover import handlers
 from services.handover.adapters import mongo
@@ -35,6 +37,7 @@ def build_app(settings: HandoverSettings) -> faust.App:
     app = worker.new_app(SERVICE, settings)
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
+    clock = worker.guard_clock(app, db)
     # Receipts depend on facts allocation publishes on serah.events: the horizon
     # lets a command catch up on them before a refusal stands (run_command).
     horizon = worker.Horizon(settings.kafka_bootstrap, app.conf.id, topics.EVENTS)
@@ -52,8 +55,11 @@ def build_app(settings: HandoverSettings) -> faust.App:
         held=mongo.held_receipts(db),
         backlog=allocation,
         catch_up=horizon.catch_up,
+        clock=guarded(utcnow, clock),
     )
-    worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt), publisher)
+    worker.agent_over(
+        app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt), publisher, clock=clock
+    )
     worker.agent_over(
         app,
         SERVICE,
@@ -63,18 +69,23 @@ def build_app(settings: HandoverSettings) -> faust.App:
         handle_batch=lambda envs: handlers.on_events(envs, rt),
         batchable=handlers.batchable_event,
         horizon=horizon,
+        clock=clock,
     )
 
     # every handover worker sweeps; a reminder's id is derived from the
     # consignment and threshold and its record is version-guarded, so several do no harm.
     @app.timer(interval=settings.receipt_reminder_sweep_s, on_leader=False)
     async def sweep_late_receipts() -> None:
+        if not clock.trusted():  # a clock jumped ahead would find reminders due that are not
+            return
         await worker.retrying(lambda: handlers.sweep_late_receipts(rt), what="late-receipt sweep")
 
     # every handover worker looks; deciding a held receipt twice replays the first decision.
     @app.timer(interval=settings.receipt_hold_check_s, on_leader=False)
     async def decide_held_receipts() -> None:
+        if not clock.trusted():
+            return
         await worker.retrying(lambda: handlers.decide_held_receipts(rt), what="held receipts")
 
-    worker.add_heartbeat(app, SERVICE, db)
+    worker.add_heartbeat(app, SERVICE, db, clock)
     return app

@@ -5,16 +5,18 @@ tests/faults proves the same against a broker and a store really stopped)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
+from deploy.local.stack import WORKERS
 from events.envelope import Envelope
 from services.gateway.adapters.kafka import CommandBus
 from services.gateway.adapters.mongo import StoreWriteProbe
 from services.gateway.ports import Unavailable
-from tests.builders import label_for, new_asset
+from tests.builders import NOW, label_for, new_asset
 from tests.gateway_fakes import EmptyReads, FakeStoreProbe, client
 from tests.unit.test_gateway_answers import accepting
 
@@ -125,5 +127,27 @@ def test_the_store_probe_writes_at_most_once_a_second_and_tells_every_asker_the_
         fresh = StoreWriteProbe({"store_probes": collection}, every_s=0)  # type: ignore[arg-type]
         with pytest.raises(OperationFailure):
             await fresh.write()
+
+    asyncio.run(run())
+
+
+class StoreClock(EmptyReads):
+    """The store's clock three hours behind the gateway's; every worker beat 3 s ago by it."""
+
+    at = NOW - timedelta(hours=3)
+
+    async def ping(self) -> datetime:
+        return self.at
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        return [{"service": s, "at": self.at - timedelta(seconds=3), "assigned_partitions": 2} for s in WORKERS]
+
+
+def test_healthz_judges_workers_by_the_store_s_clock_whatever_the_gateway_s_says() -> None:
+    async def run() -> None:
+        async with client(accepting, reads=StoreClock()) as api:
+            r = await api.get("/healthz")
+        assert r.status_code == 200, r.text
+        assert all(w["alive"] and w["ready"] for w in r.json()["workers"].values())
 
     asyncio.run(run())

@@ -58,8 +58,9 @@ class ReadModels:
         self._db = db
         self._recorded: Coalesced[tuple[str, str, str]] | None = None
 
-    async def ping(self) -> None:
-        await self._db.command("ping")
+    async def ping(self) -> datetime:
+        local: datetime = (await self._db.command("hello"))["localTime"]
+        return local if local.tzinfo else local.replace(tzinfo=UTC)
 
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
         # a consignment's chain head is not a laptop
