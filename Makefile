@@ -18,7 +18,10 @@ crash-points: setup
 	@SERAH_CRASH_POINTS=all bash scripts/test tests/e2e/test_crash_points.py
 
 # Every fault scenario with longer outages, and the three-broker cluster (make test runs a bounded few).
+# Run as root: clock jumps preload libfaketime, the broker's disk is a tmpfs, a partition is iptables.
 faults: setup
+	@bash scripts/ensure-faketime
+	@bash scripts/ensure-iptables
 	@SERAH_FAULTS=all bash scripts/test tests/faults -p no:randomly
 
 lint: setup

@@ -256,6 +256,11 @@ class LaptopDispatched(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     consignment_id: str | None = None
     location: Location | None = None
+    left_at: str | None = Field(
+        default=None,
+        description="When it left, as its command says: the dispatch scan's time (a scan synced later says when "
+        "it was made) or the consignment's close. Read as the event's time where that is earlier, or where absent.",
+    )
 
 
 class LaptopReceived(Payload):
@@ -584,6 +589,11 @@ class ConsignmentDispatched(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     dispatched: list[str]
     dispatcher: Official = Field(description="The official who dispatched it: the BAST's PIHAK PERTAMA.")
+    left_at: str | None = Field(
+        default=None,
+        description="When it left: the close's time, as its command says. Read as the event's time where that "
+        "is earlier, or where absent.",
+    )
     missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
     missing_count: int | None = Field(
         default=None, ge=0, description="For a plan by count: how many of the count were never scanned."

@@ -20,11 +20,12 @@ from services.audit.bootstrap import bootstrap as audit_bootstrap
 from services.audit.config import AuditSettings
 from services.audit.domain import GENESIS
 from services.audit.handlers import AuditRuntime
-from services.common.commands import Runtime
+from services.common.commands import Mark, Runtime
 from services.common.streams import Append, SubjectStream, VersionConflict
 from services.handover.bootstrap import bootstrap as handover_bootstrap
 from services.handover.config import HandoverSettings
 from services.handover.handlers import HandoverRuntime
+from services.handover.held import HeldReceipt
 from tests.builders import KEYS, NOW, RECEIPT_CODE_KEYS
 
 
@@ -95,6 +96,41 @@ class FakeBastStore:
         return self.docs.get(doc_id)
 
 
+class FakeHeldReceipts:
+    """The twin of services.handover.adapters.mongo.MongoHeldReceipts."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, HeldReceipt] = {}
+
+    async def hold(self, held: HeldReceipt) -> HeldReceipt:
+        return self.docs.setdefault(held.command.id, held)
+
+    async def get(self, command_id: str) -> HeldReceipt | None:
+        return self.docs.get(command_id)
+
+    async def all(self) -> list[HeldReceipt]:
+        return list(self.docs.values())
+
+    async def release(self, command_id: str) -> None:
+        self.docs.pop(command_id, None)
+
+
+class FakeBacklog:
+    """The allocation service's backlog as a test sets it: ``behind`` subjects have
+    commands not yet decided, up to ``end`` on partition 0; ``decided_up_to`` moves on."""
+
+    def __init__(self) -> None:
+        self.behind: set[str] = set()
+        self.end = 1
+        self.decided_up_to = 0
+
+    async def mark(self, subject: str) -> Mark | None:
+        return Mark(0, self.end) if subject in self.behind else None
+
+    async def decided(self) -> dict[int, int]:
+        return {0: self.decided_up_to}
+
+
 def allocation_with_fakes(
     settings: AllocationSettings | None = None, *, clock: Callable[[], datetime] = lambda: NOW
 ) -> AllocationRuntime:
@@ -122,6 +158,8 @@ def handover_with_fakes(
         laptops=FakeStreamStore(),
         consignments=FakeStreamStore(),
         basts=FakeBastStore(),
+        held=FakeHeldReceipts(),
+        backlog=FakeBacklog(),
         clock=clock,
     )
 
@@ -152,6 +190,9 @@ class FakeEventLog:
 
     async def get(self, event_id: str) -> dict[str, Any] | None:
         return self.entries.get(event_id)
+
+    async def get_many(self, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.entries[i] for i in event_ids if i in self.entries}
 
     async def head(self, asset_id: str) -> tuple[int, str]:
         links = [e for e in self.entries.values() if e["asset_id"] == asset_id]

@@ -100,13 +100,23 @@ class FakeProbe:
         return None
 
 
+class FakeStoreProbe:
+    """A store that takes writes (port: ``ports.StoreProbe``); ``refusing`` makes it refuse."""
+
+    refusing: Exception | None = None
+
+    async def write(self) -> None:
+        if self.refusing is not None:
+            raise self.refusing
+
+
 class EmptyReads:
     """Views of a store that holds nothing yet (ports ``Views``, ``AuditViews`` and
     ``ConsignmentViews``); a test subclasses it to hold what it needs."""
 
     # Views
-    async def ping(self) -> None:
-        return None
+    async def ping(self) -> datetime:
+        return NOW
 
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
         return None
@@ -130,6 +140,9 @@ class EmptyReads:
 
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         return []
+
+    async def held(self, command_id: str) -> dict[str, Any] | None:
+        return None
 
     # AuditViews
     async def checkpoints(self) -> list[dict[str, Any]]:
@@ -357,6 +370,7 @@ def gateway_app(decide: Decide, s: GatewaySettings | None = None, **views: Any) 
         waiter=waiter,
         reads=views.get("reads", EmptyReads()),
         probe=FakeProbe(),
+        store_probe=views.get("store_probe", FakeStoreProbe()),
         issuer=LabelIssuer(s.signing_keys(), s.public_base_url),
         clock=lambda: NOW,
         audit=views.get("audit", EmptyReads()),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from events import labels, offices
@@ -203,7 +204,8 @@ def scan(c: Consignment, laptop: Laptop, command: ScanIntoConsignment, public_ke
     return LaptopScannedIntoConsignment(asset_id=laptop.asset_id, location=command.location)
 
 
-def close(c: Consignment, command: CloseConsignment) -> Payload:
+def close(c: Consignment, command: CloseConsignment, at: datetime | None = None) -> Payload:
+    """``at``: when the close was asked (the command's time), kept as the fact's ``left_at``."""
     if c.status == "unplanned":
         return refuse(command, RejectionReason.UNKNOWN_CONSIGNMENT, f"consignment {c.consignment_id} is not planned.")
     if c.status == "dispatched":
@@ -217,6 +219,7 @@ def close(c: Consignment, command: CloseConsignment) -> Payload:
         office_code=c.office_code,
         dispatched=list(c.scanned),
         dispatcher=command.dispatcher,
+        left_at=at.isoformat() if at else None,
         missing=[a for a in c.expected if a not in c.scanned],
         missing_count=c.missing_count if c.expected_count is not None else None,
     )
@@ -248,7 +251,14 @@ def per_laptop(c: Consignment, fact: Envelope) -> list[tuple[str, Payload]]:
         ]
     if fact.type == ConsignmentDispatched.TYPE:
         return [
-            (a, LaptopDispatched(office_code=fact.data["office_code"], consignment_id=c.consignment_id))
+            (
+                a,
+                LaptopDispatched(
+                    office_code=fact.data["office_code"],
+                    consignment_id=c.consignment_id,
+                    left_at=fact.data.get("left_at"),
+                ),
+            )
             for a in fact.data["dispatched"]
         ]
     return []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from events import offices
@@ -131,7 +132,10 @@ def allocate(laptop: Laptop, command: AllocateLaptop) -> Payload:
     return LaptopAllocated(office_code=office.code, office_name=office.name, consignment_id=command.consignment_id)
 
 
-def dispatch(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes]) -> Payload:
+def dispatch(
+    laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes], at: datetime | None = None
+) -> Payload:
+    """``at``: when the scan was made (the command's time), which the fact keeps as ``left_at``."""
     if refused := label_refused(command, laptop, public_keys):
         return refused
     if laptop.status == "registered":
@@ -146,7 +150,10 @@ def dispatch(laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, 
         return refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
     assert laptop.office_code is not None  # allocated implies an office
     return LaptopDispatched(
-        office_code=laptop.office_code, consignment_id=laptop.consignment_id, location=command.location
+        office_code=laptop.office_code,
+        consignment_id=laptop.consignment_id,
+        location=command.location,
+        left_at=at.isoformat() if at else None,
     )
 
 

@@ -52,7 +52,7 @@ def _decider(command_type: str, rt: Runtime[Laptop]) -> Decide[Laptop]:
     deciders: dict[str, Decide[Laptop]] = {
         RegisterLaptop.TYPE: lambda laptop, env, body: domain.register(laptop, body),
         AllocateLaptop.TYPE: lambda laptop, env, body: domain.allocate(laptop, body),
-        DispatchLaptop.TYPE: lambda laptop, env, body: domain.dispatch(laptop, body, keys),
+        DispatchLaptop.TYPE: lambda laptop, env, body: domain.dispatch(laptop, body, keys, env.time),
         ReissueLabel.TYPE: lambda laptop, env, body: domain.reissue_label(laptop, body),
     }
     return deciders[command_type]
@@ -164,7 +164,7 @@ async def _claim_picked_laptop(
 
 async def close_consignment(command: Envelope, rt: AllocationRuntime) -> list[Envelope]:
     def decide(c: Consignment, env: Envelope, body: CloseConsignment) -> Payload:
-        return consignment.close(c, body)
+        return consignment.close(c, body, env.time)
 
     events = await run_command(command, decide, rt.consignments)
     await _fan_out(command, events, rt)

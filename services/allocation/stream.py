@@ -17,11 +17,13 @@ from __future__ import annotations
 import faust
 
 from events import topics
+from events.envelope import utcnow
 from services.allocation import handlers
 from services.allocation.adapters import mongo
 from services.allocation.bootstrap import bootstrap
 from services.allocation.config import AllocationSettings
 from services.common import worker
+from services.common.clock import guarded
 from services.common.mongo import connect
 
 SERVICE = "allocation"
@@ -31,8 +33,13 @@ def build_app(settings: AllocationSettings) -> faust.App:
     app = worker.new_app(SERVICE, settings)
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
+    clock = worker.guard_clock(app, db)
     rt = bootstrap(
-        settings, publisher=publisher, laptops=mongo.laptop_store(db), consignments=mongo.consignment_store(db)
+        settings,
+        publisher=publisher,
+        laptops=mongo.laptop_store(db),
+        consignments=mongo.consignment_store(db),
+        clock=guarded(utcnow, clock),
     )
     worker.agent_over(
         app,
@@ -42,6 +49,7 @@ def build_app(settings: AllocationSettings) -> faust.App:
         publisher,
         handle_batch=lambda envs: handlers.handle_batch(envs, rt),
         batchable=handlers.batchable_command,
+        clock=clock,
     )
     worker.agent_over(
         app,
@@ -50,6 +58,7 @@ def build_app(settings: AllocationSettings) -> faust.App:
         lambda env: handlers.on_event(env, rt),
         publisher,
         handle_batch=lambda envs: handlers.on_events(envs, rt),
+        clock=clock,
     )
-    worker.add_heartbeat(app, SERVICE, db)
+    worker.add_heartbeat(app, SERVICE, db, clock)
     return app

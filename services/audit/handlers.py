@@ -181,12 +181,7 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
     events a rule can fire on read the laptop's chain: the hot path stays by _id."""
     if rt.publisher is None or not _may_fire(event):
         return []
-    links = await rt.log.chain(event.subject)
-    history = []
-    for link in links:
-        if link["_id"] == event.id:
-            break
-        history.append(codec.from_json(link["event"]))
+    history = await _history_before(event, rt)
     plan = None
     if event.type == LaptopReceived.TYPE:
         office = event.data["office_code"]
@@ -199,6 +194,26 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
     # redelivered event raises the anomaly again with the same id, and the copy
     # must be the same bytes, not a second version of the fact.
     return await _raise(event.subject, found, rt, causation=event.id, at=event.time)
+
+
+async def _history_before(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
+    """The laptop's events recorded before ``event``, in chain order. Read by _id: the
+    view lists its chain's event ids (the store answers a read by laptop by scanning the
+    whole log, which made a replay quadratic). A view that does not list the event yet
+    (only a crash between the log and the view leaves one so) falls back to the chain."""
+    view = await rt.views.get(event.subject)
+    ids: list[str] = list((view or {}).get("event_ids") or [])
+    if event.id in ids:
+        earlier = ids[: ids.index(event.id)]
+        entries = await rt.log.get_many(earlier)
+        if len(entries) == len(set(earlier)):
+            return [codec.from_json(entries[i]["event"]) for i in earlier]
+    history = []
+    for link in await rt.log.chain(event.subject):
+        if link["_id"] == event.id:
+            break
+        history.append(codec.from_json(link["event"]))
+    return history
 
 
 def _may_fire(event: Envelope) -> bool:

@@ -38,6 +38,7 @@ def build_app(settings: AuditSettings) -> faust.App:
     app = worker.new_app(SERVICE, settings)
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
+    clock = worker.guard_clock(app, db)
     rt = bootstrap(settings, publisher=publisher, **mongo.stores(db))
 
     @app.task
@@ -53,6 +54,8 @@ def build_app(settings: AuditSettings) -> faust.App:
 
         @app.timer(interval=settings.checkpoint_interval_s, on_leader=False)
         async def periodic_checkpoint() -> None:
+            if not clock.trusted():  # a checkpoint is dated by this clock
+                return
             try:
                 await worker.retrying(lambda: handlers.take_checkpoint(rt), what="checkpoint")
             except handlers.HistoryRewritten as exc:
@@ -60,6 +63,8 @@ def build_app(settings: AuditSettings) -> faust.App:
 
     @app.timer(interval=settings.sweep_interval_s, on_leader=False)
     async def sweep_overdue() -> None:
+        if not clock.trusted():  # a clock jumped ahead would find deliveries overdue that are not
+            return
         await worker.retrying(lambda: handlers.sweep_overdue(rt), what="overdue sweep")
 
     worker.agent_over(
@@ -69,6 +74,7 @@ def build_app(settings: AuditSettings) -> faust.App:
         lambda env: handlers.record_event(env, rt),
         publisher,
         handle_batch=lambda envs: handlers.record_events(envs, rt),
+        clock=clock,
     )
 
     async def keep(event: Any) -> None:
@@ -86,5 +92,5 @@ def build_app(settings: AuditSettings) -> faust.App:
         async for event in stream.events():
             await worker.retrying(functools.partial(keep, event), what="dead letter")
 
-    worker.add_heartbeat(app, SERVICE, db)
+    worker.add_heartbeat(app, SERVICE, db, clock)
     return app

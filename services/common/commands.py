@@ -38,6 +38,39 @@ async def known_already(subjects: Sequence[str]) -> None:
     """The catch-up of a service that learns nothing from other services."""
 
 
+@dataclass(frozen=True)
+class Mark:
+    """Where the commands about a subject sent so far end on another service's command
+    topic: every one of them is decided once that service has decided up to ``offset``
+    on ``partition``."""
+
+    partition: int
+    offset: int
+
+
+class Backlog(Protocol):
+    """What another service has not decided yet (services/common/worker.Horizon over its
+    group and command topic)."""
+
+    async def mark(self, subject: str) -> Mark | None:
+        """The end of ``subject``'s commands as of now, or None when every one is decided."""
+        ...
+
+    async def decided(self) -> dict[int, int]:
+        """Per partition, the offset up to which every command is decided."""
+        ...
+
+
+class NoBacklog:
+    """A service that is never behind."""
+
+    async def mark(self, subject: str) -> Mark | None:
+        return None
+
+    async def decided(self) -> dict[int, int]:
+        return {}
+
+
 @dataclass
 class Runtime(Generic[S]):
     """What every handler needs besides the command, over one kind of stream:
@@ -94,12 +127,28 @@ def runtime(
 Decide = Callable[[S, Envelope, Any], Payload | list[Payload]]
 
 
+@dataclass(frozen=True)
+class Wait:
+    """What a ``Hold`` says of a refusal that may only be early (see run_command)."""
+
+    hold: bool = False  # nothing is recorded now; the caller decides the command again later
+    recheck: bool = False  # what it could wait for is decided: catch up on it, decide again
+    instead: Payload | None = None  # still refused after the recheck: this refusal (why the wait ended)
+
+
+STANDS = Wait()
+
+# hold(command, state, facts), asked when a refusal in ``unsettled`` would stand after the catch-up.
+Hold = Callable[[Envelope, S, list[Payload]], Awaitable[Wait]]
+
+
 async def run_command(
     command: Envelope,
     decide: Decide[S],
     rt: Runtime[S],
     *,
     unsettled: frozenset[RejectionReason] = frozenset(),
+    hold: Hold[S] | None = None,
 ) -> list[Envelope]:
     """``unsettled``: refusals that may only mean this service has not yet read
     a fact another service had already published (the handover service has not
@@ -112,13 +161,27 @@ async def run_command(
     receipt is decided is seen; one published after is not, so a receipt sent
     before the dispatch is refused, not held until the goods leave. The wait
     lasts as long as this service lags behind on that partition (usually
-    nothing), not a fixed time, so a made-up subject costs one offset look-up."""
+    nothing), not a fixed time, so a made-up subject costs one offset look-up.
+
+    ``hold``: where such a refusal may still only mean the other service has not
+    yet *decided* a command sent before this one (services/handover/held.py), the
+    command may be held instead: nothing is recorded, an empty list returned."""
     doc = await rt.store.load(command.subject)
     facts = _decide(doc, command, decide, rt)
     if isinstance(facts, list) and _waits(facts, unsettled):
         await rt.catch_up([command.subject])
         doc = await rt.store.load(command.subject)
         facts = _decide(doc, command, decide, rt)
+        if hold is not None and isinstance(facts, list) and _waits(facts, unsettled):
+            wait = await hold(command, rt.state(command.subject, doc), facts)
+            if wait.hold:
+                return []
+            if wait.recheck:  # what it waited for was published, perhaps after the catch-up above
+                await rt.catch_up([command.subject])
+                doc = await rt.store.load(command.subject)
+                facts = _decide(doc, command, decide, rt)
+                if wait.instead is not None and isinstance(facts, list) and _waits(facts, unsettled):
+                    facts = [wait.instead]
     if not isinstance(facts, list):  # decided before: publish the same events again
         await rt.publisher.publish(facts.events)
         return facts.events

@@ -28,6 +28,8 @@ from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
 from services.common import logs
+from services.common.clock import CHECK_EVERY_S, ClockGuard
+from services.common.commands import Mark
 from services.common.faults import crash_point
 from services.common.settings import CommonSettings
 from services.common.streams import VersionConflict
@@ -185,13 +187,50 @@ def _store_not_ready(exc: OperationFailure) -> bool:
     return bool(errors) and all(e.get("code") in STORE_NOT_READY for e in errors)
 
 
-def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
-    """Every few seconds, write this worker's liveness for the gateway's /healthz."""
+def guard_clock(app: faust.App, db: AsyncDatabase) -> ClockGuard:  # type: ignore[type-arg]
+    """This worker's clock compared with the store's every few seconds (services/common/clock.py)."""
+    guard = ClockGuard()
+
+    async def store_time() -> datetime:
+        local: datetime = (await db.command("hello"))["localTime"]
+        return local if local.tzinfo else local.replace(tzinfo=UTC)
+
+    @app.timer(interval=CHECK_EVERY_S, on_leader=False)
+    async def compare_clocks() -> None:
+        try:
+            await guard.compare(store_time)
+        except (ConnectionFailure, OperationFailure) as exc:  # the store away: the last comparison stands
+            log.warning("clock not compared with the store's: %r", exc)
+
+    return guard
+
+
+async def wait_for_clock(clock: ClockGuard | None, what: str) -> bool:
+    """Waits while ``clock`` is off the store's; False if it had to wait."""
+    if clock is None or clock.trusted():
+        return True
+    log.warning("%s waits: %s by more than %.0f s", what, clock.why(), clock.tolerance_s)
+    while not clock.trusted():
+        await asyncio.sleep(1.0)
+    log.warning("%s goes on: its clock agrees with the store's again", what)
+    return False
+
+
+def add_heartbeat(
+    app: faust.App,
+    service: str,
+    db: AsyncDatabase,  # type: ignore[type-arg]
+    clock: ClockGuard | None = None,
+) -> None:
+    """Every few seconds, write this worker's liveness for the gateway's /healthz (with how
+    far its clock is from the store's, which /healthz names when it is too far)."""
 
     @app.timer(interval=HEARTBEAT_SECONDS, on_leader=False)
     async def heartbeat() -> None:
         assigned = len(app.consumer.assignment()) if app.consumer else 0
         try:
+            # Stamped with the store's clock ($currentDate), which /healthz reads it against:
+            # one clock, so a jump of this host's clock or the gateway's changes no verdict.
             await db.worker_status.update_one(
                 {"_id": f"{service}:{socket.gethostname()}:{os.getpid()}"},
                 {
@@ -199,9 +238,11 @@ def add_heartbeat(app: faust.App, service: str, db: AsyncDatabase) -> None:  # t
                         "service": service,
                         "pid": os.getpid(),
                         "host": socket.gethostname(),
-                        "at": datetime.now(UTC),
                         "assigned_partitions": assigned,
-                    }
+                        "clock_off_s": round(clock.off_by_s(), 1) if clock else 0.0,
+                        "clock_tolerance_s": clock.tolerance_s if clock else None,
+                    },
+                    "$currentDate": {"at": True},
                 },
                 upsert=True,
             )
@@ -235,6 +276,7 @@ def agent_over(
     handle_batch: BatchHandler | None = None,
     batchable: Callable[[Envelope], bool] = lambda env: True,
     horizon: Horizon | None = None,
+    clock: ClockGuard | None = None,
 ) -> None:
     """A thin agent: bytes in, process_safely, nothing else. With ``handle_batch``,
     lanes whose every message decodes and is ``batchable`` go through it first.
@@ -245,6 +287,8 @@ def agent_over(
 
     async def agent(stream: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WINDOW_S):
+            # Nothing is decided or recorded by a clock that jumped: the batch waits, as for a store that cannot write.
+            await wait_for_clock(clock, f"{service} on {topic_name}")
             await process_batch(service, batch, handle, publisher, handle_batch=handle_batch, batchable=batchable)
             if horizon is not None:
                 for event in batch:
@@ -341,6 +385,7 @@ class Horizon:
 
     POLL_S = 0.05
     COMMITTED_POLL_S = 0.25
+    COMMIT_GRACE_S = 2.0  # twice the workers' commit interval (new_app)
 
     def __init__(self, bootstrap: str, group: str, topic: str, *, timeout_s: float = 30.0) -> None:
         self._bootstrap, self._group, self._topic, self._timeout_s = bootstrap, group, topic, timeout_s
@@ -378,6 +423,29 @@ class Horizon:
                 committed = await asyncio.to_thread(self._committed)
                 next_committed_look = now + self.COMMITTED_POLL_S
             await asyncio.sleep(self.POLL_S)
+
+    async def mark(self, subject: str, grace_s: float = COMMIT_GRACE_S) -> Mark | None:
+        """Where ``subject``'s messages end now, while the group has not handled up to
+        there; None once it has (``Backlog``: another service's commands, decided or not).
+        A group commits what it handled every ``broker_commit_interval``: one that is not
+        behind gets ``grace_s`` to say so before the answer is a mark."""
+        consumer = await self._end_offsets_client()
+        partitions = sorted(consumer.partitions_for_topic(self._topic) or ())
+        if not partitions:
+            raise TimeoutError(f"no partitions known for {self._topic} yet")
+        tp = TopicPartition(self._topic, self._partitioner(subject.encode(), partitions, partitions))
+        end = (await consumer.end_offsets([tp]))[tp]
+        deadline = asyncio.get_running_loop().time() + grace_s
+        while (await self.decided()).get(tp.partition, 0) < end:
+            if asyncio.get_running_loop().time() >= deadline:
+                return Mark(tp.partition, end)
+            await asyncio.sleep(self.COMMITTED_POLL_S)
+        return None
+
+    async def decided(self) -> dict[int, int]:
+        """Per partition, how far the group has handled (committed, or handled here)."""
+        committed = await asyncio.to_thread(self._committed)
+        return {p: max(committed.get(p, 0), self._handled.get(p, 0)) for p in committed.keys() | self._handled.keys()}
 
     def _committed(self) -> dict[int, int]:
         if self._admin is None:

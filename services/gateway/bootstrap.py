@@ -11,6 +11,7 @@ from datetime import datetime
 
 from events import labels
 from events.envelope import utcnow
+from services.common.clock import CHECK_EVERY_S, ClockGuard
 from services.gateway import ports
 from services.gateway.auth.oidc import Provider
 from services.gateway.auth.service import Identity
@@ -31,6 +32,7 @@ class Gateway:
     waiter: ports.Decisions
     reads: ports.Views
     probe: ports.KafkaProbe
+    store_probe: ports.StoreProbe
     issuer: LabelIssuer
     audit: ports.AuditViews
     consignments: ports.ConsignmentViews
@@ -40,7 +42,10 @@ class Gateway:
     sso: Provider | None = None  # the organisation's identity provider, where there is one
     # How often facts a passing Kafka failure left unpublished are tried again.
     republish_every_s: float = 60.0
+    # This process's clock against the store's (services/common/clock.py), compared while it runs.
+    clock_guard: ClockGuard = field(default_factory=ClockGuard)
     _republisher: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _clock_checks: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self) -> None:
         from deploy.topics import ensure_topics
@@ -53,6 +58,15 @@ class Gateway:
         await self.record_key_rings()
         await self.waiter.start()
         self._republisher = asyncio.create_task(self._republish())
+        self._clock_checks = asyncio.create_task(self._compare_clocks())
+
+    async def _compare_clocks(self) -> None:
+        while True:
+            try:
+                await self.clock_guard.compare(self.reads.ping)
+            except Exception:  # noqa: BLE001 - the store away: the last comparison stands
+                log.warning("clock not compared with the store's")
+            await asyncio.sleep(CHECK_EVERY_S)
 
     async def _republish(self) -> None:
         """An identity fact Kafka did not take at once (the change stood, the fact waits in
@@ -78,8 +92,9 @@ class Gateway:
         )
 
     async def stop(self) -> None:
-        if self._republisher is not None:
-            self._republisher.cancel()
+        for task in (self._republisher, self._clock_checks):
+            if task is not None:
+                task.cancel()
         await self.waiter.stop()
         await self.bus.stop()
         if self.sso is not None:
@@ -121,7 +136,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
     from services.gateway.adapters.audit_reads import AuditReads
     from services.gateway.adapters.consignment_reads import ConsignmentReads
     from services.gateway.adapters.kafka import CommandBus, DecisionWaiter, KafkaProbe
-    from services.gateway.adapters.mongo import ReadModels
+    from services.gateway.adapters.mongo import ReadModels, StoreWriteProbe
     from services.gateway.auth.store import MongoIdentityStore
 
     receipt_code_keys = settings.receipt_code_keyring()  # like the label issuer, refuses to start without a key
@@ -133,6 +148,7 @@ def bootstrap(settings: GatewaySettings) -> Gateway:
         waiter=DecisionWaiter(settings.kafka_bootstrap),
         reads=ReadModels(db),
         probe=KafkaProbe(settings.kafka_bootstrap),
+        store_probe=StoreWriteProbe(db),
         issuer=LabelIssuer(settings.signing_keys(), settings.public_base_url),
         audit=AuditReads(db),
         consignments=ConsignmentReads(db),

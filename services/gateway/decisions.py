@@ -9,13 +9,22 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from events import codec, labels, receipt_codes, scantime
-from events.catalog import CommandRejected, LaptopDescription, Payload, RegisterLaptop
+from events.catalog import (
+    CommandRejected,
+    ConfirmReceipt,
+    LaptopDescription,
+    Payload,
+    ReceiveLaptop,
+    RegisterLaptop,
+)
 from events.envelope import Envelope
 from services.common.faults import crash_point
 from services.gateway.bootstrap import Gateway
 from services.gateway.errors import ApiError
+from services.gateway.ports import ClockOff
 
 SOURCE = "/serah/gateway"
 
@@ -46,9 +55,12 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Pending:
-    """The command is durable in Kafka and will be decided exactly once; not decided in time."""
+    """The command is durable in Kafka and will be decided exactly once; not decided in
+    time. ``reason``/``detail``: why, when the deciding service said (a held receipt)."""
 
     command: Envelope
+    reason: str | None = None
+    detail: str | None = None
 
 
 Decision = Accepted | Rejected | Pending
@@ -63,7 +75,10 @@ def command(
 ) -> Envelope:
     """The command for a request. ``time``: when the device says it scanned, checked
     here against the scan-time window (events/scantime.py) so a wrong clock is
-    refused before anything reaches Kafka; without it, now."""
+    refused before anything reaches Kafka; without it, now. Nothing is stamped by a clock
+    that is off the store's (``ClockOff``: 503, the device sends it again)."""
+    if not gw.clock_guard.trusted():
+        raise ClockOff(gw.clock_guard.why())
     now = gw.clock()
     if time is not None:
         try:
@@ -127,9 +142,19 @@ def new_receipt_code(keys: Mapping[str, bytes]) -> tuple[str, str]:
     return receipt_codes.grouped(code), receipt_codes.mac(keys, code)
 
 
+# Receipts the handover service may hold until their dispatch is decided (services/handover/held.py).
+HOLDABLE = frozenset({ReceiveLaptop.TYPE, ConfirmReceipt.TYPE})
+HELD_POLL_S = 0.25
+AWAITING_DISPATCH = "awaiting_dispatch"
+
+
 async def submit(gw: Gateway, cmd: Envelope) -> Decision:
     """Once ``bus.send`` returns, the command is durable in Kafka: even if the
     decision does not come back in time (``Pending``), it will be decided exactly once.
+
+    A receipt the handover service holds until its dispatch is decided is answered
+    ``Pending`` as soon as it is held, saying so: waiting out the timeout would tell the
+    person nothing more.
 
     Read-your-writes: with the decision in hand, the answer waits (within the
     same timeout) until the audit service has recorded it, so whoever reads the
@@ -142,7 +167,10 @@ async def submit(gw: Gateway, cmd: Envelope) -> Decision:
     try:
         await gw.bus.send(cmd)
         crash_point("after_send", cmd.subject)
-        event = await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
+        event = await _decision(gw, cmd, future, deadline)
+    except _Held as held:
+        gw.waiter.forget(cmd, future)
+        return held.pending
     except TimeoutError:
         gw.waiter.forget(cmd, future)
         return Pending(cmd)
@@ -152,6 +180,40 @@ async def submit(gw: Gateway, cmd: Envelope) -> Decision:
     while not await gw.reads.recorded(cmd.id, event) and loop.time() < deadline:
         await asyncio.sleep(0.02)
     return decided(cmd, event)
+
+
+class _Held(Exception):
+    def __init__(self, pending: Pending) -> None:
+        self.pending = pending
+
+
+async def _decision(gw: Gateway, cmd: Envelope, future: asyncio.Future[Envelope], deadline: float) -> Envelope:
+    """The decision, by ``deadline`` (else TimeoutError); a held receipt raises ``_Held``."""
+    loop = asyncio.get_running_loop()
+    if cmd.type not in HOLDABLE:
+        return await asyncio.wait_for(asyncio.shield(future), max(0.0, deadline - loop.time()))
+    while True:
+        left = deadline - loop.time()
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), max(0.0, min(left, HELD_POLL_S)))
+        except TimeoutError:
+            if left <= HELD_POLL_S:
+                raise
+        if (held := await gw.reads.held(cmd.id)) is not None:
+            raise _Held(held_pending(cmd, held))
+
+
+def held_pending(cmd: Envelope, held: dict[str, Any]) -> Pending:
+    return Pending(cmd, AWAITING_DISPATCH, held_detail(held))
+
+
+def held_detail(held: dict[str, Any]) -> str:
+    """What a held receipt waits for, and until when."""
+    until = str(held.get("until", ""))[:16].replace("T", " ")
+    return (
+        f"it is held until the dispatch of {held.get('subject')} is decided (the warehouse's service is behind), "
+        f"then decided, at the latest at {until} UTC. Nothing to do: ask status_url for the decision."
+    )
 
 
 async def submit_many(gw: Gateway, commands: list[Envelope], wait_s: float) -> list[Decision]:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.catalog import RejectionReason
 from services.gateway.adapters.unavailable import UNREACHABLE, unreachable
-from services.gateway.ports import Unavailable
+from services.gateway.ports import ClockOff, Unavailable
 
 # The one place that decides a refusal's HTTP status. Every reason is listed (a
 # test checks it), so adding a reason means deciding its status here.
@@ -109,13 +109,14 @@ def install(app: FastAPI) -> None:
 
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
         what = exc.what if isinstance(exc, Unavailable) else unreachable(exc)
-        response = problem(
-            503,
-            "unavailable",
-            f"{what[0].upper()}{what[1:]} cannot be reached right now, so this request may not have been taken. "
-            f"Send the same request again in {RETRY_AFTER_S} seconds: a scan sent again with its scan_id "
-            "is recorded once.",
+        detail = (
+            exc.detail
+            if isinstance(exc, ClockOff)
+            else f"{what[0].upper()}{what[1:]} cannot be reached right now, so this request may not have been "
+            f"taken. Send the same request again in {RETRY_AFTER_S} seconds: a scan sent again with its scan_id "
+            "is recorded once."
         )
+        response = problem(503, "unavailable", detail)
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response
 

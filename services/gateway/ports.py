@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 from events import proofs
@@ -19,6 +20,18 @@ class Unavailable(Exception):
     def __init__(self, what: str, cause: BaseException | None = None) -> None:
         super().__init__(f"{what} is unavailable" + (f" ({cause!r})" if cause else ""))
         self.what = what
+
+
+class ClockOff(Unavailable):
+    """This gateway's clock is off the store's (services/common/clock.py): it stamps no
+    command until it agrees again. Nothing was sent; the same request may be sent again."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("the gateway's clock")
+        self.detail = (
+            f"This server's {why}, so it stamps no scan now and nothing was recorded. Send the same "
+            "request again in a few seconds: a scan sent again with its scan_id is recorded once."
+        )
 
 
 class CommandBus(Protocol):
@@ -43,7 +56,11 @@ class Decisions(Protocol):
 class Views(Protocol):
     """The laptop views and the command index the audit service keeps."""
 
-    async def ping(self) -> None: ...
+    async def ping(self) -> datetime:
+        """The store's own time: workers stamp their heartbeats with it, so a worker is
+        judged alive by one clock, whichever server's clock jumps."""
+        ...
+
     async def laptop(self, asset_id: str) -> dict[str, Any] | None: ...
     async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]: ...
     async def history(self, asset_id: str) -> list[dict[str, Any]]: ...
@@ -51,6 +68,10 @@ class Views(Protocol):
     async def recorded(self, scan_id: str, event: Envelope) -> bool: ...
     async def heartbeats(self) -> list[dict[str, Any]]: ...
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]: ...
+    async def held(self, command_id: str) -> dict[str, Any] | None:
+        """A receipt the handover service holds until its dispatch is decided (its
+        ``subject`` and ``until``), or None."""
+        ...
 
 
 class AuditViews(Protocol):
@@ -81,6 +102,13 @@ class ConsignmentViews(Protocol):
     async def unconfirmed(self) -> list[dict[str, Any]]: ...
     async def being_picked(self) -> list[dict[str, Any]]: ...
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None: ...
+
+
+class StoreProbe(Protocol):
+    """What /healthz asks the store beyond a ping: whether it takes a write now (a
+    store whose disk is full still answers reads). Raises when it does not."""
+
+    async def write(self) -> None: ...
 
 
 class KafkaProbe(Protocol):

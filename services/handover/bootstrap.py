@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import partial
 
 from events.envelope import utcnow
-from services.common.commands import Publisher, known_already, runtime
+from services.common.commands import Backlog, NoBacklog, Publisher, known_already, runtime
 from services.common.streams import StreamStore
 from services.handover import consignment, domain
 from services.handover.adapters import bast_pdf
@@ -15,6 +15,7 @@ from services.handover.bast import Bast
 from services.handover.bast_store import BastStore
 from services.handover.config import HandoverSettings
 from services.handover.handlers import HandoverRuntime
+from services.handover.held import HeldReceipts
 
 SOURCE = "/serah/handover"
 
@@ -26,6 +27,8 @@ def bootstrap(
     laptops: StreamStore,
     consignments: StreamStore,
     basts: BastStore,
+    held: HeldReceipts,
+    backlog: Backlog | None = None,
     render: Callable[[Bast], bytes] = bast_pdf.render,
     clock: Callable[[], datetime] = utcnow,
     catch_up: Callable[[Sequence[str]], Awaitable[None]] = known_already,
@@ -36,6 +39,9 @@ def bootstrap(
         laptops=wired(aggregate=domain, store=laptops),
         consignments=wired(aggregate=consignment, store=consignments),
         basts=basts,
+        held=held,
+        # the allocation service's: whether a dispatch may still be on its way
+        backlog=backlog or NoBacklog(),
         settings=settings,
         render=render,
         # refuses to start without a key (services/common/settings.py)

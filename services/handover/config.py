@@ -24,6 +24,11 @@ class HandoverSettings(CommonSettings):
     # "0.5" is twelve hours). The sweep looks for such consignments every so many seconds.
     receipt_reminder_days: str = "7,14"
     receipt_reminder_sweep_s: float = Field(default=300.0, gt=0)
+    # A receipt of something not yet dispatched, while the allocation service has not decided
+    # every command sent before it, is held (202 pending) at most this long, then decided
+    # (services/handover/held.py); held receipts are looked at every so many seconds.
+    receipt_hold_s: float = Field(default=900.0, gt=0)
+    receipt_hold_check_s: float = Field(default=1.0, gt=0)
     # KID:base64url(32 bytes),… — the keys receipt codes were hashed with (HMAC), as the gateway's.
     receipt_code_keys: SecretStr = SecretStr("")
 

@@ -12,6 +12,8 @@
   is not one of the officials authorised for it (``official_not_authorised``), if
   nothing is left to receive (``already_received``), or if a line names a laptop
   not travelling in this consignment or already received (``not_expected``).
+- A receipt of a consignment planned but not yet closed waits, for a while, if
+  its close may have been sent and not yet decided (services/handover/held.py).
 - A receipt may be partial: laptops marked missing, and laptops not mentioned,
   stay in transit and a later receipt can complete it. Each receipt gets its own
   BAST (sequence 1, 2, …); two officials confirming at once: the version-guarded
@@ -49,6 +51,7 @@ from events.catalog import (
 )
 from events.envelope import Envelope
 from events.refusals import refuse
+from services.handover.domain import left_at
 
 Status = Literal["unknown", "planned", "in_transit", "partly_received", "received"]
 
@@ -84,7 +87,7 @@ def evolve(c: Consignment, event: Envelope) -> Consignment:
             c,
             status="in_transit",
             dispatched=tuple(data["dispatched"]),
-            dispatched_at=event.time.isoformat(),
+            dispatched_at=left_at(event).isoformat(),
             dispatcher=dict(data["dispatcher"]),
         )
     if event.type == ReceiptConfirmed.TYPE:
@@ -166,6 +169,12 @@ def check(
             command, RejectionReason.INVALID_COMMAND, "each laptop must appear once, as received or as missing."
         )
     return None
+
+
+def awaits_dispatch(c: Consignment) -> bool:
+    """A receipt refused as ``not_dispatched`` may only be early while the consignment is
+    planned and not closed: its close may have been sent and not yet decided."""
+    return c.status == "planned"
 
 
 def confirm(

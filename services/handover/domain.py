@@ -13,8 +13,12 @@
   consignment's receipt, with its receipt code, by an official authorised for
   it (``in_consignment``): a single receipt scan would skip the code, the
   official and the BAST.
+- A receipt of a laptop not yet dispatched waits, for a while, if a dispatch sent
+  before it may still be undecided (``awaits_dispatch``): it is decided when the
+  dispatch comes, or refused when none can come any more.
 - Nothing is received before it left: a receipt whose time is before the
-  dispatch is refused (``not_dispatched``), whatever order the messages came in.
+  dispatch (the time of the dispatch scan) is refused (``not_dispatched``),
+  whatever order the messages came in.
 - Accepted, the laptop is received by the office it was dispatched to, in the
   condition the official recorded (B, RR or RB) with an optional note.
 """
@@ -75,13 +79,27 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
             status="in_transit",
             office_code=data["office_code"],
             consignment_id=data.get("consignment_id"),
-            dispatched_at=event.time,
+            dispatched_at=left_at(event),
         )
     if event.type == LaptopReceived.TYPE:
         return replace(laptop, status="received", received_at=event.time)
     if event.type == LabelReissued.TYPE:
         return replace(laptop, label_generation=data["label"]["generation"])
     return laptop
+
+
+def left_at(event: Envelope) -> datetime:
+    """When a dispatch left: the time its command carried (the scan, or the close), so a
+    receipt made after the scan but decided before the dispatch was (its service behind)
+    is not taken for one made before; never later than the event itself."""
+    said = event.data.get("left_at")
+    if not isinstance(said, str):
+        return event.time
+    try:
+        at = datetime.fromisoformat(said)
+    except ValueError:
+        return event.time
+    return min(at, event.time) if at.tzinfo is not None else event.time
 
 
 def summary(laptop: Laptop) -> dict[str, Any]:
@@ -120,6 +138,13 @@ def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, by
     return LaptopReceived(
         office_code=laptop.office_code, condition=command.condition, note=command.note, location=command.location
     )
+
+
+def awaits_dispatch(laptop: Laptop) -> bool:
+    """A receipt refused as ``not_dispatched`` may only be early, not premature, while the
+    laptop has not left at all: a dispatch sent before the receipt may still be undecided
+    (services/handover/held.py). One refused for predating its dispatch is decided."""
+    return laptop.status == "in_warehouse"
 
 
 # --- usage attestation ----------------------------------------------

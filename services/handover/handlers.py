@@ -7,12 +7,13 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from events import codec
 from events.catalog import (
     AttestUsage,
+    CommandRejected,
     ConfirmReceipt,
     ConsignmentDispatched,
     ConsignmentPlanned,
@@ -29,8 +30,13 @@ from events.catalog import (
     RejectionReason,
 )
 from events.envelope import Envelope
+from events.refusals import refuse
 from services.common.commands import (
+    STANDS,
+    Backlog,
+    Hold,
     Runtime,
+    Wait,
     consequence,
     learn,
     learn_and_publish,
@@ -44,6 +50,7 @@ from services.handover.bast_store import BastStore, bast_id
 from services.handover.config import HandoverSettings
 from services.handover.consignment import Consignment
 from services.handover.domain import Laptop
+from services.handover.held import HeldReceipt, HeldReceipts
 
 SERVICE = "handover"
 
@@ -59,6 +66,8 @@ class HandoverRuntime:
     laptops: Runtime[Laptop]
     consignments: Runtime[Consignment]
     basts: BastStore
+    held: HeldReceipts
+    backlog: Backlog  # the allocation service's undecided commands
     settings: HandoverSettings
     render: Callable[[bast.Bast], bytes]
     receipt_code_keys: Mapping[str, bytes]
@@ -73,7 +82,9 @@ async def receive_laptop(command: Envelope, rt: HandoverRuntime) -> list[Envelop
     # The dispatch is decided by allocation and learnt here from serah.events, a
     # different topic: catch up on it before calling a receipt premature.
     unsettled = frozenset({RejectionReason.NOT_DISPATCHED, RejectionReason.UNKNOWN_LAPTOP})
-    return await run_command(command, decide, rt.laptops, unsettled=unsettled)
+    return await run_command(
+        command, decide, rt.laptops, unsettled=unsettled, hold=_holding(rt, domain.awaits_dispatch)
+    )
 
 
 async def attest_usage(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
@@ -84,6 +95,70 @@ async def attest_usage(command: Envelope, rt: HandoverRuntime) -> list[Envelope]
         return domain.attest(laptop, body, keys, env.time)
 
     return await run_command(command, decide, rt.laptops, unsettled=frozenset({RejectionReason.UNKNOWN_LAPTOP}))
+
+
+# --- a receipt held while its dispatch may be undecided (services/handover/held.py) ---
+
+
+def _holding(rt: HandoverRuntime, awaits_dispatch: Callable[[Any], bool]) -> Hold[Any]:
+    async def hold(command: Envelope, state: Any, facts: list[Payload]) -> Wait:
+        early = any(isinstance(f, CommandRejected) and f.reason == RejectionReason.NOT_DISPATCHED for f in facts)
+        if not early or not awaits_dispatch(state):
+            return STANDS
+        now = rt.laptops.clock()
+        held = await rt.held.get(command.id)
+        if held is None:
+            mark = await rt.backlog.mark(command.subject)
+            if mark is None:  # every dispatch sent before it is decided: the refusal stands, once read
+                return Wait(recheck=True)
+            until = now + timedelta(seconds=rt.settings.receipt_hold_s)
+            held = await rt.held.hold(HeldReceipt(command, now, until, mark))
+        if (await rt.backlog.decided()).get(held.mark.partition, 0) >= held.mark.offset:
+            return Wait(recheck=True)
+        if now >= held.until:
+            minutes = (held.until - held.held_at) / timedelta(minutes=1)
+            return Wait(
+                recheck=True,
+                instead=refuse(
+                    codec.payload(command),
+                    RejectionReason.NOT_DISPATCHED,
+                    f"{command.subject} was not dispatched: the warehouse's scans sent before this receipt were still "
+                    f"not all decided {minutes:g} minutes later (its service is behind or stopped), so no dispatch "
+                    "was known. Once the dispatch is confirmed, scan the receipt again.",
+                ),
+            )
+        return Wait(hold=True)
+
+    return hold
+
+
+async def decide_held_receipts(rt: HandoverRuntime) -> list[Envelope]:
+    """Timed: decide each held receipt whose wait is over (its dispatch learnt, every command
+    sent before it decided, or its time run out), oldest first, then let it go. A crash
+    before the release leaves it held: deciding it again replays the same decision."""
+    held = await rt.held.all()
+    if not held:
+        return []
+    decided = await rt.backlog.decided()
+    now = rt.laptops.clock()
+    out: list[Envelope] = []
+    for h in sorted(held, key=lambda h: (h.held_at, h.command.time)):
+        over = now >= h.until or decided.get(h.mark.partition, 0) >= h.mark.offset
+        if not over and not await _left(h.command, rt):
+            continue
+        events = await handle(h.command, rt)
+        if events:
+            await rt.held.release(h.command.id)
+            out += events
+    return out
+
+
+async def _left(command: Envelope, rt: HandoverRuntime) -> bool:
+    if command.type == ConfirmReceipt.TYPE:
+        c = rt.consignments.state(command.subject, await rt.consignments.store.load(command.subject))
+        return not consignment.awaits_dispatch(c)
+    laptop = rt.laptops.state(command.subject, await rt.laptops.store.load(command.subject))
+    return not domain.awaits_dispatch(laptop)
 
 
 # --- receipt of a consignment, and its BAST ---
@@ -167,7 +242,9 @@ async def confirm_receipt(command: Envelope, rt: HandoverRuntime) -> list[Envelo
 
     # The plan and the dispatch come from allocation on serah.events: give them a moment.
     unsettled = frozenset({RejectionReason.UNKNOWN_CONSIGNMENT, RejectionReason.NOT_DISPATCHED})
-    events = await run_command(command, decide, crt, unsettled=unsettled)
+    events = await run_command(
+        command, decide, crt, unsettled=unsettled, hold=_holding(rt, consignment.awaits_dispatch)
+    )
     await _issue(command, events, rt, laptops)
     return events
 

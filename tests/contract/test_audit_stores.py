@@ -136,3 +136,54 @@ def test_the_lists_of_consignments_being_picked_and_awaiting_receipt_behave_the_
         assert await rt.views.open_consignments() == ["C-2"] and await rt.views.unconfirmed() == ["C-1"]
 
     with_runtime(check)
+
+
+def test_office_counts_hold_through_redelivery_and_batches(with_runtime: Any) -> None:
+    """The office_over_plan rule's counts: each recorded event once, whichever path
+    recorded it and however often it came."""
+    one = [laptop_history("32.73", 4), laptop_history("32.73", 5)]
+    batched = [laptop_history("32.73", 4), laptop_history("73.71", 4)]
+
+    async def scenario(rt: handlers.AuditRuntime) -> tuple[int, ...]:
+        for _, events in one:
+            for e in events:
+                await handlers.record_event(e, rt)
+                await handlers.record_event(e, rt)  # redelivered
+        events = [e for _, es in batched for e in es]
+        assert await handlers.record_events(events, rt) == set()
+        assert await handlers.record_events(events, rt) == set()  # the batch redelivered
+        return (
+            await rt.log.count_for_office(LaptopAllocated.TYPE, "32.73"),
+            await rt.log.count_for_office(LaptopReceived.TYPE, "32.73"),
+            await rt.log.count_for_office(LaptopReceived.TYPE, "73.71"),
+            await rt.log.count_for_office(LaptopReceived.TYPE, "11"),
+        )
+
+    assert with_runtime(scenario) == (3, 3, 1, 0)
+
+
+def test_office_counts_heal_a_crash_between_the_log_and_its_tally_and_fill_in_an_older_log(infra: Stack) -> None:
+    assert infra.store is not None
+    (asset, events), (_, older) = laptop_history("32.73", 4), laptop_history("32.73", 4)
+
+    async def go() -> tuple[int, int, int]:
+        client, db = connect(infra.store.url, f"contract_tally_{uuid.uuid4().hex[:8]}")  # type: ignore[union-attr]
+        try:
+            rt = bootstrap(SETTINGS, publisher=FakePublisher(), **mongo.stores(db))
+            # A log recorded before the tallies existed: counted when the audit starts.
+            for seq, e in enumerate(older, start=1):
+                await db.event_log.insert_one(mongo.log_entry(f"old-{asset}", seq, "x", f"h{seq}", e))
+            await rt.log.ensure_indexes()
+            started = await rt.log.count_for_office(LaptopReceived.TYPE, "32.73")
+            for e in events[:-1]:
+                await handlers.record_event(e, rt)
+            # The receipt's entry written, the process killed before its tally: redelivery heals it.
+            receipt = events[-1]
+            await db.event_log.insert_one(mongo.log_entry(asset, len(events), "x", "y", receipt))
+            before = await rt.log.count_for_office(LaptopReceived.TYPE, "32.73")
+            await rt.log.append(asset, len(events), "x", "y", receipt)
+            return started, before, await rt.log.count_for_office(LaptopReceived.TYPE, "32.73")
+        finally:
+            await client.close()
+
+    assert asyncio.run(go()) == (1, 1, 2)

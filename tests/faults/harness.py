@@ -9,6 +9,7 @@ again with exactly the command line they had (same ports, same data)."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import signal
@@ -295,7 +296,8 @@ def event_ids(bootstrap: str) -> set[str]:
 def store_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
     """The store's disk is full for ``full_s``: its process may write no byte past the
     first page of any file (RLIMIT_FSIZE; Go ignores SIGXFSZ, so each write fails with
-    EFBIG, as it would with ENOSPC), reads still work. Then space returns."""
+    EFBIG, as it would with ENOSPC), reads still work; /healthz must name the store as
+    refusing writes meanwhile. Then space returns."""
     import resource
 
     assert stack.store is not None and stack.store.proc is not None
@@ -303,6 +305,44 @@ def store_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
     before = resource.prlimit(pid, resource.RLIMIT_FSIZE)
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (4096, before[1]))
     try:
-        time.sleep(full_s)
+        down_for(full_s, stack, "the store refuses writes", scenario)
     finally:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, before)
+
+
+LIBFAKETIME = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
+
+
+def restart_with_clock(stack: Stack, name: str, clock_file: Path | None) -> None:
+    """``name`` started again with its wall clock read from ``clock_file`` by libfaketime
+    ("+0" is right, "+3h" three hours ahead; read again every second, so the test jumps it
+    by rewriting the file) and its monotonic clock untouched, as a real clock step leaves
+    it. None: the real clock again."""
+    env = stack.service_env(name)
+    if clock_file is not None:
+        assert LIBFAKETIME, "the clock-jump fault needs libfaketime: bash scripts/ensure-faketime"
+        env |= {
+            "LD_PRELOAD": LIBFAKETIME[0],
+            "FAKETIME_TIMESTAMP_FILE": str(clock_file),
+            "FAKETIME_CACHE_DURATION": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        }
+    procs.stop(stack.services.pop(name))
+    stack.services[name] = procs.start(
+        [sys.executable, "-m", f"services.{name}"], stack.data / "logs" / f"{name}.log", env
+    )
+    if name == "gateway":
+        wait_for_port(stack.gateway_port, 60, stack.services[name], what="the gateway")
+
+
+def jump_clock(clock_file: Path, offset: str, for_s: float, stack: Stack, reason: str) -> float | None:
+    """The clock of the processes reading ``clock_file`` set ``offset`` from the real one
+    for ``for_s``, then right again; returns how soon /healthz named ``reason``."""
+    clock_file.write_text(offset)
+    try:
+        started = time.monotonic()
+        seen = noticed(stack, reason, timeout_s=max(for_s - 1, 1))
+        time.sleep(max(0.0, for_s - (time.monotonic() - started)))
+        return seen
+    finally:
+        clock_file.write_text("+0")

@@ -1,16 +1,20 @@
 """Faults on a three-broker KRaft cluster on loopback (every topic replicated three
 times, ``min.insync.replicas=2``, producers ``acks=all``): a partition leader
 killed, a broker paused (a zombie that still holds its sessions), a clean rolling
-restart. Under a steady load of scans; after each, every acknowledged scan is
-recorded exactly once (tests/faults/oracle.py).
+restart, a broker cut off by a network partition (iptables). Under a steady load of
+scans; after each, every acknowledged scan is recorded exactly once
+(tests/faults/oracle.py).
 
 Three JVMs on a small machine: `make faults` only (SERAH_FAULTS=all)."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -121,4 +125,67 @@ def test_a_clean_rolling_restart_loses_nothing(fault_stack: Stack, fault_api: ht
             fully_replicated(fault_stack)
 
     outcome = harness.run("cluster_rolling_restart", fault_stack, fault_api, fault_mongo, fault)
+    assert outcome.ok, outcome
+
+
+def ports_of(stack: Stack, node_id: int) -> tuple[int, int]:
+    """(client and replication port, controller port) of a node, from its properties."""
+    props = (stack.data / "kafka" / f"node{node_id}" / "server.properties").read_text()
+    listeners = next(line for line in props.splitlines() if line.startswith("listeners="))
+    plain, controller = (int(part.rsplit(":", 1)[1]) for part in listeners.removeprefix("listeners=").split(","))
+    return plain, controller
+
+
+def cgroup2_root() -> Path:
+    for line in Path("/proc/mounts").read_text().splitlines():
+        _, where, kind, *_ = line.split()
+        if kind == "cgroup2":
+            return Path(where)
+    raise AssertionError("the network partition needs a cgroup2 hierarchy mounted")
+
+
+@contextmanager
+def cut_off(stack: Stack, node_id: int) -> Iterator[None]:
+    """The node alone on its side of a network partition, with iptables on loopback:
+    nobody reaches its ports (clients, the other brokers, the other controllers) and
+    its own packets to the others' ports are dropped (its JVM in a cgroup of its own,
+    matched by the OUTPUT rule). The process runs on; only the network is gone."""
+    mine = ports_of(stack, node_id)
+    others = [p for n in range(1, len(cluster(stack).nodes) + 1) if n != node_id for p in ports_of(stack, n)]
+    pid = cluster(stack).nodes[node_id - 1].proc.pid
+    root = cgroup2_root()
+    group = root / f"serah-faults-node{node_id}-{pid}"
+    group.mkdir()
+    (group / "cgroup.procs").write_text(str(pid))
+    rules = [
+        ["INPUT", "-p", "tcp", "-m", "multiport", "--dports", ",".join(map(str, mine)), "-j", "DROP"],
+        ["OUTPUT", "-p", "tcp", "-m", "cgroup", "--path", group.name, "-m", "multiport", "--dports",
+         ",".join(map(str, others)), "-j", "DROP"],
+    ]  # fmt: skip
+    added: list[list[str]] = []
+    try:
+        for rule in rules:
+            subprocess.run(["iptables", "-A", *rule], check=True)
+            added.append(rule)
+        yield
+    finally:
+        for rule in added:
+            subprocess.run(["iptables", "-D", *rule], check=False)
+        (root / "cgroup.procs").write_text(str(pid))
+        group.rmdir()
+
+
+def test_a_broker_cut_off_by_a_network_partition_loses_nothing(
+    fault_stack: Stack, fault_api: httpx.Client, fault_mongo: Any
+) -> None:
+    """The busiest leader cut off for 30 s, alive but unreachable: the two others fence it,
+    take its leaderships and go on (two in sync meet min.insync.replicas); once the network
+    heals it catches up as a follower, and nothing it held alone is served."""
+
+    def fault() -> None:
+        with cut_off(fault_stack, busiest_leader(fault_stack)):
+            time.sleep(30.0)
+        fully_replicated(fault_stack)
+
+    outcome = harness.run("cluster_broker_partitioned", fault_stack, fault_api, fault_mongo, fault)
     assert outcome.ok, outcome

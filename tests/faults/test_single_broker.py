@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -216,3 +217,53 @@ def test_devices_whose_clocks_are_hours_off_are_recorded_or_refused_at_the_door_
     outcome = harness.run("device_clocks_hours_off", fault_stack, fault_api, fault_mongo, lambda: None, load)
     assert outcome.ok, outcome
     assert outcome.refused > 0, "the device three hours ahead was not refused"
+
+
+@scenario("server_clocks_jump")
+def test_server_clocks_jumping_hours_ahead_and_back_stamp_nothing_and_lose_nothing(
+    fault_stack: Stack, fault_api: httpx.Client, fault_mongo: Any
+) -> None:
+    """The workers' host clock jumps three hours ahead and back, then the gateway's
+    (libfaketime, the monotonic clocks untouched as a real step leaves them). No fact is
+    stamped by a clock off the store's: the workers wait with their partitions, the gateway
+    answers 503 with Retry-After; /healthz names the clock; then all goes on."""
+    workers_clock, gateway_clock = fault_stack.data / "clock-workers", fault_stack.data / "clock-gateway"
+    workers_clock.write_text("+0")
+    gateway_clock.write_text("+0")
+    jump_s = 30.0 if LONG else 15.0
+    gateway_noticed: list[float | None] = []
+    try:
+        for w in WORKERS:
+            harness.restart_with_clock(fault_stack, w, workers_clock)
+        harness.restart_with_clock(fault_stack, "gateway", gateway_clock)
+        fault_stack.wait_healthy(timeout_s=180)
+
+        def fault() -> None:
+            harness.NOTICED["server_clocks_jump"] = harness.jump_clock(
+                workers_clock,
+                "+3h",
+                jump_s,
+                fault_stack,
+                "the handover worker's clock is 3.0 h ahead of the store's: it waits",
+            )
+            time.sleep(8.0)
+            gateway_noticed.append(
+                harness.jump_clock(
+                    gateway_clock, "+3h", jump_s, fault_stack, "the gateway's clock is 3.0 h ahead of the store's"
+                )
+            )
+
+        outcome = harness.run("server_clocks_jump", fault_stack, fault_api, fault_mongo, fault)
+    finally:
+        for name in (*WORKERS, "gateway"):
+            harness.restart_with_clock(fault_stack, name, None)
+        fault_stack.wait_healthy(timeout_s=180)
+    assert outcome.ok, outcome
+    assert gateway_noticed and gateway_noticed[0] is not None, "/healthz did not name the gateway's clock"
+    assert outcome.answered_503 > 0, "no scan met the gateway's clock off"
+    stamped = [
+        e["_id"]
+        for e in fault_mongo.event_log.find({}, {"event.time": 1})
+        if e["event"]["time"] > (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    ]
+    assert stamped == [], f"facts stamped by a clock three hours ahead: {stamped[:5]}"

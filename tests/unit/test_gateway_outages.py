@@ -5,16 +5,19 @@ tests/faults proves the same against a broker and a store really stopped)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
+from deploy.local.stack import WORKERS
 from events.envelope import Envelope
 from services.gateway.adapters.kafka import CommandBus
+from services.gateway.adapters.mongo import StoreWriteProbe
 from services.gateway.ports import Unavailable
-from tests.builders import label_for, new_asset
-from tests.gateway_fakes import EmptyReads, client
+from tests.builders import NOW, label_for, new_asset
+from tests.gateway_fakes import EmptyReads, FakeStoreProbe, client
 from tests.unit.test_gateway_answers import accepting
 
 
@@ -79,3 +82,72 @@ def accepting_command() -> Envelope:
 
     _, asset = new_asset()
     return codec.make(DispatchLaptop(label=label_for(asset)), subject=asset, source="/t", time=NOW, id="c-1")
+
+
+def test_healthz_names_a_store_that_answers_reads_but_refuses_writes_first() -> None:
+    """A full disk: reads still work, writes fail (FerretDB's code 1 "disk I/O error")."""
+    full = FakeStoreProbe()
+    full.refusing = OperationFailure("disk I/O error", code=1)
+
+    async def run() -> None:
+        async with client(accepting, store_probe=full) as api:
+            r = await api.get("/healthz")
+        assert r.status_code == 503, r.text
+        assert r.json()["reasons"][0] == "the store refuses writes"
+        assert r.json()["store"]["ok"] is False and r.json()["store"]["writable"] is False
+        full.refusing = None
+        async with client(accepting, store_probe=full) as api:
+            r = await api.get("/healthz")
+        assert "the store refuses writes" not in r.json().get("reasons", [])
+        assert r.json()["store"] == {"ok": True, "writable": True}
+
+    asyncio.run(run())
+
+
+class _Collection:
+    def __init__(self) -> None:
+        self.writes = 0
+        self.refusing: Exception | None = None
+
+    async def update_one(self, *args: Any, **kwargs: Any) -> None:
+        self.writes += 1
+        if self.refusing is not None:
+            raise self.refusing
+
+
+def test_the_store_probe_writes_at_most_once_a_second_and_tells_every_asker_the_same() -> None:
+    collection = _Collection()
+    probe = StoreWriteProbe({"store_probes": collection}, every_s=60)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        await asyncio.gather(*(probe.write() for _ in range(20)))
+        assert collection.writes == 1
+        collection.refusing = OperationFailure("disk I/O error", code=1)
+        await probe.write()  # the answer of a moment ago
+        fresh = StoreWriteProbe({"store_probes": collection}, every_s=0)  # type: ignore[arg-type]
+        with pytest.raises(OperationFailure):
+            await fresh.write()
+
+    asyncio.run(run())
+
+
+class StoreClock(EmptyReads):
+    """The store's clock three hours behind the gateway's; every worker beat 3 s ago by it."""
+
+    at = NOW - timedelta(hours=3)
+
+    async def ping(self) -> datetime:
+        return self.at
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        return [{"service": s, "at": self.at - timedelta(seconds=3), "assigned_partitions": 2} for s in WORKERS]
+
+
+def test_healthz_judges_workers_by_the_store_s_clock_whatever_the_gateway_s_says() -> None:
+    async def run() -> None:
+        async with client(accepting, reads=StoreClock()) as api:
+            r = await api.get("/healthz")
+        assert r.status_code == 200, r.text
+        assert all(w["alive"] and w["ready"] for w in r.json()["workers"].values())
+
+    asyncio.run(run())

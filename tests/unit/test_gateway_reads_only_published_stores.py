@@ -25,8 +25,9 @@ PUBLISHED = {
     "checkpoints",
     "checkpoint_leaves",
     "dead_letters",
-    # the handover service's published BAST documents
+    # the handover service's published BAST documents, and the receipts it holds
     "bast_documents",
+    "held_receipts",
     # every worker's heartbeat, for /healthz
     "worker_status",
     # the gateway's own: who may sign in (services/gateway/auth/store.py), never published
@@ -35,6 +36,7 @@ PUBLISHED = {
     "devices",
     "sign_ins",
     "key_rings",
+    "store_probes",  # written by /healthz to learn whether the store takes writes
 }
 
 ATTRIBUTE = re.compile(r"\b_?db\.([a-z_]+)\b")  # db.laptop_views, self._db.event_log

@@ -31,7 +31,7 @@ from services.gateway.decisions import new_receipt_code
 from services.handover.config import HandoverSettings
 from services.handover.stream import build_app as handover_app
 from tests.builders import NOW, OFFICIAL, RECEIPT_CODE, RECEIPT_CODE_KEYS, SHOWN_CODE, confirm_receipt
-from tests.fakes import FakeBastStore, FakePublisher, FakeStreamStore
+from tests.fakes import FakeBastStore, FakeHeldReceipts, FakePublisher, FakeStreamStore
 from tests.gateway_fakes import EmptyReads, client
 from tests.unit.test_manifest_pdf import text_of
 from tests.unit.test_receipts import World, reason
@@ -275,6 +275,7 @@ def test_handover_does_not_start_without_a_receipt_code_key(tmp_path: Path, monk
             laptops=FakeStreamStore(),
             consignments=FakeStreamStore(),
             basts=FakeBastStore(),
+            held=FakeHeldReceipts(),
         )
 
 

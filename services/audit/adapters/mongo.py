@@ -4,6 +4,7 @@ the list of consignments awaiting receipt."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from events import codec
+from events.catalog import LaptopAllocated, LaptopReceived
 from events.envelope import Envelope
 from services.audit.domain import GENESIS
 from services.common.streams import READ_CHUNK, VersionConflict
@@ -22,6 +24,7 @@ from services.common.streams import READ_CHUNK, VersionConflict
 class EventLog(Protocol):
     async def ensure_indexes(self) -> None: ...
     async def get(self, event_id: str) -> dict[str, Any] | None: ...
+    async def get_many(self, event_ids: list[str]) -> dict[str, dict[str, Any]]: ...
     async def head(self, asset_id: str) -> tuple[int, str]: ...
     async def append(self, asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelope) -> bool: ...
     async def chain(self, asset_id: str) -> list[dict[str, Any]]: ...
@@ -106,15 +109,74 @@ def log_entry(asset_id: str, seq: int, prev_hash: str, hash_: str, event: Envelo
     }
 
 
+# The office counts of the office_over_plan rule, kept beside the log: the store answers
+# only _id from an index, so counting the log's entries per office read the whole log on
+# every receipt. Each office's event ids of a type are spread over a few small documents
+# ({_id: "type|office|bucket", ids: [...]}) and added with $addToSet: adding one again is
+# harmless, so a redelivered event that finds its entry already recorded adds it again
+# (healing a crash between the two writes). A count is one read of those documents by _id.
+TALLIES = "office_tallies"
+TALLIED = (LaptopAllocated.TYPE, LaptopReceived.TYPE)
+TALLY_BUCKETS = 16
+
+
+def _tally_ids(type_: str, office_code: str) -> list[str]:
+    return [f"{type_}|{office_code}|{b:x}" for b in range(TALLY_BUCKETS)]
+
+
+def _tally_id(event: Envelope) -> str | None:
+    office = event.data.get("office_code")
+    if event.type not in TALLIED or not isinstance(office, str):
+        return None
+    return f"{event.type}|{office}|{int(hashlib.sha256(event.id.encode()).hexdigest()[:4], 16) % TALLY_BUCKETS:x}"
+
+
 class MongoEventLog:
     def __init__(self, db: AsyncDatabase) -> None:  # type: ignore[type-arg]
         self._c = db.event_log
+        self._tallies = db[TALLIES]
+
+    async def _tally(self, events: list[Envelope]) -> None:
+        updates = [
+            UpdateOne({"_id": tid}, {"$addToSet": {"ids": e.id}}, upsert=True)
+            for e in events
+            if (tid := _tally_id(e)) is not None
+        ]
+        for attempt in (1, 2):  # two first upserts of one document at once: one loses, and is tried again
+            try:
+                if updates:
+                    await self._tallies.bulk_write(updates, ordered=False)
+                return
+            except BulkWriteError as exc:
+                if attempt == 2 or any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                    raise
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index([("asset_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+        await self._count_what_was_recorded_before_the_tallies()
+
+    async def _count_what_was_recorded_before_the_tallies(self) -> None:
+        """A log recorded without office tallies gets them in one pass at start-up."""
+        if await self._tallies.find_one({}) is not None or await self._c.find_one({}) is None:
+            return
+        batch: list[Envelope] = []
+        async for d in self._c.find({"type": {"$in": list(TALLIED)}}, {"event": 1}).batch_size(5000):
+            batch.append(codec.from_json(d["event"]))
+            if len(batch) >= 5000:
+                await self._tally(batch)
+                batch = []
+        await self._tally(batch)
 
     async def get(self, event_id: str) -> dict[str, Any] | None:
         return await self._c.find_one({"_id": event_id})
+
+    async def get_many(self, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Entries by event id: read through the _id index (a read by laptop is a whole-log scan)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(event_ids), READ_CHUNK):
+            async for doc in self._c.find({"_id": {"$in": event_ids[start : start + READ_CHUNK]}}):
+                found[doc["_id"]] = doc
+        return found
 
     async def head(self, asset_id: str) -> tuple[int, str]:
         last = await self._c.find_one({"asset_id": asset_id}, sort=[("seq", DESCENDING)])
@@ -126,8 +188,10 @@ class MongoEventLog:
             await self._c.insert_one(log_entry(asset_id, seq, prev_hash, hash_, event))
         except DuplicateKeyError:
             if await self.get(event.id) is not None:
+                await self._tally([event])
                 return False
             raise VersionConflict(asset_id) from None  # another link took this seq
+        await self._tally([event])
         return True
 
     async def chain(self, asset_id: str) -> list[dict[str, Any]]:
@@ -146,7 +210,11 @@ class MongoEventLog:
                 [log_entry(k.asset_id, k.seq, k.prev_hash, k.hash, k.event) for k in links], ordered=False
             )
         except BulkWriteError as exc:
-            return {links[i].asset_id for i in _failed_indexes(exc)}
+            failed = _failed_indexes(exc)
+            # The refused ones go through append one at a time, which tallies what was recorded.
+            await self._tally([k.event for i, k in enumerate(links) if i not in failed])
+            return {links[i].asset_id for i in failed}
+        await self._tally([k.event for k in links])
         return set()
 
     async def all_links(self) -> AsyncIterator[dict[str, Any]]:
@@ -156,7 +224,10 @@ class MongoEventLog:
 
     async def count_for_office(self, type_: str, office_code: str) -> int:
         """How many recorded events of this type name this office (plan vs received)."""
-        return int(await self._c.count_documents({"type": type_, "event.data.office_code": office_code}))
+        if type_ not in TALLIED:
+            return int(await self._c.count_documents({"type": type_, "event.data.office_code": office_code}))
+        docs = self._tallies.find({"_id": {"$in": _tally_ids(type_, office_code)}})
+        return sum([len(d.get("ids", [])) async for d in docs])
 
 
 UNCONFIRMED = "unconfirmed_consignments"

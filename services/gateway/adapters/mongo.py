@@ -1,9 +1,13 @@
-"""Read-only access to the views the workers maintain."""
+"""Read-only access to the views the workers maintain, and the store probe of /healthz."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import time
 from collections.abc import Awaitable, Callable, Hashable
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -11,6 +15,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from events.envelope import Envelope
 
 K = TypeVar("K", bound=Hashable)
+
+# The handover service's receipts held until their dispatch is decided (published for readers).
+HELD_RECEIPTS = "held_receipts"
 
 
 class Coalesced(Generic[K]):
@@ -51,8 +58,9 @@ class ReadModels:
         self._db = db
         self._recorded: Coalesced[tuple[str, str, str]] | None = None
 
-    async def ping(self) -> None:
-        await self._db.command("ping")
+    async def ping(self) -> datetime:
+        local: datetime = (await self._db.command("hello"))["localTime"]
+        return local if local.tzinfo else local.replace(tzinfo=UTC)
 
     async def laptop(self, asset_id: str) -> dict[str, Any] | None:
         # a consignment's chain head is not a laptop
@@ -122,5 +130,38 @@ class ReadModels:
     async def heartbeats(self) -> list[dict[str, Any]]:
         return [d async for d in self._db.worker_status.find({})]
 
+    async def held(self, command_id: str) -> dict[str, Any] | None:
+        return await self._db[HELD_RECEIPTS].find_one({"_id": command_id}, {"subject": 1, "until": 1})
+
     async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
         return [d async for d in self._db.dead_letters.find({}).sort("recorded_at", -1).limit(limit)]
+
+
+PROBES = "store_probes"
+
+
+class StoreWriteProbe:
+    """Writes one small document of this gateway's own (``store_probes``, by _id) to
+    learn whether the store takes writes. /healthz may be asked many times a second:
+    an answer is reused for ``every_s``, so the probe costs the store a write a second
+    at most, whoever asks."""
+
+    def __init__(self, db: AsyncDatabase, every_s: float = 1.0) -> None:  # type: ignore[type-arg]
+        self._c = db[PROBES]
+        self._id = f"gateway:{socket.gethostname()}:{os.getpid()}"
+        self._every_s = every_s
+        self._last: tuple[float, BaseException | None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def write(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._last is None or now - self._last[0] >= self._every_s:
+                try:
+                    await self._c.update_one({"_id": self._id}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
+                    self._last = (now, None)
+                except Exception as exc:  # noqa: BLE001 - any refusal is the answer, given to every asker
+                    self._last = (now, exc)
+            failure = self._last[1]
+        if failure is not None:
+            raise failure

@@ -1,6 +1,8 @@
-"""GET /healthz: 200 when Kafka, the store and every worker are ready, else 503
-with the reasons. Each worker reports liveness by heartbeat; its consumer lag is
-read from Kafka (committed offsets of its group vs. the log ends)."""
+"""GET /healthz: 200 when Kafka, the store (reads and a write) and every worker are
+ready, else 503 with the reasons. Each worker reports liveness by heartbeat, stamped and
+judged by the store's clock (a server whose clock jumps neither kills nor revives a
+worker on the page); its consumer lag is read from Kafka (committed offsets of its group
+vs. the log ends)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from events import topics
+from services.common.clock import describe
 from services.gateway.api.responses import Health
 from services.gateway.deps import GW, Anyone
 
@@ -42,15 +45,25 @@ async def healthz(who: Anyone, gw: GW) -> JSONResponse:
         reasons.append("Kafka is not reachable")
 
     heartbeats: list[dict[str, Any]] = []
+    now = gw.clock()
     try:
-        await asyncio.wait_for(gw.reads.ping(), PROBE_TIMEOUT_S)
+        now = await asyncio.wait_for(gw.reads.ping(), PROBE_TIMEOUT_S)
         heartbeats = await gw.reads.heartbeats()
-        body["store"] = {"ok": True}
+        body["store"] = {"ok": True, "writable": True}
     except Exception as exc:  # noqa: BLE001
         body["store"] = {"ok": False, "error": repr(exc)}
         reasons.append("the store is not reachable")
+    else:
+        # A store whose disk is full answers reads; only a write tells. Its workers' heartbeats
+        # then age too, so this reason comes first: they are waiting, not gone.
+        try:
+            await asyncio.wait_for(gw.store_probe.write(), PROBE_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001
+            body["store"] = {"ok": False, "writable": False, "error": repr(exc)}
+            reasons.append("the store refuses writes")
 
-    now = gw.clock()
+    if not gw.clock_guard.trusted():
+        reasons.append(f"the gateway's clock is {describe(gw.clock_guard.off_by_s())} the store's")
     workers: dict[str, Any] = {}
     for name, names in topics.CONSUMED_BY.items():
         live = [
@@ -69,6 +82,10 @@ async def healthz(who: Anyone, gw: GW) -> JSONResponse:
                 info["lag_error"] = repr(exc)
         if not ready:
             reasons.append(f"the {name} worker is {'starting (no partitions yet)' if live else 'not running'}")
+        off = [h for h in live if abs(h.get("clock_off_s") or 0) > (h.get("clock_tolerance_s") or float("inf"))]
+        if off:
+            info["clock_off_s"] = off[0]["clock_off_s"]
+            reasons.append(f"the {name} worker's clock is {describe(off[0]['clock_off_s'])} the store's: it waits")
         workers[name] = info
     body["workers"] = workers
     body["status"] = "ok" if not reasons else "unavailable"

@@ -51,7 +51,7 @@ def decision_body(decision: Decision) -> DecisionResponse:
     }
     match decision:
         case Pending():
-            return DecisionResponse(decision="pending", **named)
+            return DecisionResponse(decision="pending", reason=decision.reason, detail=decision.detail, **named)
         case Rejected():
             return DecisionResponse(
                 decision="rejected",

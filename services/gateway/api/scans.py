@@ -18,7 +18,7 @@ from services.gateway.api.requests import AttestationScanRequest, DispatchScanRe
 from services.gateway.api.responses import DecisionResponse
 from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
-from services.gateway.decisions import scan, submit
+from services.gateway.decisions import held_detail, scan, submit
 from services.gateway.deps import GW, Recipient, SignedIn, Warehouse
 from services.gateway.errors import ApiError
 
@@ -111,9 +111,7 @@ async def command_status(who: SignedIn, command_id: CommandId, request: Request,
 async def _record(gw: Gateway, command_id: str, url: str) -> DecisionResponse:
     first = await gw.reads.scan(command_id)
     if first is None:
-        raise ApiError(
-            404,
-            "unknown_command",
-            f"No decision for {command_id} yet: if you just sent it, ask again in a moment.",
-        )
+        held = await gw.reads.held(command_id)
+        why = held_detail(held) if held else "if you just sent it, ask again in a moment."
+        raise ApiError(404, "unknown_command", f"No decision for {command_id} yet: {why}")
     return record(command_id, codec.from_json(first["event"]), url)
