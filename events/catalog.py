@@ -783,6 +783,7 @@ class IssuedDocument(TextChecked):
 
     id: str = Field(pattern=DOCUMENT_ID)
     number: Text = Field(min_length=1, max_length=128)
+    issued_at: str = Field(description="When it was issued (the command's time); dates the document.")
     sha256: str = Field(pattern=SHA256_HEX)
 
 

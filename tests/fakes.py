@@ -122,6 +122,8 @@ def handover_with_fakes(
         laptops=FakeStreamStore(),
         consignments=FakeStreamStore(),
         basts=FakeBastStore(),
+        documents=FakeBastStore(),
+        rosters=FakeStreamStore(),
         clock=clock,
     )
 

@@ -275,6 +275,8 @@ def test_handover_does_not_start_without_a_receipt_code_key(tmp_path: Path, monk
             laptops=FakeStreamStore(),
             consignments=FakeStreamStore(),
             basts=FakeBastStore(),
+            documents=FakeBastStore(),
+            rosters=FakeStreamStore(),
         )
 
 

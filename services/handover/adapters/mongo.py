@@ -16,6 +16,9 @@ def laptop_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-ar
 
 CONSIGNMENTS = "handover_consignments"
 BAST_DOCUMENTS = "bast_documents"
+# the holder's berita acara and write-off proposals, by document id (<asset>-<kind>-<seq>)
+LAPTOP_DOCUMENTS = "laptop_documents"
+ROSTERS = "handover_rosters"
 
 
 def consignment_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
@@ -37,3 +40,12 @@ class MongoBastStore:
 
 def bast_store(db: AsyncDatabase) -> MongoBastStore:  # type: ignore[type-arg]
     return MongoBastStore(db[BAST_DOCUMENTS])
+
+
+def document_store(db: AsyncDatabase) -> MongoBastStore:  # type: ignore[type-arg]
+    """Documents issued with custody facts: kept like BASTs, one replace by ``_id``."""
+    return MongoBastStore(db[LAPTOP_DOCUMENTS])
+
+
+def roster_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
+    return MongoStreamStore(db[ROSTERS])
