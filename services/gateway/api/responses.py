@@ -288,6 +288,11 @@ class OfficeCounts(BaseModel):
     overdue: int
     missing: int
     anomalies: int
+    held: int = Field(description="Handed to a named holder (assigned, or confirmed by the holder).")
+    in_repair: int
+    lost: int
+    write_off_proposed: int
+    written_off: int
 
 
 class OfficeRollup(OfficeCounts):

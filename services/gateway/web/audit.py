@@ -38,6 +38,12 @@ RULES: dict[str, tuple[str, str]] = {
     "office_over_plan": ("Kantor melebihi rencana", "Office over its plan"),
     "not_received_in_time": ("Tidak diterima tepat waktu", "Not received in time"),
     "history_rewritten": ("Riwayat ditulis ulang", "History rewritten"),
+    "scanned_while_lost": ("Laptop hilang dipindai", "Lost laptop scanned"),
+    "scanned_after_write_off": ("Laptop yang dihapuskan dipindai", "Written-off laptop scanned"),
+    "attested_by_other": ("Diatestasi bukan oleh pemegang", "Attested by someone other than its holder"),
+    "holder_not_on_office_list": ("Pemegang tidak ada di daftar pegawai", "Holder not on the office's staff list"),
+    "transfer_not_received": ("Mutasi tidak diterima", "Transfer never received"),
+    "in_repair_too_long": ("Terlalu lama dalam perbaikan", "In repair too long"),
 }
 
 # A form sends its empty fields as empty values: the same as not filtering.
