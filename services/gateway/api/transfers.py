@@ -112,8 +112,8 @@ async def close_transfer(
 ) -> JSONResponse:
     """Every laptop scanned in leaves; the official who hands them over (the BAST's PIHAK PERTAMA, for the
     giving office) is the signed-in person, or the one a device names in `dispatcher`."""
-    giver = await _giver(gw, who, consignment_id)
     official = scope.dispatcher(who, body.dispatcher if body else None)
+    giver = await _giver(gw, who, consignment_id)
     cmd = command(
         CloseConsignment(dispatcher=official, from_office=giver),
         command_id=idempotency_key or f"close-{uuid.uuid4()}",
