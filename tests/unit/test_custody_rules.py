@@ -209,3 +209,14 @@ def test_a_refused_custody_command_changes_nothing(world: World) -> None:
     after = asyncio.run(world.hand.laptops.store.load(asset))
     assert before is not None and after is not None
     assert world.hand.laptops.state(asset, after) == world.hand.laptops.state(asset, before)
+
+
+def test_a_document_renders_to_the_same_bytes_every_time(world: World) -> None:
+    from services.handover import handlers
+
+    asset = world.laptop_in(State.RECEIVED)
+    fact = world.tell(assign(asset))
+    described = handlers._description(asyncio.run(world.hand.laptops.store.load(asset)))
+    document = handlers._document(fact.type, fact.data, asset, described, world.hand.settings)
+    first, again = world.hand.render_document(document), world.hand.render_document(document)
+    assert first == again and first.startswith(b"%PDF")
