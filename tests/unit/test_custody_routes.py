@@ -204,7 +204,8 @@ def test_a_transfer_is_planned_scanned_and_closed_by_the_giving_office() -> None
             await giver.post("/api/v1/transfers/MUT-1/close", json={"dispatcher": OFFICIAL})
             assert sent(giver).data == {"dispatcher": OFFICIAL, "from_office": "73.71"}
             assert code(await giver.post("/api/v1/transfers/KSB-1/scans", json=scan())) == (409, "wrong_sender")
-            assert code(await giver.post("/api/v1/transfers/NONE-1/close", json={})) == (404, "unknown_consignment")
+            unknown = await giver.post("/api/v1/transfers/NONE-1/close", json={"dispatcher": OFFICIAL})
+            assert code(unknown) == (404, "unknown_consignment")
         async with device(Grant(role=Role.WAREHOUSE)) as warehouse:
             await warehouse.post("/api/v1/consignments/MUT-1/scans", json=scan())
             assert sent(warehouse).data.get("from_office") is None, "the warehouse's scan says it is made there"
