@@ -65,6 +65,23 @@ CONDITIONS: dict[str, str] = {
 }
 
 
+class LifecycleState(StrEnum):
+    """Where a laptop is in its life, as its facts say (``events.lifecycle.after`` folds
+    them). What every service and view calls the laptop's ``status``."""
+
+    UNKNOWN = "unknown"  # not registered
+    REGISTERED = "registered"  # in the warehouse, for no office (new, or returned)
+    ALLOCATED = "allocated"  # in the warehouse, planned for an office
+    IN_TRANSIT = "in_transit"  # on its way to an office (first handover or transfer)
+    RECEIVED = "received"  # at its office, held by no one
+    ASSIGNED = "assigned"  # handed to a named holder, who has not yet confirmed by scanning
+    IN_USE = "in_use"  # its holder confirmed holding it
+    IN_REPAIR = "in_repair"  # sent out for repair
+    LOST = "lost"  # reported lost or stolen
+    WRITE_OFF_PROPOSED = "write_off_proposed"  # a write-off awaits another official's decision
+    WRITTEN_OFF = "written_off"  # off the books; its label is revoked
+
+
 class RejectionReason(StrEnum):
     """Why a command was not accepted. Stable codes: clients switch on them."""
 
@@ -99,6 +116,22 @@ class RejectionReason(StrEnum):
     IN_CONSIGNMENT = "in_consignment"  # travels in a consignment: received only through it, with its code
     SCANNED_AT_OUT_OF_RANGE = "scanned_at_out_of_range"  # the device's time is too far from the server's
     ID_REUSED = "id_reused"  # the command id was used before for a different command
+    # after receipt: holders, repair, loss, transfers, write-off
+    HELD_BY_HOLDER = "held_by_holder"  # a holder has it: return it from the holder first
+    NOT_ASSIGNED = "not_assigned"  # no holder to confirm or to return it
+    ALREADY_CONFIRMED = "already_confirmed"  # the holder confirmed already
+    NOT_THE_HOLDER = "not_the_holder"  # only the named holder confirms holding it
+    IN_REPAIR = "in_repair"  # out for repair: it can be neither moved, handed out nor attested
+    NOT_IN_REPAIR = "not_in_repair"
+    LOST = "lost"  # reported lost: only its recovery (or write-off) is possible
+    NOT_LOST = "not_lost"
+    WRITE_OFF_PENDING = "write_off_pending"  # a write-off is proposed: approve or decline it first
+    NOT_PROPOSED = "not_proposed"  # no write-off is proposed
+    WRITE_OFF_REASON_INVALID = "write_off_reason_invalid"  # the reason does not fit the laptop
+    SAME_OFFICIAL = "same_official"  # a write-off is approved by another official than its proposer
+    WRITTEN_OFF = "written_off"  # off the books: nothing more happens to it
+    NOT_AT_OFFICE = "not_at_office"  # a transfer leaves from the office that holds the laptop
+    WRONG_SENDER = "wrong_sender"  # a transfer is scanned and closed at its office, the warehouse's at the warehouse
 
 
 class Payload(TextChecked):
@@ -166,6 +199,19 @@ class LaptopDescription(TextChecked):
     specs: Specs
     warranty_end: IsoDate | None = None
     bmn: Bmn = Field(default_factory=Bmn)
+
+
+NIP = r"^[0-9]{18}$"
+
+
+class Official(TextChecked):
+    """A civil servant who signs: name, NIP (18 digits) and jabatan (position)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text = Field(min_length=1, max_length=128)
+    nip: str = Field(pattern=NIP)
+    jabatan: Text = Field(min_length=1, max_length=128)
 
 
 # --- commands -------------------------------------------------------------
@@ -244,6 +290,12 @@ class LaptopAllocated(Payload):
     office_code: str = Field(pattern=OFFICE_CODE)
     office_name: Text
     consignment_id: str | None = None
+    from_office: str | None = Field(
+        default=None,
+        pattern=OFFICE_CODE,
+        description="A transfer between offices: the office that holds the laptop and hands it over; "
+        "none: from the warehouse.",
+    )
 
 
 class LaptopDispatched(Payload):
@@ -260,6 +312,12 @@ class LaptopDispatched(Payload):
         default=None,
         description="When it left, as its command says: the dispatch scan's time (a scan synced later says when "
         "it was made) or the consignment's close. Read as the event's time where that is earlier, or where absent.",
+    )
+    from_office: str | None = Field(
+        default=None,
+        pattern=OFFICE_CODE,
+        description="A transfer between offices: the office that holds the laptop and hands it over; "
+        "none: from the warehouse.",
     )
 
 
@@ -365,6 +423,10 @@ class AttestUsage(Payload):
     in_use: bool = True
     note: Text = Field(default="", max_length=1000)
     location: Location | None = None
+    attested_by: Official | None = Field(
+        default=None,
+        description="Who attested: the signed-in person, or the holder an office's device names.",
+    )
 
 
 class UsageAttested(Payload):
@@ -379,6 +441,10 @@ class UsageAttested(Payload):
     in_use: bool = True
     note: Text = ""
     location: Location | None = None
+    attested_by: Official | None = Field(
+        default=None,
+        description="Who attested: the signed-in person, or the holder an office's device names.",
+    )
 
 
 class AnomalyDetected(Payload):
@@ -414,7 +480,6 @@ class CheckpointSigned(Payload):
 
 # --- consignments ---
 
-NIP = r"^[0-9]{18}$"
 MAX_CONSIGNMENT_UNITS = 5000
 
 
@@ -425,6 +490,15 @@ def laptops_or_a_count(expected: list[str], expected_count: int | None) -> None:
         raise ValueError(f"{what}, not both")
     if not expected and expected_count is None:
         raise ValueError(f"{what}: this plan gives neither")
+
+
+def transfer_is_listed(from_office: str | None, expected_count: int | None, warehouse: str | None) -> None:
+    """A transfer names the laptops that move (an office has no stock to pick from) and
+    leaves from an office, not a warehouse."""
+    if from_office is not None and expected_count is not None:
+        raise ValueError("a transfer lists its laptops in `expected`; `expected_count` is for the warehouse")
+    if from_office is not None and warehouse is not None:
+        raise ValueError("a transfer leaves from `from_office`, not from a warehouse: leave `warehouse` out")
 
 
 # the most laptops one consignment may expect
@@ -442,22 +516,20 @@ ReceiptCodeHash = Annotated[
 ]
 
 
-class Official(TextChecked):
-    """A civil servant who signs: name, NIP (18 digits) and jabatan (position)."""
+class Holder(Official):
+    """A civil servant a laptop is handed to (pemegang): name, NIP, jabatan, and the
+    work unit (bidang, subbagian) they work in."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: Text = Field(min_length=1, max_length=128)
-    nip: str = Field(pattern=NIP)
-    jabatan: Text = Field(min_length=1, max_length=128)
+    unit: Text = Field(min_length=1, max_length=128)
 
 
-LegalKind = Literal["contract", "allocation_decree", "grant_agreement"]
+LegalKind = Literal["contract", "allocation_decree", "grant_agreement", "transfer_decree"]
 # How official documents name each kind of legal basis.
 LEGAL_KINDS: dict[str, str] = {
     "contract": "Kontrak",
     "allocation_decree": "Keputusan Alokasi",
     "grant_agreement": "Naskah Perjanjian Hibah",
+    "transfer_decree": "Keputusan Mutasi Barang Milik Negara",
 }
 
 
@@ -498,10 +570,17 @@ class PlanConsignment(Payload):
     receipt_code_hash: ReceiptCodeHash
     # or a count filled at picking (then ``expected`` is empty)
     expected_count: int | None = Field(default=None, ge=1, le=MAX_CONSIGNMENT_UNITS)
+    from_office: str | None = Field(
+        default=None,
+        pattern=OFFICE_CODE,
+        description="A transfer between offices: the office that holds the laptop and hands it over; "
+        "none: from the warehouse.",
+    )
 
     @model_validator(mode="after")
     def _laptops_or_a_count(self) -> PlanConsignment:
         laptops_or_a_count(self.expected, self.expected_count)
+        transfer_is_listed(self.from_office, self.expected_count, self.warehouse)
         return self
 
 
@@ -516,6 +595,11 @@ class ScanIntoConsignment(Payload):
     RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
     label: str = Field(min_length=1, max_length=512)
     location: Location | None = None
+    from_office: str | None = Field(
+        default=None,
+        pattern=OFFICE_CODE,
+        description="Scanned at this office, the giving office of a transfer; none: at the warehouse.",
+    )
 
 
 class CloseConsignment(Payload):
@@ -529,6 +613,11 @@ class CloseConsignment(Payload):
     TOPIC = topics.ALLOCATION_COMMANDS
 
     dispatcher: Official = Field(description="The official who dispatches the consignment.")
+    from_office: str | None = Field(
+        default=None,
+        pattern=OFFICE_CODE,
+        description="Closed at this office, the giving office of a transfer; none: at the warehouse.",
+    )
 
 
 class ConfirmReceipt(Payload):
@@ -564,6 +653,13 @@ class ConsignmentPlanned(Payload):
     expected_count: int | None = Field(
         default=None, ge=1, description="A plan by count (expected is then empty), filled at picking."
     )
+    from_office: str | None = Field(
+        default=None,
+        pattern=OFFICE_CODE,
+        description="A transfer between offices: the office that holds the laptop and hands it over; "
+        "none: from the warehouse.",
+    )
+    from_office_name: Text | None = Field(default=None, description="The giving office's name, for a transfer.")
 
 
 class LaptopScannedIntoConsignment(Payload):
@@ -597,6 +693,12 @@ class ConsignmentDispatched(Payload):
     missing: list[str] = Field(default_factory=list, description="Expected but never scanned.")
     missing_count: int | None = Field(
         default=None, ge=0, description="For a plan by count: how many of the count were never scanned."
+    )
+    from_office: str | None = Field(
+        default=None,
+        pattern=OFFICE_CODE,
+        description="A transfer between offices: the office that holds the laptop and hands it over; "
+        "none: from the warehouse.",
     )
 
 
@@ -671,6 +773,391 @@ class ReceiptCodeReissued(Payload):
     generation: int = Field(ge=2, description="2 for the first re-issue (the planned code was 1), then 3, …")
 
 
+# --- after receipt: holders, repair, loss, return, write-off ---
+#
+# Decided by handover, which holds each laptop's custody from its receipt on (see
+# docs/lifecycle.md): each command goes to ``serah.handover.commands``, keyed by the
+# asset id; each accepted fact says where the laptop now is (``events.lifecycle``).
+# Commands with a ``label`` are scans of the laptop's signed label, checked like every
+# scan; the others are acts of an office or the centre, made at a desk.
+
+DOCUMENT_ID = r"^[A-Z0-9]{4,32}-(assignment|write-off)-[0-9]{1,4}$"
+
+
+class IssuedDocument(TextChecked):
+    """A document issued with a fact (the holder's berita acara, the write-off proposal):
+    its id (``<asset>-<kind>-<seq>``), its printed number, and the SHA-256 of its PDF,
+    which is regenerated to the same bytes, so a copy can be checked against this hash."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=DOCUMENT_ID)
+    number: Text = Field(min_length=1, max_length=128)
+    issued_at: str = Field(description="When it was issued (the command's time); dates the document.")
+    sha256: str = Field(pattern=SHA256_HEX)
+
+
+class AssignLaptop(Payload):
+    """The holding office hands a laptop to a named civil servant (pemegang), recorded
+    by the official who hands it over; a berita acara is issued. The holder then
+    confirms by scanning the label (ConfirmAssignment). Sent by the gateway."""
+
+    TYPE = "id.serah.command.assign-laptop.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    holder: Holder
+    assigned_by: Official = Field(description="The official who hands it over: the berita acara's first party.")
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+
+
+class LaptopAssigned(Payload):
+    """A laptop was handed to a holder by the office that holds it; the holder has not yet
+    confirmed. ``document``: the berita acara. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.assigned.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    holder: Holder
+    assigned_by: Official
+    condition: Condition
+    note: Text = ""
+    document: IssuedDocument
+
+
+class ConfirmAssignment(Payload):
+    """The holder scans the laptop's label: it is in their hands. ``holder_nip`` is the
+    signed-in person's NIP, set by the gateway (never taken from the request)."""
+
+    TYPE = "id.serah.command.confirm-assignment.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
+    label: str = Field(min_length=1, max_length=512)
+    holder_nip: str = Field(pattern=NIP)
+    location: Location | None = None
+
+
+class AssignmentConfirmed(Payload):
+    """The named holder confirmed holding the laptop by scanning it; it is in use. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.assignment-confirmed.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    holder_nip: str = Field(pattern=NIP)
+    location: Location | None = None
+
+
+class ReturnFromHolder(Payload):
+    """The holder gives the laptop back to the office; the office's official scans it,
+    in the condition it came back in."""
+
+    TYPE = "id.serah.command.return-from-holder.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
+    label: str = Field(min_length=1, max_length=512)
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+    location: Location | None = None
+
+
+class LaptopReturnedByHolder(Payload):
+    """The holder gave the laptop back; it is at the office, held by no one. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.returned-by-holder.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    holder: Holder = Field(description="Who gave it back.")
+    condition: Condition
+    note: Text = ""
+    location: Location | None = None
+
+
+class SendForRepair(Payload):
+    """The office sends the laptop out for repair: to whom, why, in which condition it leaves."""
+
+    TYPE = "id.serah.command.send-for-repair.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
+    label: str = Field(min_length=1, max_length=512)
+    vendor: Text = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=1000)
+    condition: Condition = Condition.RR
+    location: Location | None = None
+
+
+class RepairStarted(Payload):
+    """The laptop went out for repair; until it comes back it cannot be moved, handed out
+    or attested. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.repair-started.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    vendor: Text
+    reason: Text
+    condition: Condition = Field(description="The condition it left in.")
+    location: Location | None = None
+
+
+class ReturnFromRepair(Payload):
+    """The laptop came back from repair; the office scans it in the condition it came back in."""
+
+    TYPE = "id.serah.command.return-from-repair.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
+    label: str = Field(min_length=1, max_length=512)
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+    location: Location | None = None
+
+
+class RepairFinished(Payload):
+    """The laptop is back from repair at its office, held by no one. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.repair-finished.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    vendor: Text
+    condition: Condition = Field(description="The condition it came back in.")
+    note: Text = ""
+    location: Location | None = None
+
+
+class LossKind(StrEnum):
+    LOST = "lost"  # hilang
+    STOLEN = "stolen"  # dicuri
+
+
+class ReportLoss(Payload):
+    """The office (or the centre) reports the laptop lost or stolen, with the police
+    report's number where there is one. Not a scan: the laptop is not there to scan."""
+
+    TYPE = "id.serah.command.report-loss.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    kind: LossKind
+    circumstances: Text = Field(min_length=1, max_length=2000)
+    police_report: Text | None = Field(default=None, min_length=1, max_length=128)
+    lost_on: IsoDate | None = Field(default=None, description="When it went missing, if known.")
+
+
+class LaptopReportedLost(Payload):
+    """The laptop was reported lost or stolen; any scan of its label from now on is an
+    anomaly (it turned up), and only its recovery or write-off can follow. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.reported-lost.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    kind: LossKind
+    circumstances: Text
+    police_report: Text | None = None
+    lost_on: IsoDate | None = None
+    holder: Holder | None = Field(default=None, description="Who held it when it went missing, if anyone.")
+
+
+class RecoverLaptop(Payload):
+    """A lost laptop turned up: the office scans its label, in the condition it was found in."""
+
+    TYPE = "id.serah.command.recover-laptop.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
+    label: str = Field(min_length=1, max_length=512)
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+    location: Location | None = None
+
+
+class LaptopRecovered(Payload):
+    """A lost laptop was found and is back at its office, held by no one. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.recovered.v1"
+    KIND = "event"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    condition: Condition
+    note: Text = ""
+    location: Location | None = None
+
+
+class ReturnToWarehouse(Payload):
+    """The warehouse scans a laptop an office sent back: off the office's books, back in stock."""
+
+    TYPE = "id.serah.command.return-to-warehouse.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    RAW_TEXT = frozenset({"label"})  # judged by events.labels.parse, which names the reason
+    label: str = Field(min_length=1, max_length=512)
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+    warehouse: str | None = Field(default=None, pattern=WAREHOUSE_CODE)
+    location: Location | None = None
+
+
+class LaptopReturnedToWarehouse(Payload):
+    """The laptop came back to the warehouse from ``from_office``; it is in stock, for no
+    office, and may be allocated again or written off. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.returned-to-warehouse.v1"
+    KIND = "event"
+
+    from_office: str = Field(pattern=OFFICE_CODE)
+    condition: Condition
+    note: Text = ""
+    warehouse: str | None = Field(default=None, pattern=WAREHOUSE_CODE)
+    location: Location | None = None
+
+
+class WriteOffReason(StrEnum):
+    """Why a laptop leaves the books (penghapusan BMN)."""
+
+    BEYOND_REPAIR = "beyond_repair"  # rusak berat: its condition must be RB
+    LOST = "lost"  # it must be reported lost
+    OBSOLETE = "obsolete"  # usang: no longer fit for use
+
+
+class ProposeWriteOff(Payload):
+    """Propose writing the laptop off, with a reason, by ``proposer`` (the signed-in
+    official, or the one an office's device names); a proposal document is issued.
+    Another official approves or declines it."""
+
+    TYPE = "id.serah.command.propose-write-off.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    reason: WriteOffReason
+    proposer: Official
+    note: Text = Field(default="", max_length=1000)
+
+
+class WriteOffProposed(Payload):
+    """A write-off was proposed; the laptop stays where it is, frozen, until another
+    official decides. ``document``: the proposal (usulan penghapusan). Emitted by handover."""
+
+    TYPE = "id.serah.laptop.write-off-proposed.v1"
+    KIND = "event"
+
+    office_code: str | None = Field(default=None, pattern=OFFICE_CODE, description="None: in the warehouse.")
+    reason: WriteOffReason
+    proposer: Official
+    condition: Condition
+    note: Text = ""
+    document: IssuedDocument
+
+
+class ApproveWriteOff(Payload):
+    """Approve the proposed write-off, by ``approver``: an official other than the proposer."""
+
+    TYPE = "id.serah.command.approve-write-off.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    approver: Official
+    decree_number: Text | None = Field(default=None, min_length=1, max_length=128, description="SK penghapusan.")
+    note: Text = Field(default="", max_length=1000)
+
+
+class LaptopWrittenOff(Payload):
+    """The laptop is written off the books (penghapusan BMN), approved by an official other
+    than the proposer. Its label is revoked in the same decision (LabelRevoked follows);
+    nothing more can happen to it. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.written-off.v1"
+    KIND = "event"
+
+    office_code: str | None = Field(default=None, pattern=OFFICE_CODE)
+    reason: WriteOffReason
+    proposer: Official
+    approver: Official
+    decree_number: Text | None = None
+    note: Text = ""
+    proposal: IssuedDocument
+
+
+class LabelRevoked(Payload):
+    """Every label generation of the laptop is revoked for good, without a successor: a
+    scan of it anywhere is refused (``label_revoked``) and is an anomaly. Emitted by
+    handover with the write-off it follows from."""
+
+    TYPE = "id.serah.label.revoked.v1"
+    KIND = "event"
+
+    generation: int = Field(ge=1, le=999, description="The last generation it carried (and every earlier one).")
+    reason: Literal["written_off"] = "written_off"
+
+
+class DeclineWriteOff(Payload):
+    """Decline the proposed write-off, saying why; the laptop returns to where it was."""
+
+    TYPE = "id.serah.command.decline-write-off.v1"
+    KIND = "command"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    official: Official
+    reason: Text = Field(min_length=1, max_length=1000)
+
+
+class WriteOffDeclined(Payload):
+    """The proposed write-off was declined; the laptop is back in ``returns_to``, the state
+    it was proposed from. Emitted by handover."""
+
+    TYPE = "id.serah.laptop.write-off-declined.v1"
+    KIND = "event"
+
+    office_code: str | None = Field(default=None, pattern=OFFICE_CODE)
+    official: Official
+    reason: Text
+    returns_to: LifecycleState
+
+
+# --- an office's list of staff (who may hold its laptops) ---
+
+MAX_ROSTER = 2000
+
+
+class RecordOfficeRoster(Payload):
+    """The office's current list of civil servants who may hold its laptops, replacing the
+    previous one. Subject: ``office:<office code>``. Sent by the gateway (or ``serah
+    import-holders``); decided by handover."""
+
+    TYPE = "id.serah.command.record-office-roster.v1"
+    KIND = "command"
+    SUBJECT_KIND = "office"
+    TOPIC = topics.HANDOVER_COMMANDS
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    members: list[Holder] = Field(max_length=MAX_ROSTER)
+
+
+class OfficeRosterRecorded(Payload):
+    """The office's list of staff as it stands now; a laptop held by someone not on it is
+    an anomaly. Emitted by handover."""
+
+    TYPE = "id.serah.office.roster-recorded.v1"
+    KIND = "event"
+    SUBJECT_KIND = "office"
+
+    office_code: str = Field(pattern=OFFICE_CODE)
+    members: list[Holder]
+
+
 # --- identity: who may act ---
 #
 # The gateway decides these (it keeps the credentials) and publishes them itself. The
@@ -684,7 +1171,7 @@ GRANT_SCOPE = r"^(\*|[0-9]{2}|[0-9]{2}\.[0-9]{2}|G-[A-Z0-9]{1,16})$"
 # Set where an organisation's identity provider vouched for the person at sign-in: the
 # account and its grants then come from the provider's claims, the person is the actor.
 PROVIDER = "The identity provider (its issuer URL) whose claims made this change; absent for an administrator's."
-RoleName = Literal["admin", "operator", "warehouse", "recipient", "auditor"]
+RoleName = Literal["admin", "operator", "warehouse", "recipient", "holder", "auditor"]
 
 
 class GrantHeld(TextChecked):
@@ -785,6 +1272,18 @@ COMMANDS: tuple[type[Payload], ...] = (
     ReceiveLaptop,
     ReissueLabel,
     AttestUsage,
+    AssignLaptop,
+    ConfirmAssignment,
+    ReturnFromHolder,
+    SendForRepair,
+    ReturnFromRepair,
+    ReportLoss,
+    RecoverLaptop,
+    ReturnToWarehouse,
+    ProposeWriteOff,
+    ApproveWriteOff,
+    DeclineWriteOff,
+    RecordOfficeRoster,
     # consignments
     PlanConsignment,
     ScanIntoConsignment,
@@ -800,6 +1299,19 @@ EVENTS: tuple[type[Payload], ...] = (
     LaptopReceived,
     LabelReissued,
     UsageAttested,
+    LaptopAssigned,
+    AssignmentConfirmed,
+    LaptopReturnedByHolder,
+    RepairStarted,
+    RepairFinished,
+    LaptopReportedLost,
+    LaptopRecovered,
+    LaptopReturnedToWarehouse,
+    WriteOffProposed,
+    WriteOffDeclined,
+    LaptopWrittenOff,
+    LabelRevoked,
+    OfficeRosterRecorded,
     # consignments
     ConsignmentPlanned,
     LaptopScannedIntoConsignment,

@@ -19,7 +19,8 @@ spelling of a type name:
 - ``subjectkind``: ``laptop`` (an asset id), ``consignment`` (a consignment id;
   consignment commands, their facts and their refusals), ``account`` or ``device``
   (``account:<account id>``, ``device:<device id>``: who may act, and what was
-  granted to them), ``key`` (``key:<purpose>``: a key ring's changes),
+  granted to them), ``key`` (``key:<purpose>``: a key ring's changes), ``office``
+  (``office:<office code>``: the office's list of staff who may hold laptops),
   ``checkpoint`` (a signed checkpoint's id) or ``message`` (a
   dead letter: the key the unreadable message had). Serah's services always set
   it; a message without it from another producer is read by its type's kind.
@@ -41,7 +42,7 @@ CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 SAFE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 
 
-SubjectKind = Literal["laptop", "consignment", "account", "device", "key", "checkpoint", "message"]
+SubjectKind = Literal["laptop", "consignment", "account", "device", "key", "office", "checkpoint", "message"]
 
 
 class Envelope(BaseModel):
@@ -59,7 +60,7 @@ class Envelope(BaseModel):
     )
     subjectkind: SubjectKind | None = Field(
         default=None,
-        description="What the subject names: laptop, consignment, account, device, checkpoint or message.",
+        description="What the subject names: laptop, consignment, account, device, key, office, checkpoint or message.",
     )
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"

@@ -275,15 +275,28 @@ def check_scan(text: str, subject: str, public_keys: Mapping[str, bytes]) -> Lab
 
 
 def check_scanned_label(
-    text: str, asset_id: str, public_keys: Mapping[str, bytes], *, registered: bool, current_generation: int
+    text: str,
+    asset_id: str,
+    public_keys: Mapping[str, bytes],
+    *,
+    registered: bool,
+    current_generation: int,
+    revoked: bool = False,
 ) -> LabelClaim:
     """The whole label check of a scan, in the order every service answers it:
     a forged or malformed label is reported as such even for an unknown laptop
     (the forgery is the more useful fact), then an unregistered laptop, then a
-    genuine but replaced (revoked) label."""
+    genuine label that was revoked for good (``revoked``: the laptop was written off),
+    then a genuine but replaced (revoked) one."""
     claim = check_scan(text, asset_id, public_keys)
     if not registered:
         raise LabelError(RejectionReason.UNKNOWN_LAPTOP, f"{asset_id} is not registered.")
+    if revoked and claim.asset_id == asset_id:
+        raise LabelError(
+            RejectionReason.LABEL_REVOKED,
+            f"the label of {asset_id} is revoked: the laptop was written off. Keep the laptop aside and report "
+            "where it was found.",
+        )
     check_current(claim, asset_id, current_generation)
     return claim
 

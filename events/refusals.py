@@ -38,6 +38,9 @@ class Labelled(Protocol):
     @property
     def label_generation(self) -> int: ...
 
+    @property
+    def label_revoked(self) -> bool: ...
+
 
 def refuse(command: Command | Envelope, reason: RejectionReason, detail: str) -> CommandRejected:
     """The refusal of ``command``: its typed body, or its envelope when the body
@@ -56,6 +59,7 @@ def label_refused(command: Scan, laptop: Labelled, public_keys: Mapping[str, byt
             public_keys,
             registered=laptop.registered,
             current_generation=laptop.label_generation,
+            revoked=laptop.label_revoked,
         )
     except labels.LabelError as exc:
         return refuse(command, exc.reason, exc.detail)

@@ -88,32 +88,45 @@ def plan_consignment(
     office: str = "73.71",
     command_id: str | None = None,
     warehouse: str | None = None,
+    from_office: str | None = None,
+    official: dict[str, str] | None = None,
 ) -> Envelope:
     from events.catalog import PlanConsignment
 
     body = PlanConsignment(
         office_code=office,
-        officials=[OFFICIAL],  # type: ignore[list-item]
+        officials=[official or OFFICIAL],  # type: ignore[list-item]
         legal_basis=LEGAL_BASIS,  # type: ignore[arg-type]
         expected=expected,
         receipt_code_hash=code_hash(),
         warehouse=warehouse,
+        from_office=from_office,
     )
     return cmd(body, consignment, command_id)
 
 
-def scan_into(consignment: str, asset: str, scan_id: str | None = None, label: str | None = None) -> Envelope:
+def scan_into(
+    consignment: str,
+    asset: str,
+    scan_id: str | None = None,
+    label: str | None = None,
+    from_office: str | None = None,
+) -> Envelope:
     from events.catalog import ScanIntoConsignment
 
-    return cmd(ScanIntoConsignment(label=label or label_for(asset)), consignment, scan_id)
+    return cmd(ScanIntoConsignment(label=label or label_for(asset), from_office=from_office), consignment, scan_id)
 
 
 def close_consignment(
-    consignment: str, command_id: str | None = None, dispatcher: dict[str, str] | None = None
+    consignment: str,
+    command_id: str | None = None,
+    dispatcher: dict[str, str] | None = None,
+    from_office: str | None = None,
 ) -> Envelope:
     from events.catalog import CloseConsignment
 
-    return cmd(CloseConsignment(dispatcher=dispatcher or DISPATCHER), consignment, command_id)  # type: ignore[arg-type]
+    body = CloseConsignment(dispatcher=dispatcher or DISPATCHER, from_office=from_office)  # type: ignore[arg-type]
+    return cmd(body, consignment, command_id)
 
 
 def confirm_receipt(

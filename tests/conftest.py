@@ -84,7 +84,7 @@ def stack(infra: Stack) -> Iterator[Stack]:
         procs.stop(infra.services.pop(name))
 
 
-ALL_ROLES = ("admin", "operator", "warehouse", "recipient", "auditor")
+ALL_ROLES = ("admin", "operator", "warehouse", "recipient", "holder", "auditor")
 
 
 def device_token(

@@ -160,6 +160,8 @@ def handover_with_fakes(
         basts=FakeBastStore(),
         held=FakeHeldReceipts(),
         backlog=FakeBacklog(),
+        documents=FakeBastStore(),
+        rosters=FakeStreamStore(),
         clock=clock,
     )
 
@@ -283,7 +285,14 @@ class FakeViews:
         return [
             {"_id": k, **v}
             for k, v in self.views.items()
-            if (v.get("transit_due_at") or "~") < now or (v.get("attestation_due_at") or "~") < now
+            if any((v.get(due) or "~") < now for due in ("transit_due_at", "attestation_due_at", "repair_due_at"))
+        ]
+
+    async def held_at(self, office_code: str) -> list[dict[str, Any]]:
+        return [
+            {"_id": k, **v}
+            for k, v in self.views.items()
+            if v.get("office_code") == office_code and v.get("holder_nip") is not None
         ]
 
     async def list_unconfirmed(self, consignment_id: str, awaiting: bool) -> None:

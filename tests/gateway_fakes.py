@@ -197,6 +197,9 @@ class EmptyReads:
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
         return None
 
+    async def document(self, document_id: str) -> dict[str, Any] | None:
+        return None
+
 
 class FakeGateway(Gateway):
     async def start(self) -> None:

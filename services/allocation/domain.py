@@ -16,7 +16,16 @@
   signed with the active key and every earlier generation is revoked at once,
   so scanning it gives ``label_revoked``. An unknown laptop has no label to
   re-issue (``unknown_laptop``); generation 999 is the last one
-  (``label_generations_exhausted``).
+  (``label_generations_exhausted``); a written-off laptop's label stays revoked
+  (``written_off``).
+- After its receipt a laptop's custody is handover's to decide (holders, repair,
+  loss, return, write-off); allocation learns those facts (``events.lifecycle``) so
+  a laptop out for repair, lost or awaiting a write-off is neither re-allocated nor
+  dispatched (``in_repair``, ``lost``, ``write_off_pending``), a written-off one
+  never again (``written_off``), and one returned to the warehouse is back in stock:
+  allocated and dispatched again like a new one.
+- ``TABLE`` says it once: status × command → the fact or the refusal, before each
+  command's own checks (the label, the office, the generation).
 - Nothing is ever changed by a refusal; every refusal is recorded as an event.
 """
 
@@ -25,27 +34,53 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from events import offices
+from events import lifecycle, offices
 from events.catalog import (
     AllocateLaptop,
     DispatchLaptop,
     LabelRef,
     LabelReissued,
+    LabelRevoked,
     LaptopAllocated,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
+    LaptopReturnedToWarehouse,
     Payload,
     RegisterLaptop,
     ReissueLabel,
     RejectionReason,
 )
 from events.envelope import Envelope
+from events.lifecycle import State
 from events.refusals import label_refused, refuse
 
-Status = Literal["unregistered", "registered", "allocated", "dispatched", "received"]
+R = RejectionReason
+# The lifecycle's states (events.lifecycle) by allocation's older names for two of them.
+Status = Literal[
+    "unregistered",
+    "registered",
+    "allocated",
+    "dispatched",
+    "received",
+    "assigned",
+    "in_use",
+    "in_repair",
+    "lost",
+    "write_off_proposed",
+    "written_off",
+]
+_NAMES: dict[State, Status] = {State.UNKNOWN: "unregistered", State.IN_TRANSIT: "dispatched"}
+
+
+def status_of(state: State) -> Status:
+    return _NAMES.get(state) or cast(Status, state.value)
+
+
+def state_of(status: Status) -> State:
+    return next((s for s, name in _NAMES.items() if name == status), None) or State(status)
 
 
 @dataclass(frozen=True)
@@ -57,10 +92,16 @@ class Laptop:
     label_key_id: str | None = None
     office_code: str | None = None
     consignment_id: str | None = None
+    label_revoked: bool = False
+    transfer: str | None = None  # a planned transfer's consignment, which the laptop is reserved for
 
     @property
     def registered(self) -> bool:
         return self.status != "unregistered"
+
+    @property
+    def state(self) -> State:
+        return state_of(self.status)
 
 
 def initial(asset_id: str) -> Laptop:
@@ -69,25 +110,29 @@ def initial(asset_id: str) -> Laptop:
 
 def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     data = event.data
+    moved = replace(laptop, status=status_of(lifecycle.after(laptop.state, event.type, data)))
     if event.type == LaptopRegistered.TYPE:
         return replace(
-            laptop,
-            status="registered",
+            moved,
             serial=data["laptop"]["serial"],
             label_generation=data["label"]["generation"],
             label_key_id=data["label"]["key_id"],
         )
     if event.type == LabelReissued.TYPE:
-        return replace(laptop, label_generation=data["label"]["generation"], label_key_id=data["label"]["key_id"])
+        return replace(moved, label_generation=data["label"]["generation"], label_key_id=data["label"]["key_id"])
+    if event.type == LabelRevoked.TYPE:
+        return replace(moved, label_revoked=True)
     if event.type == LaptopAllocated.TYPE:
-        return replace(
-            laptop, status="allocated", office_code=data["office_code"], consignment_id=data.get("consignment_id")
-        )
+        if data.get("from_office"):  # a transfer: reserved for its consignment, still where it is
+            return replace(moved, transfer=data.get("consignment_id"))
+        return replace(moved, office_code=data["office_code"], consignment_id=data.get("consignment_id"))
     if event.type == LaptopDispatched.TYPE:
-        return replace(laptop, status="dispatched")
+        return replace(moved, office_code=data["office_code"], consignment_id=data.get("consignment_id"), transfer=None)
     if event.type == LaptopReceived.TYPE:
-        return replace(laptop, status="received")
-    return laptop  # rejections and facts this service does not track change nothing
+        return replace(moved, office_code=data["office_code"])
+    if event.type == LaptopReturnedToWarehouse.TYPE:  # back in stock, for no office
+        return replace(moved, office_code=None, consignment_id=None, transfer=None)
+    return moved  # rejections change nothing; other custody facts only move the status
 
 
 def summary(laptop: Laptop) -> dict[str, Any]:
@@ -113,15 +158,63 @@ def register(laptop: Laptop, command: RegisterLaptop) -> Payload:
     return LaptopRegistered(laptop=command.laptop, label=command.label, import_batch=command.import_batch)
 
 
+Outcome = type[Payload] | RejectionReason
+_MOVED_ON: dict[type[Payload], Outcome] = {
+    AllocateLaptop: R.ALREADY_DISPATCHED,
+    DispatchLaptop: R.ALREADY_RECEIVED,
+    ReissueLabel: LabelReissued,
+}
+# status × command → the fact, or the refusal. Complete: a test walks every cell.
+TABLE: dict[Status, dict[type[Payload], Outcome]] = {
+    "unregistered": dict.fromkeys((AllocateLaptop, DispatchLaptop, ReissueLabel), R.UNKNOWN_LAPTOP),
+    "registered": {AllocateLaptop: LaptopAllocated, DispatchLaptop: R.NOT_ALLOCATED, ReissueLabel: LabelReissued},
+    "allocated": {AllocateLaptop: LaptopAllocated, DispatchLaptop: LaptopDispatched, ReissueLabel: LabelReissued},
+    "dispatched": _MOVED_ON | {DispatchLaptop: R.ALREADY_DISPATCHED},
+    "received": _MOVED_ON,
+    "assigned": _MOVED_ON,
+    "in_use": _MOVED_ON,
+    "in_repair": {AllocateLaptop: R.IN_REPAIR, DispatchLaptop: R.IN_REPAIR, ReissueLabel: LabelReissued},
+    "lost": {AllocateLaptop: R.LOST, DispatchLaptop: R.LOST, ReissueLabel: LabelReissued},
+    "write_off_proposed": {
+        AllocateLaptop: R.WRITE_OFF_PENDING,
+        DispatchLaptop: R.WRITE_OFF_PENDING,
+        ReissueLabel: LabelReissued,
+    },
+    # its label is revoked for good: a dispatch scan is refused for the label first
+    "written_off": {AllocateLaptop: R.WRITTEN_OFF, DispatchLaptop: R.LABEL_REVOKED, ReissueLabel: R.WRITTEN_OFF},
+}
+
+
+def _refused(laptop: Laptop, command: Payload) -> Payload | None:
+    outcome = TABLE[laptop.status][type(command)]
+    if isinstance(outcome, RejectionReason):
+        return refuse(command, outcome, why(outcome, laptop, command))
+    return None
+
+
+def why(reason: RejectionReason, laptop: Laptop, command: Payload | None = None) -> str:
+    """One sentence for a refusal of ``laptop`` by its status."""
+    a = laptop.asset_id
+    if reason == R.ALREADY_DISPATCHED and isinstance(command, DispatchLaptop):
+        return f"{a} was already dispatched."
+    return {
+        R.UNKNOWN_LAPTOP: f"{a} is not registered.",
+        R.ALREADY_DISPATCHED: f"{a} has left the warehouse; it can no longer be re-allocated.",
+        R.ALREADY_RECEIVED: f"{a} was already received.",
+        R.NOT_ALLOCATED: f"{a} is not allocated to any office; put it back on the shelf.",
+        R.IN_REPAIR: f"{a} is out for repair: it cannot be allocated or leave until it is back.",
+        R.LOST: f"{a} is reported lost: it cannot be allocated or leave; it is recovered or written off.",
+        R.WRITE_OFF_PENDING: f"a write-off of {a} is proposed: it cannot be allocated or leave until it is decided.",
+        R.WRITTEN_OFF: f"{a} is written off: nothing more can happen to it.",
+        R.LABEL_REVOKED: f"the label of {a} is revoked: the laptop was written off.",
+        R.NOT_RECEIVED: f"{a} is not at an office ({laptop.status}).",
+        R.HELD_BY_HOLDER: f"{a} is held by a holder: the holder gives it back to the office first.",
+    }[reason]
+
+
 def allocate(laptop: Laptop, command: AllocateLaptop) -> Payload:
-    if laptop.status == "unregistered":
-        return refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
-    if laptop.status in ("dispatched", "received"):
-        return refuse(
-            command,
-            RejectionReason.ALREADY_DISPATCHED,
-            f"{laptop.asset_id} has left the warehouse; it can no longer be re-allocated.",
-        )
+    if refused := _refused(laptop, command):
+        return refused
     office = offices.get(command.office_code)
     if office is None:
         return refuse(
@@ -136,18 +229,10 @@ def dispatch(
     laptop: Laptop, command: DispatchLaptop, public_keys: Mapping[str, bytes], at: datetime | None = None
 ) -> Payload:
     """``at``: when the scan was made (the command's time), which the fact keeps as ``left_at``."""
-    if refused := label_refused(command, laptop, public_keys):
+    if bad_label := label_refused(command, laptop, public_keys):
+        return bad_label
+    if refused := _refused(laptop, command):
         return refused
-    if laptop.status == "registered":
-        return refuse(
-            command,
-            RejectionReason.NOT_ALLOCATED,
-            f"{laptop.asset_id} is not allocated to any office; put it back on the shelf.",
-        )
-    if laptop.status == "dispatched":
-        return refuse(command, RejectionReason.ALREADY_DISPATCHED, f"{laptop.asset_id} was already dispatched.")
-    if laptop.status == "received":
-        return refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
     assert laptop.office_code is not None  # allocated implies an office
     return LaptopDispatched(
         office_code=laptop.office_code,
@@ -158,8 +243,8 @@ def dispatch(
 
 
 def reissue_label(laptop: Laptop, command: ReissueLabel) -> Payload:
-    if laptop.status == "unregistered":
-        return refuse(command, RejectionReason.UNKNOWN_LAPTOP, f"{laptop.asset_id} is not registered.")
+    if refused := _refused(laptop, command):
+        return refused
     if laptop.label_generation >= 999:
         return refuse(
             command,
@@ -172,3 +257,32 @@ def reissue_label(laptop: Laptop, command: ReissueLabel) -> Payload:
         reason=command.reason,
         note=command.note,
     )
+
+
+def stock_refusal(laptop: Laptop) -> RejectionReason | None:
+    """Why a laptop cannot be picked at the warehouse for a consignment: None while it is in stock."""
+    return {
+        "registered": None,
+        "allocated": None,
+        "unregistered": R.UNKNOWN_LAPTOP,
+        "write_off_proposed": R.WRITE_OFF_PENDING,
+        "written_off": R.WRITTEN_OFF,
+    }.get(laptop.status, R.ALREADY_DISPATCHED)
+
+
+def transfer_refusal(laptop: Laptop, from_office: str) -> RejectionReason | None:
+    """Why a laptop cannot leave ``from_office`` in a transfer: None when that office holds
+    it, received and held by no one (a holder gives it back first)."""
+    reason = {
+        "received": None,
+        "unregistered": R.UNKNOWN_LAPTOP,
+        "assigned": R.HELD_BY_HOLDER,
+        "in_use": R.HELD_BY_HOLDER,
+        "in_repair": R.IN_REPAIR,
+        "lost": R.LOST,
+        "write_off_proposed": R.WRITE_OFF_PENDING,
+        "written_off": R.WRITTEN_OFF,
+    }.get(laptop.status, R.NOT_RECEIVED)
+    if reason is None and laptop.office_code != from_office:
+        return R.NOT_AT_OFFICE
+    return reason

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from events import codec
+from events import codec, lifecycle
 from events.catalog import (
     AllocateLaptop,
     CloseConsignment,
     DispatchLaptop,
+    LabelRevoked,
     LaptopReceived,
     LaptopScannedIntoConsignment,
     Payload,
@@ -107,6 +108,13 @@ async def _fan_out(command: Envelope, events: list[Envelope], rt: AllocationRunt
 async def plan_consignment(command: Envelope, rt: AllocationRuntime) -> list[Envelope]:
     body = _body_or_none(command, PlanConsignment)
     laptops = await _laptops(rt.laptops, list(body.expected)) if body else {}
+    if body is not None and body.from_office is not None:
+        # A transfer depends on receipts and custody facts handover publishes on
+        # serah.events: catch up on them before calling a laptop not at the office.
+        unsure = [a for a, laptop in laptops.items() if domain.transfer_refusal(laptop, body.from_office)]
+        if unsure:
+            await rt.laptops.catch_up(unsure)
+            laptops |= await _laptops(rt.laptops, unsure)
 
     def decide(c: Consignment, env: Envelope, body: PlanConsignment) -> Payload:
         return consignment.plan(c, body, laptops)
@@ -120,6 +128,9 @@ async def scan_into_consignment(command: Envelope, rt: AllocationRuntime) -> lis
     body = _body_or_none(command, ScanIntoConsignment)
     asset = consignment.scan_target(body.label) if body else None
     laptop = (await _laptops(rt.laptops, [asset]))[asset] if asset else domain.initial("")
+    if asset and body is not None and body.from_office and domain.transfer_refusal(laptop, body.from_office):
+        await rt.laptops.catch_up([asset])  # as for a transfer's plan
+        laptop = (await _laptops(rt.laptops, [asset]))[asset]
     claimed = None
     if asset:  # decide on the laptop as the claim saw it (and left it)
         claimed, laptop = await _claim_picked_laptop(command, body, laptop, rt)
@@ -197,11 +208,15 @@ async def handle(command: Envelope, rt: AllocationRuntime) -> list[Envelope]:
     return await handler(command, rt)
 
 
-async def when_laptop_received_mark_delivered(event: Envelope, rt: AllocationRuntime) -> None:
+async def when_custody_changes_track_it(event: Envelope, rt: AllocationRuntime) -> None:
+    """A receipt, a holder, a repair, a loss, a return, a write-off and its revoked label
+    (decided by handover): what may leave an office, return to stock or never move again."""
     await learn(event, rt.laptops)
 
 
-REACTIONS = {LaptopReceived.TYPE: when_laptop_received_mark_delivered}
+REACTIONS = dict.fromkeys(
+    {LaptopReceived.TYPE, LabelRevoked.TYPE, *lifecycle.CUSTODY_FACTS}, when_custody_changes_track_it
+)
 
 
 async def on_event(event: Envelope, rt: AllocationRuntime) -> None:

@@ -1,8 +1,11 @@
 """Allocation worker (faust app ``serah-allocation``, its own consumer group).
 
 In:  ``serah.allocation.commands`` — RegisterLaptop, AllocateLaptop, DispatchLaptop,
-     ReissueLabel;
-     ``serah.events`` — LaptopReceived, so a delivered laptop cannot be dispatched again.
+     ReissueLabel; PlanConsignment, ScanIntoConsignment, CloseConsignment (for the
+     warehouse, and transfers between offices), keyed by consignment id;
+     ``serah.events`` — LaptopReceived and the custody facts after it (holders, repair,
+     loss, return to the warehouse, write-off, LabelRevoked), so a delivered laptop is
+     not dispatched again and only a laptop its office holds free leaves in a transfer.
 Out: ``serah.events`` — the decisions (accepted facts and CommandRejected);
      ``serah.deadletters`` — messages it could not read, with the reason.
 Key: the asset id everywhere, so a laptop's messages stay in order.
@@ -34,12 +37,16 @@ def build_app(settings: AllocationSettings) -> faust.App:
     publisher = worker.KafkaPublisher(app)
     _, db = connect(settings.mongo_url, settings.mongo_db)
     clock = worker.guard_clock(app, db)
+    # A transfer depends on facts handover publishes on serah.events: the horizon lets
+    # its plan and scans catch up on them before a refusal stands (run_command's rule).
+    horizon = worker.Horizon(settings.kafka_bootstrap, app.conf.id, topics.EVENTS)
     rt = bootstrap(
         settings,
         publisher=publisher,
         laptops=mongo.laptop_store(db),
         consignments=mongo.consignment_store(db),
         clock=guarded(utcnow, clock),
+        catch_up=horizon.catch_up,
     )
     worker.agent_over(
         app,
@@ -59,6 +66,7 @@ def build_app(settings: AllocationSettings) -> faust.App:
         publisher,
         handle_batch=lambda envs: handlers.on_events(envs, rt),
         clock=clock,
+        horizon=horizon,
     )
     worker.add_heartbeat(app, SERVICE, db, clock)
     return app

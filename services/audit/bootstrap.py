@@ -53,6 +53,7 @@ def _rules_and_checkpoints(settings: AuditSettings | None) -> dict[str, Any]:
             max_office_distance_km=settings.max_office_distance_km,
             transit_days=settings.transit_days,
             attestation_interval_days=settings.attestation_interval_days,
+            repair_days=settings.repair_days,
         ),
         "locations": geo.office_locations(extra),
         "checkpoint_key": settings.checkpoint_key(),

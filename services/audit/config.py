@@ -20,6 +20,7 @@ class AuditSettings(CommonSettings):
     max_office_distance_km: float = 150.0  # a scan farther than this from the laptop's office
     transit_days: float = 14.0  # dispatched but not received after this many days
     attestation_interval_days: float = 90.0  # from receipt or the last attestation
+    repair_days: float = 60.0  # out for repair for longer than this many days
     # JSON file {office code: [lat, lon]} adding to / overriding the built-in
     # province-capital table (events/geo.py); regency offices need it for the distance rule.
     office_locations_file: str = ""

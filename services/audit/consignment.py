@@ -125,7 +125,8 @@ def awaiting_receipt(summary: dict[str, Any]) -> bool:
 
 
 def being_picked(summary: dict[str, Any]) -> bool:
-    return summary.get("status") == "open"
+    """Planned and not dispatched, at the warehouse: a transfer is picked at its office, not listed there."""
+    return summary.get("status") == "open" and not (summary.get("plan") or {}).get("from_office")
 
 
 def _missing(s: dict[str, Any]) -> None:

@@ -7,13 +7,21 @@
   later hash. The first link's previous hash is 64 zeros.
 - A laptop's current view (what the gateway shows) is a fold over its recorded
   events, so it can be rebuilt from the log at any time and must equal the live one.
-- Status moves registered → allocated → in_transit → received; rejections do
-  not move it but are counted, so a laptop with many refused scans stands out.
+- Status is the laptop's lifecycle state (``events.lifecycle``: registered →
+  allocated → in_transit → received, then assigned / in_use, in_repair, lost,
+  write_off_proposed, written_off, or back to registered when returned to the
+  warehouse); rejections do not move it but are counted, so a laptop with many
+  refused scans stands out. The view names the holder (``holder_nip``), the repair
+  under way, the loss, the write-off and a revoked label; during a transfer the
+  office stays the giving one (``office_code``) and ``transfer_to`` names the next,
+  which becomes the office on receipt.
 - The view carries the moments the timed rules (services/audit/rules.py) judge
   by, computed here once from the audit's thresholds: ``transit_due_at``
   (dispatched + ``transit_days``, while in transit) and ``attestation_due_at``
   (the last attestation, or else the receipt, + ``attestation_interval_days``,
-  while received). Past it, a laptop is missing / its attestation overdue: the
+  while at its office, held or not) and ``repair_due_at`` (sent for repair +
+  ``repair_days``, while in repair). Past it, a laptop is missing / its attestation
+  overdue / too long in repair: the
   audit's sweep raises the anomaly, and roll-ups and due lists only compare these
   moments with the clock. Changed thresholds apply to a laptop's next event; to
   apply them to every view at once, run ``serah rebuild`` with the new settings.
@@ -24,7 +32,9 @@
 - Accounts and devices are subjects too (who may act: created, granted, enrolled,
   revoked): chained and verified the same way, their view marked ``kind:
   "account"`` or ``"device"`` and nothing else folded, so nothing that counts
-  laptops or consignments counts them. A subject of a kind this fold does not
+  laptops or consignments counts them. An office's staff list (``office:<code>``)
+  is chained the same way; its view keeps the NIPs on the list (``roster``), which
+  the holder rule compares with. A subject of a kind this fold does not
   know is chained the same way and marked with its kind.
 """
 
@@ -37,18 +47,29 @@ from typing import Any
 
 import orjson
 
-from events import codec
+from events import codec, lifecycle, offices
 from events.catalog import (
     AnomalyDetected,
     CommandRejected,
     LabelReissued,
+    LabelRevoked,
     LaptopAllocated,
+    LaptopAssigned,
     LaptopDispatched,
     LaptopReceived,
+    LaptopRecovered,
     LaptopRegistered,
+    LaptopReportedLost,
+    LaptopReturnedByHolder,
+    LaptopReturnedToWarehouse,
+    LaptopWrittenOff,
+    OfficeRosterRecorded,
+    RepairFinished,
+    RepairStarted,
     UsageAttested,
 )
 from events.envelope import Envelope
+from events.lifecycle import State
 from services.audit import consignment
 from services.audit.rules import Thresholds
 
@@ -108,6 +129,16 @@ def empty_view(asset_id: str) -> dict[str, Any]:
         # when a timed rule's threshold is passed (see the module docstring)
         "transit_due_at": None,
         "attestation_due_at": None,
+        # after receipt: who holds it, repair, loss, transfer, write-off
+        "holder_nip": None,
+        "holder_name": None,
+        "repair_vendor": None,
+        "repair_started_at": None,
+        "repair_due_at": None,
+        "lost_at": None,
+        "transfer_to": None,
+        "written_off_at": None,
+        "label_revoked": False,
     }
 
 
@@ -124,12 +155,15 @@ def apply(current: dict[str, Any], e: Envelope, t: Thresholds) -> dict[str, Any]
             v["rejections"] += 1
         v["consignment"] = consignment.apply(v.get("consignment") or consignment.empty(), e)
         return v
-    if not is_laptop_event(e):  # an account, a device: chained, but not a laptop
+    if not is_laptop_event(e):  # an account, a device, an office's list: chained, but not a laptop
         v["kind"] = codec.subject_kind(e)
+        if e.type == OfficeRosterRecorded.TYPE:
+            v["roster"] = [m["nip"] for m in d["members"]]
         return v
+    v["status"] = lifecycle.after(State(v["status"]), e.type, d).value
+    at = codec.format_time(e.time)
     if e.type == LaptopRegistered.TYPE:
         v.update(
-            status="registered",
             serial=d["laptop"]["serial"],
             brand=d["laptop"]["brand"],
             model=d["laptop"]["model"],
@@ -142,17 +176,49 @@ def apply(current: dict[str, Any], e: Envelope, t: Thresholds) -> dict[str, Any]
             acquisition_value=d["laptop"].get("bmn", {}).get("acquisition_value"),
             import_batch=d.get("import_batch"),
         )
+    elif e.type == LaptopAllocated.TYPE and d.get("from_office"):
+        v.update(transfer_to=d["office_code"])  # a transfer planned: it stays at its office until it leaves
     elif e.type == LaptopAllocated.TYPE:
-        v.update(
-            status="allocated",
-            office_code=d["office_code"],
-            office_name=d["office_name"],
-            consignment_id=d.get("consignment_id"),
-        )
+        v.update(office_code=d["office_code"], office_name=d["office_name"], consignment_id=d.get("consignment_id"))
+    elif e.type == LaptopDispatched.TYPE and d.get("from_office"):
+        # the giving office answers for it until the receipt at the next
+        v.update(transfer_to=d["office_code"], consignment_id=d.get("consignment_id"))
     elif e.type == LaptopDispatched.TYPE:
-        v.update(status="in_transit", office_code=d["office_code"], consignment_id=d.get("consignment_id"))
+        v.update(office_code=d["office_code"], consignment_id=d.get("consignment_id"))
     elif e.type == LaptopReceived.TYPE:
-        v.update(status="received", condition=d["condition"])
+        office = offices.get(d["office_code"])
+        v.update(
+            office_code=d["office_code"],
+            office_name=office.name if office else v["office_name"],
+            condition=d["condition"],
+            transfer_to=None,
+        )
+    elif e.type == LaptopAssigned.TYPE:
+        v.update(holder_nip=d["holder"]["nip"], holder_name=d["holder"]["name"], condition=d["condition"])
+    elif e.type == LaptopReturnedByHolder.TYPE:
+        v.update(holder_nip=None, holder_name=None, condition=d["condition"])
+    elif e.type == RepairStarted.TYPE:
+        v.update(repair_vendor=d["vendor"], repair_started_at=at, condition=d["condition"])
+    elif e.type == RepairFinished.TYPE:
+        v.update(repair_vendor=None, repair_started_at=None, condition=d["condition"])
+    elif e.type == LaptopReportedLost.TYPE:
+        v.update(lost_at=at, holder_nip=None, holder_name=None, repair_vendor=None, repair_started_at=None)
+    elif e.type == LaptopRecovered.TYPE:
+        v.update(lost_at=None, condition=d["condition"])
+    elif e.type == LaptopReturnedToWarehouse.TYPE:
+        v.update(
+            office_code=None,
+            office_name=None,
+            consignment_id=None,
+            holder_nip=None,
+            holder_name=None,
+            transfer_to=None,
+            condition=d["condition"],
+        )
+    elif e.type == LaptopWrittenOff.TYPE:
+        v.update(written_off_at=at)
+    elif e.type == LabelRevoked.TYPE:
+        v.update(label_revoked=True)
     elif e.type == LabelReissued.TYPE:
         v.update(label_generation=d["label"]["generation"], label_key_id=d["label"]["key_id"])
     elif e.type == CommandRejected.TYPE:
@@ -186,13 +252,19 @@ def _fold_times(v: dict[str, Any], e: Envelope) -> None:
             v["anomaly_rules"] = [*v["anomaly_rules"], e.data["rule"]]
 
 
+# At its office and in someone's hands: a laptop that is due an attestation of use.
+ATTESTED = frozenset({State.RECEIVED.value, State.ASSIGNED.value, State.IN_USE.value})
+
+
 def _fold_due(v: dict[str, Any], t: Thresholds) -> None:
     """The moments the timed rules judge by: due dates only while they can pass."""
     in_transit = v["status"] == "in_transit" and v["dispatched_at"]
     v["transit_due_at"] = _plus(v["dispatched_at"], t.transit_days) if in_transit else None
-    received = v["status"] == "received" and v["received_at"]
+    at_office = v["status"] in ATTESTED and v["received_at"]
     since = v["last_attested_at"] or v["received_at"]
-    v["attestation_due_at"] = _plus(since, t.attestation_interval_days) if received else None
+    v["attestation_due_at"] = _plus(since, t.attestation_interval_days) if at_office else None
+    in_repair = v["status"] == State.IN_REPAIR.value and v["repair_started_at"]
+    v["repair_due_at"] = _plus(v["repair_started_at"], t.repair_days) if in_repair else None
 
 
 def _plus(at: str, days: float) -> str:

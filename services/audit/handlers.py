@@ -20,8 +20,10 @@ from events.catalog import (
     CheckpointSigned,
     CommandRejected,
     LaptopAllocated,
+    LaptopAssigned,
     LaptopDispatched,
     LaptopReceived,
+    OfficeRosterRecorded,
     UsageAttested,
 )
 from events.envelope import Envelope, utcnow
@@ -179,7 +181,11 @@ SOURCE = "/serah/audit"
 async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
     """Streaming rules (services/audit/rules.py) on a just-recorded event. Only the
     events a rule can fire on read the laptop's chain: the hot path stays by _id."""
-    if rt.publisher is None or not _may_fire(event):
+    if rt.publisher is None:
+        return []
+    if event.type == OfficeRosterRecorded.TYPE:
+        return await _holders_left_off(event, rt)
+    if not _may_fire(event):
         return []
     history = await _history_before(event, rt)
     plan = None
@@ -189,7 +195,11 @@ async def detect_anomalies(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
             await rt.log.count_for_office(LaptopAllocated.TYPE, office),
             await rt.log.count_for_office(LaptopReceived.TYPE, office),
         )
-    found = rules.on_event(history, event, rt.thresholds, rt.locations, plan)
+    roster = None
+    if event.type == LaptopAssigned.TYPE:
+        office_list = await rt.views.get(f"office:{event.data['office_code']}")
+        roster = (office_list or {}).get("roster")
+    found = rules.on_event(history, event, rt.thresholds, rt.locations, plan, roster)
     # Stamped with the time of the event that revealed it, not the clock: a
     # redelivered event raises the anomaly again with the same id, and the copy
     # must be the same bytes, not a second version of the fact.
@@ -219,9 +229,21 @@ async def _history_before(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
 def _may_fire(event: Envelope) -> bool:
     if not domain.is_laptop_event(event):  # laptop rules never fire on a consignment, an account, …
         return False
-    if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, CommandRejected.TYPE):
+    if event.type in (LaptopReceived.TYPE, UsageAttested.TYPE, CommandRejected.TYPE, LaptopAssigned.TYPE):
         return True
     return event.type == LaptopDispatched.TYPE and bool(event.data.get("location"))
+
+
+async def _holders_left_off(event: Envelope, rt: AuditRuntime) -> list[Envelope]:
+    """An office's new staff list: each laptop of the office held by someone it no longer
+    names is an anomaly about that laptop, once per list (its key is the list's event)."""
+    office, listed = event.data["office_code"], {m["nip"] for m in event.data["members"]}
+    raised: list[Envelope] = []
+    for view in await rt.views.held_at(office):
+        if view.get("holder_nip") not in listed:
+            anomaly = rules.not_on_list(view["holder_nip"], office, event.id)
+            raised += await _raise(view["_id"], [anomaly], rt, causation=event.id, at=event.time)
+    return raised
 
 
 async def _raise(

@@ -235,6 +235,9 @@ app.command("bench-import")(_bench_import.bench_import)
 from services.cli import import_plan as _import_plan  # noqa: E402
 
 app.command("import-plan")(_import_plan.import_plan)
+from services.cli import import_holders as _import_holders  # noqa: E402
+
+app.command("import-holders")(_import_holders.import_holders)
 from services.cli import admin as _admin  # noqa: E402
 
 app.add_typer(_admin.admin_app, name="admin")

@@ -51,6 +51,21 @@ REJECTION_STATUS: dict[RejectionReason, int] = {
     RejectionReason.IN_CONSIGNMENT: 409,
     RejectionReason.ID_REUSED: 409,
     RejectionReason.SCANNED_AT_OUT_OF_RANGE: 422,
+    RejectionReason.NOT_THE_HOLDER: 403,
+    RejectionReason.SAME_OFFICIAL: 403,
+    RejectionReason.WRITE_OFF_REASON_INVALID: 422,
+    RejectionReason.HELD_BY_HOLDER: 409,
+    RejectionReason.NOT_ASSIGNED: 409,
+    RejectionReason.ALREADY_CONFIRMED: 409,
+    RejectionReason.IN_REPAIR: 409,
+    RejectionReason.NOT_IN_REPAIR: 409,
+    RejectionReason.LOST: 409,
+    RejectionReason.NOT_LOST: 409,
+    RejectionReason.WRITE_OFF_PENDING: 409,
+    RejectionReason.NOT_PROPOSED: 409,
+    RejectionReason.WRITTEN_OFF: 409,
+    RejectionReason.NOT_AT_OFFICE: 409,
+    RejectionReason.WRONG_SENDER: 409,
 }
 
 

@@ -37,8 +37,10 @@ WHY = {
     400: "The body is not valid JSON (`malformed_json`) or is empty where a file is needed.",
     401: "Not signed in (`sign_in_required`), or a device token that is unknown or revoked (`token_refused`).",
     403: "Not allowed: the role (`not_allowed`), the office (`not_your_office`) or the region "
-    "(`not_your_region`); a change made with a session but without its CSRF token; or the receipt "
-    "code or the signing official is not the consignment's.",
+    "(`not_your_region`); a change made with a session but without its CSRF token; the receipt "
+    "code or the signing official is not the consignment's; an act that needs a person signed in as "
+    "themselves (`person_required`, `not_yourself`), the laptop's holder (`not_the_holder`) or an official "
+    "other than the proposer (`same_official`).",
     404: "The laptop, consignment, office, scan or BAST named does not exist (yet).",
     409: "The command does not fit the current state (already dispatched, consignment closed, …); `code` says which.",
     413: "The request body is over the size limit (`body_too_large`).",

@@ -15,10 +15,14 @@ Counters (a laptop counts in every one that applies):
 - dispatched: scanned out of the warehouse (dispatched_at set);
 - in_transit: dispatched, not yet received;
 - received: received by the office (whatever happened after);
-- in_use: received, attested in use, and the attestation is not overdue;
-- overdue: received, and the next attestation is past due (``attestation_due_at``);
+- in_use: at the office (held or not), attested in use, and the attestation is not overdue;
+- overdue: at the office, and the next attestation is past due (``attestation_due_at``);
 - missing: in transit past its ``transit_due_at`` (not received in time);
-- anomalies: anomaly events recorded about laptops of the office.
+- anomalies: anomaly events recorded about laptops of the office;
+- held: handed to a named holder (assigned, or confirmed by the holder);
+- in_repair, lost, write_off_proposed, written_off: in that lifecycle state now.
+A laptop on its way in a transfer counts at the office that sent it (in_transit)
+until the new office receives it; one returned to the warehouse counts nowhere.
 """
 
 from __future__ import annotations
@@ -29,7 +33,24 @@ from typing import Any
 
 from events import codec, offices
 
-COUNTERS = ("planned", "dispatched", "in_transit", "received", "in_use", "overdue", "missing", "anomalies")
+COUNTERS = (
+    "planned",
+    "dispatched",
+    "in_transit",
+    "received",
+    "in_use",
+    "overdue",
+    "missing",
+    "anomalies",
+    "held",
+    "in_repair",
+    "lost",
+    "write_off_proposed",
+    "written_off",
+)
+# The lifecycle states of a laptop the office received and has not sent on (events.lifecycle).
+AFTER_RECEIPT = ("received", "assigned", "in_use", "in_repair", "lost", "write_off_proposed", "written_off")
+AT_OFFICE = ("received", "assigned", "in_use")
 
 
 def passed(due: str | None, at: str) -> bool:
@@ -49,12 +70,15 @@ def classify(view: Mapping[str, Any], at: str) -> dict[str, int]:
     c["planned"] = 1
     c["dispatched"] = int(bool(view.get("dispatched_at")))
     c["in_transit"] = int(status == "in_transit")
-    c["received"] = int(status == "received")
+    c["received"] = int(status in AFTER_RECEIPT)
     c["missing"] = int(passed(view.get("transit_due_at"), at))
     c["overdue"] = int(overdue)
     attested_in_use = bool(view.get("last_attested_at")) and view.get("in_use") is True
-    c["in_use"] = int(status == "received" and attested_in_use and not overdue)
+    c["in_use"] = int(status in AT_OFFICE and attested_in_use and not overdue)
     c["anomalies"] = int(view.get("anomalies") or 0)
+    c["held"] = int(status in ("assigned", "in_use"))
+    for state in ("in_repair", "lost", "write_off_proposed", "written_off"):
+        c[state] = int(status == state)
     return c
 
 

@@ -52,6 +52,7 @@ class Bast:
     missing: list[Item]
     originals: int
     verify_url: str
+    transfer: bool = False  # a transfer between offices (mutasi): the first party signs for the giving office
 
 
 def terbilang(n: int) -> str:

@@ -1,66 +1,93 @@
-"""Handover rules, in business words.
+"""The handover service's view of each laptop, in business words: a fold of the facts
+about it that it decided or learnt (the rules it decides by are in ``lifecycle.py``).
 
-- The handover service learns what it needs from the event stream: which
-  laptops exist and which label each currently carries (LaptopRegistered),
-  where each is going (LaptopAllocated, LaptopDispatched), and which label
-  replaced a revoked one (LabelReissued).
-- A receipt scan must carry a genuine, current label of this laptop (label_*
-  reasons). The laptop must be known (``unknown_laptop``) and dispatched
-  (``not_dispatched``: a laptop cannot be received before it left the
-  warehouse), and not already received (``already_received``; the same scan id
-  sent again is not a second receipt but a replay of the first).
-- A laptop that travels in a consignment is received only through that
-  consignment's receipt, with its receipt code, by an official authorised for
-  it (``in_consignment``): a single receipt scan would skip the code, the
-  official and the BAST.
+- From allocation, on ``serah.events``: that the laptop exists and which label it
+  carries (LaptopRegistered, LabelReissued), where it is planned to go
+  (LaptopAllocated; for a transfer, with the giving office ``from_office``: then the
+  laptop is reserved for that consignment and stays where it is), and that it left
+  (LaptopDispatched).
+- Its own decisions: the receipt (also of each laptop of a consignment), attestations,
+  holders, repair, loss and recovery, the return to the warehouse, the write-off and
+  the label's revocation with it.
+- ``status`` is the shared lifecycle state (``events.lifecycle``); ``office_code`` the
+  office the laptop is addressed to (before its first receipt) or that holds it; a
+  transfer's new office (``to_office``) becomes ``office_code`` on receipt only.
+- ``condition`` is the last condition a fact stated (receipt, attestation, assignment,
+  return, repair, recovery): nothing else changes it.
 - A receipt of a laptop not yet dispatched waits, for a while, if a dispatch sent
   before it may still be undecided (``awaits_dispatch``): it is decided when the
   dispatch comes, or refused when none can come any more.
 - Nothing is received before it left: a receipt whose time is before the
-  dispatch (the time of the dispatch scan) is refused (``not_dispatched``),
-  whatever order the messages came in.
-- Accepted, the laptop is received by the office it was dispatched to, in the
-  condition the official recorded (B, RR or RB) with an optional note.
+  dispatch (the time of the dispatch scan, ``left_at``) is refused
+  (``not_dispatched``), whatever order the messages came in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from events import lifecycle
 from events.catalog import (
-    AttestUsage,
     LabelReissued,
+    LabelRevoked,
     LaptopAllocated,
+    LaptopAssigned,
     LaptopDispatched,
     LaptopReceived,
+    LaptopRecovered,
     LaptopRegistered,
-    Payload,
-    ReceiveLaptop,
-    RejectionReason,
+    LaptopReportedLost,
+    LaptopReturnedByHolder,
+    LaptopReturnedToWarehouse,
+    RepairFinished,
+    RepairStarted,
     UsageAttested,
+    WriteOffDeclined,
+    WriteOffProposed,
 )
 from events.envelope import Envelope
-from events.refusals import label_refused, refuse
+from events.lifecycle import State
 
-Status = Literal["unknown", "in_warehouse", "in_transit", "received"]
+# Facts that state the laptop's condition as it is from then on.
+STATES_CONDITION = frozenset(
+    {
+        LaptopReceived.TYPE,
+        UsageAttested.TYPE,
+        LaptopAssigned.TYPE,
+        LaptopReturnedByHolder.TYPE,
+        RepairStarted.TYPE,
+        RepairFinished.TYPE,
+        LaptopRecovered.TYPE,
+        LaptopReturnedToWarehouse.TYPE,
+    }
+)
 
 
 @dataclass(frozen=True)
 class Laptop:
     asset_id: str
-    status: Status = "unknown"
+    status: State = State.UNKNOWN
     label_generation: int = 0
+    label_revoked: bool = False
     office_code: str | None = None
     consignment_id: str | None = None
     dispatched_at: datetime | None = None
     received_at: datetime | None = None
+    condition: str = "B"
+    holder: dict[str, Any] | None = None  # name, nip, jabatan, unit
+    transfer: str | None = None  # a planned transfer's consignment: the laptop is reserved for it
+    to_office: str | None = None  # a transfer on its way: the office it goes to
+    repair_vendor: str | None = None
+    before_write_off: State | None = None  # where a declined write-off returns it
+    proposal: dict[str, Any] | None = None  # the pending WriteOffProposed's data
+    assignments: int = 0  # berita acara issued so far (numbers the next)
+    proposals: int = 0  # write-off proposals issued so far
 
     @property
     def registered(self) -> bool:
-        return self.status != "unknown"
+        return self.status != State.UNKNOWN
 
 
 def initial(asset_id: str) -> Laptop:
@@ -69,23 +96,53 @@ def initial(asset_id: str) -> Laptop:
 
 def evolve(laptop: Laptop, event: Envelope) -> Laptop:
     data = event.data
-    if event.type == LaptopRegistered.TYPE:
-        return replace(laptop, status="in_warehouse", label_generation=data["label"]["generation"])
-    if event.type == LaptopAllocated.TYPE:
-        return replace(laptop, office_code=data["office_code"], consignment_id=data.get("consignment_id"))
-    if event.type == LaptopDispatched.TYPE:
+    t = event.type
+    status = lifecycle.after(laptop.status, t, data)
+    changed = replace(laptop, status=status)
+    if t in STATES_CONDITION:
+        changed = replace(changed, condition=data["condition"])
+    if t == LaptopRegistered.TYPE:
+        return replace(changed, label_generation=data["label"]["generation"])
+    if t == LabelReissued.TYPE:
+        return replace(changed, label_generation=data["label"]["generation"])
+    if t == LabelRevoked.TYPE:
+        return replace(changed, label_revoked=True)
+    if t == LaptopAllocated.TYPE:
+        if data.get("from_office"):
+            return replace(changed, transfer=data.get("consignment_id"))
+        return replace(changed, office_code=data["office_code"], consignment_id=data.get("consignment_id"))
+    if t == LaptopDispatched.TYPE:
+        if data.get("from_office"):  # a transfer: the giving office answers for it until the receipt
+            return replace(
+                changed,
+                to_office=data["office_code"],
+                consignment_id=data.get("consignment_id"),
+                transfer=None,
+                dispatched_at=left_at(event),
+            )
         return replace(
-            laptop,
-            status="in_transit",
+            changed,
             office_code=data["office_code"],
             consignment_id=data.get("consignment_id"),
             dispatched_at=left_at(event),
         )
-    if event.type == LaptopReceived.TYPE:
-        return replace(laptop, status="received", received_at=event.time)
-    if event.type == LabelReissued.TYPE:
-        return replace(laptop, label_generation=data["label"]["generation"])
-    return laptop
+    if t == LaptopReceived.TYPE:
+        return replace(changed, office_code=data["office_code"], to_office=None, received_at=event.time)
+    if t == LaptopAssigned.TYPE:
+        return replace(changed, holder=dict(data["holder"]), assignments=laptop.assignments + 1)
+    if t in (LaptopReturnedByHolder.TYPE, LaptopReportedLost.TYPE):
+        return replace(changed, holder=None, repair_vendor=None)
+    if t == RepairStarted.TYPE:
+        return replace(changed, repair_vendor=data["vendor"])
+    if t == RepairFinished.TYPE:
+        return replace(changed, repair_vendor=None)
+    if t == LaptopReturnedToWarehouse.TYPE:
+        return replace(changed, office_code=None, consignment_id=None, holder=None, transfer=None)
+    if t == WriteOffProposed.TYPE:
+        return replace(changed, before_write_off=laptop.status, proposal=dict(data), proposals=laptop.proposals + 1)
+    if t == WriteOffDeclined.TYPE:
+        return replace(changed, before_write_off=None, proposal=None)
+    return changed
 
 
 def left_at(event: Envelope) -> datetime:
@@ -103,72 +160,17 @@ def left_at(event: Envelope) -> datetime:
 
 
 def summary(laptop: Laptop) -> dict[str, Any]:
-    return {"status": laptop.status, "office_code": laptop.office_code, "consignment_id": laptop.consignment_id}
-
-
-def receive(laptop: Laptop, command: ReceiveLaptop, public_keys: Mapping[str, bytes], at: datetime) -> Payload:
-    """``at``: when the receipt was made (the scan's time)."""
-    if refused := label_refused(command, laptop, public_keys):
-        return refused
-    if laptop.consignment_id is not None:
-        return refuse(
-            command,
-            RejectionReason.IN_CONSIGNMENT,
-            f"{laptop.asset_id} travels in consignment {laptop.consignment_id}: it is received with the "
-            "consignment's receipt, by its official, with the receipt code from the manifest "
-            f"(POST /api/v1/consignments/{laptop.consignment_id}/receipt), not by a single scan.",
-        )
-    if laptop.status == "in_warehouse":
-        return refuse(
-            command,
-            RejectionReason.NOT_DISPATCHED,
-            f"{laptop.asset_id} has not been dispatched from the warehouse yet; it cannot be received. "
-            "Contact the warehouse.",
-        )
-    if laptop.status == "received":
-        return refuse(command, RejectionReason.ALREADY_RECEIVED, f"{laptop.asset_id} was already received.")
-    if laptop.dispatched_at is not None and at < laptop.dispatched_at:
-        return refuse(
-            command,
-            RejectionReason.NOT_DISPATCHED,
-            f"the receipt of {laptop.asset_id} was scanned at {at:%Y-%m-%d %H:%M:%S} UTC, before it left the "
-            f"warehouse at {laptop.dispatched_at:%Y-%m-%d %H:%M:%S} UTC; check the device's clock and scan again.",
-        )
-    assert laptop.office_code is not None  # in transit implies a destination
-    return LaptopReceived(
-        office_code=laptop.office_code, condition=command.condition, note=command.note, location=command.location
-    )
+    return {
+        "status": laptop.status.value,
+        "office_code": laptop.office_code,
+        "consignment_id": laptop.consignment_id,
+        "holder_nip": laptop.holder["nip"] if laptop.holder else None,
+        "condition": laptop.condition,
+    }
 
 
 def awaits_dispatch(laptop: Laptop) -> bool:
     """A receipt refused as ``not_dispatched`` may only be early, not premature, while the
     laptop has not left at all: a dispatch sent before the receipt may still be undecided
     (services/handover/held.py). One refused for predating its dispatch is decided."""
-    return laptop.status == "in_warehouse"
-
-
-# --- usage attestation ----------------------------------------------
-# A holder re-scans a received laptop to attest it is still at the office (and
-# whether it is in use, in which condition). The label is checked exactly as at
-# receipt; a laptop not yet received cannot be attested (``not_received``).
-
-
-def attest(laptop: Laptop, command: AttestUsage, public_keys: Mapping[str, bytes], at: datetime) -> Payload:
-    """``at``: when the attestation scan was made."""
-    if refused := label_refused(command, laptop, public_keys):
-        return refused
-    if laptop.status != "received" or (laptop.received_at is not None and at < laptop.received_at):
-        return refuse(
-            command,
-            RejectionReason.NOT_RECEIVED,
-            f"{laptop.asset_id} had not been received by an office at the time of this scan; "
-            "confirm receipt first, then attest its use.",
-        )
-    assert laptop.office_code is not None
-    return UsageAttested(
-        office_code=laptop.office_code,
-        condition=command.condition,
-        in_use=command.in_use,
-        note=command.note,
-        location=command.location,
-    )
+    return laptop.status in (State.REGISTERED, State.ALLOCATED)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from events import codec
+from events import codec, offices
 from events.catalog import (
     AttestUsage,
     CommandRejected,
@@ -19,6 +19,7 @@ from events.catalog import (
     ConsignmentPlanned,
     LabelReissued,
     LaptopAllocated,
+    LaptopAssigned,
     LaptopDispatched,
     LaptopReceived,
     LaptopRegistered,
@@ -26,8 +27,10 @@ from events.catalog import (
     ReceiptConfirmed,
     ReceiptReminderRaised,
     ReceiveLaptop,
+    RecordOfficeRoster,
     ReissueReceiptCode,
     RejectionReason,
+    WriteOffProposed,
 )
 from events.envelope import Envelope
 from events.refusals import refuse
@@ -45,12 +48,14 @@ from services.common.commands import (
     run_command,
 )
 from services.common.streams import SubjectStream
-from services.handover import bast, consignment, domain
+from services.handover import bast, consignment, domain, lifecycle, roster
+from services.handover import documents as docs
 from services.handover.bast_store import BastStore, bast_id
 from services.handover.config import HandoverSettings
 from services.handover.consignment import Consignment
 from services.handover.domain import Laptop
 from services.handover.held import HeldReceipt, HeldReceipts
+from services.handover.roster import Roster
 
 SERVICE = "handover"
 
@@ -71,30 +76,132 @@ class HandoverRuntime:
     settings: HandoverSettings
     render: Callable[[bast.Bast], bytes]
     receipt_code_keys: Mapping[str, bytes]
+    # the holder's berita acara and the write-off proposal: where they are kept, how drawn
+    documents: BastStore
+    render_document: Callable[[docs.Document], bytes]
+    rosters: Runtime[Roster]
 
 
 async def receive_laptop(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
-    keys = rt.laptops.public_keys
-
-    def decide(laptop: Laptop, env: Envelope, body: ReceiveLaptop) -> Payload:
-        return domain.receive(laptop, body, keys, env.time)
-
     # The dispatch is decided by allocation and learnt here from serah.events, a
     # different topic: catch up on it before calling a receipt premature.
     unsettled = frozenset({RejectionReason.NOT_DISPATCHED, RejectionReason.UNKNOWN_LAPTOP})
-    return await run_command(
-        command, decide, rt.laptops, unsettled=unsettled, hold=_holding(rt, domain.awaits_dispatch)
-    )
+    return await decide_custody(command, rt, unsettled, hold=_holding(rt, domain.awaits_dispatch))
 
 
 async def attest_usage(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
     """A holder's periodic re-scan (proof of use)."""
+    return await decide_custody(command, rt)
+
+
+# --- custody after receipt: holders, repair, loss, return, write-off ---
+
+DOCUMENTED = frozenset({LaptopAssigned.TYPE, WriteOffProposed.TYPE})
+
+
+async def decide_custody(
+    command: Envelope,
+    rt: HandoverRuntime,
+    unsettled: frozenset[RejectionReason] = frozenset({RejectionReason.UNKNOWN_LAPTOP}),
+    hold: Hold[Laptop] | None = None,
+) -> list[Envelope]:
+    """Any command of the custody table (services/handover/lifecycle.py). A fact that
+    issues a document (the holder's berita acara, the write-off proposal) is decided with
+    its PDF's SHA-256; the PDF is stored once the fact is, like a BAST. Registration is
+    learnt from allocation on serah.events: an unknown laptop may only be one not read yet."""
     keys = rt.laptops.public_keys
+    description: dict[str, Any] = {}
+    if command.type in (cls.TYPE for cls in lifecycle.ISSUES_DOCUMENT):
+        description = _description(await rt.laptops.store.load(command.subject))
 
-    def decide(laptop: Laptop, env: Envelope, body: AttestUsage) -> Payload:
-        return domain.attest(laptop, body, keys, env.time)
+    def decide(laptop: Laptop, env: Envelope, body: Payload) -> Payload | list[Payload]:
+        facts = lifecycle.decide(laptop, body, keys, env.time)
+        return [_signed(f, laptop.asset_id, description, rt) for f in (facts if isinstance(facts, list) else [facts])]
 
-    return await run_command(command, decide, rt.laptops, unsettled=frozenset({RejectionReason.UNKNOWN_LAPTOP}))
+    events = await run_command(command, decide, rt.laptops, unsettled=unsettled, hold=hold)
+    await _file_documents(events, rt)
+    return events
+
+
+def _document(
+    fact_type: str, data: Mapping[str, Any], asset_id: str, described: Mapping[str, Any], s: HandoverSettings
+) -> docs.Document:
+    """The document a fact issues, from the fact's own data only, so it renders the same bytes again."""
+    doc = data["document"]
+    office_code = data.get("office_code")
+    office = offices.get(office_code) if office_code else None
+    office_name = office.name if office else s.warehouse_office_name
+    item = _item(asset_id, described, data["condition"])
+    url = f"{s.public_base_url.rstrip('/')}/api/v1/documents/{doc['id']}"
+    at = datetime.fromisoformat(doc["issued_at"])
+    if fact_type == LaptopAssigned.TYPE:
+        by, holder = data["assigned_by"], data["holder"]
+        return docs.Assignment(
+            number=doc["number"],
+            place=s.bast_place,
+            at=at,
+            first=bast.Party(by["name"], by["nip"], by["jabatan"], office_name),
+            holder=bast.Party(holder["name"], holder["nip"], holder["jabatan"], office_name),
+            unit=holder["unit"],
+            item=item,
+            verify_url=url,
+        )
+    p = data["proposer"]
+    return docs.WriteOffProposal(
+        number=doc["number"],
+        place=s.bast_place,
+        at=at,
+        proposer=bast.Party(p["name"], p["nip"], p["jabatan"], office_name),
+        reason=data["reason"],
+        note=data.get("note", ""),
+        item=item,
+        verify_url=url,
+    )
+
+
+def _signed(fact: Payload, asset_id: str, described: Mapping[str, Any], rt: HandoverRuntime) -> Payload:
+    """A fact that issues a document, with the SHA-256 of the document's PDF."""
+    if not isinstance(fact, LaptopAssigned | WriteOffProposed):
+        return fact
+    data = fact.model_dump(mode="json")
+    pdf = rt.render_document(_document(fact.TYPE, data, asset_id, described, rt.settings))
+    issued = fact.document.model_copy(update={"sha256": hashlib.sha256(pdf).hexdigest()})
+    return fact.model_copy(update={"document": issued})
+
+
+async def _file_documents(events: list[Envelope], rt: HandoverRuntime) -> None:
+    """After the append (the commit point): keep each issued document's PDF. Idempotent
+    (a deterministic PDF under the document's id), so a redelivery heals a crash here."""
+    for fact in events:
+        if fact.type not in DOCUMENTED:
+            continue
+        doc = fact.data["document"]
+        if await rt.documents.get(doc["id"]) is not None:
+            continue
+        described = _description(await rt.laptops.store.load(fact.subject))
+        pdf = rt.render_document(_document(fact.type, fact.data, fact.subject, described, rt.settings))
+        await rt.documents.put(
+            doc["id"],
+            {
+                "asset_id": fact.subject,
+                "kind": doc["id"].removeprefix(fact.subject + "-").rsplit("-", 1)[0],
+                "number": doc["number"],
+                "issued_at": doc["issued_at"],
+                "office_code": fact.data.get("office_code"),
+                "sha256": hashlib.sha256(pdf).hexdigest(),
+                "recorded_sha256": doc["sha256"],
+                "pdf": pdf,
+            },
+        )
+
+
+async def record_office_roster(command: Envelope, rt: HandoverRuntime) -> list[Envelope]:
+    """An office's list of staff who may hold its laptops."""
+
+    def decide(r: Roster, env: Envelope, body: RecordOfficeRoster) -> Payload:
+        return roster.record(r, body)
+
+    return await run_command(command, decide, rt.rosters)
 
 
 # --- a receipt held while its dispatch may be undecided (services/handover/held.py) ---
@@ -169,25 +276,30 @@ def _description(doc: SubjectStream | None) -> dict[str, Any]:
     return dict(registered.data["laptop"]) if registered else {}
 
 
+def _item(asset: str, d: Mapping[str, Any], condition: str = "B", note: str = "") -> bast.Item:
+    """A laptop as an official document's item table lists it, from its registration."""
+    bmn = d.get("bmn") or {}
+    return bast.Item(
+        asset_id=asset,
+        name="Laptop",
+        brand_type=f"{d.get('brand', '-')} / {d.get('model', '-')}",
+        serial=d.get("serial", asset),
+        kode_barang=bmn.get("kode_barang") or "-",
+        nup=str(bmn.get("nup") or "-"),
+        condition=condition,
+        value=bmn.get("acquisition_value"),
+        note=note,
+    )
+
+
 def _bast(
     c: Consignment, receipt: dict[str, Any], laptops: dict[str, dict[str, Any]], s: HandoverSettings
 ) -> bast.Bast:
-    """The BAST of one receipt, from recorded facts only, so it renders the same bytes again."""
+    """The BAST of one receipt, from recorded facts only, so it renders the same bytes again.
+    A transfer's first party signs for the giving office, the warehouse's for the warehouse."""
 
     def item(asset: str, condition: str = "B", note: str = "") -> bast.Item:
-        d = laptops.get(asset, {})
-        bmn = d.get("bmn") or {}
-        return bast.Item(
-            asset_id=asset,
-            name="Laptop",
-            brand_type=f"{d.get('brand', '-')} / {d.get('model', '-')}",
-            serial=d.get("serial", asset),
-            kode_barang=bmn.get("kode_barang") or "-",
-            nup=str(bmn.get("nup") or "-"),
-            condition=condition,
-            value=bmn.get("acquisition_value"),
-            note=note,
-        )
+        return _item(asset, laptops.get(asset, {}), condition, note)
 
     plan, dispatcher = c.plan, c.dispatcher
     official = receipt["official"]
@@ -197,7 +309,12 @@ def _bast(
         consignment_id=c.consignment_id,
         place=s.bast_place,
         at=datetime.fromisoformat(receipt["confirmed_at"]),
-        first=bast.Party(dispatcher["name"], dispatcher["nip"], dispatcher["jabatan"], s.warehouse_office_name),
+        first=bast.Party(
+            dispatcher["name"],
+            dispatcher["nip"],
+            dispatcher["jabatan"],
+            plan.get("from_office_name") or s.warehouse_office_name,
+        ),
         second=bast.Party(official["name"], official["nip"], official["jabatan"], plan["office_name"]),
         legal_kind=legal["kind"],
         legal_number=legal["number"],
@@ -206,6 +323,7 @@ def _bast(
         missing=[item(a) for a in receipt["missing"]],
         originals=s.bast_originals,
         verify_url=f"{s.public_base_url.rstrip('/')}/bast/{c.consignment_id}",
+        transfer=plan.get("from_office") is not None,
     )
 
 
@@ -356,10 +474,12 @@ async def reissue_receipt_code(command: Envelope, rt: HandoverRuntime) -> list[E
 
 
 COMMANDS = {
+    **{cls.TYPE: decide_custody for cls in lifecycle.COMMANDS},
     ReceiveLaptop.TYPE: receive_laptop,
     AttestUsage.TYPE: attest_usage,
     ConfirmReceipt.TYPE: confirm_receipt,
     ReissueReceiptCode.TYPE: reissue_receipt_code,
+    RecordOfficeRoster.TYPE: record_office_roster,
 }
 
 

@@ -1,10 +1,14 @@
 """Handover worker (faust app ``serah-handover``, its own consumer group).
 
-In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans); ConfirmReceipt and
-     ReissueReceiptCode, keyed by consignment id;
+In:  ``serah.handover.commands`` — ReceiveLaptop (receipt scans), AttestUsage, and every
+     custody command after receipt (holders, repair, loss and recovery, return to the
+     warehouse, write-off: services/handover/lifecycle.py); ConfirmReceipt and
+     ReissueReceiptCode, keyed by consignment id; RecordOfficeRoster, keyed by
+     ``office:<code>``;
      ``serah.events`` — LaptopRegistered, LaptopAllocated, LaptopDispatched, to
      know each laptop's label and whether it is on its way.
-Out: ``serah.events`` — LaptopReceived or CommandRejected; ``serah.deadletters``;
+Out: ``serah.events`` — the facts decided (LaptopReceived, LaptopAssigned, …, LaptopWrittenOff
+     with LabelRevoked) or CommandRejected; ``serah.deadletters``;
      ReceiptReminderRaised from a timer every SERAH_RECEIPT_REMINDER_SWEEP_S,
      keyed by consignment id, once per consignment and threshold.
 Held: a receipt that may only be early because the allocation service has not yet
@@ -54,6 +58,8 @@ def build_app(settings: HandoverSettings) -> faust.App:
         basts=mongo.bast_store(db),
         held=mongo.held_receipts(db),
         backlog=allocation,
+        documents=mongo.document_store(db),
+        rosters=mongo.roster_store(db),
         catch_up=horizon.catch_up,
         clock=guarded(utcnow, clock),
     )

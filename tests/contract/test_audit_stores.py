@@ -187,3 +187,31 @@ def test_office_counts_heal_a_crash_between_the_log_and_its_tally_and_fill_in_an
             await client.close()
 
     assert asyncio.run(go()) == (1, 1, 2)
+
+
+def test_laptops_held_at_an_office_and_repairs_past_due_are_found_the_same(with_runtime: Any) -> None:
+    from events import codec
+    from events.lifecycle import State
+    from tests.lifecycle_world import World
+
+    world = World(audited=True)
+    held, repaired, free = world.laptop_in(State.IN_USE), world.laptop_in(State.IN_REPAIR), world.received("32.73")
+    assert world.audit is not None
+
+    async def links() -> list[dict[str, Any]]:
+        return [link async for link in world.audit.log.all_links()]  # type: ignore[union-attr]
+
+    recorded = asyncio.run(links())
+
+    async def scenario(rt: handlers.AuditRuntime) -> tuple[list[str], list[str]]:
+        for link in recorded:
+            await handlers.record_event(codec.from_json(link["event"]), rt)
+        after_repair_due = codec.format_time(NOW + timedelta(days=70))  # before any attestation is due
+        return (
+            sorted(v["_id"] for v in await rt.views.held_at("32.73")),
+            sorted(v["_id"] for v in await rt.views.overdue_candidates(after_repair_due)),
+        )
+
+    held_there, candidates = with_runtime(scenario)
+    assert held_there == [held] and free not in held_there
+    assert candidates == [repaired]

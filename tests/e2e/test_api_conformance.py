@@ -42,7 +42,7 @@ OPENAPI = Path(__file__).resolve().parents[2] / "schemas" / "http" / "openapi.js
 EXAMPLES = int(os.environ.get("SERAH_FUZZ_EXAMPLES", "25"))
 # The same document asked anonymously and as each role alone: fewer examples each.
 ROLE_EXAMPLES = max(2, EXAMPLES // 8)
-CALLERS = ["anonymous", "admin", "operator", "warehouse", "recipient", "auditor"]
+CALLERS = ["anonymous", "admin", "operator", "warehouse", "recipient", "holder", "auditor"]
 LONG_FORM = "SERAH_FUZZ_EXAMPLES" in os.environ
 CONFIG = SchemathesisConfig.from_dict(
     {

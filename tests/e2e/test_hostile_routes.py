@@ -51,6 +51,7 @@ VALID_PARAM = {
     "account_id": "nip-198001012005011001",
     "device_id": "dev-0123456789ab",
     "lang": "en",
+    "document_id": "SRHPPSKGESNAC-assignment-1",
 }
 
 

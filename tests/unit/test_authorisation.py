@@ -81,7 +81,27 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # scans and decisions
     ("POST", "/api/v1/scans/dispatch"): only(Role.WAREHOUSE),
     ("POST", "/api/v1/scans/receipt"): only(Role.RECIPIENT),
-    ("POST", "/api/v1/scans/attestation"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/scans/attestation"): only(Role.RECIPIENT, Role.HOLDER),
+    # custody after receipt
+    ("POST", "/api/v1/laptops/{asset_id}/holder"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/scans/assignment"): only(Role.HOLDER),
+    ("POST", "/api/v1/scans/holder-return"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/scans/repair-out"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/scans/repair-back"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/laptops/{asset_id}/loss"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("POST", "/api/v1/scans/recovery"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/scans/warehouse-return"): only(Role.WAREHOUSE),
+    ("POST", "/api/v1/laptops/{asset_id}/write-off"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("POST", "/api/v1/laptops/{asset_id}/write-off/approval"): only(Role.OPERATOR),
+    ("POST", "/api/v1/laptops/{asset_id}/write-off/decline"): only(Role.OPERATOR),
+    ("POST", "/api/v1/offices/{code}/roster"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("GET", "/api/v1/documents/{document_id}"): ANYONE,
+    ("GET", "/api/v1/documents/{document_id}/pdf"): SIGNED_IN,
+    ("POST", "/api/v1/documents/{document_id}/verify"): ANYONE,
+    # transfers between offices (received through the consignment's receipt)
+    ("POST", "/api/v1/transfers"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("POST", "/api/v1/transfers/{consignment_id}/scans"): only(Role.RECIPIENT),
+    ("POST", "/api/v1/transfers/{consignment_id}/close"): only(Role.RECIPIENT),
     ("GET", "/api/v1/scans/{scan_id}"): SIGNED_IN,
     ("GET", "/api/v1/commands/{command_id}"): SIGNED_IN,
     # consignments
@@ -131,6 +151,7 @@ PARAM = {
     "account_id": "nip-198001012005011001",
     "device_id": "dev-0123456789ab",
     "lang": "en",
+    "document_id": "SRHPPSKGESNAC-assignment-1",
 }
 # Query parameters a route requires (a form's field), given where the route's path is asked for.
 QUERY = {

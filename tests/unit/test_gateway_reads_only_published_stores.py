@@ -12,7 +12,13 @@ from pathlib import Path
 GATEWAY = Path(__file__).resolve().parents[2] / "services" / "gateway"
 
 # The workers' per-subject stream collections (services/allocation, services/handover).
-PRIVATE = ("allocation_laptops", "allocation_consignments", "handover_laptops", "handover_consignments")
+PRIVATE = (
+    "allocation_laptops",
+    "allocation_consignments",
+    "handover_laptops",
+    "handover_consignments",
+    "handover_rosters",
+)
 
 # What the gateway may read: published for readers, and its own identity store.
 PUBLISHED = {
@@ -25,8 +31,10 @@ PUBLISHED = {
     "checkpoints",
     "checkpoint_leaves",
     "dead_letters",
-    # the handover service's published BAST documents, and the receipts it holds
+    # the handover service's published documents (BASTs, holders' berita acara, write-off
+    # proposals), and the receipts it holds
     "bast_documents",
+    "laptop_documents",
     "held_receipts",
     # every worker's heartbeat, for /healthz
     "worker_status",

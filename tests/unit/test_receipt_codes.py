@@ -276,6 +276,8 @@ def test_handover_does_not_start_without_a_receipt_code_key(tmp_path: Path, monk
             consignments=FakeStreamStore(),
             basts=FakeBastStore(),
             held=FakeHeldReceipts(),
+            documents=FakeBastStore(),
+            rosters=FakeStreamStore(),
         )
 
 

@@ -121,14 +121,20 @@ class Reissued(EmptyReads):
         {"_id": "SRH0000000001", "kind": "laptop", "label_generation": 1},
         {"_id": "SRH0000000002", "kind": "laptop", "label_generation": 2},
         {"_id": "SRH0000000003", "kind": "laptop", "label_generation": 5},
+        {"_id": "SRH0000000004", "kind": "laptop", "label_generation": 1, "label_revoked": True},  # written off
     ]
 
     async def label_views(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-        least = query["label_generation"]["$gte"]
-        return [v for v in self.VIEWS if v["label_generation"] >= least][:limit]
+        [reissued, revoked] = query["$or"]
+        least = reissued["label_generation"]["$gte"]
+        return [
+            v
+            for v in self.VIEWS
+            if v["label_generation"] >= least or v.get("label_revoked") == revoked["label_revoked"]
+        ][:limit]
 
 
-def test_the_revocation_list_names_each_re_issued_label_with_its_current_generation() -> None:
+def test_the_revocation_list_names_each_re_issued_label_with_its_current_generation_and_revoked_ones_past_it() -> None:
     async def go() -> None:
         async with client(rejecting("invalid_command"), grants=(Grant(role=Role.WAREHOUSE),), reads=Reissued()) as api:
             r = await api.get("/api/v1/label-revocations")
@@ -136,6 +142,7 @@ def test_the_revocation_list_names_each_re_issued_label_with_its_current_generat
             assert r.json() == [
                 {"asset_id": "SRH0000000002", "generation": 2},
                 {"asset_id": "SRH0000000003", "generation": 5},
+                {"asset_id": "SRH0000000004", "generation": 2},  # its generation 1 too is revoked
             ]
             # It takes no input: whatever is sent along changes nothing.
             hostile = await api.get(

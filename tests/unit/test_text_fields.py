@@ -217,11 +217,17 @@ def test_every_contract_model_refuses_control_characters_in_any_string_by_defaul
     raw = sorted(f"{cls.__name__}.{name}" for cls, name, _ in fields if name in cls.RAW_TEXT)  # type: ignore[attr-defined]
     assert raw == [
         "AttestUsage.label",
+        "ConfirmAssignment.label",
         "DispatchLaptop.label",
         "MessageDeadLettered.detail",
         "MessageDeadLettered.payload",
         "ReceiveLaptop.label",
+        "RecoverLaptop.label",
+        "ReturnFromHolder.label",
+        "ReturnFromRepair.label",
+        "ReturnToWarehouse.label",
         "ScanIntoConsignment.label",
+        "SendForRepair.label",
     ]
     # A plain str field, declared neither Text nor with a pattern, is still guarded.
     with pytest.raises(ValidationError, match="U\\+001B"):

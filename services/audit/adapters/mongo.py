@@ -53,6 +53,7 @@ class Views(Protocol):
     async def list_open(self, consignment_id: str, picking: bool) -> None: ...
     async def open_consignments(self) -> list[str]: ...
     async def overdue_candidates(self, now: str) -> list[dict[str, Any]]: ...
+    async def held_at(self, office_code: str) -> list[dict[str, Any]]: ...
     async def all(self) -> list[dict[str, Any]]: ...
     async def replace_all(self, views: list[dict[str, Any]]) -> None: ...
 
@@ -327,8 +328,18 @@ class MongoViews:
     async def overdue_candidates(self, now: str) -> list[dict[str, Any]]:
         """Views with a due moment before ``now``: a timed rule may fire on them.
         Times are fixed-format UTC strings, so string order is time order."""
-        query = {"$or": [{"transit_due_at": {"$lt": now}}, {"attestation_due_at": {"$lt": now}}]}
+        query = {
+            "$or": [
+                {"transit_due_at": {"$lt": now}},
+                {"attestation_due_at": {"$lt": now}},
+                {"repair_due_at": {"$lt": now}},
+            ]
+        }
         return [d async for d in self._c.find(query)]
+
+    async def held_at(self, office_code: str) -> list[dict[str, Any]]:
+        """The views of the office's laptops that someone holds (rare: when a staff list is recorded)."""
+        return [d async for d in self._c.find({"office_code": office_code, "holder_nip": {"$ne": None}})]
 
     async def list_unconfirmed(self, consignment_id: str, awaiting: bool) -> None:
         if awaiting:

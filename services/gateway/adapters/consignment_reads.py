@@ -6,7 +6,9 @@
   ``unconfirmed_consignments`` lists those awaiting receipt and ``open_consignments``
   those still being picked at the warehouse;
 - the handover's BAST document store, ``bast_documents``: each issued BAST's PDF,
-  number and recorded SHA-256, under ``<consignment id>-<seq>``.
+  number and recorded SHA-256, under ``<consignment id>-<seq>``; and its other
+  documents, ``laptop_documents`` (a holder's berita acara, a write-off proposal),
+  under ``<asset id>-<kind>-<seq>``.
 
 The workers' own documents (their per-subject streams) are theirs alone: the
 gateway learns what they decided from the events, as the audit recorded them.
@@ -23,6 +25,7 @@ VIEWS = "laptop_views"  # the audit's views, laptops' and consignments'
 UNCONFIRMED = "unconfirmed_consignments"  # the audit's list of consignments awaiting receipt
 OPEN = "open_consignments"  # the audit's list of consignments still being picked
 BAST_DOCUMENTS = "bast_documents"  # the handover's published BAST documents
+LAPTOP_DOCUMENTS = "laptop_documents"  # the handover's published custody documents
 
 
 class ConsignmentReads:
@@ -43,6 +46,9 @@ class ConsignmentReads:
 
     async def bast(self, consignment_id: str, seq: int) -> dict[str, Any] | None:
         return await self._db[BAST_DOCUMENTS].find_one({"_id": f"{consignment_id}-{seq}"})
+
+    async def document(self, document_id: str) -> dict[str, Any] | None:
+        return await self._db[LAPTOP_DOCUMENTS].find_one({"_id": document_id})
 
     # --- what the routes ask ---
 

@@ -12,6 +12,8 @@ def routers() -> list[APIRouter]:
     from services.gateway.api import (
         audit,
         consignments,
+        custody,
+        documents,
         health,
         identity,
         imports,
@@ -21,17 +23,21 @@ def routers() -> list[APIRouter]:
         manifest,
         offices,
         scans,
+        transfers,
     )
 
     return [
         laptops.router,
         imports.router,
         scans.router,
+        custody.router,
         offices.router,
         labels.router,
         label_sheets.router,
         consignments.router,
+        transfers.router,
         manifest.router,
+        documents.router,
         audit.router,
         identity.router,
         health.router,

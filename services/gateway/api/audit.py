@@ -14,7 +14,8 @@ import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from events import labels, proofs
+from events import labels, lifecycle, proofs
+from events.catalog import BY_TYPE
 from events.envelope import SAFE_ID
 from events.text import spreadsheet_cell
 from services.gateway import rollups
@@ -170,6 +171,7 @@ CSV_COLUMNS = (
     "prev_hash",
     "chain",
     "chain_problem",
+    "state",
 )
 
 
@@ -184,7 +186,8 @@ safe_cell = spreadsheet_cell
 )
 async def export_csv(who: Auditor, gw: GW, province: Province = None) -> StreamingResponse:
     """Cells starting with `=`, `+`, `-` or `@` are quoted so a spreadsheet shows them as text.
-    An auditor of one region gets that region's rows."""
+    An auditor of one region gets that region's rows. `state` is where the laptop is once the event
+    happened (registered, …, in_use, in_repair, lost, written_off); empty for other chains."""
     province = scope.region(who, province)
     verdict = await gw.audit.verifier(_keys(gw))
 
@@ -204,9 +207,11 @@ async def export_csv(who: Auditor, gw: GW, province: Province = None) -> Streami
         w = csv.writer(buf)
         w.writerow(CSV_COLUMNS)
         async for chain, verdict in chains():
+            state = lifecycle.State.UNKNOWN
             for n, link in enumerate(chain, start=1):
                 e = link["event"]
                 d = e.get("data", {})
+                state = lifecycle.after(state, e["type"], d)  # where the laptop is once this event happened
                 if province and not str(d.get("office_code") or "").startswith(province):
                     continue
                 loc = d.get("location") or {}
@@ -231,6 +236,7 @@ async def export_csv(who: Auditor, gw: GW, province: Province = None) -> Streami
                             link["prev_hash"],
                             "verified" if verdict.verified_at(n) else "broken",
                             verdict.reason,
+                            state.value if _about_a_laptop(e) else "",
                         )
                     ]
                 )
@@ -301,6 +307,14 @@ async def attestations(
     """`overdue`: past the attestation interval; `due`: within the due window before it."""
     views = await gw.audit.views(office or province)
     return rollups.attestations(views, gw.clock(), state, office, gw.settings.attestation_due_window_days)
+
+
+def _about_a_laptop(event: dict[str, Any]) -> bool:
+    kind = event.get("subjectkind")
+    if kind is None:
+        cls = BY_TYPE.get(event["type"])
+        kind = cls.SUBJECT_KIND if cls else "message"
+    return kind == "laptop"
 
 
 def _jsonl(lines: AsyncIterator[dict[str, Any]], filename: str) -> StreamingResponse:

@@ -41,7 +41,7 @@ from services.gateway.api.responses import (
     ReceiptCodeResponse,
     UnconfirmedConsignment,
 )
-from services.gateway.auth.model import Role
+from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.config import GatewaySettings
 from services.gateway.decisions import (
@@ -78,12 +78,16 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
     return [
         (r"/api/v1/consignments/[^/]+/bast/verify", settings.max_bast_upload_bytes, pdf),
         (r"/bast/[^/]+", settings.max_bast_upload_bytes, pdf),
+        (r"/api/v1/documents/[^/]+/verify", settings.max_bast_upload_bytes, pdf.replace("a BAST", "a document")),
         (r"/api/v1/consignments", CONSIGNMENT_BODY_BYTES, units),
+        (r"/api/v1/transfers", CONSIGNMENT_BODY_BYTES, units),
         (r"/api/v1/consignments/[^/]+/receipt", CONSIGNMENT_BODY_BYTES, units),
+        (r"/api/v1/offices/[^/]+/roster", CONSIGNMENT_BODY_BYTES, "a list of staff may be at most 768 KiB."),
     ]
 
 
-async def _decided(gw: Gateway, cmd: Envelope) -> JSONResponse:
+async def decided(gw: Gateway, cmd: Envelope) -> JSONResponse:
+    """The answer to a consignment command (a duplicate scan is a 200 that says so)."""
     return _answer(await submit(gw, cmd))
 
 
@@ -108,35 +112,38 @@ async def plan_consignment(who: Operator, body: PlanRequest, gw: GW) -> JSONResp
     how many (`expected_count`). The answer carries the receipt code once; re-posting the same
     consignment id replays the first plan without a code. `422 unknown_office`, `409 consignment_exists`."""
     code, digest = new_receipt_code(gw.receipt_code_keys)
-    cmd = command(
-        PlanConsignment(
-            office_code=body.office_code,
-            officials=body.officials,
-            legal_basis=body.legal_basis,
-            expected=body.expected,
-            expected_count=body.expected_count,
-            receipt_code_hash=digest,
-            warehouse=body.warehouse,
-        ),
-        command_id="plan",
-        subject=body.consignment_id,
-        actor=who.actor,
-        gw=gw,
+    data = PlanConsignment(
+        office_code=body.office_code,
+        officials=body.officials,
+        legal_basis=body.legal_basis,
+        expected=body.expected,
+        expected_count=body.expected_count,
+        receipt_code_hash=digest,
+        warehouse=body.warehouse,
     )
+    return await answer_plan(gw, who, data, body.consignment_id, code)
+
+
+async def answer_plan(
+    gw: Gateway, who: Principal, data: PlanConsignment, consignment_id: str, code: str
+) -> JSONResponse:
+    """Send a plan (a warehouse's consignment or a transfer) and answer it, with its
+    receipt code ``code`` (whose hash ``data`` carries) shown once."""
+    cmd = command(data, command_id="plan", subject=consignment_id, actor=who.actor, gw=gw)
     # Re-posting the same plan replays it (and its first code stands); a changed
     # plan for the same consignment is a new command (refused if one was accepted).
     decision = await submit(gw, named_by_content(cmd, "plan"))
     if not isinstance(decision, Accepted):
         return _answer(decision)
-    if decision.event.data.get("receipt_code_hash") == digest:
+    if decision.event.data.get("receipt_code_hash") == data.receipt_code_hash:
         # Shown once; print it on the manifest for the driver.
-        return answer(decision, 201, consignment_id=body.consignment_id, receipt_code=code)
+        return answer(decision, 201, consignment_id=consignment_id, receipt_code=code)
     # A replay of an earlier plan: its first code stands and is only stored hashed,
     # so no code is shown (showing the new one would give the driver a code that fails).
     return answer(
         decision,
         201,
-        consignment_id=body.consignment_id,
+        consignment_id=consignment_id,
         receipt_code=None,
         replayed=True,
         detail="This consignment was planned before; use the receipt code shown then.",
@@ -167,7 +174,7 @@ async def scan_into(
         scanned_at=body.scanned_at,
         subject=consignment_id,
     )
-    return await _decided(gw, cmd)
+    return await decided(gw, cmd)
 
 
 @router.post(
@@ -197,7 +204,7 @@ async def close(
         actor=who.actor,
         gw=gw,
     )
-    return await _decided(gw, cmd)
+    return await decided(gw, cmd)
 
 
 @router.post(
@@ -217,7 +224,7 @@ async def confirm_receipt(who: Recipient, consignment_id: ConsignmentId, body: R
         official=body.official, receipt_code=body.receipt_code, lines=body.lines, missing=body.missing
     )
     cmd = command(data, command_id=body.receipt_id, subject=consignment_id, actor=who.actor, gw=gw)
-    return await _decided(gw, cmd)
+    return await decided(gw, cmd)
 
 
 @router.post(

@@ -79,11 +79,16 @@ async def label_keys(who: Anyone, gw: GW) -> list[PublicKey]:
 @router.get(
     "/label-revocations",
     response_model=list[LabelRevocation],
-    summary="Laptops whose label was re-issued, for scanners that flag revoked labels offline",
+    summary="Laptops whose label was re-issued or revoked, for scanners that flag revoked labels offline",
 )
 async def label_revocations(who: SignedIn, gw: GW) -> list[LabelRevocation]:
     """Every laptop whose current label is not its first, with that label's generation: a
-    scanned label of the same laptop with a lower generation is revoked. Together with
+    scanned label of the same laptop with a lower generation is revoked. A written-off laptop's
+    labels are all revoked, so it is listed with the generation after its last. Together with
     `GET /api/v1/label-keys`, what a scanning device carries to judge a label without the network."""
-    views = await gw.reads.label_views({"label_generation": {"$gte": 2}}, MAX_REVOCATIONS)
-    return [LabelRevocation(asset_id=v["_id"], generation=v["label_generation"]) for v in views]
+    query = {"$or": [{"label_generation": {"$gte": 2}}, {"label_revoked": True}]}
+    views = await gw.reads.label_views(query, MAX_REVOCATIONS)
+    return [
+        LabelRevocation(asset_id=v["_id"], generation=v["label_generation"] + (1 if v.get("label_revoked") else 0))
+        for v in views
+    ]

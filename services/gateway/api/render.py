@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from events import codec
-from events.catalog import AttestUsage, CommandRejected, DispatchLaptop, ReceiveLaptop, ScanIntoConsignment
+from events.catalog import COMMANDS, CommandRejected
 from events.envelope import Envelope
 from services.gateway.api.responses import DecisionResponse, EventPublic, Problem
 from services.gateway.decisions import Accepted, Decision, Pending, Rejected
@@ -19,8 +19,9 @@ from services.gateway.deps import Rule, rule_of
 from services.gateway.errors import problem, rejection_status
 from services.gateway.openapi import WHY
 
-# The commands a scanning device sends: it asks for their decisions under /scans/.
-SCANS = frozenset({DispatchLaptop.TYPE, ReceiveLaptop.TYPE, AttestUsage.TYPE, ScanIntoConsignment.TYPE})
+# The commands a scanning device sends (those that carry a scanned label): it asks for
+# their decisions under /scans/.
+SCANS = frozenset(c.TYPE for c in COMMANDS if "label" in c.RAW_TEXT)
 
 
 def status_url(command_type: str, command_id: str) -> str:

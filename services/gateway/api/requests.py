@@ -11,20 +11,24 @@ from events import labels
 from events.catalog import (
     CONSIGNMENT_ID,
     MAX_CONSIGNMENT_UNITS,
+    MAX_ROSTER,
     OFFICE_CODE,
     SERIAL,
     WAREHOUSE_CODE,
     Bmn,
     Condition,
+    Holder,
     IsoDate,
     IsoDateTime,
     LabelReissueReason,
     LaptopDescription,
     LegalBasis,
     Location,
+    LossKind,
     Official,
     ReceiptLine,
     Specs,
+    WriteOffReason,
     laptops_or_a_count,
 )
 from events.envelope import SAFE_ID
@@ -89,6 +93,11 @@ class AttestationScanRequest(ScanRequest):
     condition: Condition = Condition.B
     in_use: bool = Field(default=True, strict=True)
     note: Text = Field(default="", max_length=1000)
+    attested_by: Official | None = Field(
+        default=None,
+        description="Who attests, when an office's device scans for them (the holder, as a rule); a signed-in "
+        "person attests as themselves and may leave it out.",
+    )
 
 
 class ReissueLabelRequest(Body):
@@ -184,3 +193,94 @@ class ReceiptRequest(Body):
 class ReissueCodeRequest(Body):
     request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same re-issue.")
     reason: Text = Field(min_length=1, max_length=500, examples=["the driver lost the manifest"])
+
+
+# --- after receipt: holders, repair, loss, return, write-off, staff lists, transfers ---
+
+
+class AssignRequest(Body):
+    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same handing over.")
+    holder: Holder
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+    assigned_by: Official | None = Field(
+        default=None,
+        description="The official who hands it over (the berita acara's first party). Required when a device "
+        "asks; a signed-in official hands over as themselves and may leave it out.",
+    )
+
+
+class HolderConfirmScanRequest(ScanRequest):
+    """The holder's own scan: who confirms is the signed-in person, never a field."""
+
+
+class HolderReturnScanRequest(ScanRequest):
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+
+
+class RepairOutScanRequest(ScanRequest):
+    vendor: Text = Field(min_length=1, max_length=200, examples=["CV Mitra Servis Makassar"])
+    reason: Text = Field(min_length=1, max_length=1000, examples=["layar mati"])
+    condition: Condition = Condition.RR
+
+
+class RepairBackScanRequest(ScanRequest):
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+
+
+class RecoveryScanRequest(ScanRequest):
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000, examples=["ditemukan di gudang arsip"])
+
+
+class WarehouseReturnScanRequest(ScanRequest):
+    condition: Condition = Condition.B
+    note: Text = Field(default="", max_length=1000)
+    warehouse: str | None = Field(default=None, pattern=WAREHOUSE_CODE, description="The warehouse it came back to.")
+
+
+class LossReportRequest(Body):
+    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same report.")
+    kind: LossKind
+    circumstances: Text = Field(min_length=1, max_length=2000, examples=["dicuri dari mobil dinas"])
+    police_report: Text | None = Field(default=None, min_length=1, max_length=128, examples=["LP/123/XI/2026"])
+    lost_on: IsoDate | None = None
+
+
+class WriteOffProposalRequest(Body):
+    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same proposal.")
+    reason: WriteOffReason
+    note: Text = Field(default="", max_length=1000)
+    proposer: Official | None = Field(
+        default=None,
+        description="The official who proposes. Required when a device asks; a signed-in official proposes "
+        "as themselves and may leave it out.",
+    )
+
+
+class WriteOffApprovalRequest(Body):
+    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same approval.")
+    decree_number: Text | None = Field(default=None, min_length=1, max_length=128, description="SK penghapusan.")
+    note: Text = Field(default="", max_length=1000)
+
+
+class WriteOffDeclineRequest(Body):
+    request_id: str = Field(pattern=SAFE_ID, description="Made by the client; the same id is the same decision.")
+    reason: Text = Field(min_length=1, max_length=1000)
+
+
+class RosterRequest(Body):
+    members: list[Holder] = Field(max_length=MAX_ROSTER, description="Everyone who may hold the office's laptops.")
+
+
+class TransferRequest(Body):
+    consignment_id: str = Field(pattern=CONSIGNMENT_ID, examples=["MUT-7371-7372-001"])
+    from_office: str = Field(pattern=OFFICE_CODE, description="The office that holds the laptops and hands them over.")
+    office_code: str = Field(pattern=OFFICE_CODE, description="The office that receives them.")
+    officials: list[Official] = Field(min_length=1, max_length=10, description="Who may sign for the receipt.")
+    legal_basis: LegalBasis
+    expected: list[Annotated[str, Field(pattern=labels.ASSET_ID.pattern)]] = Field(
+        min_length=1, max_length=MAX_CONSIGNMENT_UNITS, description="The laptops (asset ids) that move."
+    )

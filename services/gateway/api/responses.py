@@ -288,6 +288,11 @@ class OfficeCounts(BaseModel):
     overdue: int
     missing: int
     anomalies: int
+    held: int = Field(description="Handed to a named holder (assigned, or confirmed by the holder).")
+    in_repair: int
+    lost: int
+    write_off_proposed: int
+    written_off: int
 
 
 class OfficeRollup(OfficeCounts):
@@ -318,3 +323,18 @@ class Health(BaseModel):
     store: dict[str, Any]
     workers: dict[str, dict[str, Any]] = Field(description="Per worker: alive, ready, instances, lag.")
     reasons: list[str] | None = Field(default=None, description="What is not ready, when something is not.")
+
+
+class DocumentRecord(BaseModel):
+    """A document issued with a custody fact, as its QR shows it to anyone: no names."""
+
+    document_id: str
+    kind: Literal["assignment", "write-off"] = Field(
+        description="`assignment`: the berita acara handing a laptop to its holder; `write-off`: the proposal."
+    )
+    asset_id: str
+    number: str
+    issued_at: str
+    office_code: str | None
+    sha256: str = Field(description="The SHA-256 recorded in the fact that issued it.")
+    pdf_url: str = Field(description="The PDF (sign-in needed).")

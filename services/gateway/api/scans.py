@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from events import codec
-from events.catalog import AttestUsage, DispatchLaptop, Payload, ReceiveLaptop
+from events.catalog import AttestUsage, DispatchLaptop, Official, Payload, ReceiveLaptop
 from events.envelope import SAFE_ID
 from services.gateway.api import scope
 from services.gateway.api.laptops import LAPTOP_REFUSALS, NOT_FOUND
@@ -19,21 +19,19 @@ from services.gateway.api.responses import DecisionResponse
 from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.decisions import held_detail, scan, submit
-from services.gateway.deps import GW, Recipient, SignedIn, Warehouse
+from services.gateway.deps import GW, Attester, Recipient, SignedIn, Warehouse
 from services.gateway.errors import ApiError
 
 router = APIRouter(prefix="/api/v1")
 CommandId = Annotated[str, Path(pattern=SAFE_ID)]
 
 
-async def _scan(
-    gw: Gateway, who: Principal, body: ScanRequest, data: Payload, office_role: Role | None = None
-) -> JSONResponse:
-    """``office_role``: the role the caller must hold for the laptop's office (a receipt
-    or an attestation is made at the office the laptop is addressed to)."""
+async def _scan(gw: Gateway, who: Principal, body: ScanRequest, data: Payload, *office_roles: Role) -> JSONResponse:
+    """``office_roles``: the roles of which the caller must hold one for the laptop's office
+    (a receipt or an attestation is made at the office the laptop is addressed to)."""
     cmd = scan(gw, data, scan_id=body.scan_id, label=body.label, actor=who.actor, scanned_at=body.scanned_at)
-    if office_role is not None:
-        scope.act_for(who, office_role, await scope.laptop_office(gw, cmd.subject), cmd.subject)
+    if office_roles:
+        scope.act_for_any(who, office_roles, await scope.laptop_office(gw, cmd.subject), cmd.subject)
     return answer(await submit(gw, cmd))
 
 
@@ -63,7 +61,7 @@ async def receipt_scan(who: Recipient, body: ReceiptScanRequest, gw: GW) -> JSON
     """For a laptop sent on its own; a laptop in a consignment is received through
     `POST /api/v1/consignments/{consignment_id}/receipt` with the receipt code."""
     data = ReceiveLaptop(label=body.label, condition=body.condition, note=body.note, location=body.location)
-    return await _scan(gw, who, body, data, office_role=Role.RECIPIENT)
+    return await _scan(gw, who, body, data, Role.RECIPIENT)
 
 
 @router.post(
@@ -73,13 +71,23 @@ async def receipt_scan(who: Recipient, body: ReceiptScanRequest, gw: GW) -> JSON
     responses=command_answers(*LAPTOP_REFUSALS),
     summary="A holder's usage attestation: the laptop is still here (in use, in this condition)",
 )
-async def attestation_scan(who: Recipient, body: AttestationScanRequest, gw: GW) -> JSONResponse:
-    """Only a received laptop can be attested (`409 not_received` otherwise); attestations
-    that fall due are listed by `GET /api/v1/audit/attestations`."""
+async def attestation_scan(who: Attester, body: AttestationScanRequest, gw: GW) -> JSONResponse:
+    """By the office's official or the laptop's holder. Only a laptop at its office can be attested
+    (`409 not_received`, `409 in_repair`, `409 lost` otherwise); the attestation records who attested (the
+    signed-in person, or whom a device names in `attested_by`), and one by someone other than the laptop's
+    holder is raised as an anomaly. Attestations that fall due are listed by `GET /api/v1/audit/attestations`."""
+    attester = body.attested_by
+    if who.kind == "person":  # a person attests as themselves, named as far as their account names them
+        attester = Official(name=who.name, nip=who.nip, jabatan=who.jabatan or "-") if who.nip else None
     data = AttestUsage(
-        label=body.label, condition=body.condition, in_use=body.in_use, note=body.note, location=body.location
+        label=body.label,
+        condition=body.condition,
+        in_use=body.in_use,
+        note=body.note,
+        location=body.location,
+        attested_by=attester,
     )
-    return await _scan(gw, who, body, data, office_role=Role.RECIPIENT)
+    return await _scan(gw, who, body, data, Role.RECIPIENT, Role.HOLDER)
 
 
 @router.get(

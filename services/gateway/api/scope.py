@@ -7,6 +7,8 @@ paperwork. The deciding service still checks everything else."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from events.catalog import Official
 from services.gateway.auth.model import EVERYWHERE, Principal, Role
 from services.gateway.bootstrap import Gateway
@@ -26,8 +28,14 @@ async def consignment_office(gw: Gateway, consignment_id: str) -> str | None:
 def act_for(who: Principal, role: Role, office_code: str | None, what: str) -> None:
     """Refuses unless ``who`` holds ``role`` for ``office_code``. An unknown office (the
     subject is not allocated or planned yet) is left to the deciding service's refusal."""
-    if office_code is not None and not who.may(role, office_code):
-        mine = ", ".join(sorted(who.scopes(role))) or "none"
+    act_for_any(who, (role,), office_code, what)
+
+
+def act_for_any(who: Principal, roles: Iterable[Role], office_code: str | None, what: str) -> None:
+    """``act_for`` where any of ``roles`` will do (an office's official, or an operator for the centre)."""
+    roles = tuple(roles)
+    if office_code is not None and not any(who.may(role, office_code) for role in roles):
+        mine = ", ".join(sorted({s for role in roles for s in who.scopes(role)})) or "none"
         raise ApiError(
             403,
             "not_your_office",
@@ -140,3 +148,56 @@ def dispatcher(who: Principal, named: Official | None) -> Official:
             '`{"dispatcher": {"name": …, "nip": …, "jabatan": …}}`; the BAST prints them as PIHAK PERTAMA.',
         )
     return named
+
+
+def signing_official(who: Principal, named: Official | None, what: str, field: str) -> Official:
+    """Who signs a document for an office (hands a laptop to its holder, proposes a write-off):
+    a signed-in person is that official themselves; an office's device names the official."""
+    if who.kind == "person":
+        if named is not None and named.nip != who.nip:
+            raise ApiError(
+                403,
+                "not_yourself",
+                f"You are signed in as {who.name}; the official who {what} must be you "
+                f"(NIP {who.nip or 'not set'}): leave `{field}` out.",
+            )
+        return in_person(who, what)
+    if named is None:
+        raise ApiError(
+            422,
+            "official_required",
+            f"A device must name the official who {what}: send `{field}` with name, nip and jabatan; "
+            "the document prints them.",
+        )
+    return named
+
+
+def in_person(who: Principal, what: str) -> Official:
+    """The signed-in person as an official (name, NIP, jabatan): some acts are a person's own
+    signature, which a shared device cannot give (a holder's confirmation, deciding a write-off)."""
+    if who.kind != "person":
+        raise ApiError(
+            403,
+            "person_required",
+            f"Whoever {what} signs in as themselves (POST /api/v1/session); a device cannot do it for them.",
+        )
+    if not who.nip:
+        raise ApiError(
+            422,
+            "official_unknown",
+            f"Whoever {what} is named by NIP, and your account has none: ask an administrator to add it.",
+        )
+    return Official(name=who.name, nip=who.nip, jabatan=who.jabatan or "-")
+
+
+def receives_at(who: Principal, warehouse: str | None) -> None:
+    """A laptop scanned back into stock: a grant of one warehouse receives at that warehouse only."""
+    if _everywhere_in_the_warehouse(who):
+        return
+    if warehouse is None or not who.may(Role.WAREHOUSE, warehouse):
+        mine = ", ".join(sorted(who.scopes(Role.WAREHOUSE)))
+        raise ApiError(
+            403,
+            "not_your_warehouse",
+            f"Your grant covers warehouse {mine}: name it in `warehouse`, or ask for a grant of every warehouse.",
+        )

@@ -2,7 +2,9 @@
 
 A grant is a role with a scope: ``*`` (everywhere), a province code (``32``) or an
 office code (``32.73``). A recipient official's grant names the office whose
-consignments they may sign for; an auditor's the region they may read; the
+consignments they may sign for (and whose laptops they hand out, send for repair,
+report lost and transfer); a holder's the office whose laptops they may hold; an
+auditor's the region they may read; the
 warehouse's the warehouse (``G-JKT1``) whose consignments it picks and dispatches;
 an operator's is ``*``."""
 
@@ -24,7 +26,8 @@ class Role(StrEnum):
     ADMIN = "admin"  # accounts, roles, devices
     OPERATOR = "operator"  # registration, imports, labels, plans, receipt codes
     WAREHOUSE = "warehouse"  # dispatch scans, scanning into consignments, closing, manifests
-    RECIPIENT = "recipient"  # a recipient office's official: receipts, BAST, attestations
+    RECIPIENT = "recipient"  # a recipient office's official: receipts, BAST, attestations, holders, repair, loss
+    HOLDER = "holder"  # a civil servant who holds an office's laptop (pemegang): confirms it and attests it
     AUDITOR = "auditor"  # reads everything (or one region), changes nothing
 
 

@@ -125,10 +125,10 @@ def grants_from_claims(claims: Mapping[str, Any], mapping: ClaimMap) -> tuple[Gr
             )
         scope = scope or office or ""
         if not scope:
-            if role == Role.RECIPIENT:
+            if role in (Role.RECIPIENT, Role.HOLDER):
                 raise _refused(
                     "sso_claims_unreadable",
-                    f"A recipient official signs for one office, and the identity provider named none: ask its "
+                    f"A {role} acts for one office, and the identity provider named none: ask its "
                     f"administrator to send the office code in the claim {mapping.office!r} (or the role as "
                     "recipient:32.73).",
                 )

@@ -29,8 +29,13 @@ SCANS, IMPORTS, LOGINS, REQUESTS = "scans", "imports", "logins", "requests"
 
 # (method, path regex, policy); the first that matches counts the request.
 GROUPS: tuple[tuple[str, str, str], ...] = (
-    ("POST", r"/api/v1/scans/(?:dispatch|receipt|attestation)", SCANS),
-    ("POST", r"/api/v1/consignments/[^/]+/scans", SCANS),
+    (
+        "POST",
+        r"/api/v1/scans/(?:dispatch|receipt|attestation|assignment|holder-return|repair-out|repair-back|recovery"
+        r"|warehouse-return)",
+        SCANS,
+    ),
+    ("POST", r"/api/v1/(?:consignments|transfers)/[^/]+/scans", SCANS),
     ("POST", r"/api/v1/laptops/bulk", IMPORTS),
 )
 

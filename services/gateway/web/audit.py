@@ -38,6 +38,12 @@ RULES: dict[str, tuple[str, str]] = {
     "office_over_plan": ("Kantor melebihi rencana", "Office over its plan"),
     "not_received_in_time": ("Tidak diterima tepat waktu", "Not received in time"),
     "history_rewritten": ("Riwayat ditulis ulang", "History rewritten"),
+    "scanned_while_lost": ("Laptop hilang dipindai", "Lost laptop scanned"),
+    "scanned_after_write_off": ("Laptop yang dihapuskan dipindai", "Written-off laptop scanned"),
+    "attested_by_other": ("Diatestasi bukan oleh pemegang", "Attested by someone other than its holder"),
+    "holder_not_on_office_list": ("Pemegang tidak ada di daftar pegawai", "Holder not on the office's staff list"),
+    "transfer_not_received": ("Mutasi tidak diterima", "Transfer never received"),
+    "in_repair_too_long": ("Terlalu lama dalam perbaikan", "In repair too long"),
 }
 
 # A form sends its empty fields as empty values: the same as not filtering.
@@ -65,6 +71,19 @@ EVENTS: dict[str, tuple[str, str]] = {
     "id.serah.device.enrolled.v1": ("Perangkat didaftarkan", "Device enrolled"),
     "id.serah.device.revoked.v1": ("Perangkat dicabut", "Device revoked"),
     "id.serah.key.ring-changed.v1": ("Kunci diganti", "Keys changed"),
+    "id.serah.laptop.assigned.v1": ("Diserahkan kepada pemegang", "Handed to a holder"),
+    "id.serah.laptop.assignment-confirmed.v1": ("Dikonfirmasi pemegang", "Confirmed by its holder"),
+    "id.serah.laptop.returned-by-holder.v1": ("Dikembalikan pemegang", "Returned by its holder"),
+    "id.serah.laptop.repair-started.v1": ("Dikirim untuk perbaikan", "Sent for repair"),
+    "id.serah.laptop.repair-finished.v1": ("Kembali dari perbaikan", "Back from repair"),
+    "id.serah.laptop.reported-lost.v1": ("Dilaporkan hilang", "Reported lost"),
+    "id.serah.laptop.recovered.v1": ("Ditemukan kembali", "Recovered"),
+    "id.serah.laptop.returned-to-warehouse.v1": ("Dikembalikan ke gudang", "Returned to the warehouse"),
+    "id.serah.laptop.write-off-proposed.v1": ("Penghapusan diusulkan", "Write-off proposed"),
+    "id.serah.laptop.write-off-declined.v1": ("Usulan penghapusan ditolak", "Write-off declined"),
+    "id.serah.laptop.written-off.v1": ("Dihapuskan dari BMN", "Written off"),
+    "id.serah.label.revoked.v1": ("Label dicabut", "Label revoked"),
+    "id.serah.office.roster-recorded.v1": ("Daftar pegawai dicatat", "Staff list recorded"),
 }
 
 Province = Annotated[str | None, Query(pattern=r"^([0-9]{2})?$"), AfterValidator(lambda v: v or None)]

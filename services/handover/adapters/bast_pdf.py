@@ -44,6 +44,7 @@ def render(b: Bast) -> bytes:
     centre = ParagraphStyle("centre", parent=body, alignment=1)
     story: list[Flowable] = [
         Paragraph("BERITA ACARA SERAH TERIMA BARANG MILIK NEGARA", head),
+        *([Paragraph("(MUTASI ANTARKANTOR)", centre)] if b.transfer else []),
         Paragraph(f"Nomor: {x(b.number)}", centre),
         Spacer(1, 5 * mm),
         Paragraph(f"{opening(b.at)}, bertempat di {x(b.place)}, kami yang bertanda tangan di bawah ini:", body),
@@ -71,7 +72,8 @@ def render(b: Bast) -> bytes:
             f"Berdasarkan {x(kind)} Nomor {x(b.legal_number)} tanggal {x(tanggal(b.legal_date))}, "
             "PIHAK PERTAMA menyerahkan kepada PIHAK KEDUA, dan PIHAK KEDUA menerima dari PIHAK PERTAMA, "
             "barang milik negara berupa "
-            f"{len(b.items)} ({terbilang(len(b.items))}) unit laptop (konsinyasi {x(b.consignment_id)}) "
+            f"{len(b.items)} ({terbilang(len(b.items))}) unit laptop "
+            f"({'mutasi' if b.transfer else 'konsinyasi'} {x(b.consignment_id)}) "
             + (
                 "sebagaimana tercantum dalam Lampiran Berita Acara ini:"
                 if len(b.items) > ATTACH_OVER

@@ -19,6 +19,9 @@ def laptop_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-ar
 
 CONSIGNMENTS = "handover_consignments"
 BAST_DOCUMENTS = "bast_documents"
+# the holder's berita acara and write-off proposals, by document id (<asset>-<kind>-<seq>)
+LAPTOP_DOCUMENTS = "laptop_documents"
+ROSTERS = "handover_rosters"
 
 
 def consignment_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
@@ -73,3 +76,12 @@ class MongoHeldReceipts:
 
 def held_receipts(db: AsyncDatabase) -> MongoHeldReceipts:  # type: ignore[type-arg]
     return MongoHeldReceipts(db[HELD_RECEIPTS])
+
+
+def document_store(db: AsyncDatabase) -> MongoBastStore:  # type: ignore[type-arg]
+    """Documents issued with custody facts: kept like BASTs, one replace by ``_id``."""
+    return MongoBastStore(db[LAPTOP_DOCUMENTS])
+
+
+def roster_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
+    return MongoStreamStore(db[ROSTERS])
