@@ -149,7 +149,9 @@ def test_one_laptop_lives_from_receipt_to_write_off_and_its_history_verifies(
     history = api.get(f"/api/v1/laptops/{asset}/history").json()["events"]
     assigned = next(e for e in history if e["type"] == "id.serah.laptop.assigned.v1")["data"]
     document = assigned["document"]
-    record = api.get(f"/api/v1/documents/{document['id']}").json()
+    record = eventually(
+        lambda: (r := api.get(f"/api/v1/documents/{document['id']}")).is_success and r.json(), what="the record"
+    )
     assert record["number"] == document["number"] and record["sha256"] == document["sha256"]
     berita_acara = api.get(f"/api/v1/documents/{document['id']}/pdf").content
     assert hashlib.sha256(berita_acara).hexdigest() == document["sha256"]
@@ -237,7 +239,11 @@ def test_one_laptop_lives_from_receipt_to_write_off_and_its_history_verifies(
         )
         proposed = accepted(proposal, "laptop.write-off-proposed.v1")
         assert proposed["data"]["proposer"]["nip"] == proposer["nip"]
-        usulan = api.get(f"/api/v1/documents/{proposed['data']['document']['id']}/pdf").content
+        # Filed just after the fact is published: a moment later than the decision.
+        usulan = eventually(
+            lambda: (r := api.get(f"/api/v1/documents/{proposed['data']['document']['id']}/pdf")).is_success and r,
+            what="the proposal's PDF",
+        ).content
         assert hashlib.sha256(usulan).hexdigest() == proposed["data"]["document"]["sha256"]
         assert "USULAN PENGHAPUSAN" in pdf_text(usulan)
         refused(
