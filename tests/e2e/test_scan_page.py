@@ -21,7 +21,14 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
 
 from deploy.local.stack import Stack
-from events.catalog import LaptopDispatched, LaptopReceived, UsageAttested
+from events.catalog import (
+    AssignmentConfirmed,
+    LaptopDispatched,
+    LaptopReceived,
+    RepairFinished,
+    RepairStarted,
+    UsageAttested,
+)
 from tests.conftest import device_token, eventually, signed_in
 from tests.e2e.conftest import CHROMIUM_ARGS, register
 from tests.e2e.test_consignment_journey import LEGAL, OFFICIAL, laptops
@@ -361,3 +368,80 @@ def test_an_office_receives_with_a_condition_and_later_attests_use_by_scanning(
     use = next(e for e in events if e["type"] == UsageAttested.TYPE)
     assert received["data"]["condition"] == "RR" and received["command_id"] == receipt["scan-id"]
     assert use["actor"].startswith("device:") and use["command_id"] == attested["scan-id"]
+
+
+def in_mode(page: Page, asset: str, mode: str) -> dict[str, str]:
+    """The decided scan of ``asset`` in ``mode`` (the list keeps the scans of other modes)."""
+    item = page.locator(f"#scans li[data-asset='{asset}'][data-mode='{mode}'][data-state=done]")
+    item.wait_for(timeout=WAIT_MS)
+    return {k: item.get_attribute(f"data-{k}") or "" for k in ("scan-id", "category")}
+
+
+def scan_label(page: Page, label: str) -> None:
+    page.fill("#code", label)
+    page.press("#code", "Enter")
+
+
+def test_an_office_sends_a_laptop_for_repair_and_back_and_its_holder_confirms_it_by_scanning(
+    api: httpx.Client, stack: Stack, browser: Browser
+) -> None:
+    asset, label = allocated(api)  # allocated to 74.05
+    sent = api.post("/api/v1/scans/dispatch", json={"scan_id": f"d-{asset}", "label": label})
+    assert sent.status_code in (200, 201), sent.text
+    token = device_token(stack, ("recipient",), "74.05", "tablet kantor 74.05 perawatan")
+    with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(token)) as desk:
+        got = desk.post("/api/v1/scans/receipt", json={"scan_id": f"r-{asset}", "label": label})
+        assert got.status_code == 200 and got.json()["decision"] == "accepted", got.text
+    office = browser.new_context(
+        base_url=stack.url, viewport={"width": 360, "height": 780}, extra_http_headers=signed_in(token)
+    )
+    try:
+        page = open_scanner(office, "mode=repair-out")
+        assert page.is_visible("#vendor") and page.is_visible("#reason") and not page.is_visible("#note")
+        scan_label(page, label)  # without the repair shop and the fault: asked for them, nothing sent
+        assert page.get_attribute("#verdict", "data-category") == "rejected"
+        assert page.locator("#scans li").count() == 0
+        page.fill("#vendor", "CV Mitra Servis Makassar")
+        page.fill("#reason", "layar mati")
+        page.select_option("#condition", "RR")
+        scan_label(page, label)
+        out = in_mode(page, asset, "repair-out")
+        assert out["category"] == "accepted"
+        page.check("input[name=mode][value=repair-back]")
+        assert page.is_visible("#note") and not page.is_visible("#vendor")
+        page.select_option("#condition", "B")
+        scan_label(page, label)
+        back = in_mode(page, asset, "repair-back")
+        assert back["category"] == "accepted"
+    finally:
+        office.close()
+
+    history = eventually(lambda: recorded(api, asset, back["scan-id"]), what="the repair in the history")
+    [started] = [e for e in history if e["command_id"] == out["scan-id"]]
+    [finished] = [e for e in history if e["command_id"] == back["scan-id"]]
+    assert started["type"] == RepairStarted.TYPE and finished["type"] == RepairFinished.TYPE
+
+    # Handed to a holder at the office's desk; the holder confirms with their own phone.
+    holder_nip = admin_from_the_shell(stack, "Rina Wulandari", ["holder"])
+    holder = {"name": "Rina Wulandari", "nip": holder_nip, "jabatan": "Analis Kebijakan", "unit": "Bidang Politik"}
+    with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(token)) as desk:
+        given = desk.post(
+            f"/api/v1/laptops/{asset}/holder",
+            json={"request_id": f"a-{asset}", "holder": holder, "assigned_by": OFFICIAL},
+        )
+        assert given.status_code == 200 and given.json()["decision"] == "accepted", given.text
+    person = signed_in_context(browser, stack, holder_nip)
+    try:
+        page = open_scanner(person, "mode=assignment")
+        assert page.eval_on_selector_all("input[name=mode]", "els => els.map(e => e.value)") == [
+            "attestation",
+            "assignment",
+        ]
+        scan_label(page, label)
+        confirmed = in_mode(page, asset, "assignment")
+        assert confirmed["category"] == "accepted"
+    finally:
+        person.close()
+    history = eventually(lambda: recorded(api, asset, confirmed["scan-id"]), what="the confirmation in the history")
+    [fact] = [e for e in history if e["command_id"] == confirmed["scan-id"]]
+    assert fact["type"] == AssignmentConfirmed.TYPE

@@ -57,7 +57,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/l/{asset}/{key}/{signature}/"): ANYONE,
     ("GET", "/L/{asset}/{key}/{signature}"): ANYONE,
     ("GET", "/L/{asset}/{key}/{signature}/"): ANYONE,
-    ("GET", "/pindai"): only(Role.WAREHOUSE, Role.RECIPIENT),
+    ("GET", "/pindai"): only(Role.WAREHOUSE, Role.RECIPIENT, Role.HOLDER),
     ("GET", "/pindai/sw.js"): ANYONE,
     ("GET", "/bast/{consignment_id}"): ANYONE,
     ("POST", "/bast/{consignment_id}"): ANYONE,

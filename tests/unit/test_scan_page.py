@@ -43,7 +43,7 @@ def as_person(role: str, test: Callable[[httpx.AsyncClient, str], Awaitable[None
 
 
 def modes(page: str) -> list[str]:
-    return re.findall(r'name="mode" value="([a-z]+)"', page)
+    return re.findall(r'name="mode" value="([a-z-]+)"', page)
 
 
 def test_a_signed_out_visitor_is_sent_to_sign_in_and_back() -> None:
@@ -59,7 +59,7 @@ def test_warehouse_staff_get_the_warehouse_modes_the_session_token_and_a_policy_
     async def test(person: httpx.AsyncClient, csrf: str) -> None:
         r = await person.get("/pindai")
         assert r.status_code == 200, r.text
-        assert modes(r.text) == ["consignment", "dispatch"]
+        assert modes(r.text) == ["consignment", "dispatch", "warehouse-return"]
         assert f'data-csrf="{csrf}"' in r.text
         assert '<script type="module" src="/static/web/build/scan.js"></script>' in r.text
         assert "<script>" not in r.text  # nothing inline: the site's policy forbids it
@@ -90,9 +90,34 @@ def test_a_recipient_device_gets_the_office_modes_and_no_csrf_token() -> None:
         async with client(rejecting("invalid_command"), grants=(Grant(role=Role.RECIPIENT, scope="73.71"),)) as device:
             r = await device.get("/pindai")
             assert r.status_code == 200
-            assert modes(r.text) == ["receipt", "attestation"] and 'data-csrf=""' in r.text
+            assert modes(r.text) == ["receipt", "attestation", "holder-return", "repair-out", "repair-back", "recovery"]
+            assert 'data-csrf=""' in r.text
 
     asyncio.run(go())
+
+
+def test_a_holder_confirms_and_attests_the_laptop_they_hold() -> None:
+    async def test(person: httpx.AsyncClient, csrf: str) -> None:
+        r = await person.get("/pindai")
+        assert r.status_code == 200 and modes(r.text) == ["attestation", "assignment"]
+        assert 'href="/pindai" aria-current="page">Pindai<' in r.text
+
+    as_person("holder", test)
+
+
+def test_each_mode_sends_a_route_that_lets_in_exactly_its_roles_and_takes_its_fields() -> None:
+    from services.gateway.app import create_app
+    from tests.gateway_fakes import settings
+    from tests.unit.test_authorisation import EXPECTED
+
+    schema = create_app(settings()).openapi()
+    for name, mode in scan.MODES.items():
+        assert EXPECTED[("POST", mode.route)] == frozenset(mode.roles), name
+        operation = schema["paths"][mode.route]["post"]
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        takes = set(schema["components"]["schemas"][ref]["properties"])
+        assert set(mode.fields) <= takes, (name, set(mode.fields) - takes)
+        assert {"scan_id", "label"} <= takes, name
 
 
 def test_every_word_of_the_script_is_there_in_both_languages() -> None:

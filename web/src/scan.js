@@ -72,24 +72,38 @@ function consignment() {
   return mode() === "consignment" ? $("consignment").value.trim() : "";
 }
 
+// The chosen mode's route and the fields it takes beside the scan, as the page declares
+// them (services/gateway/web/scan.py): the script knows no route but the consignment's.
+function chosen() {
+  const radio = document.querySelector("input[name=mode]:checked");
+  return {
+    route: radio?.dataset.route || "/api/v1/scans/dispatch",
+    fields: (radio?.dataset.fields || "").split(" ").filter(Boolean),
+  };
+}
+
+// Fields a route refuses to do without (the rest may stay empty).
+const REQUIRED = new Set(["vendor", "reason"]);
+
+function missingField() {
+  return chosen().fields.find((f) => REQUIRED.has(f) && !$(f).value.trim());
+}
+
 function request(claimText) {
   const body = { scan_id: uuid(), label: claimText, scanned_at: new Date().toISOString() };
-  switch (mode()) {
-    case "consignment":
-      return { url: `/api/v1/consignments/${encodeURIComponent(consignment())}/scans`, body };
-    case "receipt":
-      return { url: "/api/v1/scans/receipt", body: { ...body, condition: $("condition").value } };
-    case "attestation":
-      return { url: "/api/v1/scans/attestation", body: { ...body, condition: $("condition").value } };
-    default:
-      return { url: "/api/v1/scans/dispatch", body };
+  if (mode() === "consignment") {
+    return { url: `/api/v1/consignments/${encodeURIComponent(consignment())}/scans`, body };
   }
+  const { route, fields } = chosen();
+  for (const f of fields) body[f] = $(f).value.trim();
+  return { url: route, body };
 }
 
 function showMode() {
   const m = mode();
+  const { fields } = chosen();
   $("consignment-form").hidden = m !== "consignment";
-  $("condition-row").hidden = m !== "receipt" && m !== "attestation";
+  for (const f of ["condition", "note", "vendor", "reason"]) $(`${f}-row`).hidden = !fields.includes(f);
   $("counts").hidden = m !== "consignment" || !consignment();
   remember("mode", m);
   countUp();
@@ -108,6 +122,12 @@ async function scanned(raw, from) {
   if (mode() === "consignment" && !consignment()) {
     verdictBanner({ category: "rejected", reason: "no_consignment_chosen", words: word("no_consignment") });
     signal("rejected");
+    return;
+  }
+  if (missingField()) {
+    verdictBanner({ category: "rejected", reason: "fields_missing", words: word("fill_fields") });
+    signal("rejected");
+    $(missingField()).focus();
     return;
   }
   const claim = parse(text);
@@ -356,6 +376,7 @@ function render() {
       li.dataset.state = s.state;
       li.dataset.category = v.category;
       li.dataset.asset = s.asset;
+      li.dataset.mode = s.mode;
       const asset = document.createElement("span");
       asset.className = "asset";
       asset.textContent = s.asset;

@@ -74,7 +74,7 @@ def _escaped(value: Any) -> Any:
 # The pages a person reaches from every page's header, for the roles that use them:
 # (path, Indonesian, English, roles; empty roles: anyone signed in).
 NAV: list[tuple[str, str, str, tuple[str, ...]]] = [
-    ("/pindai", "Pindai", "Scan", ("warehouse", "recipient")),
+    ("/pindai", "Pindai", "Scan", ("warehouse", "recipient", "holder")),
     ("/gudang", "Gudang", "Warehouse", ("warehouse",)),
     ("/penerimaan", "Penerimaan", "Receipt", ("recipient",)),
     ("/audit", "Audit", "Audit", ("auditor",)),

@@ -13,6 +13,7 @@ for a new release to replace the old one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated
 
@@ -28,12 +29,30 @@ router = APIRouter()
 PAGE = "/pindai"
 WORKER = PAGE + "/sw.js"
 BUILD = STATIC + "/build"
-# Who scans: a mode is offered to whoever holds the role its API route asks for.
-MODES: dict[str, Role] = {
-    "consignment": Role.WAREHOUSE,
-    "dispatch": Role.WAREHOUSE,
-    "receipt": Role.RECIPIENT,
-    "attestation": Role.RECIPIENT,
+# What a scan does, by mode: the route that decides it, the roles that route lets in (the
+# page offers a mode to whoever holds one of them), and what the person fills in beside
+# the scan (``condition``, ``note``, ``vendor``, ``reason``), the same fields the route takes.
+# A consignment's scans go to the consignment's own route (the script makes its path).
+
+
+@dataclass(frozen=True)
+class Mode:
+    route: str
+    roles: tuple[Role, ...]
+    fields: tuple[str, ...] = ()
+
+
+MODES: dict[str, Mode] = {
+    "consignment": Mode("/api/v1/consignments/{consignment_id}/scans", (Role.WAREHOUSE,)),
+    "dispatch": Mode("/api/v1/scans/dispatch", (Role.WAREHOUSE,)),
+    "receipt": Mode("/api/v1/scans/receipt", (Role.RECIPIENT,), ("condition",)),
+    "attestation": Mode("/api/v1/scans/attestation", (Role.RECIPIENT, Role.HOLDER), ("condition",)),
+    "assignment": Mode("/api/v1/scans/assignment", (Role.HOLDER,)),
+    "holder-return": Mode("/api/v1/scans/holder-return", (Role.RECIPIENT,), ("condition", "note")),
+    "repair-out": Mode("/api/v1/scans/repair-out", (Role.RECIPIENT,), ("vendor", "reason", "condition")),
+    "repair-back": Mode("/api/v1/scans/repair-back", (Role.RECIPIENT,), ("condition", "note")),
+    "recovery": Mode("/api/v1/scans/recovery", (Role.RECIPIENT,), ("condition", "note")),
+    "warehouse-return": Mode("/api/v1/scans/warehouse-return", (Role.WAREHOUSE,), ("condition", "note")),
 }
 # The QR decoder some browsers need is WebAssembly, which a page may compile only when
 # its policy says so ('wasm-unsafe-eval' allows WebAssembly, not eval of scripts).
@@ -44,6 +63,12 @@ MODE_NAMES: dict[str, tuple[str, str]] = {
     "dispatch": ("Kirim satuan", "Dispatch on its own"),
     "receipt": ("Terima satuan", "Receive on its own"),
     "attestation": ("Kesaksian pemakaian", "Attest use"),
+    "assignment": ("Saya menerima laptop ini (pemegang)", "I hold this laptop (holder)"),
+    "holder-return": ("Dikembalikan pemegang", "Given back by its holder"),
+    "repair-out": ("Kirim ke perbaikan", "Send for repair"),
+    "repair-back": ("Kembali dari perbaikan", "Back from repair"),
+    "recovery": ("Laptop hilang ditemukan", "A lost laptop found"),
+    "warehouse-return": ("Kembali ke gudang", "Back into the warehouse"),
 }
 # What the page's script says, in both languages side by side (``Words.tr`` picks one):
 # a verdict's title by category, then its reason by the API's reason code or the device's
@@ -100,6 +125,27 @@ WORDS: tuple[tuple[str, str, str], ...] = (
     ("r_consignment_closed", "Kiriman ini sudah ditutup.", "This consignment is closed."),
     ("r_consignment_full", "Kiriman ini sudah penuh.", "This consignment is full."),
     ("r_unknown_consignment", "Kiriman ini tidak ada: periksa ID-nya.", "No such consignment: check its id."),
+    (
+        "r_held_by_holder",
+        "Laptop ini dipegang seseorang: terima kembali darinya dulu.",
+        "Someone holds this laptop: take it back from them first.",
+    ),
+    ("r_not_assigned", "Laptop ini tidak dipegang siapa pun.", "No one holds this laptop."),
+    ("r_already_confirmed", "Pemegang sudah mengonfirmasi laptop ini.", "Its holder confirmed it already."),
+    ("r_not_the_holder", "Laptop ini diserahkan kepada orang lain.", "This laptop was handed to someone else."),
+    ("r_in_repair", "Laptop ini sedang diperbaiki.", "This laptop is out for repair."),
+    ("r_not_in_repair", "Laptop ini tidak sedang diperbaiki.", "This laptop is not out for repair."),
+    (
+        "r_lost",
+        "Laptop ini dilaporkan hilang: pindai dengan mode \u201cLaptop hilang ditemukan\u201d.",
+        "This laptop was reported lost: scan it as \u201cA lost laptop found\u201d.",
+    ),
+    ("r_not_lost", "Laptop ini tidak dilaporkan hilang.", "This laptop was not reported lost."),
+    ("r_write_off_pending", "Penghapusan laptop ini sedang diusulkan.", "A write-off of this laptop is proposed."),
+    ("r_written_off", "Laptop ini sudah dihapus dari BMN.", "This laptop was written off."),
+    ("r_not_at_office", "Laptop ini tidak ada di kantor ini.", "This laptop is not at this office."),
+    ("r_not_your_office", "Laptop ini milik kantor lain.", "This laptop belongs to another office."),
+    ("fill_fields", "Isi dulu kolom di atas.", "Fill in the fields above first."),
     ("r_sign_in", "Masuk lagi agar pindaian terkirim.", "Sign in again so the scans can be sent."),
     ("r_server", "Server menolak:", "The server refused:"),
     ("no_consignment", "Pilih kiriman dulu.", "Choose a consignment first."),
@@ -110,11 +156,11 @@ WORDS: tuple[tuple[str, str, str], ...] = (
     ("offline", "luring: pindaian disimpan di perangkat", "offline: scans are kept on this device"),
     ("unknown_keys", "Kunci label belum dimuat: sambungkan sekali.", "Label keys not loaded yet: connect once."),
 )
-Scanner = Annotated[Principal, Depends(page_allow(Role.WAREHOUSE, Role.RECIPIENT))]
+Scanner = Annotated[Principal, Depends(page_allow(Role.WAREHOUSE, Role.RECIPIENT, Role.HOLDER))]
 
 
 def modes_for(roles: set[Role]) -> list[str]:
-    return [mode for mode, role in MODES.items() if role in roles]
+    return [name for name, mode in MODES.items() if roles & set(mode.roles)]
 
 
 @router.get(PAGE, include_in_schema=False)
@@ -129,7 +175,7 @@ async def scan_page(who: Scanner, request: Request, gw: GW) -> Response:
     page = render(
         request,
         "scan.html",
-        modes=[(mode, *MODE_NAMES[mode]) for mode in modes],
+        modes=[(mode, MODES[mode], *MODE_NAMES[mode]) for mode in modes],
         words=WORDS,
         csrf=csrf,
         build=BUILD,
