@@ -14,6 +14,7 @@ from services.gateway.api import consignments, render
 from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 from services.gateway.web import audit as audit_pages
+from services.gateway.web import custody as custody_pages
 from services.gateway.web import docs, pages, receipt, scan, warehouse
 
 DESCRIPTION = """Serah tracks government-issued laptops from the warehouse to the recipient
@@ -50,6 +51,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(receipt.router)
     app.include_router(warehouse.router)
     app.include_router(scan.router)
+    app.include_router(custody_pages.router)
     render.declare_who_may_call(routes(app))
 
     openapi.install(app)

@@ -46,6 +46,7 @@ def paths(stack: Stack, token: str) -> dict[str, str]:
         "attestations": "/audit/atestasi",
         "unconfirmed consignments": "/audit/konsinyasi",
         "a laptop's history": f"/audit/laptop/{asset}",
+        "an office laptop's desk": f"/kantor/laptop/{asset}",
     }
 
 

@@ -41,6 +41,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/gudang/{consignment_id}"): only(Role.WAREHOUSE),
     ("POST", "/gudang/{consignment_id}/kirim"): only(Role.WAREHOUSE),
     ("POST", "/gudang/{consignment_id}/manifest"): only(Role.WAREHOUSE),
+    ("GET", "/kantor/laptop"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("GET", "/kantor/laptop/{asset_id}"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("POST", "/kantor/laptop/{asset_id}/pemegang"): only(Role.RECIPIENT),
+    ("POST", "/kantor/laptop/{asset_id}/kehilangan"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("POST", "/kantor/laptop/{asset_id}/penghapusan"): only(Role.RECIPIENT, Role.OPERATOR),
+    ("POST", "/kantor/laptop/{asset_id}/penghapusan/setuju"): only(Role.OPERATOR),
+    ("POST", "/kantor/laptop/{asset_id}/penghapusan/tolak"): only(Role.OPERATOR),
     ("GET", "/penerimaan/buka"): only(Role.RECIPIENT),
     ("GET", "/penerimaan/{consignment_id}"): only(Role.RECIPIENT),
     ("POST", "/penerimaan/{consignment_id}"): only(Role.RECIPIENT),
@@ -158,6 +165,7 @@ QUERY = {
     "/audit/laptop": "?asset_id=SRHPPSKGESNAC",
     "/penerimaan/buka": "?consignment_id=KSB-73.71-001",
     "/gudang/buka": "?consignment_id=KSB-73.71-001",
+    "/kantor/laptop": "?asset_id=SRHPPSKGESNAC",
 }
 
 
