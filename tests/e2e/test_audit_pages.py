@@ -15,12 +15,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext
 
 from deploy.local.stack import Stack
+from services.gateway.rollups import COUNTERS
 from tests.conftest import device_token, eventually, signed_in
 from tests.e2e.test_consignment_journey import OFFICIAL
 from tests.e2e.test_consignment_races import dispatched, receipt
 
 SHOTS = Path(__file__).resolve().parents[2] / ".serah" / "screenshots"
-KEYS = ("planned", "dispatched", "in_transit", "received", "in_use", "overdue", "missing", "anomalies")
+KEYS = COUNTERS  # every counter the roll-up has is on the page
 
 
 @pytest.fixture(scope="module")

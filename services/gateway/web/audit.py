@@ -22,6 +22,7 @@ from services.gateway.api import laptops as laptops_api
 from services.gateway.api.laptops import AssetId
 from services.gateway.api.scope import region
 from services.gateway.deps import GW, AuditorPage
+from services.gateway.rollups import COUNTERS
 from services.gateway.web import as_page, render
 from services.gateway.web.i18n import Words, words
 
@@ -135,8 +136,7 @@ async def dashboard(who: AuditorPage, request: Request, gw: GW, province: Provin
     async with as_page():
         provinces = await audit_api.get_rollups(who, gw, province)
         unconfirmed = await consignments_api.unconfirmed(who, gw)
-    keys = ("planned", "dispatched", "in_transit", "received", "in_use", "overdue", "missing", "anomalies")
-    totals = {k: sum(p["totals"][k] for p in provinces) for k in keys}
+    totals = {k: sum(p["totals"][k] for p in provinces) for k in COUNTERS}
     mine = region(who, None)
     rows = (
         [(o["region_name"] or o["code"], o) for p in provinces for o in p["offices"]]
