@@ -168,17 +168,28 @@ def _processes(stack: Stack) -> dict[str, int]:
     found["bench"] = os.getpid()  # the simulated devices and the import client
     found["kafka"] = stack.kafka.proc.pid
     if stack.store.proc is not None:
-        found[stack.store.kind] = stack.store.proc.pid
+        found[stack.store.kind.split("/")[0]] = stack.store.proc.pid
+    if stack.store.postgres is not None:
+        found["postgres"] = stack.store.postgres.proc.pid
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
+def _stat(pid: int | str) -> list[str]:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    # utime, stime, and those of waited-for children (fields 14-17 of proc(5))
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return []
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and of its children, live (PostgreSQL's one process per
+    connection) or waited for."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(entry.name)) and (entry.name == str(pid) or fields[1] == str(pid)):
+            # utime, stime, and those of waited-for children (fields 14-17 of proc(5)); field 4 is the parent
+            ticks += sum(int(f) for f in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_busy_seconds() -> float:
