@@ -181,14 +181,14 @@ def _stat(pid: int | str) -> list[str]:
         return []
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time of ``pid`` and of its children, live (PostgreSQL's one process per
-    connection) or waited for."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(entry.name)) and (entry.name == str(pid) or fields[1] == str(pid)):
-            # utime, stime, and those of waited-for children (fields 14-17 of proc(5)); field 4 is the parent
-            ticks += sum(int(f) for f in fields[11:15])
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """CPU time of ``pid``, and with ``children`` of its live children too
+    (PostgreSQL's process per connection). Waited-for children count always."""
+    pids = [str(pid)]
+    if children:
+        pids += [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _stat(p.name)[1:2] == [str(pid)]]
+    # utime, stime, and those of waited-for children (fields 14-17 of proc(5)); field 4 is the parent
+    ticks = sum(int(f) for p in pids for f in _stat(p)[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -219,14 +219,14 @@ def _watched(stack: Stack, out: Path | None, phase: str, results: dict[str, Any]
             )
             for name, proc in stack.services.items()
         ]
-    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: _cpu_seconds(pid, name == "postgres") for name, pid in pids.items()}
     machine, start = _machine_busy_seconds(), time.perf_counter()
     try:
         yield
     finally:
         wall = time.perf_counter() - start
         for name, pid in pids.items():
-            results[f"{phase}_cpu_{name}"] = (_cpu_seconds(pid) - before[name]) / wall
+            results[f"{phase}_cpu_{name}"] = (_cpu_seconds(pid, name == "postgres") - before[name]) / wall
         results[f"{phase}_cpu_machine"] = (_machine_busy_seconds() - machine) / wall
         for spy_proc in spies:
             spy_proc.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted

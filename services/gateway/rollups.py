@@ -30,6 +30,20 @@ from typing import Any
 from events import codec, offices
 
 COUNTERS = ("planned", "dispatched", "in_transit", "received", "in_use", "overdue", "missing", "anomalies")
+# What roll-ups and due lists read of a view (the rest, its chain's event ids above all, they skip).
+VIEW_FIELDS = (
+    "kind",
+    "office_code",
+    "office_name",
+    "status",
+    "dispatched_at",
+    "transit_due_at",
+    "received_at",
+    "attestation_due_at",
+    "last_attested_at",
+    "in_use",
+    "anomalies",
+)
 
 
 def passed(due: str | None, at: str) -> bool:

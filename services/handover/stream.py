@@ -35,14 +35,20 @@ def build_app(settings: HandoverSettings) -> faust.App:
     # Receipts depend on facts allocation publishes on serah.events: the horizon
     # lets a command catch up on them before a refusal stands (run_command).
     horizon = worker.Horizon(settings.kafka_bootstrap, app.conf.id, topics.EVENTS)
+    consignments = mongo.consignment_store(db)
     rt = bootstrap(
         settings,
         publisher=publisher,
         laptops=mongo.laptop_store(db),
-        consignments=mongo.consignment_store(db),
+        consignments=consignments,
         basts=mongo.bast_store(db),
         catch_up=horizon.catch_up,
     )
+
+    @app.task
+    async def prepare_indexes() -> None:
+        await worker.retrying(consignments.ensure_indexes, what="consignment indexes")
+
     worker.agent_over(app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt), publisher)
     worker.agent_over(
         app,

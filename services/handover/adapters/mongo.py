@@ -19,7 +19,8 @@ BAST_DOCUMENTS = "bast_documents"
 
 
 def consignment_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
-    return MongoStreamStore(db[CONSIGNMENTS])
+    # The late-receipt sweep selects consignments by status: an index reads only those.
+    return MongoStreamStore(db[CONSIGNMENTS], promoted=("status",))
 
 
 class MongoBastStore:
