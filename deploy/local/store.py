@@ -289,9 +289,9 @@ def ensure_ferretdb() -> Path:
     return binary
 
 
-def backend() -> str:
-    """FerretDB's backend: ``SERAH_STORE_BACKEND``, else the default."""
-    chosen = os.environ.get("SERAH_STORE_BACKEND") or BACKENDS[0]
+def backend(chosen: str | None = None) -> str:
+    """FerretDB's backend: ``chosen``, else ``SERAH_STORE_BACKEND``, else the default."""
+    chosen = chosen or os.environ.get("SERAH_STORE_BACKEND") or BACKENDS[0]
     if chosen not in BACKENDS:
         raise ValueError(f"SERAH_STORE_BACKEND must be one of {', '.join(BACKENDS)}, not {chosen!r}")
     return chosen
@@ -311,7 +311,13 @@ class Store:
             self.postgres.stop()
 
 
-def start_store(data: Path, port: int | None = None, timeout_s: float = 60, prefer_external: bool = True) -> Store:
+def start_store(
+    data: Path,
+    port: int | None = None,
+    timeout_s: float = 60,
+    prefer_external: bool = True,
+    backend_name: str | None = None,
+) -> Store:
     if prefer_external and os.environ.get("MONGO_URL"):
         return Store(os.environ["MONGO_URL"], "external")
     port = port or free_port()
@@ -328,7 +334,7 @@ def start_store(data: Path, port: int | None = None, timeout_s: float = 60, pref
     else:
         binary = ensure_ferretdb()
         args = [str(binary), "-listen", f"127.0.0.1:{port}"]
-        if backend() == "postgresql":
+        if backend(backend_name) == "postgresql":
             postgres = start_postgres(data / "postgres", timeout_s=timeout_s)
             args += ["-postgresql-url", postgres.url]
         else:
@@ -336,7 +342,7 @@ def start_store(data: Path, port: int | None = None, timeout_s: float = 60, pref
         if os.environ.get("SERAH_FERRETDB_PPROF"):  # e.g. 127.0.0.1:6060: go tool pprof http://…/debug/pprof/profile
             args += ["-pprof", os.environ["SERAH_FERRETDB_PPROF"]]
         proc = procs.start(args, data / "ferretdb.log")
-        kind = f"ferretdb/{backend()}"
+        kind = f"ferretdb/{backend(backend_name)}"
     store = Store(f"mongodb://127.0.0.1:{port}/", kind, proc, postgres)
     try:
         wait_for_port(port, timeout_s, proc, what=kind)
