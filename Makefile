@@ -1,5 +1,5 @@
 # The two commands (see README): `make run` and `make test`.
-.PHONY: run test crash-points faults setup lint schemas bench fuzz-api clean
+.PHONY: run test crash-points faults setup lint schemas bench bench-national fuzz-api clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -33,6 +33,10 @@ schemas: setup
 # Every figure of the README's benchmark table, in a few minutes (serah bench --help for longer runs).
 bench: setup
 	@$(VENV)/bin/serah bench --n 5000 --seconds 20 --search-seconds 5 --search-steps 3 --import-rows 5000 --labels 1000
+
+# The reads of a national roll-out at three sizes, extrapolated to 1.2 million laptops (~15-30 min).
+bench-national: setup
+	@$(VENV)/bin/serah bench-national --sizes 5000,15000,45000
 
 # The schemathesis run of `make test`, long form: many more generated requests per operation.
 fuzz-api: setup

@@ -72,6 +72,13 @@ class FakeStreamStore:
                 out.append(SubjectStream(asset_id, d["version"], [codec.from_json(e) for e in d["history"]]))
         return out
 
+    async def summaries_by(self, **summary_fields: Any) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (subject, dict(d["summary"]))
+            for subject, d in self.docs.items()
+            if all(d["summary"].get(k) == v for k, v in summary_fields.items())
+        ]
+
 
 class FakePublisher:
     """The twin of services.common.worker.KafkaPublisher: keeps what was published, in order."""

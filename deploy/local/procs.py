@@ -27,8 +27,16 @@ def _die_with_parent() -> None:
 
 
 def start(
-    args: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+    args: list[str],
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    user: int | None = None,
+    group: int | None = None,
 ) -> subprocess.Popen[bytes]:
+    """``args`` in its own process group, output to ``log_path``; with ``user``/``group``
+    it runs as that account (Python drops them before ``_die_with_parent``: a change
+    of user afterwards would clear the parent-death signal)."""
     log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - lives as long as the child
     return subprocess.Popen(
         args,
@@ -37,6 +45,8 @@ def start(
         stdin=subprocess.DEVNULL,
         env=env,
         cwd=cwd,
+        user=user,
+        group=group,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - needed for PDEATHSIG
     )
 

@@ -79,6 +79,8 @@ class Stack:
     services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # More SERAH_* settings for every process of this stack (e.g. UNTHROTTLED).
     settings: dict[str, str] = field(default_factory=dict)
+    # FerretDB's backend ("postgresql" or "sqlite"); None: SERAH_STORE_BACKEND or the default.
+    store_backend: str | None = None
 
     @property
     def url(self) -> str:
@@ -89,7 +91,7 @@ class Stack:
             self.kafka = start_cluster(self.data / "kafka", self.brokers)
         else:
             self.kafka = start_kafka(self.data / "kafka", kafka_port)
-        self.store = start_store(self.data / "store", mongo_port)
+        self.store = start_store(self.data / "store", mongo_port, backend_name=self.store_backend)
         ensure_topics(self.kafka.bootstrap, self.partitions, self.replication)
 
     @property

@@ -1,6 +1,7 @@
 """The MongoDB-wire store: ``MONGO_URL`` if set; else a ``mongod`` on PATH;
-else FerretDB v1.24.2 (SQLite backend), built once from its Go module into the
-user cache. FerretDB is wrapped by deploy/ferretdb/main.go (see its comment)."""
+else FerretDB v1.24.2, built once from its Go module into the user cache, on
+PostgreSQL (deploy/local/postgres.py) or, with ``SERAH_STORE_BACKEND=sqlite``,
+on SQLite files. FerretDB is wrapped by deploy/ferretdb/main.go (see its comment)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.local import procs
+from deploy.local.postgres import Postgres, start_postgres
 from deploy.local.tools import cache_dir, free_port, repo_root, require, wait_for_port
 
 FERRETDB_VERSION = "v1.24.2"
+BACKENDS = ("postgresql", "sqlite")  # FerretDB's; the first is the default
+# FerretDB decodes every document it reads into short-lived Go values; with Go's default
+# (a collection each time the heap doubles) a fifth or more of its CPU went to the
+# collector. Collecting at 5x the live heap, and harder as the heap nears 2 GiB (a soft
+# limit): scans of 20,000 documents 36 % faster, sorted scans 77 % (three alternating
+# runs; docs/performance.md). The environment's own GOGC / GOMEMLIMIT win.
+GO_MEMORY = {"GOGC": "400", "GOMEMLIMIT": "2GiB"}
 
 
 # Four small fixes to FerretDB v1.24.2's SQLite backend, applied to its source
@@ -81,6 +90,134 @@ func idsIn(d *types.Document) []any {
 	return args
 }
 """
+
+# FerretDB's PostgreSQL backend keeps each document as one jsonb value and creates
+# every index, _id's included, on an expression such as  (_jsonb->'_id') . Its
+# query pushdown compares with jsonb containment,  _jsonb->$1 @> $2 , which no
+# such index can answer (the key is a parameter and @> is not a btree operator):
+# every find, update and delete by _id read the whole table (EXPLAIN: Seq Scan).
+#
+# 6. An equality on _id, or on the first field of an index, as a string or an
+#    ObjectID, or $in of strings, is compared with  =  /  IN  on the index's own
+#    expression, so PostgreSQL answers it from the index. _id cannot hold an array;
+#    another indexed field compared so matches a document whose field holds an
+#    array only if the array itself is equal (MongoDB would also match an element):
+#    Serah indexes no field that holds an array. The handler re-applies the whole
+#    filter to what the backend returns, as for fixes 2 and 4.
+_PG_INDEXED = """
+// indexedFields returns the top-level fields an index starts with, _id included.
+func indexedFields(meta *metadata.Collection) map[string]bool {
+	fields := map[string]bool{"_id": true}
+	for _, idx := range meta.Indexes {
+		if len(idx.Key) > 0 && !strings.ContainsRune(idx.Key[0].Field, '.') {
+			fields[idx.Key[0].Field] = true
+		}
+	}
+	return fields
+}
+
+// indexedEqual returns the SQL filter and arguments comparing an indexed field with =
+// (or IN) on the index's expression, or "" if the value is not a string, an ObjectID,
+// {$eq: one of them} or {$in: [strings]}.
+func indexedEqual(p *metadata.Placeholder, key string, v any) (string, []any) {
+	column := metadata.DefaultColumn + "->'" + strings.ReplaceAll(key, "'", "''") + "'"
+	switch v := v.(type) {
+	case string, types.ObjectID:
+		return fmt.Sprintf(`%s = %s`, column, p.Next()), []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+	case *types.Document:
+		if v.Len() != 1 {
+			return "", nil
+		}
+		if eq, err := v.Get("$eq"); err == nil {
+			return indexedEqual(p, key, eq)
+		}
+		in, err := v.Get("$in")
+		arr, ok := in.(*types.Array)
+		if err != nil || !ok || arr.Len() == 0 || arr.Len() > 10000 {
+			return "", nil
+		}
+		marks := make([]string, arr.Len())
+		args := make([]any, arr.Len())
+		for i := range args {
+			s, ok := must.NotFail(arr.Get(i)).(string)
+			if !ok {
+				return "", nil
+			}
+			marks[i] = p.Next()
+			args[i] = string(must.NotFail(sjson.MarshalSingleValue(s)))
+		}
+		return fmt.Sprintf(`%s IN (%s)`, column, strings.Join(marks, ", ")), args
+	}
+	return "", nil
+}
+
+// prepareWhereClause adds WHERE clause with given filters to the query and returns the query and arguments.
+func prepareWhereClause(p *metadata.Placeholder, sqlFilters *types.Document) (string, []any, error) {
+	return prepareIndexedWhereClause(p, sqlFilters, map[string]bool{"_id": true})
+}
+
+// prepareIndexedWhereClause is prepareWhereClause comparing the indexed fields by their indexes.
+func prepareIndexedWhereClause(
+	p *metadata.Placeholder, sqlFilters *types.Document, indexed map[string]bool,
+) (string, []any, error) {
+"""
+# 7. An update command held each update's query open (one pooled connection) until
+#    the whole command ended, and took a second connection for each write: a bulk
+#    write of more updates than the pool has connections (50 on PostgreSQL) waited
+#    forever (fix 3 lifted SQLite's cap instead). Each update now reads the
+#    documents it changes and gives the query's connection back before writing.
+_UPDATE_READ_FIRST = """
+		// Read the documents to change and give the query's connection back before writing.
+		docs, err := iterator.ConsumeValues(iter)
+		closer.Close()
+		if err != nil {
+			return 0, 0, nil, lazyerrors.Error(err)
+		}
+
+		read := iterator.Values(iterator.ForSlice(docs))
+		result, err := common.UpdateDocument(ctx, c, "update", read, &u)
+		read.Close()
+"""
+_PG_PATCHES = (
+    (
+        "internal/handler/msg_update.go",
+        """
+		result, err := common.UpdateDocument(ctx, c, "update", iter, &u)
+""",
+        _UPDATE_READ_FIRST,
+    ),
+    (
+        "internal/backends/postgresql/query.go",
+        """// prepareWhereClause adds WHERE clause with given filters to the query and returns the query and arguments.
+func prepareWhereClause(p *metadata.Placeholder, sqlFilters *types.Document) (string, []any, error) {
+""",
+        _PG_INDEXED,
+    ),
+    (
+        "internal/backends/postgresql/query.go",
+        """		if strings.HasPrefix(rootKey, "$") {
+			continue
+		}
+""",
+        """		if strings.HasPrefix(rootKey, "$") {
+			continue
+		}
+
+		if indexed[rootKey] {
+			if f, a := indexedEqual(p, rootKey, rootVal); f != "" {
+				filters = append(filters, f)
+				args = append(args, a...)
+				continue
+			}
+		}
+""",
+    ),
+    (
+        "internal/backends/postgresql/collection.go",
+        "prepareWhereClause(&placeholder, params.Filter)",
+        "prepareIndexedWhereClause(&placeholder, params.Filter, indexedFields(meta))",
+    ),
+)
 _PATCHES = (
     (
         "internal/backends/sqlite/metadata/metadata.go",
@@ -110,6 +247,7 @@ _PATCHES = (
         "\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n\tvar sqlTx *sql.Tx\n\n"
         + "\tif sqlTx, err = db.sqlDB.BeginTx(ctx, nil)",
     ),
+    *_PG_PATCHES,
 )
 
 
@@ -157,23 +295,41 @@ def ensure_ferretdb() -> Path:
     return binary
 
 
+def backend(chosen: str | None = None) -> str:
+    """FerretDB's backend: ``chosen``, else ``SERAH_STORE_BACKEND``, else the default."""
+    chosen = chosen or os.environ.get("SERAH_STORE_BACKEND") or BACKENDS[0]
+    if chosen not in BACKENDS:
+        raise ValueError(f"SERAH_STORE_BACKEND must be one of {', '.join(BACKENDS)}, not {chosen!r}")
+    return chosen
+
+
 @dataclass
 class Store:
     url: str
-    kind: str  # "external", "mongod" or "ferretdb"
+    kind: str  # "external", "mongod", "ferretdb/postgresql" or "ferretdb/sqlite"
     proc: subprocess.Popen[bytes] | None = None
+    postgres: Postgres | None = None
 
     def stop(self) -> None:
         if self.proc is not None:
             procs.stop(self.proc)
+        if self.postgres is not None:
+            self.postgres.stop()
 
 
-def start_store(data: Path, port: int | None = None, timeout_s: float = 60, prefer_external: bool = True) -> Store:
+def start_store(
+    data: Path,
+    port: int | None = None,
+    timeout_s: float = 60,
+    prefer_external: bool = True,
+    backend_name: str | None = None,
+) -> Store:
     if prefer_external and os.environ.get("MONGO_URL"):
         return Store(os.environ["MONGO_URL"], "external")
     port = port or free_port()
     data.mkdir(parents=True, exist_ok=True)
     mongod = shutil.which("mongod")
+    postgres = None
     if mongod:
         db = data / "mongod"
         db.mkdir(exist_ok=True)
@@ -183,14 +339,20 @@ def start_store(data: Path, port: int | None = None, timeout_s: float = 60, pref
         kind = "mongod"
     else:
         binary = ensure_ferretdb()
-        args = [str(binary), "-listen", f"127.0.0.1:{port}", "-sqlite-dir", str(data / "ferretdb")]
+        args = [str(binary), "-listen", f"127.0.0.1:{port}"]
+        if backend(backend_name) == "postgresql":
+            postgres = start_postgres(data / "postgres", timeout_s=timeout_s)
+            args += ["-postgresql-url", postgres.url]
+        else:
+            args += ["-sqlite-dir", str(data / "ferretdb")]
         if os.environ.get("SERAH_FERRETDB_PPROF"):  # e.g. 127.0.0.1:6060: go tool pprof http://…/debug/pprof/profile
             args += ["-pprof", os.environ["SERAH_FERRETDB_PPROF"]]
-        proc = procs.start(args, data / "ferretdb.log")
-        kind = "ferretdb"
+        proc = procs.start(args, data / "ferretdb.log", {**GO_MEMORY, **os.environ})
+        kind = f"ferretdb/{backend(backend_name)}"
+    store = Store(f"mongodb://127.0.0.1:{port}/", kind, proc, postgres)
     try:
         wait_for_port(port, timeout_s, proc, what=kind)
     except Exception:
-        procs.stop(proc)
+        store.stop()
         raise
-    return Store(f"mongodb://127.0.0.1:{port}/", kind, proc)
+    return store

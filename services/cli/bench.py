@@ -168,17 +168,28 @@ def _processes(stack: Stack) -> dict[str, int]:
     found["bench"] = os.getpid()  # the simulated devices and the import client
     found["kafka"] = stack.kafka.proc.pid
     if stack.store.proc is not None:
-        found[stack.store.kind] = stack.store.proc.pid
+        found[stack.store.kind.split("/")[0]] = stack.store.proc.pid
+    if stack.store.postgres is not None:
+        found["postgres"] = stack.store.postgres.proc.pid
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
+def _stat(pid: int | str) -> list[str]:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    # utime, stime, and those of waited-for children (fields 14-17 of proc(5))
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        return []
+
+
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """CPU time of ``pid``, and with ``children`` of its live children too
+    (PostgreSQL's process per connection). Waited-for children count always."""
+    pids = [str(pid)]
+    if children:
+        pids += [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _stat(p.name)[1:2] == [str(pid)]]
+    # utime, stime, and those of waited-for children (fields 14-17 of proc(5)); field 4 is the parent
+    ticks = sum(int(f) for p in pids for f in _stat(p)[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_busy_seconds() -> float:
@@ -208,14 +219,14 @@ def _watched(stack: Stack, out: Path | None, phase: str, results: dict[str, Any]
             )
             for name, proc in stack.services.items()
         ]
-    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: _cpu_seconds(pid, name == "postgres") for name, pid in pids.items()}
     machine, start = _machine_busy_seconds(), time.perf_counter()
     try:
         yield
     finally:
         wall = time.perf_counter() - start
         for name, pid in pids.items():
-            results[f"{phase}_cpu_{name}"] = (_cpu_seconds(pid) - before[name]) / wall
+            results[f"{phase}_cpu_{name}"] = (_cpu_seconds(pid, name == "postgres") - before[name]) / wall
         results[f"{phase}_cpu_machine"] = (_machine_busy_seconds() - machine) / wall
         for spy_proc in spies:
             spy_proc.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted

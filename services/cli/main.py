@@ -232,6 +232,10 @@ app.command("import")(_importer.import_laptops)
 from services.cli import bench_import as _bench_import  # noqa: E402
 
 app.command("bench-import")(_bench_import.bench_import)
+
+from services.cli import bench_national as _bench_national  # noqa: E402
+
+app.command("bench-national")(_bench_national.bench_national)
 from services.cli import import_plan as _import_plan  # noqa: E402
 
 app.command("import-plan")(_import_plan.import_plan)

@@ -78,10 +78,30 @@ class StreamStore(Protocol):
 
     async def find_by(self, **summary_fields: Any) -> list[SubjectStream]: ...
 
+    async def summaries_by(self, **summary_fields: Any) -> list[tuple[str, dict[str, Any]]]: ...
+
 
 class MongoStreamStore:
-    def __init__(self, collection: AsyncCollection) -> None:  # type: ignore[type-arg]
+    """``promoted``: summary fields also kept at the top level of each document, each
+    with an index, so ``find_by`` and ``summaries_by`` on them read only the documents
+    they select (FerretDB v1 answers no filter on a nested field from an index)."""
+
+    def __init__(self, collection: AsyncCollection, promoted: Sequence[str] = ()) -> None:  # type: ignore[type-arg]
         self._c = collection
+        self._promoted = tuple(promoted)
+
+    async def ensure_indexes(self) -> None:
+        """An index per promoted field; documents written before a field was promoted get it now."""
+        for name in self._promoted:
+            await self._c.create_index(name)
+            async for doc in self._c.find({name: {"$exists": False}}, {"summary": 1}):
+                await self._c.update_one(
+                    {"_id": doc["_id"], name: {"$exists": False}},
+                    {"$set": {name: doc.get("summary", {}).get(name)}},
+                )
+
+    def _top(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {name: summary.get(name) for name in self._promoted}
 
     async def load(self, asset_id: str) -> SubjectStream | None:
         doc = await self._c.find_one({"_id": asset_id})
@@ -113,6 +133,7 @@ class MongoStreamStore:
         if new:
             docs = [
                 {"_id": a.subject, "version": 1, "history": [codec.to_json(e) for e in a.events], "summary": a.summary}
+                | self._top(a.summary)
                 for a in new
             ]
             try:
@@ -133,7 +154,7 @@ class MongoStreamStore:
                         {"_id": a.subject, "version": a.expected_version},
                         {
                             "$push": {"history": {"$each": [codec.to_json(e) for e in a.events]}},
-                            "$set": {"version": a.expected_version + 1, "summary": a.summary},
+                            "$set": {"version": a.expected_version + 1, "summary": a.summary} | self._top(a.summary),
                         },
                     )
                     for a in old
@@ -153,20 +174,31 @@ class MongoStreamStore:
         new = [codec.to_json(e) for e in events]
         if expected_version == 0:
             try:
-                await self._c.insert_one({"_id": asset_id, "version": 1, "history": new, "summary": summary})
+                await self._c.insert_one(
+                    {"_id": asset_id, "version": 1, "history": new, "summary": summary} | self._top(summary)
+                )
             except DuplicateKeyError:
                 raise VersionConflict(asset_id) from None
             return
         result = await self._c.update_one(
             {"_id": asset_id, "version": expected_version},
-            {"$push": {"history": {"$each": new}}, "$set": {"version": expected_version + 1, "summary": summary}},
+            {
+                "$push": {"history": {"$each": new}},
+                "$set": {"version": expected_version + 1, "summary": summary} | self._top(summary),
+            },
         )
         if result.matched_count != 1:
             raise VersionConflict(asset_id)
 
     async def find_by(self, **summary_fields: Any) -> list[SubjectStream]:
-        query = {f"summary.{k}": v for k, v in summary_fields.items()}
-        return [_stream(d) async for d in self._c.find(query)]
+        return [_stream(d) async for d in self._c.find(self._query(summary_fields))]
+
+    async def summaries_by(self, **summary_fields: Any) -> list[tuple[str, dict[str, Any]]]:
+        """``find_by`` without the streams: each selected subject's summary only."""
+        return [(d["_id"], d["summary"]) async for d in self._c.find(self._query(summary_fields), {"summary": 1})]
+
+    def _query(self, summary_fields: dict[str, Any]) -> dict[str, Any]:
+        return {k if k in self._promoted else f"summary.{k}": v for k, v in summary_fields.items()}
 
 
 def _stream(doc: dict[str, Any]) -> SubjectStream:

@@ -51,6 +51,20 @@ COUNTERS = (
 # The lifecycle states of a laptop the office received and has not sent on (events.lifecycle).
 AFTER_RECEIPT = ("received", "assigned", "in_use", "in_repair", "lost", "write_off_proposed", "written_off")
 AT_OFFICE = ("received", "assigned", "in_use")
+# What roll-ups and due lists read of a view (the rest, its chain's event ids above all, they skip).
+VIEW_FIELDS = (
+    "kind",
+    "office_code",
+    "office_name",
+    "status",
+    "dispatched_at",
+    "transit_due_at",
+    "received_at",
+    "attestation_due_at",
+    "last_attested_at",
+    "in_use",
+    "anomalies",
+)
 
 
 def passed(due: str | None, at: str) -> bool:

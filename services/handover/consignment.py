@@ -212,6 +212,21 @@ def summary(c: Consignment) -> dict[str, Any]:
 # --- late receipt ---
 
 
+def from_summary(consignment_id: str, s: Mapping[str, Any]) -> Consignment:
+    """What ``summary`` kept of a consignment, enough for ``reminders_due``."""
+    return Consignment(
+        consignment_id,
+        status=s["status"],
+        plan={"office_code": s["office_code"]} if s.get("office_code") else {},
+        dispatched=tuple(s.get("dispatched") or ()),
+        dispatched_at=s.get("dispatched_at"),
+        received=tuple(s.get("received") or ()),
+        receipts=s.get("receipts", 0),
+        reminders=tuple((float(r["threshold_days"]), r["raised_at"]) for r in s.get("reminders") or ()),
+        code_generation=s.get("receipt_code_generation", 1),
+    )
+
+
 def reminders_due(c: Consignment, now: datetime, thresholds: Sequence[float]) -> list[ReceiptReminderRaised]:
     """The reminders to raise now: one per threshold passed and not yet reminded,
     while laptops of the dispatched consignment are still not received."""

@@ -436,21 +436,23 @@ async def sweep_late_receipts(rt: HandoverRuntime) -> list[Envelope]:
     now = crt.clock()
     raised: list[Envelope] = []
     for status in LATE_STATUSES:
-        for doc in await crt.store.find_by(status=status):
+        # Summaries only: what a reminder needs, without reading and folding each whole stream.
+        for subject, summary in await crt.store.summaries_by(status=status):
             try:
-                due = consignment.reminders_due(crt.state(doc.subject, doc), now, s.receipt_reminder_thresholds())
+                late = consignment.from_summary(subject, summary)
+                due = consignment.reminders_due(late, now, s.receipt_reminder_thresholds())
             except (KeyError, TypeError, ValueError):  # one unreadable document must not stop the others' reminders
-                log.exception("late-receipt sweep skipped consignment %s", doc.subject)
+                log.exception("late-receipt sweep skipped consignment %s", subject)
                 continue
             for fact in due:
                 env = codec.make(
                     fact,
-                    subject=doc.subject,
+                    subject=subject,
                     source=crt.source,
                     # The moment it became due, not the sweep's clock: raised again after a
                     # crash, or by a second worker, it is the same bytes under the same id.
                     time=datetime.fromisoformat(fact.due_at),
-                    id=reminder_id(doc.subject, fact.threshold_days),
+                    id=reminder_id(subject, fact.threshold_days),
                 )
                 await crt.publisher.publish([env])
                 await learn(env, crt)

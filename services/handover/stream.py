@@ -50,11 +50,12 @@ def build_app(settings: HandoverSettings) -> faust.App:
     allocation = worker.Horizon(
         settings.kafka_bootstrap, topics.consumer_group("allocation"), topics.ALLOCATION_COMMANDS
     )
+    consignments = mongo.consignment_store(db)
     rt = bootstrap(
         settings,
         publisher=publisher,
         laptops=mongo.laptop_store(db),
-        consignments=mongo.consignment_store(db),
+        consignments=consignments,
         basts=mongo.bast_store(db),
         held=mongo.held_receipts(db),
         backlog=allocation,
@@ -66,6 +67,11 @@ def build_app(settings: HandoverSettings) -> faust.App:
     worker.agent_over(
         app, SERVICE, topics.HANDOVER_COMMANDS, lambda env: handlers.handle(env, rt), publisher, clock=clock
     )
+
+    @app.task
+    async def prepare_indexes() -> None:
+        await worker.retrying(consignments.ensure_indexes, what="consignment indexes")
+
     worker.agent_over(
         app,
         SERVICE,

@@ -14,7 +14,7 @@ from deploy.local.stack import Stack
 from services.audit.adapters import mongo as audit_mongo
 from services.audit.domain import GENESIS
 from services.common.mongo import connect
-from services.common.streams import MongoStreamStore, VersionConflict
+from services.common.streams import Append, MongoStreamStore, VersionConflict
 from tests import fakes
 from tests.builders import allocate, new_asset
 from tests.fakes import FakeStreamStore
@@ -103,6 +103,33 @@ def test_documents_can_be_found_by_summary(laptop_store: Any) -> None:
         return await store.find_by(status=marker)
 
     assert [d.subject for d in run(go())] == [asset]
+
+
+@pytest.fixture
+def promoting_store(backend: str, request: pytest.FixtureRequest) -> Any:
+    fake = FakeStreamStore()
+    return with_db(backend, request, lambda db, name: MongoStreamStore(db[name], promoted=("status",)), lambda: fake)
+
+
+def test_summaries_are_found_by_a_promoted_field_as_they_change(promoting_store: Any) -> None:
+    _, asset = new_asset()
+    _, other = new_asset()
+    marker, later = uuid.uuid4().hex, uuid.uuid4().hex
+
+    async def go() -> Any:
+        store = promoting_store()
+        if hasattr(store, "ensure_indexes"):
+            await store.ensure_indexes()
+        await store.append(asset, 0, [allocate(asset)], {"status": marker, "n": 1})
+        await store.append_many([Append(other, 0, [allocate(other)], {"status": marker, "n": 2})])
+        first = sorted(await store.summaries_by(status=marker))
+        await store.append(asset, 1, [allocate(asset)], {"status": later, "n": 3})
+        return first, await store.summaries_by(status=marker), await store.summaries_by(status=later)
+
+    first, still, moved = run(go())
+    assert first == sorted([(asset, {"status": marker, "n": 1}), (other, {"status": marker, "n": 2})])
+    assert still == [(other, {"status": marker, "n": 2})]
+    assert moved == [(asset, {"status": later, "n": 3})]
 
 
 def test_the_event_log_records_each_event_once_and_refuses_a_fork(event_log: Any) -> None:

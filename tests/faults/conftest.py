@@ -36,6 +36,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def new_stack(signing_keys: str, prefix: str) -> Stack:
+    """The store faults (killed, stopped, disk full) act on the store's one process, so
+    these stacks run FerretDB on SQLite, where that process holds the data (on
+    PostgreSQL, FerretDB's process holds none)."""
     root = repo_root() / ".serah"
     root.mkdir(exist_ok=True)
     return Stack(
@@ -45,6 +48,7 @@ def new_stack(signing_keys: str, prefix: str) -> Stack:
         mongo_db=f"serah_faults_{uuid.uuid4().hex[:8]}",
         signing_keys=signing_keys,
         settings=UNTHROTTLED,
+        store_backend="sqlite",
     )
 
 

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from events import proofs
 from events.catalog import AnomalyDetected
+from services.gateway.rollups import VIEW_FIELDS
 
 
 class AuditReads:
@@ -93,9 +94,10 @@ class AuditReads:
         return [s for s, head in zip(subjects, heads, strict=True) if head is None]
 
     async def views(self, province: str | None = None) -> list[dict[str, Any]]:
+        """The laptops' views (of one province or office code prefix), the fields roll-ups read."""
         query: dict[str, Any] = {"office_code": {"$regex": f"^{province}"}} if province else {}
         query["kind"] = "laptop"  # consignments, accounts and devices are chained, but are not laptops
-        return [d async for d in self._db.laptop_views.find(query)]
+        return [d async for d in self._db.laptop_views.find(query, dict.fromkeys(VIEW_FIELDS, 1))]
 
     async def anomalies(
         self, rule: str | None, office: str | None, province: str | None, limit: int

@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from pymongo.asynchronous.database import AsyncDatabase
 
 from events.envelope import Envelope
+from services.common.streams import READ_CHUNK
 
 K = TypeVar("K", bound=Hashable)
 
@@ -83,12 +84,18 @@ class ReadModels:
 
     async def history(self, asset_id: str) -> list[dict[str, Any]]:
         # By _id only (the view lists its chain): FerretDB's SQLite backend
-        # would scan the whole log for a query on any other field.
+        # would scan the whole log for a query on any other field; one $in on _id
+        # is an index lookup on both of its backends and on MongoDB.
         view = await self._db.laptop_views.find_one({"_id": asset_id}, {"event_ids": 1})
-        if not view:
+        if not view or not view.get("event_ids"):
             return []
-        links = await asyncio.gather(*(self._db.event_log.find_one({"_id": i}) for i in view.get("event_ids", [])))
-        return sorted((link for link in links if link), key=lambda link: link["seq"])
+        ids = list(view["event_ids"])
+        links = [
+            link
+            for start in range(0, len(ids), READ_CHUNK)
+            async for link in self._db.event_log.find({"_id": {"$in": ids[start : start + READ_CHUNK]}})
+        ]
+        return sorted(links, key=lambda link: link["seq"])
 
     async def scan(self, scan_id: str) -> dict[str, Any] | None:
         """The first event a scan caused, or None if it is not decided (yet)."""

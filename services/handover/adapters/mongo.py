@@ -25,7 +25,8 @@ ROSTERS = "handover_rosters"
 
 
 def consignment_store(db: AsyncDatabase) -> MongoStreamStore:  # type: ignore[type-arg]
-    return MongoStreamStore(db[CONSIGNMENTS])
+    # The late-receipt sweep selects consignments by status: an index reads only those.
+    return MongoStreamStore(db[CONSIGNMENTS], promoted=("status",))
 
 
 class MongoBastStore:
