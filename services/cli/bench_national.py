@@ -295,6 +295,9 @@ async def _measure(world: _World, n: int, samples: int) -> dict[str, float]:
         laptops=handover_mongo.laptop_store(db),
         consignments=world.handover_consignments,
         basts=handover_mongo.bast_store(db),
+        held=handover_mongo.held_receipts(db),
+        documents=handover_mongo.document_store(db),
+        rosters=handover_mongo.roster_store(db),
     )
     start = time.perf_counter()
     raised = await handover_handlers.sweep_late_receipts(rt)
