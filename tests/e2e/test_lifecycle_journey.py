@@ -71,6 +71,14 @@ def anomaly(api: httpx.Client, asset: str, rule: str) -> list[dict[str, Any]]:
     return [a for a in found if a["asset_id"] == asset]
 
 
+def pdf_of(api: httpx.Client, document_id: str) -> bytes:
+    """A document's PDF: stored by handover once its fact is recorded, so a moment after the answer."""
+    return eventually(  # type: ignore[no-any-return]
+        lambda: (r := api.get(f"/api/v1/documents/{document_id}/pdf")).status_code == 200 and r.content,
+        what=f"document {document_id}",
+    )
+
+
 def pdf_text(pdf: bytes) -> str:
     return " ".join("".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
 
@@ -149,11 +157,9 @@ def test_one_laptop_lives_from_receipt_to_write_off_and_its_history_verifies(
     history = api.get(f"/api/v1/laptops/{asset}/history").json()["events"]
     assigned = next(e for e in history if e["type"] == "id.serah.laptop.assigned.v1")["data"]
     document = assigned["document"]
-    record = eventually(
-        lambda: (r := api.get(f"/api/v1/documents/{document['id']}")).is_success and r.json(), what="the record"
-    )
+    berita_acara = pdf_of(api, document["id"])
+    record = api.get(f"/api/v1/documents/{document['id']}").json()
     assert record["number"] == document["number"] and record["sha256"] == document["sha256"]
-    berita_acara = api.get(f"/api/v1/documents/{document['id']}/pdf").content
     assert hashlib.sha256(berita_acara).hexdigest() == document["sha256"]
     text = pdf_text(berita_acara)
     assert holder["name"] in text and signer_a["name"] in text and serial in text and document["number"] in text
@@ -239,11 +245,7 @@ def test_one_laptop_lives_from_receipt_to_write_off_and_its_history_verifies(
         )
         proposed = accepted(proposal, "laptop.write-off-proposed.v1")
         assert proposed["data"]["proposer"]["nip"] == proposer["nip"]
-        # Filed just after the fact is published: a moment later than the decision.
-        usulan = eventually(
-            lambda: (r := api.get(f"/api/v1/documents/{proposed['data']['document']['id']}/pdf")).is_success and r,
-            what="the proposal's PDF",
-        ).content
+        usulan = pdf_of(api, proposed["data"]["document"]["id"])
         assert hashlib.sha256(usulan).hexdigest() == proposed["data"]["document"]["sha256"]
         assert "USULAN PENGHAPUSAN" in pdf_text(usulan)
         refused(
