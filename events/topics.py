@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ALLOCATION_COMMANDS = "serah.allocation.commands"  # register, allocate, dispatch, re-label; plan, scan into, close
-HANDOVER_COMMANDS = "serah.handover.commands"  # receipts (single, consignment), attestations, receipt codes
+# receipts (single, consignment), attestations, receipt codes, custody after receipt, staff lists
+HANDOVER_COMMANDS = "serah.handover.commands"
 EVENTS = "serah.events"  # every fact any service decided, accepted or rejected
 DEAD_LETTERS = "serah.deadletters"  # messages no service could read, with the reason
 CHECKPOINTS = "serah.checkpoints"  # signed Merkle roots over every chain: copies outside the database
