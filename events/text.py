@@ -57,6 +57,14 @@ def refuse_control_characters(value: str) -> str:
     return value
 
 
+def storable(value: str) -> str:
+    """``value`` with each U+0000 as U+FFFD: text kept as it came (a dead letter's bytes),
+    which every store must be able to hold. PostgreSQL's JSON cannot hold U+0000, and
+    FerretDB on PostgreSQL answers such a write with an internal error, which reads as a
+    store that cannot write for now: the message would be retried for ever."""
+    return value.replace("\x00", "\ufffd")
+
+
 def normalise_text(value: Any) -> Any:
     if not isinstance(value, str):
         return value  # the str validator says what is wrong with it

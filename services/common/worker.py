@@ -27,6 +27,7 @@ from events import codec, topics
 from events.catalog import BY_TYPE, MessageDeadLettered
 from events.codec import DecodeError
 from events.envelope import CONTENT_TYPE, SAFE_ID, Envelope
+from events.text import storable
 from services.common import logs
 from services.common.clock import CHECK_EVERY_S, ClockGuard
 from services.common.commands import Mark
@@ -127,8 +128,8 @@ async def process_safely(
             offset=offset,
             service=service,
             reason=reason,
-            detail=detail[:2000],
-            payload=(raw or b"").decode("utf-8", "replace")[:65536],
+            detail=storable(detail[:2000]),
+            payload=storable((raw or b"").decode("utf-8", "replace")[:65536]),
         )
         subject = _safe_subject(key)
         envelope = codec.make(
@@ -173,6 +174,7 @@ async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:
             # that cannot write for now (its disk full: FerretDB's InternalError "disk I/O
             # error", MongoDB's OutOfDiskSpace): the message is fine, the store is not.
             if _store_not_ready(exc):
+                log.warning("the store refused %s for now, retrying in %.2fs: %s", what, delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
                 continue

@@ -336,3 +336,13 @@ def test_every_http_request_body_refuses_control_characters_in_any_string_by_def
             if model is not type(None):
                 _str_fields(model, seen)
     assert [c.__name__ for c in seen if not issubclass(c, TextChecked)] == []
+
+
+@given(st.binary(max_size=256))
+def test_bytes_kept_as_text_hold_no_nul_and_keep_every_other_character(raw: bytes) -> None:
+    from events.text import storable
+
+    text = raw.decode("utf-8", "replace")
+    kept = storable(text)
+    assert "\x00" not in kept and len(kept) == len(text)
+    assert [c for c in kept if c != "\ufffd"] == [c for c in text if c not in ("\x00", "\ufffd")]

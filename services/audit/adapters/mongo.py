@@ -17,6 +17,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from events import codec
 from events.catalog import LaptopAllocated, LaptopReceived
 from events.envelope import Envelope
+from events.text import storable
 from services.audit.domain import GENESIS
 from services.common.streams import READ_CHUNK, VersionConflict
 
@@ -416,7 +417,11 @@ class MongoDeadLetters:
     async def keep_unreadable(self, key: str, raw: bytes) -> None:
         with contextlib.suppress(DuplicateKeyError):
             await self._c.insert_one(
-                {"_id": key, "recorded_at": datetime.now(UTC), "unreadable": raw.decode("utf-8", "replace")[:65536]}
+                {
+                    "_id": key,
+                    "recorded_at": datetime.now(UTC),
+                    "unreadable": storable(raw.decode("utf-8", "replace")[:65536]),
+                }
             )
 
 
