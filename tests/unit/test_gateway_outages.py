@@ -151,3 +151,32 @@ def test_healthz_judges_workers_by_the_store_s_clock_whatever_the_gateway_s_says
         assert all(w["alive"] and w["ready"] for w in r.json()["workers"].values())
 
     asyncio.run(run())
+
+
+def test_the_health_probe_starts_over_with_a_new_kafka_client_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that lost its broker can keep failing on its stale connection long after
+    the broker is back; /healthz would say Kafka is down for as long."""
+    from services.gateway.adapters import kafka
+
+    made: list[Any] = []
+
+    class Admin:
+        def __init__(self, **_: Any) -> None:
+            self.fails = not made  # the first client lost its broker
+            self.closed = False
+            made.append(self)
+
+        def describe_cluster(self) -> dict[str, Any]:
+            if self.fails:
+                raise RuntimeError("NodeNotReadyError('No node_id provided')")
+            return {"brokers": [{"node_id": 1}]}
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(kafka, "KafkaAdminClient", Admin)
+    probe = kafka.KafkaProbe("127.0.0.1:9")
+    with pytest.raises(RuntimeError):
+        probe.brokers()
+    assert probe.brokers() == 1
+    assert len(made) == 2 and made[0].closed

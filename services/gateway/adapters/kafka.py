@@ -155,7 +155,19 @@ class KafkaProbe:
         return self._admin
 
     def brokers(self) -> int:
-        return len(self._client().describe_cluster()["brokers"])
+        try:
+            return len(self._client().describe_cluster()["brokers"])
+        except Exception:
+            # A client that lost its broker may keep failing on the stale connection
+            # (NodeNotReadyError) for many seconds after the broker is back: start over.
+            self._forget()
+            raise
+
+    def _forget(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                admin.close()
 
     def lag(self, group: str, topic_names: list[str]) -> int:
         admin = self._client()
