@@ -187,9 +187,7 @@ async def _act(
         try:
             made = body()
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise forms.Refused(422, "invalid_form", f"{where}: {first['msg']}") from exc
+            raise forms.invalid(exc, "invalid_form") from exc
         decision = await forms.send(send(made))
     except forms.Refused as refused:
         return await _desk(request, gw, who, asset_id, form=form, **refused.shown())

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from services.gateway.auth.model import Principal
@@ -49,6 +50,13 @@ class Refused(Exception):
     def shown(self) -> dict[str, Any]:
         """What the page's re-render takes: ``problem``, ``code``, ``status``."""
         return {"problem": self.problem, "code": self.code, "status": self.status}
+
+
+def invalid(exc: ValidationError, code: str | None = None) -> Refused:
+    """A form the API's body refused to take: its first error, where and why."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return Refused(422, code, f"{where}: {first['msg']}")
 
 
 async def send(command: Awaitable[JSONResponse]) -> dict[str, Any]:

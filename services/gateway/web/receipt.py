@@ -101,9 +101,7 @@ def _receipt(
             missing=missing,
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise forms.Refused(422, None, f"{where}: {first['msg']}") from exc
+        raise forms.invalid(exc) from exc
 
 
 async def _summary(gw: Gateway, who: Principal, consignment_id: str) -> dict[str, Any]:
