@@ -102,7 +102,8 @@ def demo(
     kafka: str = typer.Option("127.0.0.1:9092", envvar="SERAH_KAFKA_BOOTSTRAP"),
 ) -> None:
     """Fill a running stack with a national roll-out through its API: laptops registered,
-    consignments to every office dispatched and mostly received, a few anomalies."""
+    consignments to every office dispatched and mostly received, then holders, repair, a theft,
+    a write-off proposal and a transfer at a few offices, and a few anomalies."""
     import os
 
     from services.cli import demo as filler
@@ -117,7 +118,10 @@ def demo(
     states: dict[str, int] = {}
     for state in made.consignments.values():
         states[state] = states.get(state, 0) + 1
-    typer.echo(f"serah demo: {made.laptops} laptops; consignments {states}; for the auditor: {made.anomalies}")
+    typer.echo(
+        f"serah demo: {made.laptops} laptops; consignments {states}; after receipt {made.after_receipt}; "
+        f"for the auditor: {made.anomalies}"
+    )
     typer.echo(f"serah demo: see {url}/audit (sign in as an auditor) and {url}/docs")
 
 
