@@ -65,6 +65,20 @@ def storable(value: str) -> str:
     return value.replace("\x00", "\ufffd")
 
 
+def has_control_characters(value: str) -> bool:
+    return _FORBIDDEN.search(value) is not None
+
+
+def printable(value: str, limit: int) -> str:
+    """``value`` made one printable line of at most ``limit`` characters: each control or
+    formatting character a space, runs of spaces one, NFC, trimmed. For text someone
+    else's system hands over (an identity provider's name for a person), where the
+    person it describes cannot correct it and refusing would lock them out; what
+    people type is refused instead (``Text``), so they see and fix it."""
+    line = " ".join(_FORBIDDEN.sub(" ", unicodedata.normalize("NFC", value)).split())
+    return line[:limit].rstrip()
+
+
 def normalise_text(value: Any) -> Any:
     if not isinstance(value, str):
         return value  # the str validator says what is wrong with it

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
-from events.catalog import RejectionReason
+from events.catalog import AccountCreated, RejectionReason
+from events.text import has_control_characters, printable
 from services.gateway.auth.model import SCOPE, Role
 from services.gateway.auth.oidc import ClaimMap, Provider, grants_from_claims, person
 from services.gateway.auth.service import IdentityError
@@ -87,6 +88,43 @@ def test_the_person_is_named_by_the_claims_and_a_nip_must_be_a_nip() -> None:
         with pytest.raises(IdentityError) as refused:
             person({"sub": "u9", "nip": bad, "serah_roles": ["auditor"]}, ISSUER, MAP)
         assert refused.value.code == "sso_claims_unreadable" and "NIP" in refused.value.detail
+
+
+@given(
+    name=st.one_of(st.none(), st.text(max_size=300)),
+    username=st.one_of(st.none(), st.text(max_size=40)),
+    jabatan=st.one_of(st.none(), st.text(max_size=300)),
+    sub=st.text(max_size=300),
+)
+def test_any_names_a_provider_sends_become_an_account_the_contract_and_the_store_take_or_a_clear_refusal(
+    name: str | None, username: str | None, jabatan: str | None, sub: str
+) -> None:
+    # A provider's text reaches the account document and the AccountCreated fact: control
+    # characters there would be refused by the contract (a 500 at sign-in) and U+0000 by
+    # FerretDB on PostgreSQL (read as a store not ready), locking the person out.
+    claims: dict[str, Any] = {"sub": sub, "serah_roles": ["auditor"]}
+    for key, value in (("name", name), ("preferred_username", username), ("jabatan", jabatan)):
+        if value is not None:
+            claims[key] = value
+    try:
+        who = person(claims, ISSUER, MAP)
+    except IdentityError as refused:
+        assert refused.code == "sso_claims_unreadable" and "'sub'" in refused.detail
+        assert not printable(sub, 255) or len(sub) > 255 or has_control_characters(sub)
+        return
+    assert who.subject == sub and not has_control_characters(sub)
+    created = AccountCreated(account_id="acct-sso-0", name=who.name, jabatan=who.jabatan, grants=[], provider=ISSUER)
+    assert (created.name, created.jabatan) == (who.name, who.jabatan)  # nothing left for the contract to change
+    given_name = next((v for v in (name, username) if v and printable(v, 128)), None)
+    assert who.name == printable(given_name or sub, 128)
+
+
+def test_a_name_with_controls_is_shown_as_one_line_and_a_subject_with_them_is_refused() -> None:
+    who = person({"sub": "u9", "name": "Siti\x00\tNurhaliza\u202e ", "serah_roles": ["auditor"]}, ISSUER, MAP)
+    assert who.name == "Siti Nurhaliza"
+    with pytest.raises(IdentityError) as refused:
+        person({"sub": "u\x009", "serah_roles": ["auditor"]}, ISSUER, MAP)
+    assert refused.value.code == "sso_claims_unreadable"
 
 
 # --- the provider, simulated ---

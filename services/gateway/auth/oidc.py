@@ -35,6 +35,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from events import text
 from services.gateway.auth.model import EVERYWHERE, SCOPE, Federated, Grant, Role
 from services.gateway.auth.service import IdentityError
 
@@ -152,16 +153,31 @@ def person(claims: Mapping[str, Any], issuer: str, mapping: ClaimMap) -> Federat
             f"The identity provider's claim {mapping.nip!r} must be an 18-digit NIP: ask its administrator to "
             "correct it (or to leave it out for someone who has none).",
         )
+    subject = str(claims["sub"])
+    if len(subject) > 255 or text.has_control_characters(subject) or not text.printable(subject, 255):
+        # The account is linked to it for good, so it is kept exactly as sent, and U+0000
+        # cannot be stored (FerretDB on PostgreSQL): refused, for the provider's administrator.
+        raise _refused(
+            "sso_claims_unreadable",
+            "The identity provider's claim 'sub' must be one printable, non-blank line of at most 255 characters: "
+            "ask its administrator to check the client's subject setting.",
+        )
+    # What the provider calls the person is shown and recorded, not evidence: made printable
+    # rather than refused, since the person cannot correct it and would be locked out.
     name = next(
-        (v.strip() for k in ("name", "preferred_username") if isinstance(v := claims.get(k), str) and v.strip()),
-        str(claims["sub"]),
+        (
+            n
+            for k in ("name", "preferred_username")
+            if isinstance(v := claims.get(k), str) and (n := text.printable(v, 128))
+        ),
+        text.printable(subject, 128),
     )
     jabatan = claim(claims, mapping.jabatan)
-    jabatan = jabatan.strip()[:128] if isinstance(jabatan, str) else None
+    jabatan = text.printable(jabatan, 128) if isinstance(jabatan, str) else None
     return Federated(
         issuer=issuer,
-        subject=str(claims["sub"]),
-        name=name[:128],
+        subject=subject,
+        name=name,
         nip=nip,
         jabatan=jabatan or None,
         grants=grants_from_claims(claims, mapping),
