@@ -62,6 +62,7 @@ class Route:
     params: tuple[str, ...]
     body: str | None  # "json" (a request model), "upload" (raw or multipart bytes), None (no body read)
     schema: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    query: tuple[str, ...] = ()  # its query parameters
 
     @property
     def id(self) -> str:
@@ -103,13 +104,15 @@ def route_table() -> list[Route]:
                 body, schema = "upload", {}
             else:
                 body, schema = None, {}
-            table.append(Route(method, r.path, params, body, schema))
+            query = tuple(q.alias for q in r.dependant.query_params)
+            table.append(Route(method, r.path, params, body, schema, query))
     return table
 
 
 ROUTES = route_table()
 COMMANDS = [r for r in ROUTES if r.method in MUTATING]
 WITH_PARAMS = [r for r in ROUTES if r.params]
+QUERIED = [r for r in ROUTES if r.query and r.method == "GET" and r.template.startswith("/api/")]
 
 
 def test_the_route_table_covers_every_operation_of_the_openapi_document() -> None:
@@ -120,6 +123,7 @@ def test_the_route_table_covers_every_operation_of_the_openapi_document() -> Non
     assert with_body <= {r.id for r in ROUTES if r.body in ("json", "upload")}
     assert len(COMMANDS) >= 15 and {r.body for r in COMMANDS} == {"json", "upload", None}
     assert all(set(r.params) <= set(VALID_PARAM) for r in ROUTES), "give each path parameter a well-formed value"
+    assert len(QUERIED) >= 5, [r.id for r in QUERIED]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,6 +268,11 @@ HOSTILE_SEGMENTS = [
 ]
 
 
+# Query values reach the store's filters: U+0000 (which FerretDB on PostgreSQL cannot
+# take), broken escapes, overlong UTF-8, a bidi override, numbers out of range, brackets.
+HOSTILE_QUERY = ["%00", "x%00y", "%ZZ", "%C0%AF", "%E2%80%AE", "A" * 4000, "-1", "1e309", "%5B%5D", "%22%7B%7D"]
+
+
 def path_cases(route: Route) -> list[tuple[str, str]]:
     """(case, raw request target) for each path parameter: the parameter replaced by
     a raw traversal (the segments after it kept), or by a hostile encoded segment."""
@@ -292,6 +301,21 @@ def test_every_command_route_refuses_hostile_bodies_clearly_and_changes_nothing(
             wrong.append(f"{case}: {why}")
     assert wrong == [], (route.id, wrong)
     assert world(stack, mongo) == before, f"{route.id}: a refused request changed something"
+
+
+@pytest.mark.parametrize("route", QUERIED, ids=lambda r: r.id)
+def test_every_query_parameter_takes_hostile_values_with_an_answer_or_a_clear_refusal(
+    stack: Stack, route: Route, token: str
+) -> None:
+    wrong = []
+    for name in route.query:
+        for value in HOSTILE_QUERY:
+            answer = send_raw(stack, route.method, f"{route.path()}?{name}={value}", token=token)
+            if 200 <= answer.status < 300:
+                continue  # a filter that matches nothing, or a value the route ignores
+            if (why := refused_clearly(answer, route)) is not None:
+                wrong.append(f"{name}={value[:20]}: {why}")
+    assert wrong == [], (route.id, wrong)
 
 
 @pytest.mark.parametrize("route", WITH_PARAMS, ids=lambda r: r.id)
