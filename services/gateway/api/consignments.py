@@ -164,7 +164,14 @@ async def scan_into(
     consignment is `409 belongs_to_other_consignment`, a full count plan `409 consignment_full`;
     a consignment of another warehouse `403 not_your_warehouse`."""
     await scope.picks_at(gw, who, consignment_id)
-    data = ScanIntoConsignment(label=body.label, location=body.location)
+    return await scan_in(gw, who, consignment_id, body)
+
+
+async def scan_in(
+    gw: Gateway, who: Principal, consignment_id: str, body: ConsignmentScanRequest, from_office: str | None = None
+) -> JSONResponse:
+    """A laptop scanned into a consignment, at the warehouse or (``from_office``) at the giving office."""
+    data = ScanIntoConsignment(label=body.label, location=body.location, from_office=from_office)
     cmd = scan(
         gw,
         data,
@@ -196,9 +203,22 @@ async def close(
     BAST's PIHAK PERTAMA) is the signed-in person; a device names them in `dispatcher`
     (`422 dispatcher_required` otherwise), and a person may name only themselves (`403 not_yourself`)."""
     await scope.picks_at(gw, who, consignment_id)
+    return await close_as(gw, who, consignment_id, body, idempotency_key)
+
+
+async def close_as(
+    gw: Gateway,
+    who: Principal,
+    consignment_id: str,
+    body: CloseRequest | None,
+    idempotency_key: str | None,
+    from_office: str | None = None,
+) -> JSONResponse:
+    """The consignment closed by the official who hands it over: the signed-in person, or the
+    one a device names. Without an ``Idempotency-Key`` each request is a close of its own."""
     official = scope.dispatcher(who, body.dispatcher if body else None)
     cmd = command(
-        CloseConsignment(dispatcher=official),
+        CloseConsignment(dispatcher=official, from_office=from_office),
         command_id=idempotency_key or f"close-{uuid.uuid4()}",
         subject=consignment_id,
         actor=who.actor,

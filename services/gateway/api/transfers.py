@@ -6,22 +6,21 @@ and tell the service where the scan is made (``from_office``), which it checks."
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from events.catalog import CloseConsignment, PlanConsignment, ScanIntoConsignment
+from events.catalog import PlanConsignment
 from events.envelope import SAFE_ID
 from services.gateway.api import scope
-from services.gateway.api.consignments import ConsignmentId, answer_plan, decided
+from services.gateway.api.consignments import ConsignmentId, answer_plan, close_as, scan_in
 from services.gateway.api.render import command_answers
 from services.gateway.api.requests import CloseRequest, ConsignmentScanRequest, TransferRequest
 from services.gateway.api.responses import DecisionResponse, PlanResponse
 from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
-from services.gateway.decisions import command, new_receipt_code, scan
+from services.gateway.decisions import new_receipt_code
 from services.gateway.deps import GW, Custodian, Recipient
 from services.gateway.errors import ApiError
 
@@ -82,18 +81,7 @@ async def scan_into_transfer(
 ) -> JSONResponse:
     """As at the warehouse: a second scan answers 200 `duplicate`; a laptop the transfer does not list is
     `422 not_expected`; one no longer free to leave (`409 held_by_holder`, …) is refused."""
-    giver = await _giver(gw, who, consignment_id)
-    data = ScanIntoConsignment(label=body.label, location=body.location, from_office=giver)
-    cmd = scan(
-        gw,
-        data,
-        scan_id=body.scan_id,
-        label=body.label,
-        actor=who.actor,
-        scanned_at=body.scanned_at,
-        subject=consignment_id,
-    )
-    return await decided(gw, cmd)
+    return await scan_in(gw, who, consignment_id, body, from_office=await _giver(gw, who, consignment_id))
 
 
 @router.post(
@@ -112,13 +100,5 @@ async def close_transfer(
 ) -> JSONResponse:
     """Every laptop scanned in leaves; the official who hands them over (the BAST's PIHAK PERTAMA, for the
     giving office) is the signed-in person, or the one a device names in `dispatcher`."""
-    official = scope.dispatcher(who, body.dispatcher if body else None)
     giver = await _giver(gw, who, consignment_id)
-    cmd = command(
-        CloseConsignment(dispatcher=official, from_office=giver),
-        command_id=idempotency_key or f"close-{uuid.uuid4()}",
-        subject=consignment_id,
-        actor=who.actor,
-        gw=gw,
-    )
-    return await decided(gw, cmd)
+    return await close_as(gw, who, consignment_id, body, idempotency_key, from_office=giver)
