@@ -4,68 +4,30 @@ renders to the same bytes, so the SHA-256 recorded in it stays valid."""
 
 from __future__ import annotations
 
-import io
 from xml.sax.saxutils import escape as x  # reportlab Paragraph text is markup; data is escaped
 
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table
 
 from events.catalog import CONDITIONS
-from services.handover.adapters.bast_pdf import _items_table, _qr
-from services.handover.bast import Party, opening
+from services.handover.adapters import paper
+from services.handover.bast import opening
 from services.handover.documents import WRITE_OFF_REASONS, Assignment, Document, WriteOffProposal
 
 
 def render(d: Document) -> bytes:
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        invariant=1,
-        title=d.number,
-        author="Serah",
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
-    )
-    ss = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=ss["Normal"], fontSize=10, leading=13)
-    small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9)
-    head = ParagraphStyle("head", parent=ss["Title"], fontSize=13, leading=16, spaceAfter=2)
-    centre = ParagraphStyle("centre", parent=body, alignment=1)
+    s = paper.styles()
+    body, small, head, centre = s.body, s.small, s.head, s.centre
     story = _assignment(d, body, head, centre) if isinstance(d, Assignment) else _proposal(d, body, head, centre)
     story += [
-        _items_table([d.item], small),
+        paper.items_table([d.item], small),
         Spacer(1, 6 * mm),
-        *_signatures(d),
+        _signatures(d),
         Spacer(1, 4 * mm),
-        Table(
-            [[_qr(d.verify_url), Paragraph(f"Verifikasi / verify: {x(d.verify_url)}", small)]],
-            colWidths=[30 * mm, 140 * mm],
-            hAlign="LEFT",
-            style=TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]),
-        ),
+        paper.verification(d.verify_url, small),
     ]
-    doc.build(story)
-    return out.getvalue()
-
-
-def _party(label: str, p: Party, extra: list[list[str]], body: ParagraphStyle) -> Table:
-    return Table(
-        [
-            [f"{label}.", "Nama", f": {p.name}"],
-            ["", "NIP", f": {p.nip}"],
-            ["", "Jabatan", f": {p.jabatan}"],
-            *extra,
-            ["", "Instansi", Paragraph(f": {x(p.office)}", body)],
-        ],
-        colWidths=[8 * mm, 25 * mm, 140 * mm],
-        hAlign="LEFT",
-        style=TableStyle([("FONTSIZE", (0, 0), (-1, -1), 10), ("VALIGN", (0, 0), (-1, -1), "TOP")]),
-    )
+    return paper.build(d.number, story)
 
 
 def _assignment(d: Assignment, body: ParagraphStyle, head: ParagraphStyle, centre: ParagraphStyle) -> list[Flowable]:
@@ -75,10 +37,10 @@ def _assignment(d: Assignment, body: ParagraphStyle, head: ParagraphStyle, centr
         Spacer(1, 5 * mm),
         Paragraph(f"{opening(d.at)}, bertempat di {x(d.place)}, kami yang bertanda tangan di bawah ini:", body),
         Spacer(1, 2 * mm),
-        _party("I", d.first, [], body),
+        paper.party("I", d.first, [], body),
         Paragraph("selanjutnya disebut <b>PIHAK PERTAMA</b>, atas nama kantor tersebut.", body),
         Spacer(1, 2 * mm),
-        _party("II", d.holder, [["", "Unit kerja", f": {d.unit}"]], body),
+        paper.party("II", d.holder, [["", "Unit kerja", f": {d.unit}"]], body),
         Paragraph("selanjutnya disebut <b>PIHAK KEDUA</b> (pemegang).", body),
         Spacer(1, 2 * mm),
         Paragraph(
@@ -101,7 +63,7 @@ def _proposal(
         Spacer(1, 5 * mm),
         Paragraph(f"{opening(d.at)}, bertempat di {x(d.place)}, yang bertanda tangan di bawah ini:", body),
         Spacer(1, 2 * mm),
-        _party("", d.proposer, [], body),
+        paper.party("", d.proposer, [], body),
         Spacer(1, 2 * mm),
         Paragraph(
             "mengusulkan penghapusan barang milik negara berikut dari daftar barang, dengan alasan: "
@@ -113,25 +75,12 @@ def _proposal(
     ]
 
 
-def _signatures(d: Document) -> list[Flowable]:
-    style = TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"), ("FONTSIZE", (0, 0), (-1, -1), 10)])
-    heights = [5 * mm, 5 * mm, 10 * mm, 10 * mm, 5 * mm, 5 * mm]
+def _signatures(d: Document) -> Table:
     if isinstance(d, Assignment):
-        rows = [
-            ["PIHAK KEDUA", "PIHAK PERTAMA"],
-            ["Yang Menerima,", "Yang Menyerahkan,"],
-            ["", ""],
-            ["", ""],
-            [d.holder.name, d.first.name],
-            [f"NIP {d.holder.nip}", f"NIP {d.first.nip}"],
-        ]
-        return [Table(rows, colWidths=[85 * mm, 85 * mm], rowHeights=heights, style=style)]
-    rows = [
-        ["", "Yang Mengusulkan,"],
-        ["", d.proposer.jabatan],
-        ["", ""],
-        ["", ""],
-        ["", d.proposer.name],
-        ["", f"NIP {d.proposer.nip}"],
-    ]
-    return [Table(rows, colWidths=[85 * mm, 85 * mm], rowHeights=heights, style=style)]
+        return paper.signatures(
+            ("PIHAK KEDUA", "Yang Menerima,", d.holder.name, f"NIP {d.holder.nip}"),
+            ("PIHAK PERTAMA", "Yang Menyerahkan,", d.first.name, f"NIP {d.first.nip}"),
+        )
+    return paper.signatures(
+        ("", "", "", ""), ("Yang Mengusulkan,", d.proposer.jabatan, d.proposer.name, f"NIP {d.proposer.nip}")
+    )
