@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deploy.local.stack import UNTHROTTLED, Stack, ensure_dev_keys
-from deploy.local.tools import free_port, repo_root
+from deploy.local.tools import data_dir, free_port, repo_root
 from events import labels, topics
 from services.cli import bench_scans
 
@@ -385,7 +385,7 @@ class BenchOptions:
 
 
 def run_bench(opts: BenchOptions) -> dict[str, Any]:
-    data = Path(tempfile.mkdtemp(prefix="bench-", dir=repo_root() / ".serah"))
+    data = Path(tempfile.mkdtemp(prefix="bench-", dir=data_dir()))
     stack = Stack(
         data,
         gateway_port=free_port(),

@@ -365,7 +365,7 @@ def bench_national(
     from rich.console import Console
     from rich.table import Table
 
-    from deploy.local.tools import repo_root
+    from deploy.local.tools import data_dir, repo_root
     from services.common.mongo import connect
 
     steps = sorted({(int(s) // PER_CONSIGNMENT) * PER_CONSIGNMENT for s in sizes.split(",") if s.strip()})
@@ -379,7 +379,7 @@ def bench_national(
 
         from deploy.local.store import start_store
 
-        data = Path(tempfile.mkdtemp(prefix="bench-national-", dir=repo_root() / ".serah"))
+        data = Path(tempfile.mkdtemp(prefix="bench-national-", dir=data_dir()))
         store = start_store(data / "store", prefer_external=False)
         mongo_url, kind = store.url, store.kind
     name = f"bench_national_{uuid.uuid4().hex[:6]}"
