@@ -138,7 +138,15 @@ def test_a_forged_label_is_explained_in_indonesian_first_and_its_code_is_only_a_
 
 @pytest.mark.parametrize(
     "reason",
-    ["label_forged", "label_unknown_key", "label_revoked", "label_malformed", "label_asset_mismatch", "unknown_laptop"],
+    [
+        "label_forged",
+        "label_unknown_key",
+        "label_revoked",
+        "label_malformed",
+        "label_asset_mismatch",
+        "unknown_laptop",
+        "written_off",
+    ],
 )
 def test_every_label_warning_has_indonesian_and_english_words_of_its_own(reason: str) -> None:
     from services.gateway.web.label import WARNINGS
@@ -208,6 +216,44 @@ def test_what_a_laptop_record_holds_is_shown_as_text_on_its_label_page() -> None
     assert "<script>" not in r.text and "<b>Kantor" not in r.text
     assert '<dd id="model">&lt;script&gt;alert(1)&lt;/script&gt; O&#x27;Neil &quot;X&quot; &amp; co</dd>' in r.text
     assert '<dd id="office">&lt;b&gt;Kantor&lt;/b&gt;</dd>' in r.text
+
+
+class AfterReceipt(EmptyReads):
+    """A laptop at its office, in the state (and with the view fields) the audit's fold gives it."""
+
+    def __init__(self, **view: Any) -> None:
+        self.view = view
+
+    async def laptop(self, asset_id: str) -> dict[str, Any]:
+        from services.audit import domain
+
+        base = {**domain.empty_view(asset_id), "status": "received", "label_generation": 1}
+        return {**base, "office_code": "73.71", "office_name": "Kota Makassar", **self.view}
+
+
+def test_a_lost_or_stolen_laptops_label_says_so_first_in_both_languages() -> None:
+    _, asset = new_asset()
+    label = label_for(asset)
+    r = get(label[label.index("/L/") :], reads=AfterReceipt(status="lost", lost_at="2026-11-02T01:00:00Z"))
+    assert r.status_code == 200 and 'data-verdict="genuine"' in r.text  # the label itself is genuine
+    alert = re.search(r'<div class="mark warn" role="alert" id="lost" data-alert="lost">(.*?)</div>', r.text, re.S)
+    assert alert, r.text
+    assert "dilaporkan hilang atau dicuri" in alert[1] and "reported lost or stolen" in alert[1]
+    assert r.text.index('id="lost"') < r.text.index('data-verdict="genuine"')  # before anything else
+    assert 'Dilaporkan hilang atau dicuri <span class="en">/ Reported lost or stolen' in r.text
+    found = get(label[label.index("/L/") :], reads=AfterReceipt(status="received"))
+    assert 'id="lost"' not in found.text  # recovered: no alert
+
+
+def test_a_written_off_laptops_label_is_shown_revoked_in_both_languages() -> None:
+    _, asset = new_asset()
+    label = label_for(asset)
+    reads = AfterReceipt(status="written_off", label_revoked=True, written_off_at="2027-01-10T01:00:00Z")
+    r = get(label[label.index("/L/") :], reads=reads)
+    assert r.status_code == 410
+    assert 'data-verdict="written_off"' in r.text and 'data-verdict="genuine"' not in r.text
+    assert "dihapus dari BMN: label dicabut" in r.text and "Written off: this label is revoked" in r.text
+    assert '<code id="code">written_off</code>' in r.text
 
 
 def test_the_stylesheet_is_in_every_page_and_served_from_this_site_with_a_cache_header() -> None:

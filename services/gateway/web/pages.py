@@ -53,7 +53,7 @@ async def label_page(who: Anyone, request: Request, gw: GW, asset: str, key: str
     raw = request.scope.get("raw_path") or request.url.path.encode()
     judged = await label.judge(gw, raw.decode("latin-1").removeprefix(request.scope.get("root_path", "")))
     if isinstance(judged, label.LabelWarning):
-        return render(request, "label.html", status=400, warning=judged)
+        return render(request, "label.html", status=judged.status, warning=judged)
     # Signed in, the visitor comes back to this label: the actions of their role start here.
     back = quote(request.url.path, safe="/")
     return render(request, "label.html", warning=None, genuine=judged, sign_in=f"{SIGN_IN_URL}?next={back}")
