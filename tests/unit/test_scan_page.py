@@ -90,7 +90,15 @@ def test_a_recipient_device_gets_the_office_modes_and_no_csrf_token() -> None:
         async with client(rejecting("invalid_command"), grants=(Grant(role=Role.RECIPIENT, scope="73.71"),)) as device:
             r = await device.get("/pindai")
             assert r.status_code == 200
-            assert modes(r.text) == ["receipt", "attestation", "holder-return", "repair-out", "repair-back", "recovery"]
+            assert modes(r.text) == [
+                "receipt",
+                "attestation",
+                "holder-return",
+                "repair-out",
+                "repair-back",
+                "recovery",
+                "transfer",
+            ]
             assert 'data-csrf=""' in r.text
 
     asyncio.run(go())

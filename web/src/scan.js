@@ -68,12 +68,18 @@ function mode() {
   return document.querySelector("input[name=mode]:checked")?.value || "dispatch";
 }
 
+// A mode whose route names a consignment (a warehouse's, or a transfer's at the giving
+// office) scans into the one typed or linked in the consignment box.
+function intoConsignment() {
+  return chosen().route.includes("{consignment_id}");
+}
+
 function consignment() {
-  return mode() === "consignment" ? $("consignment").value.trim() : "";
+  return intoConsignment() ? $("consignment").value.trim() : "";
 }
 
 // The chosen mode's route and the fields it takes beside the scan, as the page declares
-// them (services/gateway/web/scan.py): the script knows no route but the consignment's.
+// them (services/gateway/web/scan.py): the script knows no route of its own.
 function chosen() {
   const radio = document.querySelector("input[name=mode]:checked");
   return {
@@ -91,10 +97,8 @@ function missingField() {
 
 function request(claimText) {
   const body = { scan_id: uuid(), label: claimText, scanned_at: new Date().toISOString() };
-  if (mode() === "consignment") {
-    return { url: `/api/v1/consignments/${encodeURIComponent(consignment())}/scans`, body };
-  }
   const { route, fields } = chosen();
+  if (intoConsignment()) return { url: route.replace("{consignment_id}", encodeURIComponent(consignment())), body };
   for (const f of fields) body[f] = $(f).value.trim();
   return { url: route, body };
 }
@@ -102,9 +106,9 @@ function request(claimText) {
 function showMode() {
   const m = mode();
   const { fields } = chosen();
-  $("consignment-form").hidden = m !== "consignment";
+  $("consignment-form").hidden = !intoConsignment();
   for (const f of ["condition", "note", "vendor", "reason"]) $(`${f}-row`).hidden = !fields.includes(f);
-  $("counts").hidden = m !== "consignment" || !consignment();
+  $("counts").hidden = !intoConsignment() || !consignment();
   remember("mode", m);
   countUp();
 }
@@ -119,7 +123,7 @@ async function scanned(raw, from) {
   // A camera sees the same label many times a second: one scan per label per 3 s.
   if (from === "camera" && text === last.text && Date.now() - last.at < 3000) return;
   last = { text, at: Date.now() };
-  if (mode() === "consignment" && !consignment()) {
+  if (intoConsignment() && !consignment()) {
     verdictBanner({ category: "rejected", reason: "no_consignment_chosen", words: word("no_consignment") });
     signal("rejected");
     return;

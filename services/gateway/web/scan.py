@@ -32,7 +32,9 @@ BUILD = STATIC + "/build"
 # What a scan does, by mode: the route that decides it, the roles that route lets in (the
 # page offers a mode to whoever holds one of them), and what the person fills in beside
 # the scan (``condition``, ``note``, ``vendor``, ``reason``), the same fields the route takes.
-# A consignment's scans go to the consignment's own route (the script makes its path).
+# A consignment's scans go to the consignment's own route (the script puts the consignment
+# chosen on the page in its ``{consignment_id}``): a warehouse's, or a transfer's at the
+# office it leaves from.
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ MODES: dict[str, Mode] = {
     "repair-back": Mode("/api/v1/scans/repair-back", (Role.RECIPIENT,), ("condition", "note")),
     "recovery": Mode("/api/v1/scans/recovery", (Role.RECIPIENT,), ("condition", "note")),
     "warehouse-return": Mode("/api/v1/scans/warehouse-return", (Role.WAREHOUSE,), ("condition", "note")),
+    "transfer": Mode("/api/v1/transfers/{consignment_id}/scans", (Role.RECIPIENT,)),
 }
 # The QR decoder some browsers need is WebAssembly, which a page may compile only when
 # its policy says so ('wasm-unsafe-eval' allows WebAssembly, not eval of scripts).
@@ -69,6 +72,7 @@ MODE_NAMES: dict[str, tuple[str, str]] = {
     "repair-back": ("Kembali dari perbaikan", "Back from repair"),
     "recovery": ("Laptop hilang ditemukan", "A lost laptop found"),
     "warehouse-return": ("Kembali ke gudang", "Back into the warehouse"),
+    "transfer": ("Masuk ke mutasi (kantor pengirim)", "Into a transfer (giving office)"),
 }
 # What the page's script says, in both languages side by side (``Words.tr`` picks one):
 # a verdict's title by category, then its reason by the API's reason code or the device's
@@ -144,6 +148,11 @@ WORDS: tuple[tuple[str, str, str], ...] = (
     ("r_write_off_pending", "Penghapusan laptop ini sedang diusulkan.", "A write-off of this laptop is proposed."),
     ("r_written_off", "Laptop ini sudah dihapus dari BMN.", "This laptop was written off."),
     ("r_not_at_office", "Laptop ini tidak ada di kantor ini.", "This laptop is not at this office."),
+    (
+        "r_wrong_sender",
+        "Kiriman ini berangkat dari gudang, bukan dari kantor ini.",
+        "This consignment leaves from the warehouse, not from this office.",
+    ),
     ("r_not_your_office", "Laptop ini milik kantor lain.", "This laptop belongs to another office."),
     ("fill_fields", "Isi dulu kolom di atas.", "Fill in the fields above first."),
     ("r_sign_in", "Masuk lagi agar pindaian terkirim.", "Sign in again so the scans can be sent."),
