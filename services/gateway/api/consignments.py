@@ -83,6 +83,9 @@ def body_limits(settings: GatewaySettings) -> list[tuple[str, int, str]]:
         (r"/api/v1/transfers", CONSIGNMENT_BODY_BYTES, units),
         (r"/api/v1/consignments/[^/]+/receipt", CONSIGNMENT_BODY_BYTES, units),
         (r"/api/v1/offices/[^/]+/roster", CONSIGNMENT_BODY_BYTES, "a list of staff may be at most 768 KiB."),
+        # The office's pages: a transfer's form lists its laptops, a staff list comes as a CSV file.
+        (r"/kantor/[^/]+/mutasi", CONSIGNMENT_BODY_BYTES, units),
+        (r"/kantor/[^/]+/pegawai(/[^/]+)?", CONSIGNMENT_BODY_BYTES, "a list of staff may be at most 768 KiB."),
     ]
 
 

@@ -11,7 +11,7 @@ signed in as themselves; the warehouse scans a laptop back into stock."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
@@ -22,6 +22,7 @@ from events.catalog import (
     AssignLaptop,
     ConfirmAssignment,
     DeclineWriteOff,
+    OfficeRosterRecorded,
     Payload,
     ProposeWriteOff,
     RecordOfficeRoster,
@@ -34,7 +35,7 @@ from events.catalog import (
 )
 from services.gateway.api import scope
 from services.gateway.api.laptops import LAPTOP_REFUSALS, AssetId
-from services.gateway.api.render import answer, command_answers
+from services.gateway.api.render import answer, command_answers, problems
 from services.gateway.api.requests import (
     AssignRequest,
     HolderConfirmScanRequest,
@@ -50,7 +51,7 @@ from services.gateway.api.requests import (
     WriteOffDeclineRequest,
     WriteOffProposalRequest,
 )
-from services.gateway.api.responses import DecisionResponse
+from services.gateway.api.responses import DecisionResponse, RosterPublic
 from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.decisions import command, named_by_content, scan, submit
@@ -60,6 +61,8 @@ from services.gateway.errors import ApiError
 router = APIRouter(prefix="/api/v1")
 OfficeCode = Annotated[str, Path(pattern=OFFICE_CODE, examples=["73.71"])]
 OFFICE_REFUSALS = (403, *LAPTOP_REFUSALS)
+# More laptops than one office holds (an office of a province holds some hundreds).
+OFFICE_LAPTOPS = 20_000
 
 
 async def _scan_for_office(gw: Gateway, who: Principal, body: ScanRequest, data: Payload, *roles: Role) -> JSONResponse:
@@ -291,3 +294,37 @@ async def record_roster(who: Custodian, code: OfficeCode, body: RosterRequest, g
     data = RecordOfficeRoster(office_code=code, members=body.members)
     cmd = command(data, command_id="roster", subject=f"office:{code}", actor=who.actor, gw=gw)
     return answer(await submit(gw, named_by_content(cmd, "roster")))
+
+
+@router.get(
+    "/offices/{code}/roster",
+    tags=["custody"],
+    response_model=RosterPublic,
+    responses=problems(403),
+    summary="The office's list of staff, and who holds which of its laptops",
+)
+async def get_roster(who: Custodian, code: OfficeCode, gw: GW) -> RosterPublic:
+    """By the office's recipient officials or an operator: the list as last recorded (empty, with
+    `recorded_at` null, if none was), and the office's laptops each holder holds, so a laptop held by
+    someone no longer on the list shows."""
+    scope.act_for_any(who, (Role.RECIPIENT, Role.OPERATOR), code, f"office {code}")
+    members, recorded_at = await office_roster(gw, code)
+    return RosterPublic(office_code=code, members=members, recorded_at=recorded_at, laptops=await held_at(gw, code))
+
+
+async def office_roster(gw: Gateway, code: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The office's list as the audit last chained it, and when."""
+    for link in reversed(await gw.reads.history(f"office:{code}")):
+        event = link["event"]
+        if event["type"] == OfficeRosterRecorded.TYPE:
+            return list(event["data"]["members"]), str(event["time"])
+    return [], None
+
+
+async def held_at(gw: Gateway, code: str) -> dict[str, list[str]]:
+    """The asset ids of the office's laptops by the NIP of who holds them."""
+    held: dict[str, list[str]] = {}
+    for view in await gw.reads.label_views({"office_code": code}, OFFICE_LAPTOPS):
+        if view.get("holder_nip"):
+            held.setdefault(view["holder_nip"], []).append(view["_id"])
+    return held

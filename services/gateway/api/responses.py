@@ -122,6 +122,22 @@ class OfficePublic(BaseModel):
     province_code: str
 
 
+class RosterMember(BaseModel):
+    name: str
+    nip: str
+    jabatan: str
+    unit: str
+
+
+class RosterPublic(BaseModel):
+    office_code: str
+    members: list[RosterMember] = Field(description="Everyone on the office's list, as last recorded.")
+    recorded_at: str | None = Field(description="When the list was recorded; null if it never was.")
+    laptops: dict[str, list[str]] = Field(
+        description="The laptops (asset ids) at the office held by each NIP, on the list or not."
+    )
+
+
 class PublicKey(BaseModel):
     key_id: str
     algorithm: Literal["Ed25519"] = "Ed25519"
