@@ -15,7 +15,7 @@ from services.gateway.bootstrap import Gateway, bootstrap
 from services.gateway.config import GatewaySettings
 from services.gateway.web import audit as audit_pages
 from services.gateway.web import custody as custody_pages
-from services.gateway.web import docs, pages, receipt, scan, transfer, warehouse
+from services.gateway.web import docs, pages, receipt, roster, scan, transfer, warehouse
 
 DESCRIPTION = """Serah tracks government-issued laptops from the warehouse to the recipient
 office: signed QR identities, dispatch and receipt by scanning, a tamper-evident history.
@@ -53,6 +53,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.include_router(scan.router)
     app.include_router(custody_pages.router)
     app.include_router(transfer.router)
+    app.include_router(roster.router)
     render.declare_who_may_call(routes(app))
 
     openapi.install(app)

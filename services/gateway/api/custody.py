@@ -308,17 +308,17 @@ async def get_roster(who: Custodian, code: OfficeCode, gw: GW) -> RosterPublic:
     `recorded_at` null, if none was), and the office's laptops each holder holds, so a laptop held by
     someone no longer on the list shows."""
     scope.act_for_any(who, (Role.RECIPIENT, Role.OPERATOR), code, f"office {code}")
-    members, recorded_at = await office_roster(gw, code)
+    members, recorded_at, _ = await office_roster(gw, code)
     return RosterPublic(office_code=code, members=members, recorded_at=recorded_at, laptops=await held_at(gw, code))
 
 
-async def office_roster(gw: Gateway, code: str) -> tuple[list[dict[str, Any]], str | None]:
-    """The office's list as the audit last chained it, and when."""
+async def office_roster(gw: Gateway, code: str) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """The office's list as the audit last chained it, when, and the id of the event that recorded it."""
     for link in reversed(await gw.reads.history(f"office:{code}")):
         event = link["event"]
         if event["type"] == OfficeRosterRecorded.TYPE:
-            return list(event["data"]["members"]), str(event["time"])
-    return [], None
+            return list(event["data"]["members"]), str(event["time"]), str(event["id"])
+    return [], None, None
 
 
 async def held_at(gw: Gateway, code: str) -> dict[str, list[str]]:

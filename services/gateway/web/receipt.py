@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from events import offices
 from events.catalog import CONDITIONS, Official, ReceiptLine
 from services.gateway.api import consignments as consignments_api
 from services.gateway.api import scope
@@ -42,7 +43,9 @@ async def arriving(who: RecipientPage, request: Request, gw: GW) -> HTMLResponse
             for c in await consignments_api.unconfirmed(who, gw)
             if c.get("office_code") and who.may(Role.RECIPIENT, c["office_code"])
         ]
-    return render(request, "receipt_list.html", rows=rows)
+    # The offices this official signs for by name: each has its staff list and its transfers.
+    mine = sorted(o for o in who.scopes(Role.RECIPIENT) if offices.get(o) is not None and "." in o)
+    return render(request, "receipt_list.html", rows=rows, my_offices=mine)
 
 
 @router.get("/penerimaan/buka")
