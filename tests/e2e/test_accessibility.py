@@ -26,13 +26,23 @@ SHOTS = ROOT / ".serah" / "screenshots"  # git-ignored: the test's artefacts
 def paths(stack: Stack, token: str) -> dict[str, str]:
     """One page of every kind, with something on it."""
     with httpx.Client(base_url=stack.url, timeout=30, headers=signed_in(token)) as api:
-        received, code, units = dispatched(api, 2, [OFFICIAL])
+        received, code, units = dispatched(api, 3, [OFFICIAL])
         done = api.post(f"/api/v1/consignments/{received}/receipt", json=receipt(units, OFFICIAL, code))
         assert done.status_code == 200, done.text
         waiting, _, _ = dispatched(api, 2, [OFFICIAL])
-        asset = units[0]["asset_id"]
+        asset, moving, lost = (u["asset_id"] for u in units)
+        for a in (asset, moving, lost):
+            eventually(lambda a=a: api.get(f"/api/v1/laptops/{a}").json()["status"] == "received", what="received")
         eventually(lambda: api.get(f"/api/v1/audit/laptops/{asset}/timeline").status_code == 200, what="timeline")
         label = units[0]["label"]
+        transfer = f"MUT-A11Y-{moving}"
+        planned = api.post("/api/v1/transfers", json=transfer_plan(transfer, moving))
+        assert planned.status_code == 201, planned.text
+        loss = {"request_id": f"loss-{lost}", "kind": "stolen", "circumstances": "dicuri dari mobil dinas"}
+        assert api.post(f"/api/v1/laptops/{lost}/loss", json=loss).status_code == 200
+        eventually(lambda: api.get(f"/api/v1/laptops/{lost}").json()["status"] == "lost", what="lost")
+        lost_label = units[2]["label"]
+    office = "73.71"
     return {
         "home": "/",
         "sign-in": "/masuk",
@@ -47,6 +57,22 @@ def paths(stack: Stack, token: str) -> dict[str, str]:
         "unconfirmed consignments": "/audit/konsinyasi",
         "a laptop's history": f"/audit/laptop/{asset}",
         "an office laptop's desk": f"/kantor/laptop/{asset}",
+        "an office's transfers": f"/kantor/{office}/mutasi",
+        "a transfer": f"/kantor/{office}/mutasi/{transfer}",
+        "an office's staff list": f"/kantor/{office}/pegawai",
+        "a lost laptop's label": lost_label[lost_label.upper().index("/L/") :],
+    }
+
+
+def transfer_plan(transfer: str, asset: str) -> dict[str, Any]:
+    """A transfer of ``asset`` from office 73.71 to 73.72."""
+    return {
+        "consignment_id": transfer,
+        "from_office": "73.71",
+        "office_code": "73.72",
+        "officials": [OFFICIAL],
+        "legal_basis": {"kind": "transfer_decree", "number": "KEP-MUT-1/2027", "date": "2027-01-10"},
+        "expected": [asset],
     }
 
 

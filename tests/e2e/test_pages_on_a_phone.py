@@ -34,6 +34,12 @@ def paths(stack: Stack, token: str) -> dict[str, str]:
         cid, code, units = dispatched(api, 2, [OFFICIAL])
         done = api.post(f"/api/v1/consignments/{cid}/receipt", json=receipt(units, OFFICIAL, code))
         assert done.status_code == 200, done.text
+        lost = units[1]["asset_id"]
+        eventually(lambda: api.get(f"/api/v1/laptops/{lost}").json()["status"] == "received", what="received")
+        loss = {"request_id": f"loss-{lost}", "kind": "lost", "circumstances": "tertinggal di kereta"}
+        assert api.post(f"/api/v1/laptops/{lost}/loss", json=loss).status_code == 200
+        eventually(lambda: api.get(f"/api/v1/laptops/{lost}").json()["status"] == "lost", what="lost")
+        lost_label = units[1]["label"]
         eventually(lambda: api.get(f"/bast/{cid}").text.count("id='laptops'"), what="BAST page")
         label = units[0]["label"]
         genuine = label[label.upper().index("/L/") :]
@@ -45,6 +51,7 @@ def paths(stack: Stack, token: str) -> dict[str, str]:
         "API reference": "/redoc",
         "sign-in": "/masuk",
         "genuine label": genuine,
+        "lost laptop's label": lost_label[lost_label.upper().index("/L/") :],
         "forged label": f"{head}/{'A' if sig[0] != 'A' else 'B'}{sig[1:]}",
         "damaged label": f"/L/{asset}/1/x",
         "unknown key": f"/L/{asset}/1Z9/{sig}",
@@ -59,6 +66,7 @@ KINDS = [
     "API reference",
     "sign-in",
     "genuine label",
+    "lost laptop's label",
     "forged label",
     "damaged label",
     "unknown key",
