@@ -192,3 +192,19 @@ def test_closing_a_transfer_sends_its_close_as_the_official_the_device_names() -
 def test_a_suggested_transfer_number_names_the_office_and_the_day_in_western_indonesian_time() -> None:
     late = datetime(2027, 1, 9, 18, 30, tzinfo=UTC)  # 01.30 on 10 January in WIB
     assert re.fullmatch(r"MUT-73\.71-20270110-[0-9A-F]{4}", transfer.suggested_id("73.71", late))
+
+
+def test_a_plan_still_being_decided_is_shown_as_pending_without_a_code() -> None:
+    from tests.gateway_fakes import FakeWaiter
+
+    async def go() -> None:
+        views = Office()
+        grants = (Grant(role=Role.RECIPIENT, scope=GIVER),)
+        api = client(planning, grants=grants, decision_timeout_s=0.1, reads=views, consignments=views)
+        api.gateway.bus.waiter = FakeWaiter()  # type: ignore[attr-defined]  # the decision never comes back
+        async with api as tablet:
+            r = await tablet.post(PAGE, data=PLAN)
+            assert r.status_code == 200 and 'data-verdict="pending" data-form="plan"' in r.text
+            assert 'id="receipt-code"' not in r.text
+
+    asyncio.run(go())
