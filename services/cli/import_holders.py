@@ -1,18 +1,12 @@
 """``serah import-holders holders.csv``: an office's staff list and who holds which laptop.
 
-One row per civil servant. Columns (header row required, names case-insensitive, order
-free; comma or semicolon separated; UTF-8 with or without BOM, like ``serah import``):
-
-    office_code*, nip*, name*, jabatan*, unit*,
-    serial | asset_id (optional: the laptop this person holds), condition (optional: B, RR or RB)
-
-Indonesian header names work too (``kode kantor``, ``nama``, ``unit kerja``, ``nomor
-seri``, ``kode aset``, ``kondisi``, … see ``ALIASES``). Every row is checked with the line
-it starts on; a bad row goes to a rejects CSV with the reason and is left out. Then, per
-office, everyone listed becomes the office's staff list (``POST /api/v1/offices/{code}/roster``,
-replacing the previous one), and each row that names a laptop hands it to that person
-(``POST /api/v1/laptops/{asset}/holder``), by the official given with ``--by-*``, who
-signs the berita acara. Each person then confirms by scanning the label.
+The file is ``services/common/holders_file.py``'s (the office's staff page reads the same).
+Every row is checked with the line it starts on; a bad row goes to a rejects CSV with the
+reason and is left out. Then, per office, everyone listed becomes the office's staff list
+(``POST /api/v1/offices/{code}/roster``, replacing the previous one), and each row that
+names a laptop hands it to that person (``POST /api/v1/laptops/{asset}/holder``), by the
+official given with ``--by-*``, who signs the berita acara. Each person then confirms by
+scanning the label.
 
 Re-running the same file records the same lists and replays the same handovers (their
 ids come from the rows), so an interrupted import is finished by running it again.
@@ -20,8 +14,6 @@ ids come from the rows), so an interrupted import is finished by running it agai
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,24 +22,8 @@ from typing import Any
 import typer
 
 from services.cli.admin import auth_headers
-from services.cli.csvfile import ImportFileError, Row, cell, decode, records, write_rejects
-
-REQUIRED = ("office_code", "nip", "name", "jabatan", "unit")
-COLUMNS = (*REQUIRED, "serial", "asset_id", "condition")
-ALIASES = {
-    "kode kantor": "office_code",
-    "kode wilayah": "office_code",
-    "nip pegawai": "nip",
-    "nama": "name",
-    "nama pegawai": "name",
-    "nama lengkap": "name",
-    "unit kerja": "unit",
-    "bidang": "unit",
-    "nomor seri": "serial",
-    "no seri": "serial",
-    "kode aset": "asset_id",
-    "kondisi": "condition",
-}
+from services.common.csvfile import ImportFileError, Row, decode, write_rejects
+from services.common.holders_file import COLUMNS, read_holders, request_id
 
 
 @dataclass
@@ -59,80 +35,6 @@ class HolderSummary:
     rejected_rows: int = 0
     seconds: float = 0.0
     rejects: list[Row] = field(default_factory=list)
-
-
-def _row_body(raw: dict[str, str]) -> dict[str, Any]:
-    """The checked values of one row, or ValueError with a sentence saying what to fix."""
-    from pydantic import ValidationError
-
-    from events import labels, offices
-    from events.catalog import SERIAL, Holder
-
-    v = {k: cell(raw.get(k, "")) for k in COLUMNS}
-    if offices.get(v["office_code"]) is None:
-        raise ValueError(f"office_code {v['office_code']!r} is not an official region code (e.g. 73.71).")
-    try:
-        # The same model the API and the workers check: free text is refused here, row by row.
-        holder = Holder(name=v["name"], nip=v["nip"], jabatan=v["jabatan"], unit=v["unit"])
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = str(first["loc"][0]) if first["loc"] else "row"
-        hint = " (the 18-digit NIP)" if where == "nip" else ""
-        raise ValueError(f"{where}{hint}: {first['msg']}") from None
-    if v["serial"] and v["asset_id"]:
-        raise ValueError("give the laptop by serial or by asset_id, not both.")
-    if v["serial"] and not re.fullmatch(SERIAL, v["serial"]):
-        raise ValueError(f"serial {v['serial'][:40]!r} is not a serial (letters, digits and . _ / -, at most 64).")
-    asset = v["asset_id"] or (labels.asset_id_for_serial(v["serial"]) if v["serial"] else None)
-    if asset is not None and not labels.ASSET_ID.fullmatch(asset):
-        raise ValueError(f"asset_id {asset!r} is not an asset id (SRH + 10 characters).")
-    condition = (v["condition"] or "B").upper()
-    if condition not in ("B", "RR", "RB"):
-        raise ValueError(f"condition {v['condition'][:10]!r} must be B, RR or RB.")
-    return {
-        "office_code": v["office_code"],
-        "holder": holder.model_dump(mode="json"),
-        "asset_id": asset,
-        "condition": condition,
-    }
-
-
-def read_holders(text: str) -> tuple[dict[str, list[Row]], list[Row]]:
-    """Every row checked; the good ones grouped by office. A person listed twice in an
-    office, or a laptop given to two people, is refused on its later line."""
-    rows = list(records(text, COLUMNS, ALIASES, REQUIRED, what="civil servant"))
-    by_office: dict[str, list[Row]] = {}
-    nips: dict[tuple[str, str], int] = {}
-    laptops: dict[str, int] = {}
-    for row in rows:
-        if row.code is not None:
-            continue
-        try:
-            b = row.body = _row_body(row.raw)
-        except ValueError as exc:
-            row.code, row.reason = "invalid_value", str(exc)
-            continue
-        key = (b["office_code"], b["holder"]["nip"])
-        if key in nips:
-            row.body, row.code = None, "duplicate_person"
-            row.reason = f"NIP {key[1]} is already listed for office {key[0]} on line {nips[key]}; keep one row."
-            continue
-        if b["asset_id"] and b["asset_id"] in laptops:
-            row.body, row.code = None, "duplicate_laptop"
-            row.reason = f"this laptop is already handed out on line {laptops[b['asset_id']]}; one holder each."
-            continue
-        nips[key] = row.line
-        if b["asset_id"]:
-            laptops[b["asset_id"]] = row.line
-        by_office.setdefault(b["office_code"], []).append(row)
-    return by_office, [r for r in rows if r.code is not None]
-
-
-def _request_id(row: Row) -> str:
-    """The same row imported again is the same handover (the service replays it)."""
-    b = row.body or {}
-    digest = hashlib.sha256(repr(sorted((k, str(v)) for k, v in b.items())).encode()).hexdigest()[:16]
-    return f"holder-{b.get('asset_id')}-{digest}"
 
 
 def _refused(row: Row, r: Any) -> None:
@@ -182,7 +84,7 @@ def run_import_holders(
                 b = row.body or {}
                 if b.get("asset_id"):
                     body = {
-                        "request_id": _request_id(row),
+                        "request_id": request_id(row),
                         "holder": b["holder"],
                         "condition": b["condition"],
                         "assigned_by": official,

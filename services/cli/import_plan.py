@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from services.cli.admin import auth_headers
-from services.cli.csvfile import ImportFileError, Row, a_date, cell, decode, records, write, write_rejects
+from services.common.csvfile import ImportFileError, Row, a_date, cell, decode, records, write, write_rejects
 
 if TYPE_CHECKING:
     import httpx

@@ -35,7 +35,7 @@ from typing import Any
 import typer
 
 from services.cli.admin import auth_headers
-from services.cli.csvfile import (
+from services.common.csvfile import (
     ImportFileError,
     Row,
     a_date,

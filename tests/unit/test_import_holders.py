@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from events import labels
-from services.cli.csvfile import ImportFileError
-from services.cli.import_holders import _request_id, read_holders
+from services.common.csvfile import ImportFileError
+from services.common.holders_file import read_holders, request_id
 
 HEADER = "kode kantor;NIP;Nama;Jabatan;Unit Kerja;Nomor Seri;Kondisi\n"
 
@@ -64,9 +64,9 @@ def test_the_same_row_is_the_same_handover_when_imported_again() -> None:
     text = HEADER + "73.71;199001012015032001;Rina;Analis;Politik;SN-1;\n"
     [first] = read_holders(text)[0]["73.71"]
     [again] = read_holders(text)[0]["73.71"]
-    assert _request_id(first) == _request_id(again)
+    assert request_id(first) == request_id(again)
     [other] = read_holders(text.replace("Politik", "Umum"))[0]["73.71"]
-    assert _request_id(other) != _request_id(first)
+    assert request_id(other) != request_id(first)
 
 
 def test_a_file_without_the_required_columns_is_refused_whole() -> None:

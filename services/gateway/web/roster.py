@@ -32,6 +32,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from events import offices
 from events.catalog import MAX_ROSTER, Holder, Official
+from services.common.csvfile import ImportFileError, decode
+from services.common.holders_file import read_holders, request_id
 from services.gateway.api import custody as custody_api
 from services.gateway.api import scope
 from services.gateway.api.custody import OfficeCode
@@ -147,9 +149,6 @@ def read_file(data: bytes, code: str) -> list[dict[str, Any]]:
     """The file's rows for office ``code`` (each ``holder``, ``asset_id``, ``condition``, ``line``),
     or ``RowsRefused`` with every row that cannot stand, or ``Refused`` for a file that is not one."""
     # The command's own reader: the page and ``serah import-holders`` take the same files.
-    from services.cli.csvfile import ImportFileError, decode
-    from services.cli.import_holders import read_holders
-
     try:
         by_office, rejects = read_holders(decode(data))
     except ImportFileError as exc:
@@ -227,12 +226,10 @@ async def _record(gw: Gateway, who: Principal, code: str, members: list[dict[str
 
 async def _hand_out(gw: Gateway, who: Principal, row: dict[str, Any], official: Official | None) -> dict[str, Any]:
     """One row's laptop handed to its person, as ``serah import-holders`` does (the same request id)."""
-    from services.cli.import_holders import _request_id
-
     shown = {"line": row["line"], "asset_id": row["asset_id"], "name": row["holder"]["name"]}
     try:
         body = AssignRequest(
-            request_id=_request_id(row["row"]),
+            request_id=request_id(row["row"]),
             holder=Holder.model_validate(row["holder"]),
             condition=row["condition"],
             assigned_by=official,
