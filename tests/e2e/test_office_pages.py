@@ -107,6 +107,8 @@ def test_a_laptop_moves_from_office_a_to_office_b_through_the_pages_and_ends_as_
         there = b.new_page()
         there.goto("/penerimaan")
         reloaded_until(there, f"#arriving tr[data-consignment='{transfer}']", "the transfer on B's receipt list")
+        said = there.inner_text(f"#arriving tr[data-consignment='{transfer}'] .transfer")
+        assert said.startswith("Mutasi dari") and f"({GIVER})" in said, said  # where it comes from
         there.click(f"#arriving tr[data-consignment='{transfer}'] a")
         there.wait_for_url(f"**/penerimaan/{transfer}")
         assert there.is_checked(f"[name=official][value='{receiving['nip']}']")

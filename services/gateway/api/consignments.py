@@ -304,6 +304,8 @@ async def unconfirmed(who: SignedIn, gw: GW) -> list[dict[str, Any]]:
             {
                 "consignment_id": s["consignment_id"],
                 "office_code": s.get("office_code"),
+                "from_office": (s.get("plan") or {}).get("from_office"),
+                "from_office_name": (s.get("plan") or {}).get("from_office_name"),
                 "status": "in_transit" if s["status"] == "dispatched" else s["status"],  # this list calls it in transit
                 "in_transit": s["in_transit"],
                 "age_days": round(age, 2) if age is not None else None,

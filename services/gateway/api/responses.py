@@ -264,6 +264,8 @@ class ConsignmentPublic(BaseModel):
 class UnconfirmedConsignment(BaseModel):
     consignment_id: str
     office_code: str | None
+    from_office: str | None = Field(default=None, description="For a transfer (mutasi): the office it comes from.")
+    from_office_name: str | None = None
     status: str
     in_transit: list[str]
     age_days: float | None = Field(description="Days since dispatch.")
