@@ -250,6 +250,7 @@ class FakeViews:
         self.views: dict[str, dict[str, Any]] = {}
         self.awaiting: set[str] = set()
         self.picking: set[str] = set()
+        self.counters: dict[str, dict[str, Any]] = {}
 
     async def ensure_indexes(self) -> None:
         pass
@@ -326,6 +327,25 @@ class FakeViews:
     async def replace_all(self, views: list[dict[str, Any]]) -> None:
         for v in views:
             self.views[v["_id"]] = {k: x for k, x in v.items() if k != "_id"}
+
+    async def of_office(self, office_code: str) -> list[dict[str, Any]]:
+        return [{"_id": k, **v} for k, v in self.views.items() if v.get("office_code") == office_code]
+
+    async def counters_version(self, office_code: str) -> int:
+        return int(self.counters[office_code]["version"]) if office_code in self.counters else 0
+
+    async def put_counters(self, office_code: str, expected_version: int, doc: dict[str, Any]) -> bool:
+        if await self.counters_version(office_code) != expected_version:
+            return False
+        self.counters[office_code] = {**doc, "version": expected_version + 1}
+        return True
+
+    async def counted_offices(self) -> list[str]:
+        return sorted(self.counters)
+
+    async def drop_counters(self, office_codes: list[str]) -> None:
+        for code in office_codes:
+            self.counters.pop(code, None)
 
 
 class FakeScanIndex:

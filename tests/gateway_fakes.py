@@ -173,6 +173,9 @@ class EmptyReads:
     async def views(self, province: str | None = None) -> list[dict[str, Any]]:
         return []
 
+    async def office_counters(self, province: str | None = None) -> list[dict[str, Any]]:
+        return []
+
     async def anomalies(
         self, rule: str | None, office: str | None, province: str | None, limit: int
     ) -> list[dict[str, Any]]:

@@ -178,6 +178,106 @@ _UPDATE_READ_FIRST = """
 		result, err := common.UpdateDocument(ctx, c, "update", read, &u)
 		read.Close()
 """
+
+# 8. A page in _id order is cut by PostgreSQL. FerretDB pushes a limit down only with
+#    neither filter nor sort, so a page of one office's views read, decoded and sorted
+#    every view of the office in Go first. When a find sorts by _id ascending with a
+#    limit, and its filter is a string _id compared with $gt/$gte plus indexed fields
+#    compared as fix 6 compares them, the backend selects exactly what the filter does,
+#    and adds ORDER BY _id LIMIT n (the handler still filters, sorts and limits).
+_PG_PAGE = """
+// pageFields returns the top-level fields of every index, _id included.
+func pageFields(meta *metadata.Collection) map[string]bool {
+	fields := map[string]bool{"_id": true}
+	for _, idx := range meta.Indexes {
+		for _, k := range idx.Key {
+			if !strings.ContainsRune(k.Field, '.') {
+				fields[k.Field] = true
+			}
+		}
+	}
+	return fields
+}
+
+// idAfter compares a string _id with $gt or $gte as MongoDB does: strings only (by the
+// type FerretDB records), in byte order (the cluster's C locale orders jsonb strings so).
+func idAfter(p *metadata.Placeholder, v any) (string, []any) {
+	d, ok := v.(*types.Document)
+	if !ok || d.Len() != 1 {
+		return "", nil
+	}
+	op := d.Keys()[0]
+	s, ok := must.NotFail(d.Get(op)).(string)
+	sign := map[string]string{"$gt": ">", "$gte": ">="}[op]
+	if !ok || sign == "" {
+		return "", nil
+	}
+	column := metadata.DefaultColumn + "->'_id'"
+	typed := metadata.DefaultColumn + `->'$s'->'p'->'_id'->'t' = '"string"'`
+	arg := string(must.NotFail(sjson.MarshalSingleValue(s)))
+	return fmt.Sprintf(`%s %s %s AND %s`, column, sign, p.Next(), typed), []any{arg}
+}
+
+// idPage returns WHERE, ORDER BY and LIMIT of a page in _id order when SQL selects exactly
+// what the filter does, else "": the handler must then see every document the filter may match.
+func idPage(params *backends.QueryParams, indexed map[string]bool) (string, []any) {
+	if params.IDPage <= 0 || params.Limit != 0 || params.Sort.Len() != 0 || params.Filter == nil ||
+		!params.Filter.Has("_id") {
+		return "", nil
+	}
+	var p metadata.Placeholder
+	var filters []string
+	var args []any
+	for _, key := range params.Filter.Keys() {
+		v := must.NotFail(params.Filter.Get(key))
+		f, a := "", []any(nil)
+		if key == "_id" {
+			f, a = idAfter(&p, v)
+		} else if indexed[key] {
+			f, a = indexedEqual(&p, key, v)
+		}
+		if f == "" {
+			return "", nil
+		}
+		filters = append(filters, f)
+		args = append(args, a...)
+	}
+	order := fmt.Sprintf(" ORDER BY %s->'_id' LIMIT %d", metadata.DefaultColumn, params.IDPage)
+	return " WHERE " + strings.Join(filters, " AND ") + order, args
+}
+
+"""
+_PG_PAGE_QUERY = """
+	q += where
+
+	sort, sortArgs := prepareOrderByClause(params.Sort)
+
+	q += sort
+	args = append(args, sortArgs...)
+
+	if params.Limit != 0 {
+		q += fmt.Sprintf(` LIMIT %s`, placeholder.Next())
+		args = append(args, params.Limit)
+	}
+
+	rows, err := p.Query(ctx, q, args...)
+"""
+_PG_PAGE_WHERE = """
+	if page, pageArgs := idPage(params, pageFields(meta)); page != "" {
+		where, args = page, pageArgs
+	}
+"""
+_PG_PAGE_FIND = """
+	// A page in _id order: the backend may cut it itself when it applies the whole filter.
+	if !h.DisablePushdown && params.Skip == 0 && params.Limit > 0 && qp.Limit == 0 && qp.Filter != nil &&
+		qp.Filter.Len() == params.Filter.Len() && params.Sort.Len() == 1 && params.Sort.Keys()[0] == "_id" {
+		if order, ok := must.NotFail(params.Sort.Get("_id")).(int64); ok && order == 1 {
+			qp.IDPage = params.Limit
+		}
+	}
+
+	h.L.DebugContext(ctx, fmt.Sprintf("Converted %+v for %+v to %+v.", params, cInfo, qp))
+"""
 _PG_PATCHES = (
     (
         "internal/handler/msg_update.go",
@@ -216,6 +316,29 @@ func prepareWhereClause(p *metadata.Placeholder, sqlFilters *types.Document) (st
         "internal/backends/postgresql/collection.go",
         "prepareWhereClause(&placeholder, params.Filter)",
         "prepareIndexedWhereClause(&placeholder, params.Filter, indexedFields(meta))",
+    ),
+    (
+        "internal/backends/collection.go",
+        "\tLimit  int64\n\n\tOnlyRecordIDs bool\n",
+        "\tLimit  int64\n\tIDPage int64\n\n\tOnlyRecordIDs bool\n",
+    ),
+    (
+        "internal/backends/postgresql/query.go",
+        "\n// prepareOrderByClause returns",
+        _PG_PAGE + "// prepareOrderByClause returns",
+    ),
+    (
+        "internal/backends/postgresql/query.go",
+        '\t"github.com/FerretDB/FerretDB/internal/backends/postgresql/metadata"\n',
+        '\t"github.com/FerretDB/FerretDB/internal/backends"\n\t"github.com/FerretDB/FerretDB/internal/backends/postgresql/metadata"\n',
+    ),
+    ("internal/backends/postgresql/collection.go", _PG_PAGE_QUERY, _PG_PAGE_WHERE + _PG_PAGE_QUERY),
+    (
+        "internal/handler/msg_find.go",
+        """
+	h.L.DebugContext(ctx, fmt.Sprintf("Converted %+v for %+v to %+v.", params, cInfo, qp))
+""",
+        _PG_PAGE_FIND,
     ),
 )
 _PATCHES = (

@@ -27,7 +27,7 @@ from events.catalog import (
     UsageAttested,
 )
 from events.envelope import Envelope, utcnow
-from services.audit import consignment, domain, rules
+from services.audit import consignment, counters, domain, rules
 from services.audit.adapters.mongo import Advance, EventLog, Link, ScanIndex, Views
 from services.common.faults import crash_point
 from services.common.streams import VersionConflict
@@ -83,6 +83,7 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
             # Recorded and viewed before: a redelivery, perhaps after a crash
             # between the view and what is derived from it, which only this heals.
             assert current is not None
+            await recount_offices(counters.offices_moved(None, current), rt)
             await _list_consignment(asset, _view_part(current), rt)
             await _remember_scan(event, rt)
             return False
@@ -95,6 +96,7 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
     view = domain.apply(base, event, rt.thresholds)
     await rt.views.advance(asset, seq, link, event.id, view)
     crash_point("after_view", asset)
+    await recount_offices(counters.offices_moved(current, view), rt)
     if event.type in consignment.MOVES_LISTS:
         await _list_consignment(asset, view, rt)
     await _remember_scan(event, rt)
@@ -125,6 +127,7 @@ class _Chain:
     view: dict[str, Any]
     known: set[str]
     links: list[Link] = field(default_factory=list)
+    before: dict[str, Any] | None = None  # the view as stored when the batch began
 
 
 async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
@@ -141,7 +144,8 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
     events go one at a time through record_event, which heals exactly that."""
     chains: dict[str, _Chain] = {}
     for asset, doc in (await rt.views.get_many(list(dict.fromkeys(e.subject for e in events)))).items():
-        chains[asset] = _Chain(doc["seq"], doc["head_hash"], _view_part(doc), set(doc.get("event_ids") or []))
+        view = _view_part(doc)
+        chains[asset] = _Chain(doc["seq"], doc["head_hash"], view, set(doc.get("event_ids") or []), before=view)
     for event in events:
         asset = event.subject
         c = chains.setdefault(asset, _Chain(0, domain.GENESIS, domain.empty_view(asset), set()))
@@ -166,6 +170,13 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
     # between the view and these indexes left them out, and a redelivery is the
     # only chance to heal that (the scan index keeps the first event per scan).
     done = [e for e in events if e.subject not in left]
+    offices: set[str] = set()
+    for subject in dict.fromkeys(e.subject for e in done):
+        c = chains[subject]
+        # A view that did not move was recorded before: its office is counted again,
+        # which heals a crash between that view and its office's counters.
+        offices |= counters.offices_moved(c.before, c.view) if c.links else counters.offices_moved(None, c.view)
+    await recount_offices(offices, rt)
     for subject in dict.fromkeys(e.subject for e in done if e.type in consignment.MOVES_LISTS):
         await _list_consignment(subject, chains[subject].view, rt)
     await rt.scans.remember_many([(e.causationid, e.subject, e.id) for e in done if e.causationid])
@@ -356,7 +367,8 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
     """Recompute every laptop's view from the event log (``serah rebuild``): one
     pass over the log in (laptop, seq) order, views written in bulk, with the
     runtime's thresholds (so changed thresholds reach every view's due moments),
-    and each consignment put on or taken off the list awaiting receipt."""
+    each consignment put on or taken off the list awaiting receipt, and then
+    every office's counters recounted from the rebuilt views."""
     built: list[dict[str, Any]] = []
     total = 0
     current: str | None = None
@@ -378,26 +390,48 @@ async def rebuild_views(rt: AuditRuntime, progress: Callable[[int], None] = lamb
             )
             progress(len(events))
 
+    offices: set[str] = set()
     async for link in rt.log.all_links():
         if link["asset_id"] != current:
             flush()
             current, events, ids = link["asset_id"], [], []
             if len(built) >= 1000:  # bounded memory: write views in batches as the pass goes
-                await _replace_all(built, rt)
+                offices |= await _replace_all(built, rt)
                 built = []
         events.append(codec.from_json(link["event"]))
         ids.append(link["_id"])
         head = link["hash"]
         total += 1
     flush()
-    await _replace_all(built, rt)
+    offices |= await _replace_all(built, rt)
+    await recount_every_office(rt, offices)
     return total
 
 
-async def _replace_all(views: list[dict[str, Any]], rt: AuditRuntime) -> None:
+async def _replace_all(views: list[dict[str, Any]], rt: AuditRuntime) -> set[str]:
+    """Writes rebuilt views; returns the offices they count in."""
     await rt.views.replace_all(views)
     for v in views:
         await _list_consignment(v["_id"], v, rt)
+    return {office for v in views for office in counters.offices_moved(None, v)}
+
+
+async def recount_offices(offices: set[str], rt: AuditRuntime) -> None:
+    """Recomputes each office's counters from its views. Each count is written over
+    the version it read before reading the views, so when two workers count one
+    office at once the later view change always lands: the loser counts again."""
+    for office in sorted(offices):
+        while True:
+            version = await rt.views.counters_version(office)
+            doc = counters.tally(await rt.views.of_office(office))
+            if await rt.views.put_counters(office, version, doc):
+                break
+
+
+async def recount_every_office(rt: AuditRuntime, offices: set[str]) -> None:
+    """``offices``: every office a view counts in now; the counters of others go."""
+    await rt.views.drop_counters([o for o in await rt.views.counted_offices() if o not in offices])
+    await recount_offices(offices, rt)
 
 
 async def refresh_view(asset_id: str, rt: AuditRuntime) -> dict[str, Any]:
@@ -406,7 +440,9 @@ async def refresh_view(asset_id: str, rt: AuditRuntime) -> dict[str, Any]:
     events = [codec.from_json(link["event"]) for link in links]
     view = domain.view(asset_id, events, rt.thresholds)
     head = links[-1]["hash"] if links else domain.GENESIS
+    before = await rt.views.get(asset_id)
     await rt.views.replace(asset_id, len(links), head, [link["_id"] for link in links], view)
+    await recount_offices(counters.offices_moved(None, before) | counters.offices_moved(None, view), rt)
     await _list_consignment(asset_id, view, rt)
     return view
 

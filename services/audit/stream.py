@@ -5,7 +5,7 @@ In:  ``serah.events`` — every fact, from every service;
 Out: ``serah.events`` — AnomalyDetected; ``serah.checkpoints`` —
      CheckpointSigned; MongoDB: ``event_log`` (chained per laptop), ``laptop_views``
      (laptops' and consignments' views), ``unconfirmed_consignments``,
-     ``open_consignments``, ``scan_index``, ``dead_letters``, ``checkpoints``,
+     ``open_consignments``, ``office_counters``, ``scan_index``, ``dead_letters``, ``checkpoints``,
      ``checkpoint_leaves``; unreadable events go to ``serah.deadletters``.
 Key: the asset id, so each laptop's chain is appended in partition order.
 Failures: transient ones retried in place (holding the partition keeps chains

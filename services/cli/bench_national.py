@@ -16,8 +16,10 @@ and attested in use; the tenth stays in transit for the late-receipt sweep. Abou
 six events per laptop, as the roll-out's ~7 million events for 1.2 million.
 
 Then, per size: a laptop's audit timeline and its history (the store reads and
-the chain verdict of those routes), an office's laptop list (what a label sheet
-of one office selects), the national roll-up, the late-receipt sweep (one that
+the chain verdict of those routes), an office's laptop list (the first page of
+what a label sheet of one office selects), every office's counters recounted (as ``serah rebuild``
+does), the national roll-up from them and, as its check, recounted from every
+view, the late-receipt sweep (one that
 raises nothing: the steady state), a signed checkpoint, the JSON Lines export of
 everything and ``serah verify``'s offline check of it."""
 
@@ -245,6 +247,7 @@ async def _measure(world: _World, n: int, samples: int) -> dict[str, float]:
     from services.gateway import rollups
     from services.gateway.adapters.audit_reads import AuditReads
     from services.gateway.adapters.mongo import ReadModels
+    from services.gateway.api import label_sheets
     from services.handover import handlers as handover_handlers
     from services.handover.adapters import mongo as handover_mongo
     from services.handover.bootstrap import bootstrap as handover_bootstrap
@@ -268,8 +271,8 @@ async def _measure(world: _World, n: int, samples: int) -> dict[str, float]:
         assert links, asset
         await audit.verdict(asset, links, keys)
 
-    async def office_list(code: str) -> None:  # GET /api/v1/labels?office_code=…
-        await reads.label_views({"office_code": code}, 10_000)
+    async def office_list(code: str) -> None:  # GET /api/v1/labels?office_code=…: its first page
+        await reads.label_views({"office_code": code, "_id": {"$gt": ""}}, label_sheets.PAGE + 1)
 
     picked = rng.sample(world.assets, min(samples, len(world.assets)))
     for name, call, items in (
@@ -281,12 +284,22 @@ async def _measure(world: _World, n: int, samples: int) -> dict[str, float]:
         out[f"{name}_p50_ms"] = _q(seconds, 50) * 1000
         out[f"{name}_p99_ms"] = _q(seconds, 99) * 1000
 
+    # The laptops were written as `serah rebuild` writes them; so are the offices' counters.
     start = time.perf_counter()
-    rolled = rollups.rollup(await audit.views(None), datetime.now(UTC))
+    await audit_handlers.recount_every_office(world.audit, {o.code for o in world.offices})
+    out["recount_offices_s"] = time.perf_counter() - start
+    now = datetime.now(UTC)
+    start = time.perf_counter()  # GET /api/v1/audit/rollups: the offices' counters
+    rolled = rollups.counted_rollup(await audit.office_counters(None), now)
     out["rollup_s"] = time.perf_counter() - start
+    start = time.perf_counter()  # the check: the same recounted from every laptop view
+    recounted = rollups.rollup(await audit.views(None), now)
+    out["rollup_recount_s"] = time.perf_counter() - start
     planned = sum(p["totals"]["planned"] for p in rolled)
     if planned != n:
         raise RuntimeError(f"roll-up counted {planned} laptops of {n}")
+    if rolled != recounted:
+        raise RuntimeError("the offices' counters differ from a recount of the views")
 
     settings = HandoverSettings(receipt_code_keys=f"R1:{'A' * 43}")
     rt = handover_bootstrap(
@@ -326,8 +339,10 @@ async def _measure(world: _World, n: int, samples: int) -> dict[str, float]:
 FIGURES: list[tuple[str, str, str]] = [
     ("timeline_p99_ms", "a laptop's audit timeline, p99 (log by laptop + chain verdict)", "ms"),
     ("history_p99_ms", "a laptop's history, p99 (view's event ids + chain verdict)", "ms"),
-    ("office_list_p99_ms", "an office's laptop list, p99", "ms"),
-    ("rollup_s", "national roll-up", "s"),
+    ("office_list_p99_ms", "an office's laptop list, a page of 100, p99", "ms"),
+    ("rollup_s", "national roll-up (the offices' counters)", "s"),
+    ("rollup_recount_s", "the same recounted from every view (the check)", "s"),
+    ("recount_offices_s", "every office's counters recounted (what `serah rebuild` adds)", "s"),
     ("sweep_s", "late-receipt sweep (raising none)", "s"),
     ("checkpoint_s", "signed checkpoint of every chain", "s"),
     ("export_events_s", "export of everything", "events/s"),

@@ -113,15 +113,19 @@ def print_labels(
         raise typer.Exit(1)
     items: list[label_pdf.LabelPrint] = []
     with httpx.Client(base_url=url, timeout=120, headers=auth_headers()) as client:
-        for params in queries:
+        requests: list[tuple[str, dict[str, str | list[str]] | None]] = [("/api/v1/labels", q) for q in queries]
+        while requests:
+            path, params = requests.pop(0)
             try:
-                r = client.get("/api/v1/labels", params=params)
+                r = client.get(path, params=params)
             except httpx.HTTPError as exc:
                 typer.echo(f"serah: cannot reach {url}: {exc}. Is the gateway running?", err=True)
                 raise typer.Exit(1) from None
             if r.status_code != 200:
                 typer.echo(f"serah: {r.json().get('detail', r.text)}", err=True)
                 raise typer.Exit(1)
+            if "next" in r.links:  # an office's, consignment's or batch's labels come a page at a time
+                requests.insert(0, (r.links["next"]["url"], None))
             items += [
                 label_pdf.LabelPrint(
                     i["asset_id"], i["serial"], i["label_url"], i["kode_barang"], i["nup"], i["office_name"]

@@ -1,5 +1,7 @@
 """Roll-ups per province → regency/city → office, and the attestation due lists,
-counted from the audit's laptop views at a moment ``now``. No rule lives here: the
+at a moment ``now``. A roll-up reads the counter document the audit keeps per office
+(services/audit/counters.py); ``rollup`` recounts the same from every laptop view,
+which is how the counters are checked. No rule lives here: the
 audit's view fold puts on each view the moment its laptop becomes missing
 (``transit_due_at``) or its attestation overdue (``attestation_due_at``), by the
 audit's thresholds, and the audit's timed rules raise their anomalies by the same
@@ -97,6 +99,7 @@ def classify(view: Mapping[str, Any], at: str) -> dict[str, int]:
 
 
 def rollup(views: Iterable[Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The roll-up recounted from every laptop view (what ``counted_rollup`` must equal)."""
     at = codec.format_time(now)
     by_office: dict[str, dict[str, int]] = {}
     for v in views:
@@ -106,6 +109,33 @@ def rollup(views: Iterable[Mapping[str, Any]], now: datetime) -> list[dict[str, 
         row = by_office.setdefault(code, dict.fromkeys(COUNTERS, 0))
         for k, n in classify(v, at).items():
             row[k] += n
+    return _by_province(by_office)
+
+
+def from_counters(doc: Mapping[str, Any], at: str) -> dict[str, int]:
+    """An office's row from the counter document the audit keeps for it
+    (services/audit/counters.py) at the moment ``at``: what the clock moves is
+    compared here, with the due moments the document lists."""
+    counts = doc.get("counts", {})
+
+    def due(name: str) -> int:
+        return sum(int(d["laptops"]) for d in doc.get(name, ()) if passed(d["at"], at))
+
+    c = {k: int(counts.get(k, 0)) for k in COUNTERS}
+    c["missing"] = due("transit_due")
+    c["overdue"] = due("attestation_due")
+    c["in_use"] = int(counts.get("attested_in_use", 0)) - due("attested_in_use_due")
+    return c
+
+
+def counted_rollup(docs: Iterable[Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The roll-up from the offices' counter documents (one per office, not one per laptop)."""
+    at = codec.format_time(now)
+    by_office = {str(d["_id"]): from_counters(d, at) for d in docs}
+    return _by_province({code: row for code, row in by_office.items() if row["planned"]})
+
+
+def _by_province(by_office: Mapping[str, dict[str, int]]) -> list[dict[str, Any]]:
     provinces: dict[str, dict[str, Any]] = {}
     for code in sorted(by_office):
         prov = code[:2]

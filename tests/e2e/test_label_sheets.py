@@ -155,3 +155,23 @@ def test_a_bad_label_selection_gets_a_clear_problem(
     r = api.get("/api/v1/labels.pdf", params=params)
     assert r.status_code == status and r.headers["content-type"].startswith("application/problem+json"), r.text
     assert r.json()["detail"] and (code is None or r.json()["code"] == code)
+
+
+def test_an_office_s_and_a_consignment_s_labels_come_page_by_page_in_asset_id_order_from_the_store(
+    api: httpx.Client, consignment: tuple[str, list[dict[str, Any]]]
+) -> None:
+    cons, laptops = consignment
+    for params in ({"consignment_id": cons, "limit": 10}, {"office_code": "74.05", "limit": 10}):
+        seen: list[str] = []
+        r = api.get("/api/v1/labels", params=params)
+        while True:
+            assert r.status_code == 200, r.text
+            page = [x["asset_id"] for x in r.json()]
+            assert 0 < len(page) <= 10, (params, page)
+            seen += page
+            if "next" not in r.links:
+                break
+            r = api.get(r.links["next"]["url"])
+        assert seen == sorted(set(seen)), params  # in order, none twice
+        assert {x["asset_id"] for x in laptops} <= set(seen), params
+    assert len(seen) >= 26

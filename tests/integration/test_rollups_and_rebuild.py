@@ -1,5 +1,6 @@
 """Roll-ups agree exactly with a recomputation from raw events over thousands of
-laptops in several provinces; rebuilt views equal the live ones. Real store."""
+laptops in several provinces, and the counters the audit keeps per office with a
+recount of the views; rebuilt views and counters equal the live ones. Real store."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def test_rollups_agree_exactly_with_a_recomputation_from_raw_events(infra: Stack
     name = f"rollup_{uuid.uuid4().hex[:8]}"
     data = histories(LAPTOPS, seed=11)
 
-    async def load(db: Any, rt: handlers.AuditRuntime) -> list[dict[str, Any]]:
+    async def load(db: Any, rt: handlers.AuditRuntime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         # Bulk: the same chain links the audit handler writes, inserted in batches.
         docs = []
         for events in data:
@@ -106,9 +107,9 @@ def test_rollups_agree_exactly_with_a_recomputation_from_raw_events(infra: Stack
         for i in range(0, len(docs), 2000):
             await db.event_log.insert_many(docs[i : i + 2000], ordered=False)
         await handlers.rebuild_views(rt)
-        return [d async for d in db.laptop_views.find({})]
+        return [d async for d in db.laptop_views.find({})], [d async for d in db.office_counters.find({})]
 
-    views = run(infra, name, load)
+    views, kept = run(infra, name, load)
     assert len(views) == LAPTOPS
     got = rollups.rollup(views, AT)  # due moments by the audit's thresholds: 14 days in transit, 90 to attest
     assert {p["code"] for p in got} == set(PROVINCES)
@@ -117,6 +118,8 @@ def test_rollups_agree_exactly_with_a_recomputation_from_raw_events(infra: Stack
     for p in got:  # province totals are the sum of their offices
         assert p["totals"] == {k: sum(o[k] for o in p["offices"]) for k in rollups.COUNTERS}
     assert sum(p["totals"]["planned"] for p in got) > 2000 and sum(p["totals"]["overdue"] for p in got) > 0
+    for at in (NOW, NOW + timedelta(days=20), AT):  # the kept counters, at moments either side of the due ones
+        assert rollups.counted_rollup(kept, at) == rollups.rollup(views, at)
 
 
 @pytest.mark.parametrize("laptops", [40])
@@ -124,16 +127,30 @@ def test_a_rebuilt_view_equals_the_live_one(infra: Stack, laptops: int) -> None:
     name = f"rebuild_{uuid.uuid4().hex[:8]}"
     data = histories(laptops, seed=3)
 
-    async def live_then_rebuild(db: Any, rt: handlers.AuditRuntime) -> tuple[list[Any], list[Any]]:
+    async def counted(db: Any) -> list[dict[str, Any]]:
+        return sorted(
+            [{k: v for k, v in d.items() if k != "version"} async for d in db.office_counters.find({})],
+            key=lambda d: d["_id"],
+        )
+
+    async def live_then_rebuild(db: Any, rt: handlers.AuditRuntime) -> tuple[list[Any], ...]:
         await rt.log.ensure_indexes()
-        for events in data:
+        await rt.views.ensure_indexes()
+        half = len(data) // 2
+        for events in data[:half]:
             for e in events:
                 await handlers.record_event(e, rt)  # exactly what the audit worker does
+        await handlers.record_events([e for events in data[half:] for e in events], rt)  # and its batches
         live = sorted([d async for d in db.laptop_views.find({})], key=lambda d: d["_id"])
+        live_counters = await counted(db)
         await db.laptop_views.update_many({}, {"$set": {"status": "scrambled"}})
+        await db.office_counters.update_many({}, {"$set": {"counts.planned": 999}})
         await handlers.rebuild_views(rt)
         rebuilt = sorted([d async for d in db.laptop_views.find({})], key=lambda d: d["_id"])
-        return live, rebuilt
+        return live, rebuilt, live_counters, await counted(db)
 
-    live, rebuilt = run(infra, name, live_then_rebuild)
+    live, rebuilt, live_counters, rebuilt_counters = run(infra, name, live_then_rebuild)
     assert len(live) == laptops and rebuilt == live
+    assert rebuilt_counters == live_counters
+    for at in (NOW, AT):
+        assert rollups.counted_rollup(live_counters, at) == rollups.rollup(live, at)

@@ -166,3 +166,7 @@ def test_the_rollup_counts_held_in_repair_lost_and_written_off_per_office(world:
     counts = {k: office[k] for k in ("received", "held", "in_repair", "lost", "written_off", "write_off_proposed")}
     assert counts == {"received": 5, "held": 1, "in_repair": 1, "lost": 1, "written_off": 1, "write_off_proposed": 0}
     assert province["totals"]["held"] == 1
+    # The counters the audit keeps for the office say the same.
+    assert world.audit is not None
+    kept = [{"_id": k, **v} for k, v in world.audit.views.counters.items()]  # type: ignore[attr-defined]
+    assert rollups.counted_rollup(kept, NOW + timedelta(days=1)) == [province]

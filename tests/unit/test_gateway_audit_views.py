@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from events.catalog import RejectionReason
-from services.audit import domain, handlers, rules
+from services.audit import counters, domain, handlers, rules
 from services.gateway.adapters.consignment_reads import ConsignmentReads
 from services.gateway.config import GatewaySettings
 from tests.audit_data import laptop_history
@@ -35,6 +35,14 @@ class AuditViews(EmptyReads):
 
     async def views(self, scope: str | None = None) -> list[dict[str, Any]]:
         return [v for v in self.laptops if not scope or str(v.get("office_code") or "").startswith(scope)]
+
+    async def office_counters(self, scope: str | None = None) -> list[dict[str, Any]]:
+        """As the audit keeps them: each office's counters tallied from its views."""
+        codes = {str(v["office_code"]) for v in await self.views(scope) if v.get("office_code")}
+        return [
+            {"_id": code, **counters.tally(v for v in self.laptops if v.get("office_code") == code)}
+            for code in sorted(codes)
+        ]
 
 
 def folded(office: str, stage: int, t: rules.Thresholds = SHORT) -> dict[str, Any]:

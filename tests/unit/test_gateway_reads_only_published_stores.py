@@ -28,6 +28,7 @@ PUBLISHED = {
     "scan_index",
     "unconfirmed_consignments",
     "open_consignments",
+    "office_counters",
     "checkpoints",
     "checkpoint_leaves",
     "dead_letters",

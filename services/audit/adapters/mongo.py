@@ -18,6 +18,7 @@ from events import codec
 from events.catalog import LaptopAllocated, LaptopReceived
 from events.envelope import Envelope
 from events.text import storable
+from services.audit import counters
 from services.audit.domain import GENESIS
 from services.common.streams import READ_CHUNK, VersionConflict
 
@@ -57,6 +58,12 @@ class Views(Protocol):
     async def held_at(self, office_code: str) -> list[dict[str, Any]]: ...
     async def all(self) -> list[dict[str, Any]]: ...
     async def replace_all(self, views: list[dict[str, Any]]) -> None: ...
+    # Each office's counters (services/audit/counters.py), guarded by their version.
+    async def of_office(self, office_code: str) -> list[dict[str, Any]]: ...
+    async def counters_version(self, office_code: str) -> int: ...
+    async def put_counters(self, office_code: str, expected_version: int, doc: dict[str, Any]) -> bool: ...
+    async def counted_offices(self) -> list[str]: ...
+    async def drop_counters(self, office_codes: list[str]) -> None: ...
 
 
 class ScanIndex(Protocol):
@@ -234,6 +241,7 @@ class MongoEventLog:
 
 UNCONFIRMED = "unconfirmed_consignments"
 OPEN = "open_consignments"
+COUNTERS = "office_counters"
 
 
 class MongoViews:
@@ -246,10 +254,14 @@ class MongoViews:
         self._c = db.laptop_views
         self._unconfirmed = db[UNCONFIRMED]
         self._open = db[OPEN]
+        self._counters = db[COUNTERS]
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index("office_code")
         await self._c.create_index("status")
+        # A page of an office's laptops in asset-id order (the label list): equality on
+        # office and kind, then the index's own order, so the store reads one page.
+        await self._c.create_index([("office_code", ASCENDING), ("kind", ASCENDING), ("_id", ASCENDING)])
 
     async def get(self, asset_id: str) -> dict[str, Any] | None:
         return await self._c.find_one({"_id": asset_id})
@@ -379,6 +391,34 @@ class MongoViews:
             except BulkWriteError as exc:
                 if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                     raise
+
+    async def of_office(self, office_code: str) -> list[dict[str, Any]]:
+        """The office's views, the fields its counters read (by the ``office_code`` index)."""
+        return [d async for d in self._c.find({"office_code": office_code}, dict.fromkeys(counters.FIELDS, 1))]
+
+    async def counters_version(self, office_code: str) -> int:
+        doc = await self._counters.find_one({"_id": office_code}, {"version": 1})
+        return int(doc["version"]) if doc else 0
+
+    async def put_counters(self, office_code: str, expected_version: int, doc: dict[str, Any]) -> bool:
+        """Writes the office's counters only over ``expected_version`` (0: none yet);
+        False when another count landed first."""
+        new = {**doc, "version": expected_version + 1}
+        if expected_version == 0:
+            try:
+                await self._counters.insert_one({"_id": office_code, **new})
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await self._counters.replace_one({"_id": office_code, "version": expected_version}, new)
+        return result.matched_count == 1
+
+    async def counted_offices(self) -> list[str]:
+        return sorted([d["_id"] async for d in self._counters.find({}, {"_id": 1})])
+
+    async def drop_counters(self, office_codes: list[str]) -> None:
+        if office_codes:
+            await self._counters.delete_many({"_id": {"$in": office_codes}})
 
 
 class MongoScanIndex:

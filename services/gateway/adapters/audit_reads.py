@@ -99,6 +99,12 @@ class AuditReads:
         query["kind"] = "laptop"  # consignments, accounts and devices are chained, but are not laptops
         return [d async for d in self._db.laptop_views.find(query, dict.fromkeys(VIEW_FIELDS, 1))]
 
+    async def office_counters(self, province: str | None = None) -> list[dict[str, Any]]:
+        """The counter document of each office (of one province or office code prefix):
+        one small document per office, 552 in all."""
+        docs = [d async for d in self._db.office_counters.find({})]
+        return [d for d in docs if not province or str(d["_id"]).startswith(province)]
+
     async def anomalies(
         self, rule: str | None, office: str | None, province: str | None, limit: int
     ) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import StringConstraints
 
@@ -36,6 +36,26 @@ AssetIds = Annotated[
 Office = Annotated[str | None, Query(pattern=OFFICE_CODE)]
 Consignment = Annotated[str | None, Query(pattern=CONSIGNMENT_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LABELS)]
+# A page of an office's, consignment's or import batch's labels: the store cuts it from
+# the selection in asset-id order, so a page costs the same at 80 laptops an office or 2,200.
+PAGE = 100
+After = Annotated[
+    str | None,
+    Query(
+        pattern=labels.ASSET_ID.pattern,
+        description='Begin after this asset id (the `after` of the `Link: rel="next"` header of the page before).',
+    ),
+]
+NEXT_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Link": {
+                "description": 'When more labels match: `<URL of the next page>; rel="next"`.',
+                "schema": {"type": "string"},
+            }
+        }
+    }
+}
 
 
 async def select(
@@ -45,10 +65,18 @@ async def select(
     consignment_id: str | None,
     limit: int,
     import_batch: str | None = None,
-) -> list[LabelToPrint]:
-    query: dict[str, Any] = {"label_generation": {"$gte": 1}}
+    after: str | None = None,
+) -> tuple[list[LabelToPrint], str | None]:
+    """Up to ``limit`` laptops' labels; by asset ids in the order asked for, else in
+    asset-id order, beginning after the asset id ``after``. With them the asset id the
+    next page begins after, or None when no more match."""
+    query: dict[str, Any] = {}
     if asset_id:
         query["_id"] = {"$in": asset_id}
+    else:
+        # A string _id above ``after`` (every asset id is above ""): the form of filter
+        # the store answers with a page from its index (docs/decisions/ferretdb-patches.md).
+        query["_id"] = {"$gt": after or ""}
     if office_code:
         query["office_code"] = office_code
     if consignment_id:
@@ -59,16 +87,20 @@ async def select(
         raise ApiError(
             422, "no_selection", "Say which labels to print: asset_id, office_code, consignment_id or import_batch."
         )
-    views = await gw.reads.label_views(query, limit)
-    if not views:
+    views = await gw.reads.label_views(query, limit + 1)
+    if not views and after is None:
         raise ApiError(404, "no_labels", "No registered laptop matches this selection: check the ids or codes.")
+    following = None
+    if len(views) > limit:
+        views = views[:limit]
+        following = views[-1]["_id"]
     if asset_id:  # print in the order asked for
         order = {a: i for i, a in enumerate(asset_id)}
         views.sort(key=lambda v: order.get(v["_id"], len(order)))
     out = []
     for v in views:
         url = gw.issuer.current_url(v["_id"], v)
-        if url is None:  # the query asked for a label generation; a view without one is not printed
+        if url is None:  # a view without a label generation (allocated, not registered) is not printed
             continue
         out.append(
             LabelToPrint(
@@ -84,7 +116,7 @@ async def select(
                 label_url=url,
             )
         )
-    return out
+    return out, following
 
 
 def to_print(items: list[LabelToPrint]) -> list[label_pdf.LabelPrint]:
@@ -94,21 +126,34 @@ def to_print(items: list[LabelToPrint]) -> list[label_pdf.LabelPrint]:
 @router.get(
     "/labels",
     response_model=list[LabelToPrint],
-    responses=NOT_FOUND,
-    summary="The current labels of the selected laptops (what a sheet prints)",
+    responses={**NOT_FOUND, **NEXT_PAGE},
+    summary="The current labels of the selected laptops (what a sheet prints), a page at a time",
 )
 async def labels_to_print(
     who: Operator,
     gw: GW,
+    request: Request,
+    response: Response,
     asset_id: AssetIds = None,
     office_code: Office = None,
     consignment_id: Consignment = None,
-    limit: Limit = MAX_LABELS,
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_LABELS, description=f"Labels per page (default {PAGE}; by asset ids, all).")
+    ] = None,
     import_batch: Consignment = None,
+    after: After = None,
 ) -> list[LabelToPrint]:
     """Select by asset ids, office, consignment or import batch (at least one: `422 no_selection`);
-    `404 no_labels` when nothing matches."""
-    return await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
+    `404 no_labels` when nothing matches. By asset ids: all of them, in the order asked for.
+    Otherwise in asset-id order, `limit` at a time: while more match, the `Link` header
+    names the next page (`rel="next"`, the same selection `after` this page's last laptop)."""
+    if asset_id:
+        items, _ = await select(gw, asset_id, office_code, consignment_id, limit or len(asset_id), import_batch)
+        return items
+    items, following = await select(gw, None, office_code, consignment_id, limit or PAGE, import_batch, after)
+    if following is not None:
+        response.headers["Link"] = f'<{request.url.include_query_params(after=following)}>; rel="next"'
+    return items
 
 
 @router.get(
@@ -128,7 +173,7 @@ async def label_sheet(
     import_batch: Consignment = None,
 ) -> Response:
     """The same selection as `GET /api/v1/labels`, laid out for printing."""
-    items = await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
+    items, _ = await select(gw, asset_id, office_code, consignment_id, limit, import_batch)
     pdf = await asyncio.to_thread(label_pdf.render, to_print(items), layout)  # CPU-bound: keep the loop free
     return Response(
         pdf,
