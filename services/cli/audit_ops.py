@@ -126,10 +126,21 @@ class _SyncKafkaPublisher:
         self._p.close()
 
 
-def rebuild(mongo_url: str = MONGO_URL, mongo_db: str = MONGO_DB) -> None:
-    """Rebuild every laptop view from the stored events (due moments by the audit's
-    SERAH_TRANSIT_DAYS / SERAH_ATTESTATION_INTERVAL_DAYS) and print events/s."""
+def rebuild(
+    mongo_url: str = MONGO_URL,
+    mongo_db: str = MONGO_DB,
+    check: bool = typer.Option(
+        False, "--check", help="Rebuild nothing: recount every office from its views and compare with its counters."
+    ),
+) -> None:
+    """Rebuild every laptop view and office counter from the stored events (due moments by
+    the audit's SERAH_TRANSIT_DAYS / SERAH_ATTESTATION_INTERVAL_DAYS) and print events/s.
+    With --check, exit 1 if any office's counters differ from a recount of its views."""
     from rich.progress import Progress
+
+    if check:
+        _check_counters(mongo_url, mongo_db)
+        return
 
     from services.audit import handlers
     from services.audit.adapters import mongo as audit_mongo
@@ -152,6 +163,30 @@ def rebuild(mongo_url: str = MONGO_URL, mongo_db: str = MONGO_DB) -> None:
 
     n, seconds = asyncio.run(run())
     typer.echo(f"rebuilt views from {n} events in {seconds:.2f}s: {n / max(seconds, 1e-9):.0f} events/s")
+
+
+def _check_counters(mongo_url: str, mongo_db: str) -> None:
+    from datetime import UTC, datetime
+
+    from services.common.mongo import connect
+    from services.gateway import rollups
+    from services.gateway.adapters.audit_reads import AuditReads
+
+    async def run() -> tuple[int, list[str]]:
+        client, db = connect(mongo_url, mongo_db)
+        try:
+            reads = AuditReads(db)
+            kept, views = await reads.office_counters(), await reads.views()
+            return len(kept), rollups.differences(kept, views, datetime.now(UTC))
+        finally:
+            await client.close()
+
+    offices, differing = asyncio.run(run())
+    if differing:
+        typer.echo(f"{len(differing)} offices' counters differ from a recount of their views: {', '.join(differing)}")
+        typer.echo("serah rebuild recounts them.")
+        raise typer.Exit(1)
+    typer.echo(f"every office's counters equal a recount of its views ({offices} offices)")
 
 
 def bench_audit(

@@ -135,6 +135,18 @@ def counted_rollup(docs: Iterable[Mapping[str, Any]], now: datetime) -> list[dic
     return _by_province({code: row for code, row in by_office.items() if row["planned"]})
 
 
+def differences(
+    counter_docs: Iterable[Mapping[str, Any]], views: Iterable[Mapping[str, Any]], now: datetime
+) -> list[str]:
+    """The offices whose kept counters differ from a recount of their views at ``now``."""
+
+    def rows(table: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {o["code"]: o for p in table for o in p["offices"]}
+
+    kept, recounted = rows(counted_rollup(counter_docs, now)), rows(rollup(views, now))
+    return sorted(code for code in kept.keys() | recounted.keys() if kept.get(code) != recounted.get(code))
+
+
 def _by_province(by_office: Mapping[str, dict[str, int]]) -> list[dict[str, Any]]:
     provinces: dict[str, dict[str, Any]] = {}
     for code in sorted(by_office):

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import typer
 
 from deploy.local.stack import Stack
 from events.catalog import (
@@ -24,6 +25,7 @@ from events.envelope import Envelope
 from services.audit import domain, handlers
 from services.audit.adapters import mongo as audit_mongo
 from services.audit.bootstrap import bootstrap
+from services.cli import audit_ops
 from services.common.mongo import connect
 from services.gateway import rollups
 from tests.audit_data import event, laptop_history, spread
@@ -154,3 +156,9 @@ def test_a_rebuilt_view_equals_the_live_one(infra: Stack, laptops: int) -> None:
     assert rebuilt_counters == live_counters
     for at in (NOW, AT):
         assert rollups.counted_rollup(live_counters, at) == rollups.rollup(live, at)
+    # The command line's check says the same, and names an office whose counters were changed.
+    assert infra.store is not None
+    audit_ops.rebuild(infra.store.url, name, check=True)
+    run(infra, name, lambda db, rt: db.office_counters.update_one({}, {"$inc": {"counts.lost": 1}}))
+    with pytest.raises(typer.Exit):
+        audit_ops.rebuild(infra.store.url, name, check=True)

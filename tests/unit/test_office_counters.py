@@ -146,3 +146,26 @@ def test_a_rebuild_recounts_every_office_and_drops_the_counters_of_one_no_view_c
     assert after == before
     for at in MOMENTS:
         assert kept(rt, at) == recount(rt, at)
+
+
+def test_the_check_names_the_offices_whose_counters_differ_from_a_recount() -> None:
+    data = histories(60, seed=9)
+    rt = audit_with_fakes()
+    assert isinstance(rt.views, FakeViews)
+
+    async def run() -> None:
+        await handlers.record_events([e for events in data for e in events], rt)
+
+    asyncio.run(run())
+    views = [{"_id": k, **v} for k, v in rt.views.views.items()]
+
+    def kept_docs() -> list[dict[str, Any]]:
+        assert isinstance(rt.views, FakeViews)
+        return [{"_id": k, **v} for k, v in rt.views.counters.items()]
+
+    assert rollups.differences(kept_docs(), views, NOW + 200 * DAY) == []
+    office = sorted(rt.views.counters)[0]
+    rt.views.counters[office]["counts"]["held"] += 1
+    assert rollups.differences(kept_docs(), views, NOW + 200 * DAY) == [office]
+    del rt.views.counters[office]
+    assert rollups.differences(kept_docs(), views, NOW) == [office]
