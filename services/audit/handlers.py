@@ -83,7 +83,7 @@ async def _record(event: Envelope, rt: AuditRuntime) -> bool:
             # Recorded and viewed before: a redelivery, perhaps after a crash
             # between the view and what is derived from it, which only this heals.
             assert current is not None
-            await recount_offices(counters.offices_moved(None, current), rt)
+            await recount_offices(await _offices_ever([(asset, current)], rt), rt)
             await _list_consignment(asset, _view_part(current), rt)
             await _remember_scan(event, rt)
             return False
@@ -128,6 +128,8 @@ class _Chain:
     known: set[str]
     links: list[Link] = field(default_factory=list)
     before: dict[str, Any] | None = None  # the view as stored when the batch began
+    redelivered: bool = False  # an event of the batch had been recorded and viewed before
+    stored: dict[str, Any] | None = None  # the view document as read (its chain's event ids)
 
 
 async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
@@ -145,11 +147,14 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
     chains: dict[str, _Chain] = {}
     for asset, doc in (await rt.views.get_many(list(dict.fromkeys(e.subject for e in events)))).items():
         view = _view_part(doc)
-        chains[asset] = _Chain(doc["seq"], doc["head_hash"], view, set(doc.get("event_ids") or []), before=view)
+        chains[asset] = _Chain(
+            doc["seq"], doc["head_hash"], view, set(doc.get("event_ids") or []), before=view, stored=doc
+        )
     for event in events:
         asset = event.subject
         c = chains.setdefault(asset, _Chain(0, domain.GENESIS, domain.empty_view(asset), set()))
         if event.id in c.known:
+            c.redelivered = True
             continue  # recorded and viewed before, or twice in this batch
         link = domain.link_hash(c.head, event)
         c.links.append(Link(asset, c.seq + 1, c.head, link, event))
@@ -171,12 +176,13 @@ async def record_events(events: list[Envelope], rt: AuditRuntime) -> set[str]:
     # only chance to heal that (the scan index keeps the first event per scan).
     done = [e for e in events if e.subject not in left]
     offices: set[str] = set()
+    again: list[tuple[str, dict[str, Any]]] = []
     for subject in dict.fromkeys(e.subject for e in done):
         c = chains[subject]
-        # A view that did not move was recorded before: its office is counted again,
-        # which heals a crash between that view and its office's counters.
-        offices |= counters.offices_moved(c.before, c.view) if c.links else counters.offices_moved(None, c.view)
-    await recount_offices(offices, rt)
+        offices |= counters.offices_moved(c.before, c.view)
+        if c.redelivered and c.stored is not None:
+            again.append((subject, c.stored))
+    await recount_offices(offices | await _offices_ever(again, rt), rt)
     for subject in dict.fromkeys(e.subject for e in done if e.type in consignment.MOVES_LISTS):
         await _list_consignment(subject, chains[subject].view, rt)
     await rt.scans.remember_many([(e.causationid, e.subject, e.id) for e in done if e.causationid])
@@ -414,6 +420,22 @@ async def _replace_all(views: list[dict[str, Any]], rt: AuditRuntime) -> set[str
     for v in views:
         await _list_consignment(v["_id"], v, rt)
     return {office for v in views for office in counters.offices_moved(None, v)}
+
+
+async def _offices_ever(views: list[tuple[str, dict[str, Any]]], rt: AuditRuntime) -> set[str]:
+    """Every office these views have counted in, folded again from their chains (read by
+    the event ids they list). An event recorded and viewed before recounts them all: a
+    crash between a view that left an office and that office's count is healed so."""
+    ids = [i for _, v in views for i in v.get("event_ids") or ()]
+    entries = await rt.log.get_many(ids) if ids else {}
+    offices: set[str] = set()
+    for asset, v in views:
+        view = domain.empty_view(asset)
+        links = sorted((entries[i] for i in v.get("event_ids") or () if i in entries), key=lambda x: x["seq"])
+        for link in links:
+            view = domain.apply(view, codec.from_json(link["event"]), rt.thresholds)
+            offices |= counters.offices_moved(None, view)
+    return offices
 
 
 async def recount_offices(offices: set[str], rt: AuditRuntime) -> None:
