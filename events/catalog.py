@@ -332,6 +332,12 @@ class LaptopReceived(Payload):
     condition: Condition
     note: Text = ""
     location: Location | None = None
+    received_at: str | None = Field(
+        default=None,
+        description="When it was received, as its command says: the receipt scan's time (a scan synced later says "
+        "when it was made) or the consignment receipt's confirmation. Read as the event's time where that is "
+        "earlier, or where absent.",
+    )
 
 
 class CommandRejected(Payload):

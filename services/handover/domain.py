@@ -20,6 +20,9 @@ about it that it decided or learnt (the rules it decides by are in ``lifecycle.p
 - Nothing is received before it left: a receipt whose time is before the
   dispatch (the time of the dispatch scan, ``left_at``) is refused
   (``not_dispatched``), whatever order the messages came in.
+- Nothing is attested before it was received: an attestation whose time is before
+  the receipt (the time of the receipt scan or confirmation, ``received_at``, not
+  when this service decided it) is refused (``not_received``).
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def evolve(laptop: Laptop, event: Envelope) -> Laptop:
             dispatched_at=left_at(event),
         )
     if t == LaptopReceived.TYPE:
-        return replace(changed, office_code=data["office_code"], to_office=None, received_at=event.time)
+        return replace(changed, office_code=data["office_code"], to_office=None, received_at=arrived_at(event))
     if t == LaptopAssigned.TYPE:
         return replace(changed, holder=dict(data["holder"]), assignments=laptop.assignments + 1)
     if t in (LaptopReturnedByHolder.TYPE, LaptopReportedLost.TYPE):
@@ -149,7 +152,19 @@ def left_at(event: Envelope) -> datetime:
     """When a dispatch left: the time its command carried (the scan, or the close), so a
     receipt made after the scan but decided before the dispatch was (its service behind)
     is not taken for one made before; never later than the event itself."""
-    said = event.data.get("left_at")
+    return _acted_at(event, "left_at")
+
+
+def arrived_at(event: Envelope) -> datetime:
+    """When a receipt was made: the time its command carried (the scan, or the consignment
+    receipt's confirmation), so an attestation made after the receipt scan but decided
+    after the receipt was (this service behind, a receipt held) is not taken for one made
+    before it; never later than the event itself."""
+    return _acted_at(event, "received_at")
+
+
+def _acted_at(event: Envelope, field: str) -> datetime:
+    said = event.data.get(field)
     if not isinstance(said, str):
         return event.time
     try:

@@ -395,7 +395,12 @@ async def _issue(
         received = [
             consequence(
                 command,
-                LaptopReceived(office_code=fact.data["office_code"], condition=line["condition"], note=line["note"]),
+                LaptopReceived(
+                    office_code=fact.data["office_code"],
+                    condition=line["condition"],
+                    note=line["note"],
+                    received_at=fact.data["confirmed_at"],
+                ),
                 rt.laptops,
                 subject=line["asset_id"],
                 id=codec.caused_id(command, 0, subject=line["asset_id"]),

@@ -19,7 +19,8 @@ loss and recovery, the return to the warehouse, and the write-off.
   - receipt: a laptop that travels in a consignment is received only through that
     consignment's receipt (``in_consignment``); nothing is received before it left
     (``not_dispatched``);
-  - attestation: not before the laptop's receipt (``not_received``);
+  - attestation: not before the laptop's receipt, as the people made them: the
+    attestation's time against the receipt scan's (``not_received``);
   - assignment, repair, return to the warehouse, write-off proposal: not while a
     transfer is planned for the laptop (``in_consignment``);
   - the holder's confirmation: only by the named holder (``not_the_holder``);
@@ -251,7 +252,11 @@ def _receive(laptop: Laptop, command: ReceiveLaptop, at: datetime) -> Payload:
             f"warehouse at {laptop.dispatched_at:%Y-%m-%d %H:%M:%S} UTC; check the device's clock and scan again.",
         )
     return LaptopReceived(
-        office_code=_office(laptop), condition=command.condition, note=command.note, location=command.location
+        office_code=_office(laptop),
+        condition=command.condition,
+        note=command.note,
+        location=command.location,
+        received_at=at.isoformat(),
     )
 
 

@@ -17,8 +17,10 @@ from events.catalog import (
     LabelRevoked,
     LaptopAllocated,
     LaptopDispatched,
+    LaptopReceived,
     LaptopWrittenOff,
     OfficeRosterRecorded,
+    UsageAttested,
     WriteOffDeclined,
 )
 from events.envelope import Envelope
@@ -67,6 +69,38 @@ def test_an_attestation_records_who_attested(world: World) -> None:
     asset = world.laptop_in(State.IN_USE)
     fact = world.tell(attest(asset, by=HOLDER))
     assert fact.data["attested_by"]["nip"] == HOLDER["nip"]
+
+
+def test_an_attestation_made_after_the_receipt_scan_is_taken_though_handover_decided_the_receipt_later(
+    world: World,
+) -> None:
+    """The handover worker behind: the receipt scanned at +10 s is decided at +5 min; an
+    attestation scanned at +40 s comes after the receipt as the people made them."""
+    asset = world.registered()
+    world.tell(allocate(asset))
+    world.tell(dispatch(asset))
+    world.clock.now = later(30)
+    received = world.tell(receive(asset, time=later(1)))
+    assert received.type == LaptopReceived.TYPE and received.time > later(4)
+    assert received.data["received_at"] == later(1).isoformat()
+    assert world.tell(attest(asset)).type == UsageAttested.TYPE
+
+
+def test_an_attestation_scanned_before_the_receipt_scan_is_refused_whenever_either_is_decided(world: World) -> None:
+    asset = world.registered()
+    world.tell(allocate(asset))
+    world.tell(dispatch(asset))
+    world.clock.now = later(30)
+    world.tell(receive(asset, time=later(5)))
+    assert reason(world.tell(attest(asset))) == "not_received"  # scanned at +40 s, the receipt at +50 s
+
+
+def test_an_attestation_after_a_consignment_receipt_is_compared_with_the_confirmation_not_its_decision(
+    world: World,
+) -> None:
+    world.clock.now = later(30)
+    asset = world.received_in_consignment()  # confirmed at +10 s, decided at +5 min
+    assert world.tell(attest(asset)).type == UsageAttested.TYPE
 
 
 def test_the_berita_acara_of_an_assignment_is_issued_with_its_hash_and_names_the_holder(world: World) -> None:

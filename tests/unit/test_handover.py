@@ -78,7 +78,12 @@ def test_a_dispatched_laptop_is_received_by_its_office_in_the_stated_condition(w
     asset = world.dispatched()
     event = world.receipt(receive(asset, condition="RR", note="engsel retak"))
     assert event.type == LaptopReceived.TYPE
-    assert event.data == {"office_code": "73.71", "condition": "RR", "note": "engsel retak"}
+    assert event.data == {
+        "office_code": "73.71",
+        "condition": "RR",
+        "note": "engsel retak",
+        "received_at": NOW.isoformat(),
+    }
 
 
 def test_a_laptop_cannot_be_received_before_it_is_dispatched(world: World) -> None:
