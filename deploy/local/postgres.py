@@ -103,6 +103,9 @@ def _wait_ready(bins: Path, port: int, timeout_s: float, proc: subprocess.Popen[
 class Postgres:
     url: str
     proc: subprocess.Popen[bytes]
+    cluster: Path
+    port: int
+    log: Path
 
     def stop(self) -> None:
         # SIGINT is PostgreSQL's fast shutdown: it does not wait for clients to leave.
@@ -113,13 +116,25 @@ class Postgres:
             except subprocess.TimeoutExpired:
                 procs.stop(self.proc, grace_s=0)
 
+    def start_again(self, timeout_s: float = 120) -> None:
+        """The server started again on the same cluster and port, after it stopped or was
+        killed (as a service manager would); a killed one first replays its WAL."""
+        if self.proc.poll() is None:
+            raise RuntimeError("PostgreSQL is still running")
+        self.proc = _serve(self.cluster, self.port, self.log, timeout_s)
+
+
+def cluster_folder(data: Path) -> Path:
+    """The folder the cluster of ``start_postgres(data)`` lives in."""
+    return _reachable(data / "cluster", _server_user())
+
 
 def start_postgres(data: Path, port: int | None = None, timeout_s: float = 60) -> Postgres:
     """Starts (making it first if new) the cluster in ``data``; returns its URL for FerretDB."""
     bins = bindir()
     user = _server_user()
     data.mkdir(parents=True, exist_ok=True)
-    cluster = _reachable(data / "cluster", user)
+    cluster = cluster_folder(data)
     uid = None if user is None else user.pw_uid
     gid = None if user is None else user.pw_gid
     if not (cluster / "PG_VERSION").exists():
@@ -140,8 +155,18 @@ def start_postgres(data: Path, port: int | None = None, timeout_s: float = 60) -
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed in {cluster}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     port = port or free_port()
-    settings = [arg for k, v in {**_SETTINGS, "port": str(port)}.items() for arg in ("-c", f"{k}={v}")]
     log = data / "postgres.log"
+    proc = _serve(cluster, port, log, timeout_s)
+    return Postgres(f"postgres://{ACCOUNT}@127.0.0.1:{port}/postgres", proc, cluster, port, log)
+
+
+def _serve(cluster: Path, port: int, log: Path, timeout_s: float) -> subprocess.Popen[bytes]:
+    """The server of ``cluster`` on ``port``, once it accepts logins."""
+    bins = bindir()
+    user = _server_user()
+    uid = None if user is None else user.pw_uid
+    gid = None if user is None else user.pw_gid
+    settings = [arg for k, v in {**_SETTINGS, "port": str(port)}.items() for arg in ("-c", f"{k}={v}")]
     log.touch()
     proc = procs.start([str(bins / "postgres"), "-D", str(cluster), *settings], log, cwd=Path("/"), user=uid, group=gid)
     try:
@@ -150,4 +175,4 @@ def start_postgres(data: Path, port: int | None = None, timeout_s: float = 60) -
     except Exception:
         procs.stop(proc)
         raise
-    return Postgres(f"postgres://{ACCOUNT}@127.0.0.1:{port}/postgres", proc)
+    return proc

@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from kafka.admin import KafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure
+from pymongo.errors import ConnectionFailure, OperationFailure
 
 from events import codec, topics
 from events.catalog import BY_TYPE, MessageDeadLettered
@@ -32,6 +32,7 @@ from services.common import logs
 from services.common.clock import CHECK_EVERY_S, ClockGuard
 from services.common.commands import Mark
 from services.common.faults import crash_point
+from services.common.mongo import store_not_ready
 from services.common.settings import CommonSettings
 from services.common.streams import VersionConflict
 
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 # Failures that retrying can fix: the broker or the store is away for a moment,
 # or another writer won a race. Anything else is a bug or poison: dead-letter it.
 TRANSIENT = (KafkaError, ConnectionFailure, VersionConflict, asyncio.TimeoutError)
-# OperationFailure codes that say the store cannot serve now, not that the message is bad.
-STORE_NOT_READY = (11600, 11602, 91, 189, 10107, 13435, 1, 14031)
 HEARTBEAT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 10.0
 
@@ -173,20 +172,12 @@ async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:
             # Raised by a store that is up but not ready (e.g. a replica set electing), or
             # that cannot write for now (its disk full: FerretDB's InternalError "disk I/O
             # error", MongoDB's OutOfDiskSpace): the message is fine, the store is not.
-            if _store_not_ready(exc):
+            if store_not_ready(exc):
                 log.warning("the store refused %s for now, retrying in %.2fs: %s", what, delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
                 continue
             raise
-
-
-def _store_not_ready(exc: OperationFailure) -> bool:
-    """The store refused for its own state; a bulk write says so per document."""
-    if exc.code in STORE_NOT_READY:
-        return True
-    errors = (exc.details or {}).get("writeErrors", []) if isinstance(exc, BulkWriteError) else []
-    return bool(errors) and all(e.get("code") in STORE_NOT_READY for e in errors)
 
 
 def guard_clock(app: faust.App, db: AsyncDatabase) -> ClockGuard:  # type: ignore[type-arg]

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.catalog import RejectionReason
-from services.gateway.adapters.unavailable import UNREACHABLE, unreachable
+from services.gateway.adapters.unavailable import REFUSING, UNREACHABLE, refusing, unreachable
 from services.gateway.ports import ClockOff, Unavailable
 
 # The one place that decides a refusal's HTTP status. Every reason is listed (a
@@ -138,6 +138,13 @@ def install(app: FastAPI) -> None:
     handled: list[type[Exception]] = [Unavailable, *UNREACHABLE]
     for cls in handled:
         app.add_exception_handler(cls, _unavailable)
+
+    async def _refusing(request: Request, exc: Exception) -> JSONResponse:
+        if not refusing(exc):
+            raise exc  # a bug, not an outage: a 500
+        return await _unavailable(request, exc)
+
+    app.add_exception_handler(REFUSING, _refusing)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

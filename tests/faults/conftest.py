@@ -35,10 +35,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not item.get_closest_marker("long_form")]
 
 
-def new_stack(signing_keys: str, prefix: str) -> Stack:
-    """The store faults (killed, stopped, disk full) act on the store's one process, so
-    these stacks run FerretDB on SQLite, where that process holds the data (on
-    PostgreSQL, FerretDB's process holds none)."""
+def new_stack(signing_keys: str, prefix: str, store_backend: str | None = None) -> Stack:
+    """A stack on the store every deployment runs (FerretDB on PostgreSQL, unless
+    SERAH_STORE_BACKEND says otherwise), or on ``store_backend``."""
     root = repo_root() / ".serah"
     root.mkdir(exist_ok=True)
     return Stack(
@@ -48,7 +47,7 @@ def new_stack(signing_keys: str, prefix: str) -> Stack:
         mongo_db=f"serah_faults_{uuid.uuid4().hex[:8]}",
         signing_keys=signing_keys,
         settings=UNTHROTTLED,
-        store_backend="sqlite",
+        store_backend=store_backend,
     )
 
 

@@ -25,7 +25,9 @@ from typing import Any
 import httpx
 
 from deploy.local import procs
+from deploy.local.postgres import Postgres
 from deploy.local.stack import Stack
+from deploy.local.store import GO_MEMORY
 from deploy.local.tools import wait_for_port
 from tests.conftest import device_token
 from tests.faults.devices import Device, new_laptops
@@ -187,13 +189,14 @@ def kafka_log(stack: Stack) -> Path:
     return stack.data / "kafka" / "kafka.log"
 
 
-def noticed(stack: Stack, reason: str, timeout_s: float = 30.0) -> float | None:
-    """Seconds until /healthz answers 503 with ``reason`` among its reasons."""
+def noticed(stack: Stack, reason: str | tuple[str, ...], timeout_s: float = 30.0) -> float | None:
+    """Seconds until /healthz answers 503 with ``reason`` (or one of them) among its reasons."""
+    wanted = (reason,) if isinstance(reason, str) else reason
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
         try:
             r = httpx.get(f"{stack.url}/healthz", timeout=10)
-            if r.status_code == 503 and reason in r.json().get("reasons", []):
+            if r.status_code == 503 and set(wanted) & set(r.json().get("reasons", [])):
                 return time.monotonic() - started
         except httpx.HTTPError:
             pass
@@ -204,7 +207,7 @@ def noticed(stack: Stack, reason: str, timeout_s: float = 30.0) -> float | None:
 NOTICED: dict[str, float | None] = {}  # per scenario: how long /healthz took to say what is down
 
 
-def down_for(down_s: float, stack: Stack, reason: str, scenario: str) -> None:
+def down_for(down_s: float, stack: Stack, reason: str | tuple[str, ...], scenario: str) -> None:
     """Keeps a fault on for ``down_s`` while timing how soon /healthz names it."""
     started = time.monotonic()
     NOTICED[scenario] = noticed(stack, reason, timeout_s=max(down_s - 1, 1))
@@ -221,7 +224,13 @@ def restart_kafka(stack: Stack, down_s: float, scenario: str = "") -> None:
     wait_for_port(stack.kafka.port, 120, stack.kafka.proc, what="the restarted broker")
 
 
+STORE_DOWN = "the store is not reachable"
+
+
 def restart_store(stack: Stack, down_s: float, sig: int = signal.SIGKILL, scenario: str = "") -> None:
+    """FerretDB's process killed (SIGKILL) or stopped (SIGTERM), down ``down_s``, started
+    again with the same command line. On SQLite it holds the data; on PostgreSQL it is a
+    proxy that holds none (its clients' connections and in-flight commands die with it)."""
     assert stack.store is not None and stack.store.proc is not None
     old = stack.store.proc
     log = log_of(old) or stack.data / "store" / "store.log"
@@ -230,12 +239,81 @@ def restart_store(stack: Stack, down_s: float, sig: int = signal.SIGKILL, scenar
     else:
         procs.stop(old)
     if scenario:
-        down_for(down_s, stack, "the store is not reachable", scenario)
+        down_for(down_s, stack, STORE_DOWN, scenario)
     else:
         time.sleep(down_s)
-    stack.store.proc = again(old, log)
+    stack.store.proc = again(old, log, {**GO_MEMORY, **os.environ})
     port = int(stack.store.url.rsplit(":", 1)[1].strip("/"))
     wait_for_port(port, 60, stack.store.proc, what="the restarted store")
+
+
+def postgres_of(stack: Stack) -> Postgres:
+    assert stack.store is not None and stack.store.postgres is not None, "the stack's store is not on PostgreSQL"
+    return stack.store.postgres
+
+
+def postgres_pids(pg: Postgres) -> list[int]:
+    """The postmaster and its children (each backend, the checkpointer, the WAL writer…):
+    each child is its own session (PostgreSQL's setsid), out of the postmaster's group."""
+    pids = [pg.proc.pid]
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pg.proc.pid:
+                pids.append(int(Path(stat).parent.name))
+    return pids
+
+
+def signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def start_postgres_again(pg: Postgres, timeout_s: float = 120) -> None:
+    """Started again as a service manager would, until it runs: a killed cluster's last
+    processes may hold its shared memory a moment longer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            pg.start_again()
+            return
+        except (RuntimeError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
+def restart_postgres(stack: Stack, down_s: float, sig: int = signal.SIGKILL, scenario: str = "") -> None:
+    """PostgreSQL, which holds the data behind FerretDB, killed (SIGKILL to the postmaster
+    and every child at once: a crash, no checkpoint, recovered from its WAL at start) or
+    shut down (SIGINT, its fast shutdown: open transactions rolled back, clients cut off),
+    down ``down_s``, then started again on the same cluster and port."""
+    pg = postgres_of(stack)
+    if sig == signal.SIGKILL:
+        pids = postgres_pids(pg)
+        signal_all(pids, signal.SIGKILL)
+        pg.proc.wait(30)
+    else:
+        pg.stop()
+    if scenario:
+        down_for(down_s, stack, STORE_DOWN, scenario)
+    else:
+        time.sleep(down_s)
+    start_postgres_again(pg)
+
+
+def pause_postgres(stack: Stack, down_s: float, scenario: str) -> None:
+    """PostgreSQL SIGSTOPped, the postmaster then every child (a hung host, a stuck
+    disk) for ``down_s``: connections stay open and nothing answers; then SIGCONTed."""
+    pg = postgres_of(stack)
+    os.kill(pg.proc.pid, signal.SIGSTOP)
+    pids = postgres_pids(pg)
+    signal_all(pids[1:], signal.SIGSTOP)
+    try:
+        down_for(down_s, stack, STORE_DOWN, scenario)
+    finally:
+        signal_all([*pids[1:], pids[0]], signal.SIGCONT)
 
 
 def table(results: list[Outcome]) -> str:
@@ -293,11 +371,11 @@ def event_ids(bootstrap: str) -> set[str]:
     return {e["id"] for e in read_events(bootstrap)}
 
 
-def store_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
-    """The store's disk is full for ``full_s``: its process may write no byte past the
-    first page of any file (RLIMIT_FSIZE; Go ignores SIGXFSZ, so each write fails with
-    EFBIG, as it would with ENOSPC), reads still work; /healthz must name the store as
-    refusing writes meanwhile. Then space returns."""
+def sqlite_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
+    """FerretDB on SQLite, whose process writes the data, with its disk full for ``full_s``:
+    it may write no byte past the first page of any file (RLIMIT_FSIZE; Go ignores SIGXFSZ,
+    so each write fails with EFBIG, as it would with ENOSPC), reads still work; /healthz
+    must name the store as refusing writes meanwhile. Then space returns."""
     import resource
 
     assert stack.store is not None and stack.store.proc is not None

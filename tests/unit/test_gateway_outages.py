@@ -56,6 +56,42 @@ def test_a_read_while_the_store_is_away_answers_503_with_retry_after() -> None:
     asyncio.run(run())
 
 
+class StoreRefusing(EmptyReads):
+    """FerretDB reached, its PostgreSQL stopped: every command answered with InternalError."""
+
+    async def laptop(self, asset_id: str) -> dict[str, Any] | None:
+        raise OperationFailure("failed to connect to `user=postgres database=postgres`: connection refused", code=1)
+
+
+class StoreBug(EmptyReads):
+    async def laptop(self, asset_id: str) -> dict[str, Any] | None:
+        raise OperationFailure("unknown operator: $bogus", code=2)
+
+
+def test_a_read_while_the_stores_database_is_away_answers_503_with_retry_after() -> None:
+    async def run() -> None:
+        _, asset = new_asset()
+        async with client(accepting, reads=StoreRefusing()) as api:
+            r = await api.get(f"/api/v1/laptops/{asset}")
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "5"
+        assert r.json()["code"] == "unavailable" and "store" in r.json()["detail"]
+
+    asyncio.run(run())
+
+
+def test_a_store_error_that_is_not_an_outage_is_not_disguised_as_one() -> None:
+    """It reaches the server's error handler (a 500, logged), not the outage's 503."""
+
+    async def run() -> None:
+        _, asset = new_asset()
+        async with client(accepting, reads=StoreBug()) as api:
+            with pytest.raises(OperationFailure, match="bogus"):
+                await api.get(f"/api/v1/laptops/{asset}")
+
+    asyncio.run(run())
+
+
 def test_the_command_bus_gives_up_on_a_silent_broker_within_its_timeout() -> None:
     """aiokafka would wait up to its 40 s request timeout; the bus says Unavailable at once."""
 

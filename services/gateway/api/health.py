@@ -48,7 +48,7 @@ async def healthz(who: Anyone, gw: GW) -> JSONResponse:
     now = gw.clock()
     try:
         now = await asyncio.wait_for(gw.reads.ping(), PROBE_TIMEOUT_S)
-        heartbeats = await gw.reads.heartbeats()
+        heartbeats = await asyncio.wait_for(gw.reads.heartbeats(), PROBE_TIMEOUT_S)
         body["store"] = {"ok": True, "writable": True}
     except Exception as exc:  # noqa: BLE001
         body["store"] = {"ok": False, "error": repr(exc)}
