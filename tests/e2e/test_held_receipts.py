@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -107,3 +108,27 @@ def test_a_receipt_sent_while_the_handover_worker_is_behind_is_pending_then_rece
     assert receipt.headers["location"] == f"/api/v1/scans/{receipt_id}"
     assert decision(api, receipt_id)["decision"] == "accepted"
     assert api.get(f"/api/v1/laptops/{asset}").json()["status"] == "received"
+
+
+def test_an_attestation_made_while_the_handover_worker_is_behind_is_taken_after_its_receipt(
+    api: httpx.Client, stack: Stack, registered: tuple[str, str]
+) -> None:
+    """The receipt and then an attestation both wait in Kafka while handover is behind: the
+    receipt is decided after the attestation was made, yet the attestation comes after the
+    receipt as the people made them, and is recorded, not refused ``not_received``."""
+    asset, label = allocated(api, registered)
+    assert api.post("/api/v1/scans/dispatch", json={"scan_id": f"d-{uuid.uuid4()}", "label": label}).status_code == 200
+    receipt_id, attestation_id = f"r-{uuid.uuid4()}", f"a-{uuid.uuid4()}"
+    with paused(stack, "handover"):
+        assert api.post("/api/v1/scans/receipt", json={"scan_id": receipt_id, "label": label}).status_code == 202
+        attestation = api.post("/api/v1/scans/attestation", json={"scan_id": attestation_id, "label": label})
+        assert attestation.status_code == 202, attestation.text
+        time.sleep(1.0)  # handover decides both well after the attestation was made
+    received = decision(api, receipt_id)
+    assert received["decision"] == "accepted", received
+    attested = decision(api, attestation_id)
+    assert attested["decision"] == "accepted", attested
+    assert attested["event"]["type"] == "id.serah.laptop.usage-attested.v1"
+    receipt = received["event"]
+    decided, scanned = datetime.fromisoformat(receipt["time"]), datetime.fromisoformat(receipt["data"]["received_at"])
+    assert decided - scanned > timedelta(seconds=1), "handover was not behind: the test proves nothing"
