@@ -158,26 +158,51 @@ def _safe_subject(key: bytes | None) -> str:
     return text if re.fullmatch(SAFE_ID, text) else "unknown"
 
 
-async def retrying(call: Callable[[], Awaitable[Any]], *, what: str) -> Any:
+class StoreRefusals:
+    """How many of this process's calls wait on the store's refusals now, and the last
+    refusal: its heartbeat says so, and /healthz names the store. A full disk may refuse
+    only what must grow (a new document, a longer log) and take updates in place, the
+    heartbeat's and the gateway's write probe's alike: the calls held are what tells."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+        self.last = ""
+
+    def report(self) -> str | None:
+        return self.last if self.waiting else None
+
+
+REFUSALS = StoreRefusals()
+
+
+async def retrying(call: Callable[[], Awaitable[Any]], *, what: str, refusals: StoreRefusals = REFUSALS) -> Any:
     delay = 0.05
-    while True:
-        try:
-            return await call()
-        except TRANSIENT as exc:
-            if not isinstance(exc, VersionConflict):
-                log.warning("transient failure on %s, retrying in %.2fs: %r", what, delay, exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
-        except OperationFailure as exc:
-            # Raised by a store that is up but not ready (e.g. a replica set electing), or
-            # that cannot write for now (its disk full: FerretDB's InternalError "disk I/O
-            # error", MongoDB's OutOfDiskSpace): the message is fine, the store is not.
-            if store_not_ready(exc):
-                log.warning("the store refused %s for now, retrying in %.2fs: %s", what, delay, exc)
+    held = False
+    try:
+        while True:
+            try:
+                return await call()
+            except TRANSIENT as exc:
+                if not isinstance(exc, VersionConflict):
+                    log.warning("transient failure on %s, retrying in %.2fs: %r", what, delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_SECONDS)
-                continue
-            raise
+            except OperationFailure as exc:
+                # Raised by a store that is up but not ready (e.g. a replica set electing), or
+                # that cannot write for now (its disk full: FerretDB's InternalError "disk I/O
+                # error", MongoDB's OutOfDiskSpace): the message is fine, the store is not.
+                if not store_not_ready(exc):
+                    raise
+                log.warning("the store refused %s for now, retrying in %.2fs: %s", what, delay, exc)
+                refusals.last = str(exc)[:300]
+                if not held:
+                    held = True
+                    refusals.waiting += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+    finally:
+        if held:
+            refusals.waiting -= 1
 
 
 def guard_clock(app: faust.App, db: AsyncDatabase) -> ClockGuard:  # type: ignore[type-arg]
@@ -234,6 +259,7 @@ def add_heartbeat(
                         "assigned_partitions": assigned,
                         "clock_off_s": round(clock.off_by_s(), 1) if clock else 0.0,
                         "clock_tolerance_s": clock.tolerance_s if clock else None,
+                        "store_refusing": REFUSALS.report(),
                     },
                     "$currentDate": {"at": True},
                 },

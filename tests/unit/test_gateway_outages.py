@@ -189,6 +189,27 @@ def test_healthz_judges_workers_by_the_store_s_clock_whatever_the_gateway_s_says
     asyncio.run(run())
 
 
+class WorkerHeldByTheStore(StoreClock):
+    """The store takes the heartbeats (updates in place) but refuses what must grow."""
+
+    async def heartbeats(self) -> list[dict[str, Any]]:
+        beats = await super().heartbeats()
+        beats[0]["store_refusing"] = "could not extend file: No space left on device"
+        return beats
+
+
+def test_healthz_names_the_store_refusing_writes_when_a_worker_waits_on_its_refusals() -> None:
+    async def run() -> None:
+        async with client(accepting, reads=WorkerHeldByTheStore()) as api:
+            r = await api.get("/healthz")
+        assert r.status_code == 503, r.text
+        assert r.json()["reasons"][0] == "the store refuses writes"
+        assert r.json()["store"]["writable"] is False
+        assert "No space left" in r.json()["workers"][WORKERS[0]]["store_refusing"]
+
+    asyncio.run(run())
+
+
 def test_the_health_probe_starts_over_with_a_new_kafka_client_after_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client that lost its broker can keep failing on its stale connection long after
     the broker is back; /healthz would say Kafka is down for as long."""

@@ -9,7 +9,7 @@ from pymongo.errors import AutoReconnect, BulkWriteError, OperationFailure
 from events import codec
 from events.catalog import MessageDeadLettered
 from events.envelope import Envelope
-from services.common.worker import process_safely
+from services.common.worker import StoreRefusals, process_safely, retrying
 from tests.builders import allocate, new_asset
 from tests.fakes import FakePublisher
 
@@ -94,3 +94,27 @@ def test_a_bulk_write_the_full_store_refused_document_by_document_is_retried_too
 
     process(codec.encode(allocate(new_asset()[1])), full, publisher)
     assert len(calls) == 3 and publisher.sent == []
+
+
+def test_a_call_the_store_holds_is_reported_while_it_waits_and_not_once_it_goes_through() -> None:
+    """What the heartbeat says (/healthz: the store refuses writes): a full disk may take
+    the heartbeat's own update and refuse only what must grow."""
+    refusals = StoreRefusals()
+    seen: list[str | None] = []
+
+    async def run() -> None:
+        calls = 0
+
+        async def append() -> str:
+            nonlocal calls
+            calls += 1
+            seen.append(refusals.report())
+            if calls < 3:
+                raise OperationFailure("could not extend file: No space left on device", 1)
+            return "appended"
+
+        assert await retrying(append, what="an append", refusals=refusals) == "appended"
+
+    asyncio.run(run())
+    assert seen[0] is None and seen[1] is not None and "No space left" in seen[2]  # type: ignore[operator]
+    assert refusals.report() is None and refusals.waiting == 0

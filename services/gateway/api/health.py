@@ -1,8 +1,8 @@
-"""GET /healthz: 200 when Kafka, the store (reads and a write) and every worker are
-ready, else 503 with the reasons. Each worker reports liveness by heartbeat, stamped and
-judged by the store's clock (a server whose clock jumps neither kills nor revives a
-worker on the page); its consumer lag is read from Kafka (committed offsets of its group
-vs. the log ends)."""
+"""GET /healthz: 200 when Kafka, the store (reads, a write, and no worker's writes held
+by its refusals) and every worker are ready, else 503 with the reasons. Each worker
+reports liveness by heartbeat, stamped and judged by the store's clock (a server whose
+clock jumps neither kills nor revives a worker on the page); its consumer lag is read
+from Kafka (committed offsets of its group vs. the log ends)."""
 
 from __future__ import annotations
 
@@ -82,6 +82,12 @@ async def healthz(who: Anyone, gw: GW) -> JSONResponse:
                 info["lag_error"] = repr(exc)
         if not ready:
             reasons.append(f"the {name} worker is {'starting (no partitions yet)' if live else 'not running'}")
+        refused = [h["store_refusing"] for h in live if h.get("store_refusing")]
+        if refused:
+            info["store_refusing"] = refused[0]
+            if "the store refuses writes" not in reasons:
+                reasons.insert(0, "the store refuses writes")
+                body["store"] = {"ok": False, "writable": False, "error": refused[0]}
         off = [h for h in live if abs(h.get("clock_off_s") or 0) > (h.get("clock_tolerance_s") or float("inf"))]
         if off:
             info["clock_off_s"] = off[0]["clock_off_s"]

@@ -339,7 +339,10 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     kafka: dict[str, Any]
     store: dict[str, Any]
-    workers: dict[str, dict[str, Any]] = Field(description="Per worker: alive, ready, instances, lag.")
+    workers: dict[str, dict[str, Any]] = Field(
+        description="Per worker: alive, ready, instances, lag; `store_refusing`: what the store answers its writes "
+        "while they wait on it (a full disk)."
+    )
     reasons: list[str] | None = Field(default=None, description="What is not ready, when something is not.")
 
 
