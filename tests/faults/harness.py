@@ -388,6 +388,19 @@ def sqlite_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, before)
 
 
+def fill_tmpfs(folder: Path) -> None:
+    """The tmpfs mounted at ``folder`` shrunk to what it holds, a page to spare: every write
+    that needs more space then fails with ENOSPC. Its owner writes meanwhile, and a tmpfs
+    refuses a size below what it holds: measured again until the size takes."""
+    for _ in range(50):
+        st = os.statvfs(folder)
+        used = (st.f_blocks - st.f_bfree) * st.f_frsize
+        if subprocess.run(["mount", "-o", f"remount,size={used + 4096}", str(folder)]).returncode == 0:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"could not shrink the tmpfs at {folder} to what it holds")
+
+
 LIBFAKETIME = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))
 
 

@@ -70,9 +70,7 @@ def kafka_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
     stopped on its failed folder is started again on the same data."""
     assert stack.kafka is not None
     folder = kafka_folder(stack)
-    st = os.statvfs(folder)
-    used = (st.f_blocks - st.f_bfree) * st.f_frsize
-    resize(folder, used + 4096)
+    harness.fill_tmpfs(folder)
     try:
         harness.down_for(full_s, stack, "Kafka is not reachable", scenario)
     finally:

@@ -70,8 +70,7 @@ def postgres_disk_full(stack: Stack, full_s: float, scenario: str) -> None:
     server that exited meanwhile is started again on the same data."""
     pg = harness.postgres_of(stack)
     folder = pg.cluster
-    st = os.statvfs(folder)
-    resize(folder, (st.f_blocks - st.f_bfree) * st.f_frsize + 4096)
+    harness.fill_tmpfs(folder)
     try:
         harness.down_for(full_s, stack, ("the store refuses writes", harness.STORE_DOWN), scenario)
     finally:
