@@ -1,6 +1,7 @@
 """The fault suite's own stack: its faults kill Kafka, the store and the services,
 so it never shares them with the rest of the session. One stack per test module
-(a module is one topology: a single broker, or a three-broker cluster)."""
+(a module is one topology: a single broker, a three-broker cluster, a data folder on a
+tmpfs, or FerretDB's SQLite backend)."""
 
 from __future__ import annotations
 

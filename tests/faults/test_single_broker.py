@@ -1,5 +1,5 @@
-"""Faults on the single-broker stack (one Kafka node, one store, one process per
-service), each under a steady load of scans from several devices; after each,
+"""Faults on the single-broker stack (one Kafka node, FerretDB on PostgreSQL, one
+process per service), each under a steady load of scans from several devices; after each,
 every acknowledged scan is recorded exactly once (tests/faults/oracle.py).
 
 ``make test`` runs a bounded subset (short outages); ``make faults`` runs every
