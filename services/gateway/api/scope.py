@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from events import offices
 from events.catalog import Official
 from services.gateway.auth.model import EVERYWHERE, Principal, Role
 from services.gateway.bootstrap import Gateway
@@ -29,6 +30,15 @@ def act_for(who: Principal, role: Role, office_code: str | None, what: str) -> N
     """Refuses unless ``who`` holds ``role`` for ``office_code``. An unknown office (the
     subject is not allocated or planned yet) is left to the deciding service's refusal."""
     act_for_any(who, (role,), office_code, what)
+
+
+def office_acted_for(who: Principal, code: str) -> offices.Office:
+    """The reference office ``code``, for which ``who`` acts as its recipient official or an operator."""
+    office = offices.get(code)
+    if office is None:
+        raise ApiError(404, "unknown_office", f"{code} is not an official region code; see GET /api/v1/offices.")
+    act_for_any(who, (Role.RECIPIENT, Role.OPERATOR), code, f"office {code}")
+    return office
 
 
 def act_for_any(who: Principal, roles: Iterable[Role], office_code: str | None, what: str) -> None:

@@ -6,7 +6,7 @@ beside the form, with what was entered kept."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from events.catalog import Official
 from services.gateway.auth.model import Principal
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import SESSION_COOKIE
@@ -28,6 +29,18 @@ def field(form: FormData, name: str) -> str:
     """A text field, trimmed; empty when absent (or a file)."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+def named_official(who: Principal, field: Callable[[str], str], code: str, problem: str) -> Official | None:
+    """Who signs what the form sends: a signed-in person signs as themselves (None: the
+    API takes them); a shared device names the official in the form's ``name``, ``nip``
+    and ``jabatan`` fields, or is refused with ``code`` and ``problem``."""
+    if who.kind == "person":
+        return None
+    try:
+        return Official(name=field("name"), nip=field("nip"), jabatan=field("jabatan"))
+    except ValidationError as exc:
+        raise Refused(422, code, problem) from exc
 
 
 async def session_csrf(request: Request, gw: Gateway, who: Principal) -> str:

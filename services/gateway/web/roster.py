@@ -30,7 +30,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 
-from events import offices
 from events.catalog import MAX_ROSTER, Holder, Official
 from services.common.csvfile import ImportFileError, decode
 from services.common.holders_file import read_holders, request_id
@@ -41,7 +40,6 @@ from services.gateway.api.requests import AssignRequest, RosterRequest
 from services.gateway.auth.model import Principal, Role
 from services.gateway.bootstrap import Gateway
 from services.gateway.deps import GW, page_allow, page_form
-from services.gateway.errors import ApiError
 from services.gateway.web import as_page, forms, render
 
 router = APIRouter(include_in_schema=False)
@@ -68,10 +66,10 @@ async def replace(who: OfficeForm, request: Request, gw: GW, code: OfficeCode) -
     """A CSV file becomes the office's list; the laptops it names are handed out."""
     form = await request.form()
     async with as_page():
-        _office(who, code)
+        scope.office_acted_for(who, code)
     try:
         rows = read_file(await _file(form), code)
-        official = _official(who, form) if any(r["asset_id"] for r in rows) else None
+        official = _handing_out(who, form) if any(r["asset_id"] for r in rows) else None
         members = [r["holder"] for r in rows]
         decision = await _record(gw, who, code, members)
     except forms.Refused as refused:
@@ -87,7 +85,7 @@ async def add(who: OfficeForm, request: Request, gw: GW, code: OfficeCode) -> HT
     """One person added to the list as it was shown."""
     form = await request.form()
     async with as_page():
-        _office(who, code)
+        scope.office_acted_for(who, code)
     try:
         try:
             person = Holder(
@@ -112,7 +110,7 @@ async def remove(who: OfficeForm, request: Request, gw: GW, code: OfficeCode) ->
     """One person (by NIP) taken off the list as it was shown."""
     form = await request.form()
     async with as_page():
-        _office(who, code)
+        scope.office_acted_for(who, code)
     nip = forms.field(form, "nip")
     try:
         members = await _as_shown(gw, code, forms.field(form, "list_id"))
@@ -176,30 +174,13 @@ def read_file(data: bytes, code: str) -> list[dict[str, Any]]:
     return [{**(r.body or {}), "line": r.line, "row": r} for r in good]
 
 
-def _official(who: Principal, form: FormData) -> Official | None:
+def _handing_out(who: Principal, form: FormData) -> Official | None:
     """Who hands the file's laptops over: a signed-in official themselves; a device names them."""
-    if who.kind == "person":
-        return None
-    try:
-        return Official(
-            name=forms.field(form, "official_name"),
-            nip=forms.field(form, "official_nip"),
-            jabatan=forms.field(form, "official_jabatan"),
-        )
-    except ValidationError as exc:
-        problem = "The file hands laptops out: name the official who hands them over (name, 18-digit NIP, jabatan)."
-        raise forms.Refused(422, "official_required", problem) from exc
+    problem = "The file hands laptops out: name the official who hands them over (name, 18-digit NIP, jabatan)."
+    return forms.named_official(who, lambda n: forms.field(form, f"official_{n}"), "official_required", problem)
 
 
 # --- sending ---
-
-
-def _office(who: Principal, code: str) -> offices.Office:
-    office = offices.get(code)
-    if office is None:
-        raise ApiError(404, "unknown_office", f"{code} is not an official region code.")
-    scope.act_for_any(who, (Role.RECIPIENT, Role.OPERATOR), code, f"office {code}")
-    return office
 
 
 async def _as_shown(gw: Gateway, code: str, list_id: str) -> list[dict[str, Any]]:
@@ -259,7 +240,7 @@ async def _page(
     status: int = 200,
 ) -> HTMLResponse:
     async with as_page():
-        office = _office(who, office_code)
+        office = scope.office_acted_for(who, office_code)
     members, recorded_at, list_id = await custody_api.office_roster(gw, office_code)
     event = (decision or {}).get("event") or {}
     if event.get("data", {}).get("members") is not None:  # just recorded: ahead of the views

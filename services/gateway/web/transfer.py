@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from events import offices
-from events.catalog import LEGAL_KINDS, Official
+from events.catalog import LEGAL_KINDS
 from services.common.indonesian import WIB
 from services.gateway.api import consignments as consignments_api
 from services.gateway.api import scope
@@ -41,6 +40,7 @@ from services.gateway.errors import ApiError
 from services.gateway.web import as_page, forms, render
 
 router = APIRouter(include_in_schema=False)
+HANDING_OVER = "Name the official who hands the laptops over: name, 18-digit NIP and jabatan."
 PAGE = "/kantor/{code}/mutasi"
 
 OfficePage = Annotated[Principal, Depends(page_allow(Role.RECIPIENT, Role.OPERATOR))]
@@ -79,7 +79,7 @@ async def plan(who: PlanForm, request: Request, gw: GW, code: OfficeCode) -> HTM
         "assets": chosen,
     }
     async with as_page():
-        _office(who, code)
+        scope.office_acted_for(who, code)
     try:
         body = _plan(code, sent)
         decision = await forms.send(transfers_api.plan_transfer(who, body, gw))
@@ -132,7 +132,8 @@ async def dispatch(
     async with as_page():
         await _giving(gw, who, code, consignment_id)
     try:
-        body = _closing(who, field)
+        official = forms.named_official(who, field, "dispatcher_required", HANDING_OVER)
+        body = CloseRequest(dispatcher=official) if official else None
         key = field("close_id") or f"web-close-{uuid.uuid4()}"
         decision = await forms.send(transfers_api.close_transfer(who, consignment_id, gw, body, key))
     except forms.Refused as refused:
@@ -140,32 +141,12 @@ async def dispatch(
     return await _transfer_page(request, gw, who, code, consignment_id, dispatched=decision)
 
 
-def _closing(who: Principal, field: Callable[[str], str]) -> CloseRequest | None:
-    """A person hands over as themselves; the office's shared device names the official."""
-    if who.kind == "person":
-        return None
-    try:
-        return CloseRequest(dispatcher=Official(name=field("name"), nip=field("nip"), jabatan=field("jabatan")))
-    except ValidationError as exc:
-        problem = "Name the official who hands the laptops over: name, 18-digit NIP and jabatan."
-        raise forms.Refused(422, "dispatcher_required", problem) from exc
-
-
 # --- the pages ---
-
-
-def _office(who: Principal, code: str) -> offices.Office:
-    """The office these pages are for, which the caller must act for."""
-    office = offices.get(code)
-    if office is None:
-        raise ApiError(404, "unknown_office", f"{code} is not an official region code.")
-    scope.act_for_any(who, (Role.RECIPIENT, Role.OPERATOR), code, f"office {code}")
-    return office
 
 
 async def _giving(gw: Gateway, who: Principal, code: str, consignment_id: str) -> dict[str, Any]:
     """The plan of a transfer leaving office ``code`` (another consignment is not this page's)."""
-    _office(who, code)
+    scope.office_acted_for(who, code)
     plan = await gw.consignments.plan(consignment_id)
     if plan is None or plan.get("from_office") != code:
         raise ApiError(
@@ -206,7 +187,7 @@ async def _office_page(
     status: int = 200,
 ) -> HTMLResponse:
     async with as_page():
-        office = _office(who, office_code)
+        office = scope.office_acted_for(who, office_code)
     picking = await gw.consignments.being_picked()
     moving = await gw.consignments.unconfirmed()
     views = await gw.reads.label_views({"office_code": office_code}, OFFICE_LAPTOPS)
@@ -242,7 +223,7 @@ async def _transfer_page(
     status: int = 200,
 ) -> HTMLResponse:
     async with as_page():
-        office = _office(who, office_code)
+        office = scope.office_acted_for(who, office_code)
         if planned is None:
             await _giving(gw, who, office_code, consignment_id)
         summary = await _summary(gw, who, consignment_id, planned)

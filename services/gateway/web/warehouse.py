@@ -10,14 +10,11 @@ same confirmation sent twice is one dispatch. A signed-in person dispatches as t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
-from events.catalog import Official
 from services.gateway.api import consignments as consignments_api
 from services.gateway.api import manifest as manifest_api
 from services.gateway.api.consignments import ConsignmentId
@@ -29,6 +26,7 @@ from services.gateway.web import as_page, forms, render
 from services.gateway.web.forms import TypedConsignment
 
 router = APIRouter(include_in_schema=False)
+DISPATCHING = "Name the dispatching official: name, 18-digit NIP and jabatan."
 
 
 @router.get("/gudang")
@@ -59,23 +57,13 @@ async def dispatch(who: WarehouseForm, request: Request, gw: GW, consignment_id:
         return forms.field(form, name)
 
     try:
-        body = _closing(who, field)
+        official = forms.named_official(who, field, "dispatcher_required", DISPATCHING)
+        body = CloseRequest(dispatcher=official) if official else None
         key = field("close_id") or f"web-close-{uuid.uuid4()}"
         decision = await forms.send(consignments_api.close(who, consignment_id, gw, body, key))
     except forms.Refused as refused:
         return await _pick(request, gw, who, consignment_id, **refused.shown())
     return await _pick(request, gw, who, consignment_id, dispatched=decision)
-
-
-def _closing(who: Principal, field: Callable[[str], str]) -> CloseRequest | None:
-    """A person dispatches as themselves; a shared device names the official on shift."""
-    if who.kind == "person":
-        return None
-    try:
-        return CloseRequest(dispatcher=Official(name=field("name"), nip=field("nip"), jabatan=field("jabatan")))
-    except ValidationError as exc:
-        problem = "Name the dispatching official: name, 18-digit NIP and jabatan."
-        raise forms.Refused(422, "dispatcher_required", problem) from exc
 
 
 @router.post("/gudang/{consignment_id}/manifest")
