@@ -4,6 +4,7 @@ MongoDB → the views the gateway reads."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -51,9 +52,14 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert r.status_code == 200, r.text
     assert r.json()["event"]["type"] == "id.serah.laptop.dispatched.v1"
 
-    r = scan(office, "receipt", label, "receipt-" + asset, condition="RR", note="Layar tergores")
+    scanned_at = datetime.now(UTC).replace(microsecond=0)
+    receipt = {"condition": "RR", "note": "Layar tergores", "scanned_at": scanned_at.isoformat()}
+    r = scan(office, "receipt", label, "receipt-" + asset, **receipt)
     assert r.status_code == 200, r.text
-    assert r.json()["event"]["data"] == {"office_code": "74.05", "condition": "RR", "note": "Layar tergores"}
+    data = r.json()["event"]["data"]
+    # When the office scanned it, which later acts (an attestation) are compared with.
+    assert datetime.fromisoformat(data.pop("received_at")) == scanned_at
+    assert data == {"office_code": "74.05", "condition": "RR", "note": "Layar tergores"}
 
     read = eventually(
         lambda: (h := api.get(f"/api/v1/laptops/{asset}/history").json()) and len(h.get("events", [])) == 4 and h,

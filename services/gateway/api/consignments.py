@@ -17,6 +17,7 @@ from events.catalog import (
     CONSIGNMENT_ID,
     CloseConsignment,
     ConfirmReceipt,
+    Official,
     PlanConsignment,
     ReissueReceiptCode,
     RejectionReason,
@@ -206,20 +207,20 @@ async def close(
     BAST's PIHAK PERTAMA) is the signed-in person; a device names them in `dispatcher`
     (`422 dispatcher_required` otherwise), and a person may name only themselves (`403 not_yourself`)."""
     await scope.picks_at(gw, who, consignment_id)
-    return await close_as(gw, who, consignment_id, body, idempotency_key)
+    official = scope.dispatcher(who, body.dispatcher if body else None)
+    return await close_as(gw, consignment_id, who, official, idempotency_key)
 
 
 async def close_as(
     gw: Gateway,
-    who: Principal,
     consignment_id: str,
-    body: CloseRequest | None,
+    who: Principal,
+    official: Official,
     idempotency_key: str | None,
     from_office: str | None = None,
 ) -> JSONResponse:
-    """The consignment closed by the official who hands it over: the signed-in person, or the
-    one a device names. Without an ``Idempotency-Key`` each request is a close of its own."""
-    official = scope.dispatcher(who, body.dispatcher if body else None)
+    """The consignment closed by ``official``, who hands it over. Without an
+    ``Idempotency-Key`` each request is a close of its own."""
     cmd = command(
         CloseConsignment(dispatcher=official, from_office=from_office),
         command_id=idempotency_key or f"close-{uuid.uuid4()}",

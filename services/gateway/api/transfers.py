@@ -100,5 +100,6 @@ async def close_transfer(
 ) -> JSONResponse:
     """Every laptop scanned in leaves; the official who hands them over (the BAST's PIHAK PERTAMA, for the
     giving office) is the signed-in person, or the one a device names in `dispatcher`."""
+    official = scope.dispatcher(who, body.dispatcher if body else None)
     giver = await _giver(gw, who, consignment_id)
-    return await close_as(gw, who, consignment_id, body, idempotency_key, from_office=giver)
+    return await close_as(gw, consignment_id, who, official, idempotency_key, from_office=giver)
