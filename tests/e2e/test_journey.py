@@ -52,7 +52,7 @@ def test_one_laptop_goes_from_registration_to_receipt_with_every_step_in_its_his
     assert r.status_code == 200, r.text
     assert r.json()["event"]["type"] == "id.serah.laptop.dispatched.v1"
 
-    scanned_at = datetime.now(UTC).replace(microsecond=0)
+    scanned_at = datetime.now(UTC)  # after the dispatch: to the microsecond, as a device sends it
     receipt = {"condition": "RR", "note": "Layar tergores", "scanned_at": scanned_at.isoformat()}
     r = scan(office, "receipt", label, "receipt-" + asset, **receipt)
     assert r.status_code == 200, r.text
