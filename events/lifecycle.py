@@ -88,6 +88,13 @@ CUSTODY_FACTS = frozenset(
 AT_AN_OFFICE = frozenset({State.RECEIVED, State.ASSIGNED, State.IN_USE, State.IN_REPAIR, State.LOST})
 IN_THE_WAREHOUSE = frozenset({State.REGISTERED, State.ALLOCATED})
 HELD = frozenset({State.ASSIGNED, State.IN_USE})
+# What roll-ups count as received: every state of a laptop its office received and has not
+# sent on; and where it is at its office, in use or ready to be (what an attestation counts).
+AFTER_RECEIPT = frozenset(
+    {State.RECEIVED, State.ASSIGNED, State.IN_USE, State.IN_REPAIR, State.LOST}
+    | {State.WRITE_OFF_PROPOSED, State.WRITTEN_OFF}
+)
+AT_OFFICE = frozenset({State.RECEIVED, State.ASSIGNED, State.IN_USE})
 
 
 def after(state: State, event_type: str, data: Mapping[str, Any]) -> State:

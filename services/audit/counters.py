@@ -24,9 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# The lifecycle states of a laptop the office received and has not sent on (events.lifecycle).
-AFTER_RECEIPT = ("received", "assigned", "in_use", "in_repair", "lost", "write_off_proposed", "written_off")
-AT_OFFICE = ("received", "assigned", "in_use")
+from events.lifecycle import AFTER_RECEIPT, AT_OFFICE
+
 STATES = ("in_repair", "lost", "write_off_proposed", "written_off")
 COUNTS = (
     "planned",

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from events import codec, offices
+from events.lifecycle import AFTER_RECEIPT, AT_OFFICE
 
 COUNTERS = (
     "planned",
@@ -50,9 +51,6 @@ COUNTERS = (
     "write_off_proposed",
     "written_off",
 )
-# The lifecycle states of a laptop the office received and has not sent on (events.lifecycle).
-AFTER_RECEIPT = ("received", "assigned", "in_use", "in_repair", "lost", "write_off_proposed", "written_off")
-AT_OFFICE = ("received", "assigned", "in_use")
 # What roll-ups and due lists read of a view (the rest, its chain's event ids above all, they skip).
 VIEW_FIELDS = (
     "kind",
