@@ -5,9 +5,11 @@ tmpfs, or FerretDB's SQLite backend)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -60,17 +62,40 @@ def stop(stack: Stack) -> None:
         shutil.rmtree(stack.data, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def fault_stack(signing_keys: str) -> Iterator[Stack]:
-    """Kafka (one broker), the store, three workers and the gateway, for this module only."""
-    stack = new_stack(signing_keys, "faults-")
+@contextlib.contextmanager
+def running(stack: Stack, tmpfs: tuple[Path, str] | None = None) -> Iterator[Stack]:
+    """``stack`` started and healthy, then stopped and its data removed. With ``tmpfs``
+    (a folder of its data, a size), that folder is first a tmpfs of that size: a disk
+    the test can fill (it must run as root to mount it)."""
+    if tmpfs is not None:
+        folder, size = tmpfs
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
     try:
         stack.start_infra()
         stack.start_services()
         stack.wait_healthy(timeout_s=180)
         yield stack
     finally:
-        stop(stack)
+        for name in list(stack.services):
+            procs.stop(stack.services.pop(name))
+        stack.stop()
+        if tmpfs is not None:
+            subprocess.run(["umount", str(tmpfs[0])], check=False)
+        if not os.environ.get("SERAH_KEEP_TEST_DATA"):
+            shutil.rmtree(stack.data, ignore_errors=True)
+
+
+def resize(folder: Path, size: int | str) -> None:
+    """A mounted tmpfs given another size (refused below what it holds)."""
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(folder)], check=True)
+
+
+@pytest.fixture(scope="module")
+def fault_stack(signing_keys: str) -> Iterator[Stack]:
+    """Kafka (one broker), the store, three workers and the gateway, for this module only."""
+    with running(new_stack(signing_keys, "faults-")) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

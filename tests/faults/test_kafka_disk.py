@@ -11,8 +11,6 @@ Its own stack (the folder must be mounted before the broker starts): `make fault
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.local import procs
 from deploy.local.stack import Stack
 from deploy.local.tools import wait_for_port
 from tests.faults import harness
-from tests.faults.conftest import new_stack
+from tests.faults.conftest import new_stack, resize, running
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.long_form]
 
@@ -36,33 +33,12 @@ def kafka_folder(stack: Stack) -> Path:
     return stack.data / "kafka" / "kraft-logs"
 
 
-def mount_tmpfs(folder: Path, size: str) -> None:
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)
-
-
-def resize(folder: Path, size_bytes: int | str) -> None:
-    subprocess.run(["mount", "-o", f"remount,size={size_bytes}", str(folder)], check=True)
-
-
 @pytest.fixture(scope="module")
 def fault_stack(signing_keys: str) -> Iterator[Stack]:
     assert os.geteuid() == 0, "the Kafka disk-full fault mounts a tmpfs: run as root"
     stack = new_stack(signing_keys, "faults-kafka-disk-")
-    folder = kafka_folder(stack)
-    folder.mkdir(parents=True)
-    mount_tmpfs(folder, ROOMY)
-    try:
-        stack.start_infra()
-        stack.start_services()
-        stack.wait_healthy(timeout_s=180)
-        yield stack
-    finally:
-        for name in list(stack.services):
-            procs.stop(stack.services.pop(name))
-        stack.stop()
-        subprocess.run(["umount", str(folder)], check=False)
-        if not os.environ.get("SERAH_KEEP_TEST_DATA"):
-            shutil.rmtree(stack.data, ignore_errors=True)
+    with running(stack, (kafka_folder(stack), ROOMY)) as ready:
+        yield ready
 
 
 def kafka_disk_full(stack: Stack, full_s: float, scenario: str) -> None:

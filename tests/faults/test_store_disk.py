@@ -13,8 +13,6 @@ Its own stack (the folder must be mounted before the cluster is made): `make fau
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
-from deploy.local import procs
 from deploy.local.postgres import cluster_folder
 from deploy.local.stack import Stack
 from tests.faults import harness
-from tests.faults.conftest import new_stack
+from tests.faults.conftest import new_stack, resize, running
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.long_form]
 
@@ -40,29 +37,12 @@ def postgres_folder(stack: Stack) -> Path:
     return cluster_folder(data)
 
 
-def resize(folder: Path, size: int | str) -> None:
-    subprocess.run(["mount", "-o", f"remount,size={size}", str(folder)], check=True)
-
-
 @pytest.fixture(scope="module")
 def fault_stack(signing_keys: str) -> Iterator[Stack]:
     assert os.geteuid() == 0, "the store disk-full fault mounts a tmpfs: run as root"
     stack = new_stack(signing_keys, "faults-store-disk-", store_backend="postgresql")
-    folder = postgres_folder(stack)
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={ROOMY}", "tmpfs", str(folder)], check=True)
-    try:
-        stack.start_infra()
-        stack.start_services()
-        stack.wait_healthy(timeout_s=180)
-        yield stack
-    finally:
-        for name in list(stack.services):
-            procs.stop(stack.services.pop(name))
-        stack.stop()
-        subprocess.run(["umount", str(folder)], check=False)
-        if not os.environ.get("SERAH_KEEP_TEST_DATA"):
-            shutil.rmtree(stack.data, ignore_errors=True)
+    with running(stack, (postgres_folder(stack), ROOMY)) as ready:
+        yield ready
 
 
 def postgres_disk_full(stack: Stack, full_s: float, scenario: str) -> None:

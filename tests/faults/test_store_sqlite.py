@@ -14,21 +14,15 @@ import pytest
 
 from deploy.local.stack import Stack
 from tests.faults import harness
-from tests.faults.conftest import new_stack, stop
+from tests.faults.conftest import new_stack, running
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.long_form]
 
 
 @pytest.fixture(scope="module")
 def fault_stack(signing_keys: str) -> Iterator[Stack]:
-    stack = new_stack(signing_keys, "faults-sqlite-", store_backend="sqlite")
-    try:
-        stack.start_infra()
-        stack.start_services()
-        stack.wait_healthy(timeout_s=180)
+    with running(new_stack(signing_keys, "faults-sqlite-", store_backend="sqlite")) as stack:
         yield stack
-    finally:
-        stop(stack)
 
 
 def test_ferretdb_on_sqlite_stopped_for_a_while_and_back_loses_nothing(
